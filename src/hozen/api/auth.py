@@ -1,0 +1,46 @@
+"""Bearer tokens for /api/v1/: `Authorization: Bearer hz_<prefix>_<secret>`."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.utils import timezone
+from ninja.security import HttpBearer
+
+from hozen.core.actor import Actor
+from hozen.core.models import ApiToken
+from hozen.core.services import hash_token_secret
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token: str):
+        parts = token.split("_")
+        if len(parts) != 3 or parts[0] != "hz":
+            return None
+        _, prefix, secret = parts
+        row = (
+            ApiToken.objects.select_related("account", "account__person", "assignment", "assignment__organisation")
+            .filter(prefix=prefix, revoked_at__isnull=True)
+            .first()
+        )
+        if row is None or not hmac.compare_digest(row.secret_hash, hash_token_secret(secret)):
+            return None
+        if not row.account.is_active or row.assignment.revoked_at is not None:
+            return None
+        assignment = row.assignment
+        # A client may act in another of the account's own roles: X-Hozen-Role: role@ORG
+        wanted = request.headers.get("X-Hozen-Role", "")
+        if wanted:
+            role, _, org = wanted.partition("@")
+            assignment = row.account.active_assignments().filter(role=role, organisation__code=org).first()
+            if assignment is None:
+                return None
+        now = timezone.now()
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            # Not an auditable write: a coarse "last used" hint for the owner, bounded to once a minute.
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.actor = Actor.for_account(row.account, assignment, channel="api",
+                                          request_id=getattr(request, "request_id", None),
+                                          ip=request.META.get("REMOTE_ADDR"), second_factor_verified=True)
+        request.user = row.account
+        return row.account

@@ -1,0 +1,84 @@
+"""Foundation endpoints: health and the caller's own identity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.db import connection
+from ninja import Router, Schema
+
+from hozen import __version__
+from hozen.access import policy
+from hozen.core import services
+
+router = Router(tags=["core"])
+
+
+class HealthOut(Schema):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+    version: str
+
+
+@router.get("/health", response=HealthOut, auth=None, summary="Liveness and database reachability")
+def health(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        db = "ok"
+    except Exception:
+        db = "unavailable"
+    return {"status": "ok" if db == "ok" else "degraded", "database": db, "version": __version__}
+
+
+class RoleOut(Schema):
+    role: str
+    organisation: str
+    organisation_name: str
+
+
+class MeOut(Schema):
+    username: str
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    language: str
+    active_role: RoleOut
+    roles: list[RoleOut]
+
+
+def _role(assignment, language: str) -> dict:
+    return {"role": assignment.role, "organisation": assignment.organisation.code,
+            "organisation_name": assignment.organisation.name(language)}
+
+
+def _me(actor) -> dict:
+    account = actor.account
+    person = account.person
+    return {
+        "username": account.username,
+        "family_name": person.family_name,
+        "given_name": person.given_name,
+        "family_name_kana": person.family_name_kana,
+        "given_name_kana": person.given_name_kana,
+        "language": account.language,
+        "active_role": _role(actor.assignment, account.language),
+        "roles": [_role(a, account.language) for a in account.active_assignments()],
+    }
+
+
+@router.get("/me", response=MeOut, summary="The calling account, its active role and its other roles")
+def me(request):
+    policy.require(request.actor, "api.me", request.actor.account)
+    return _me(request.actor)
+
+
+class MeIn(Schema):
+    language: Literal["ja", "en"]
+
+
+@router.patch("/me", response=MeOut, summary="Change the caller's preferences (language)")
+def update_me(request, payload: MeIn):
+    services.set_language(actor=request.actor, language=payload.language)
+    return _me(request.actor)

@@ -1,0 +1,67 @@
+"""The HTTP API: /api/v1/, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from django.utils.translation import get_language
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from hozen import __version__
+from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
+from hozen.core.errors import NotFound, RuleViolation
+
+from .auth import TokenAuth
+
+api = NinjaAPI(
+    title="Hozen API",
+    version=__version__,
+    description="Hozen (保全): ESI designations, aptitude assessments, access and oversight. "
+    "Authenticate with `Authorization: Bearer <token>` (`hozen tokens create USERNAME`).",
+    auth=TokenAuth(),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def _language(request) -> str:
+    actor = getattr(request, "actor", None)
+    if actor is not None and actor.account is not None:
+        return actor.account.language
+    return get_language() or "ja"
+
+
+@api.exception_handler(PolicyDenied)
+def policy_denied(request, exc: PolicyDenied):
+    audit_unrecorded_denial(getattr(request, "actor", None), exc)
+    return api.create_response(
+        request, {"detail": exc.decision.reason(_language(request)), "code": exc.decision.code}, status=403
+    )
+
+
+@api.exception_handler(NotFound)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+@api.exception_handler(RuleViolation)
+def rule_violation(request, exc: RuleViolation):
+    body = {"detail": exc.message(_language(request)), "code": exc.code}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    """422 naming each field at fault: {"detail": [...], "fields": ["language"], "message": "..."}."""
+    fields = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
+        fields.append(".".join(loc) or "body")
+    message = "; ".join(f"{f}: {e.get('msg', 'invalid')}" for f, e in zip(fields, exc.errors, strict=False))
+    return api.create_response(request, {"detail": exc.errors, "fields": fields, "message": message}, status=422)
+
+
+from . import core as _core  # noqa: E402,F401  (registers the routes)
+
+api.add_router("", _core.router)

@@ -1,0 +1,339 @@
+"""The `hozen` command line. Thin: parses arguments, calls services and queries, prints.
+
+Errors exit non-zero with one readable line on stderr (ARCHITECTURE rule 7):
+exit 1 for a refused or failed operation, exit 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hozen.settings")
+    import django
+
+    django.setup()
+
+
+class CliError(Exception):
+    """One readable line for the operator."""
+
+
+def _print_json(rows) -> None:
+    print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, show_lines=False)
+    for row in rows:
+        table.add_row(*[str(c) for c in row])
+    Console().print(table)
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from hozen.core import demo
+    from hozen.core.actor import Actor
+
+    print("Preparing the database…", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    created = demo.load(actor=Actor.operator("demo"))
+    port = args.port or os.environ.get("PORT", "8000")
+    url = f"http://127.0.0.1:{port}/"
+    print(f"Demo data: {created['organisations']} organisations and {created['accounts']} accounts created "
+          f"(existing ones kept). Database: {settings.DATABASES['default']['NAME']}")
+    print()
+    print(f"Open {url}  (Japanese by default; the English switch is in the header)")
+    print(f"Every demo account's password: {demo.DEMO_PASSWORD}")
+    print("Officials confirm with a TOTP code: add the secret to an authenticator app, or type the current code shown.")
+    print()
+    rows = []
+    for username, role, org, *_ in demo.ACCOUNTS:
+        if role == "subject":
+            rows.append([role, username, org, "-", "(optional for the assessed person)"])
+        else:
+            rows.append([role, username, org, demo.demo_totp_secret_b32(username), demo.current_code(username)])
+    # Plain columns, never truncated, so secrets can be copied from any terminal width.
+    headers = ["role", "user name", "organisation", "TOTP secret (base32)", "code now"]
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    for r in [headers, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print("Run `hozen demo-codes` for fresh codes (they change every 30 seconds).")
+    return 0
+
+
+def cmd_demo_codes(args) -> int:
+    from hozen.core import demo
+
+    for username, role, *_ in demo.ACCOUNTS:
+        if role != "subject":
+            print(f"{username:20} {demo.current_code(username)}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from django.core.management import call_command
+
+    port = str(args.port or os.environ.get("PORT", "8000"))
+    if not port.isdigit():
+        raise CliError(f"PORT must be a number, got {port!r}")
+    try:
+        call_command("runserver", f"{args.host}:{port}", use_reloader=False, use_threading=True,
+                     skip_checks=False, insecure_serving=True)
+    except KeyboardInterrupt:
+        print("\nHozen stopped.")
+    return 0
+
+
+def _organisation(code: str):
+    from hozen.core.models import Organisation
+
+    try:
+        return Organisation.objects.get(code=code)
+    except Organisation.DoesNotExist:
+        raise CliError(f"no organisation with code {code!r} (see `hozen organisations list`)") from None
+
+
+def cmd_users_create(args) -> int:
+    from hozen.core import services
+    from hozen.core.actor import Actor
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise CliError("--password-stdin given but standard input had no password")
+    family, _, given = (args.name or args.username).partition(" ")
+    family_kana, _, given_kana = (args.kana or "").partition(" ")
+    born = None
+    if args.date_of_birth:
+        try:
+            born = dt.date.fromisoformat(args.date_of_birth)
+        except ValueError:
+            raise CliError(f"--date-of-birth must be YYYY-MM-DD, got {args.date_of_birth!r}") from None
+    account = services.create_account(
+        actor=Actor.operator("users create"), username=args.username, family_name=family, given_name=given,
+        family_name_kana=family_kana, given_name_kana=given_kana, date_of_birth=born, role=args.role,
+        organisation=_organisation(args.organisation), password=password, email=args.email or "",
+    )
+    print(f"created {account.username} ({args.role}@{args.organisation})"
+          + ("" if password else "; no password set: they cannot sign in until one is set"))
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    from hozen.core import queries
+    from hozen.core.actor import Actor
+
+    actor = Actor.operator("users list")
+    from hozen.access import policy
+
+    policy.require(actor, "account.list")
+    rows = [
+        {
+            "username": a.username,
+            "name": a.person.full_name,
+            "kana": a.person.full_name_kana,
+            "active": a.is_active,
+            "roles": [f"{r.role}@{r.organisation.code}" for r in a.active_roles],
+        }
+        for a in queries.accounts_for(actor)
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        _table(["user name", "name", "roles"], [[r["username"], r["name"], ", ".join(r["roles"])] for r in rows])
+    return 0
+
+
+def cmd_tokens_create(args) -> int:
+    from hozen.core import services
+    from hozen.core.actor import Actor
+    from hozen.core.models import Account
+
+    try:
+        account = Account.objects.get(username=args.username)
+    except Account.DoesNotExist:
+        raise CliError(f"no account {args.username!r} (see `hozen users list`)") from None
+    assignment = None
+    if args.role:
+        role, _, org = args.role.partition("@")
+        assignment = account.active_assignments().filter(role=role, organisation__code=org).first()
+        if assignment is None:
+            raise CliError(f"{args.username} does not hold the role {args.role!r}")
+    print(services.create_api_token(actor=Actor.operator("tokens create"), account=account, assignment=assignment,
+                                    label=args.label or ""))
+    return 0
+
+
+def cmd_organisations_list(args) -> int:
+    from hozen.access import policy
+    from hozen.core import queries
+    from hozen.core.actor import Actor
+
+    actor = Actor.operator("organisations list")
+    policy.require(actor, "organisation.list")
+    rows = [{"code": o.code, "kind": o.kind, "name_ja": o.name_ja, "name_en": o.name_en}
+            for o in queries.organisations_for(actor)]
+    if args.json:
+        _print_json(rows)
+    else:
+        _table(["code", "kind", "name (ja)", "name (en)"], [list(r.values()) for r in rows])
+    return 0
+
+
+def cmd_organisations_create(args) -> int:
+    from hozen.core import services
+    from hozen.core.actor import Actor
+
+    org = services.create_organisation(actor=Actor.operator("organisations create"), code=args.code,
+                                       kind=args.kind, name_ja=args.name_ja, name_en=args.name_en)
+    print(f"created {org.code}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """System checks, database reachability and unapplied migrations, as one verdict."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    call_command("check", deploy=bool(os.environ.get("HOZEN_PRODUCTION")), fail_level="WARNING")
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        raise CliError(f"database unreachable: {exc}") from None
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        raise CliError(f"{len(pending)} database migrations are not applied; run `hozen migrate`")
+    print("ok: configuration, database and migrations")
+    return 0
+
+
+def cmd_manage(args) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["hozen manage", *args.rest])
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hozen", description="Hozen (保全): ESI clearance regime, command line.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="migrate, load the demo data set and print demo logins")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_demo)
+    sub.add_parser("demo-codes", help="print the current TOTP codes of the demo accounts").set_defaults(func=cmd_demo_codes)
+
+    s = sub.add_parser("serve", help="serve Hozen on 127.0.0.1 (PORT, default 8000)")
+    s.add_argument("--port", type=int)
+    s.add_argument("--host", default="127.0.0.1")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("migrate", help="apply database migrations")
+    s.add_argument("-v", "--verbose", action="store_true")
+    s.set_defaults(func=cmd_migrate)
+    sub.add_parser("check", help="check configuration, database and migrations").set_defaults(func=cmd_check)
+
+    users = sub.add_parser("users", help="accounts").add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    s = users.add_parser("create", help="create a person, their account and a role")
+    s.add_argument("username")
+    s.add_argument("--role", required=True)
+    s.add_argument("--organisation", required=True, metavar="CODE")
+    s.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    s.add_argument("--name", help='family and given name, e.g. "山田 太郎"')
+    s.add_argument("--kana", help='reading in katakana, e.g. "ヤマダ タロウ"')
+    s.add_argument("--date-of-birth", metavar="YYYY-MM-DD")
+    s.add_argument("--email")
+    s.set_defaults(func=cmd_users_create)
+    s = users.add_parser("list", help="list accounts")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_users_list)
+
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    s = tokens.add_parser("create", help="create an API token and print it (only once)")
+    s.add_argument("username")
+    s.add_argument("--role", metavar="ROLE@ORG", help="the role the token acts in (default: the account's first)")
+    s.add_argument("--label")
+    s.set_defaults(func=cmd_tokens_create)
+
+    orgs = sub.add_parser("organisations", help="organisations").add_subparsers(dest="org_command", required=True, metavar="ACTION")
+    s = orgs.add_parser("list", help="list organisations")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_organisations_list)
+    s = orgs.add_parser("create", help="create an organisation")
+    s.add_argument("code")
+    s.add_argument("--kind", required=True)
+    s.add_argument("--name-ja", required=True)
+    s.add_argument("--name-en", required=True)
+    s.set_defaults(func=cmd_organisations_create)
+
+    s = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_manage)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _setup()
+        from django.core.exceptions import ImproperlyConfigured
+        from django.core.management.base import CommandError
+        from django.db import DatabaseError
+
+        from hozen.access.policy import PolicyDenied
+        from hozen.core.errors import RuleViolation
+
+        try:
+            return args.func(args)
+        except PolicyDenied as exc:
+            print(f"hozen: refused: {exc.decision.reason_en}", file=sys.stderr)
+            return 1
+        except RuleViolation as exc:
+            print(f"hozen: error: {exc.message_en}", file=sys.stderr)
+            return 1
+        except (CliError, CommandError, DatabaseError) as exc:
+            print(f"hozen: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+            return 1
+        except ImproperlyConfigured as exc:
+            print(f"hozen: configuration error: {exc}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # configuration errors raised while Django starts
+        from django.core.exceptions import ImproperlyConfigured
+
+        if isinstance(exc, ImproperlyConfigured):
+            print(f"hozen: configuration error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Request plumbing: request ids, security headers, the actor, the second-factor gate."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+
+from .actor import Actor
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+ACTIVE_ASSIGNMENT = "hozen_active_assignment"
+
+
+class RequestIdMiddleware:
+    """Every request gets an id; it goes into each audit entry and back in X-Request-ID."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        request.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """CSP without inline scripts, and a Permissions-Policy closing off device APIs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CSP)
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        if request.user.is_authenticated if hasattr(request, "user") else False:
+            response.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+# Paths a signed-in account may reach before its second factor is verified or enrolled.
+_OTP_EXEMPT = ("core:otp_verify", "core:otp_enrol", "core:logout", "core:set_language")
+
+
+class ActorMiddleware:
+    """Builds `request.actor` and holds back accounts that still owe their second factor."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.actor = None
+        user = request.user
+        if user.is_authenticated and not request.path.startswith(("/api/", settings.STATIC_URL)):
+            assignments = list(user.active_assignments())
+            chosen = None
+            wanted = request.session.get(ACTIVE_ASSIGNMENT)
+            for a in assignments:
+                if a.pk == wanted:
+                    chosen = a
+            if chosen is None and assignments:
+                chosen = assignments[0]
+                request.session[ACTIVE_ASSIGNMENT] = chosen.pk
+            request.assignments = assignments
+            request.actor = Actor.for_account(user, chosen, channel="web", request_id=request.request_id,
+                                              ip=client_ip(request), second_factor_verified=user.is_verified())
+            # The language a user chose persists on the account, not only in a cookie.
+            if user.language:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language
+            if not user.is_verified() and user.needs_second_factor:
+                exempt = {reverse(name) for name in _OTP_EXEMPT}
+                if request.path not in exempt:
+                    has_device = user.totpdevice_set.filter(confirmed=True).exists()
+                    return redirect("core:otp_verify" if has_device else "core:otp_enrol")
+        elif not request.path.startswith(settings.STATIC_URL):
+            request.actor = Actor(account=None, assignment=None, channel="web", request_id=request.request_id,
+                                  system_name="anonymous", ip=client_ip(request))
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """Policy denials become 403 pages with the policy's reason; missing and forbidden reads 404."""
+        from django.http import Http404
+        from django.shortcuts import render
+
+        from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
+
+        from .errors import NotFound
+
+        if isinstance(exception, PolicyDenied):
+            audit_unrecorded_denial(request.actor, exception)
+            language = getattr(request, "LANGUAGE_CODE", "ja")
+            return render(request, "core/denied.html",
+                          {"reason": exception.decision.reason(language), "code": exception.decision.code},
+                          status=403)
+        if isinstance(exception, NotFound):
+            raise Http404
+        return None

@@ -1,0 +1,187 @@
+"""Organisations, people, accounts and role assignments (issue 3 §4)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .roles import OrganisationKind, Role
+
+
+def nfkc(value: str) -> str:
+    """Names are compared and searched after NFKC, so full-width ＡＢＣ and half-width ｶﾅ match."""
+    return unicodedata.normalize("NFKC", value or "").strip()
+
+
+code_validator = RegexValidator(
+    r"^[A-Z][A-Z0-9-]{1,31}$",
+    _("Use 2 to 32 capital letters, digits or hyphens, starting with a letter (for example METI)."),
+)
+username_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]{2,63}$",
+    _("Use 3 to 64 lower-case letters, digits, dots, hyphens or underscores."),
+)
+
+
+class Organisation(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    kind = models.CharField(_("kind"), max_length=32, choices=OrganisationKind.choices)
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("organisation (組織)")
+        verbose_name_plural = _("organisations")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_ja}"
+
+    def name(self, language: str | None) -> str:
+        return self.name_en if (language or "ja").startswith("en") else self.name_ja
+
+    def save(self, *args, **kwargs):
+        self.name_ja = nfkc(self.name_ja)
+        self.name_en = nfkc(self.name_en)
+        super().save(*args, **kwargs)
+
+
+kana_validator = RegexValidator(
+    r"^[\u30A0-\u30FF\u3000 ]+$", _("Write the reading in katakana (for example ヤマダ).")
+)
+
+
+class Person(models.Model):
+    """A natural person. No national ID number is stored or used as a key (LESSONS.md: OPM breach)."""
+
+    family_name = models.CharField(_("family name"), max_length=100)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name_kana = models.CharField(_("family name (katakana)"), max_length=100, blank=True,
+                                        validators=[kana_validator])
+    given_name_kana = models.CharField(_("given name (katakana)"), max_length=100, blank=True,
+                                       validators=[kana_validator])
+    # Required for an assessed person (the assessment app checks); an administrator's account may omit it.
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("person (個人)")
+        verbose_name_plural = _("people")
+        indexes = [models.Index(fields=["family_name_kana", "given_name_kana"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+    @property
+    def full_name_kana(self) -> str:
+        return f"{self.family_name_kana} {self.given_name_kana}"
+
+    def save(self, *args, **kwargs):
+        # DOMAIN: names normalised with NFKC (half-width katakana becomes full-width).
+        for field in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
+            setattr(self, field, nfkc(getattr(self, field)))
+        super().save(*args, **kwargs)
+
+
+class AccountManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(username=username)
+
+
+class Account(AbstractBaseUser):
+    """A sign-in identity tied to exactly one Person. No superuser flag: no bypass of the policy."""
+
+    username = models.CharField(_("user name"), max_length=64, unique=True, validators=[username_validator])
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="account", verbose_name=_("person"))
+    email = models.EmailField(_("e-mail"), blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")], default="ja")
+    is_active = models.BooleanField(_("active"), default=True)
+    # Bumped by "sign out everywhere": it is part of the session hash, so every other session ends.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+    objects = AccountManager()
+
+    class Meta:
+        verbose_name = _("account (アカウント)")
+        verbose_name_plural = _("accounts")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def get_session_auth_hash(self) -> str:
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "hozen.core.Account.session", f"{self.password}:{self.session_generation}", algorithm="sha256"
+        ).hexdigest()
+
+    def active_assignments(self):
+        return self.role_assignments.filter(revoked_at__isnull=True).select_related("organisation")
+
+    @property
+    def needs_second_factor(self) -> bool:
+        from .roles import SECOND_FACTOR_OPTIONAL
+
+        return any(a.role not in SECOND_FACTOR_OPTIONAL for a in self.active_assignments())
+
+
+class RoleAssignment(models.Model):
+    """One role held in one organisation. A person may hold several roles in several organisations."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="role_assignments")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="role_assignments")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("role assignment (役割)")
+        verbose_name_plural = _("role assignments")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "role", "organisation"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_assignment_per_role_and_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}@{self.organisation.code}"
+
+    @property
+    def label(self) -> str:
+        return f"{Role(self.role).label} — {self.organisation.code}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for /api/v1/. Only a SHA-256 of the secret is stored; the secret is shown once."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="api_tokens")
+    assignment = models.ForeignKey(RoleAssignment, on_delete=models.PROTECT, related_name="api_tokens")
+    prefix = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from .views import admin, auth, shell
+
+app_name = "core"
+
+urlpatterns = [
+    path("", shell.home, name="home"),
+    path("signin/", auth.sign_in, name="login"),
+    path("signin/verify/", auth.otp_verify, name="otp_verify"),
+    path("signin/enrol/", auth.otp_enrol, name="otp_enrol"),
+    path("signout/", auth.sign_out, name="logout"),
+    path("language/", shell.set_language, name="set_language"),
+    path("dashboard/", shell.dashboard, name="dashboard"),
+    path("work/<str:role>/", shell.workspace, name="workspace"),
+    path("role/", shell.switch_role, name="switch_role"),
+    path("profile/", shell.profile, name="profile"),
+    path("profile/signout-everywhere/", shell.sign_out_everywhere, name="sign_out_everywhere"),
+    path("profile/recovery-codes/", shell.regenerate_recovery_codes, name="recovery_codes"),
+    path("admin/accounts/", admin.accounts, name="accounts"),
+    path("admin/accounts/<int:pk>/reset-second-factor/", admin.reset_second_factor, name="reset_second_factor"),
+    path("organisations/", admin.organisations, name="organisations"),
+]

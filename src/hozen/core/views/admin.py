@@ -1,0 +1,45 @@
+"""System administration screens: accounts, second-factor reset, organisations."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from hozen.access import policy
+
+from .. import queries, services
+from ..errors import RuleViolation
+from ..forms import ResetSecondFactorForm
+
+
+@login_required
+def accounts(request):
+    policy.require(request.actor, "account.list")
+    return render(request, "core/accounts.html", {"accounts": queries.accounts_for(request.actor)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reset_second_factor(request, pk: int):
+    account = queries.account_for(request.actor, pk)
+    policy.require(request.actor, "otp.reset", account)
+    form = ResetSecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reset_second_factor(actor=request.actor, account=account, reason=form.cleaned_data["reason"])
+        except RuleViolation as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("The second factor of %(user)s was reset. They will enrol a new one "
+                                        "at their next sign-in.") % {"user": account.username})
+            return redirect("core:accounts")
+    return render(request, "core/reset_second_factor.html", {"form": form, "target": account})
+
+
+@login_required
+def organisations(request):
+    policy.require(request.actor, "organisation.list")
+    return render(request, "core/organisations.html", {"organisations": queries.organisations_for(request.actor)})

@@ -1,0 +1,120 @@
+"""Sign-in with password then second factor; enrolment; sign-out; lock-out."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.contrib.auth import authenticate, login, logout
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .. import services
+from ..actor import Actor
+from ..errors import RuleViolation
+from ..forms import EnrolForm, SignInForm, TokenForm
+from ..middleware import client_ip
+
+
+def _safe_next(request, default="core:dashboard"):
+    nxt = request.POST.get("next") or request.GET.get("next")
+    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
+        return nxt
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    if request.user.is_authenticated:
+        return redirect("core:dashboard")
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"].strip().lower()
+        account = authenticate(request, username=username, password=form.cleaned_data["password"])
+        if account is None:
+            services.record_failed_sign_in(actor=request.actor, username=username, reason="password")
+            form.add_error(None, _("The user name or password is not correct."))
+        else:
+            login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+            if account.needs_second_factor or account.totpdevice_set.filter(confirmed=True).exists():
+                return redirect("core:otp_verify")
+            actor = Actor.for_account(account, None, channel="web", request_id=request.request_id,
+                                      ip=client_ip(request))
+            services.record_sign_in(actor=actor, method="password")
+            return redirect(_safe_next(request))
+    return render(request, "core/sign_in.html", {"form": form})
+
+
+def locked_out(request, credentials, *args, **kwargs):
+    """django-axes calls this when the user name has too many failures (AXES_LOCKOUT_CALLABLE)."""
+    form = SignInForm()
+    form.add_error(None, _("Too many failed sign-in attempts for this user name. It is locked for 15 minutes. "
+                           "If you need access sooner, ask your system administrator to unlock it."))
+    return render(request, "core/sign_in.html", {"form": form, "locked": True}, status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def otp_verify(request):
+    if not request.user.is_authenticated:
+        return redirect("core:login")
+    if request.user.is_verified():
+        return redirect("core:dashboard")
+    if not request.user.totpdevice_set.filter(confirmed=True).exists():
+        return redirect("core:otp_enrol")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data["token"].strip().replace(" ", "")
+        device = match_token(request.user, token)
+        if device is None:
+            services.record_failed_sign_in(actor=request.actor, username=request.user.username, reason="second_factor")
+            form.add_error("token", _("The code is not correct, or it has expired. Try the current code."))
+        else:
+            otp_login(request, device)
+            method = "password+recovery_code" if device.__class__.__name__ == "StaticDevice" else "password+totp"
+            services.record_sign_in(actor=request.actor, method=method)
+            return redirect(_safe_next(request))
+    return render(request, "core/otp_verify.html", {"form": form})
+
+
+def _qr_data_uri(device: TOTPDevice) -> str:
+    svg = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+@require_http_methods(["GET", "POST"])
+def otp_enrol(request):
+    if not request.user.is_authenticated:
+        return redirect("core:login")
+    has_confirmed = request.user.totpdevice_set.filter(confirmed=True).exists()
+    if has_confirmed and not request.user.is_verified():
+        # Someone holding only the password must not be able to enrol a new phone.
+        return redirect("core:otp_verify")
+    device = request.user.totpdevice_set.filter(confirmed=False).first()
+    if device is None:
+        device = services.start_totp_enrolment(actor=request.actor)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.confirm_totp_enrolment(actor=request.actor, device=device, token=form.cleaned_data["token"])
+        except RuleViolation as exc:
+            form.add_error("token", exc.message(request.LANGUAGE_CODE))
+        else:
+            otp_login(request, device)
+            services.record_sign_in(actor=request.actor, method="password+totp_enrolment")
+            return render(request, "core/recovery_codes.html", {"codes": codes})
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(request, "core/otp_enrol.html",
+                  {"form": form, "qr": _qr_data_uri(device), "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))})
+
+
+@require_POST
+def sign_out(request):
+    if request.user.is_authenticated and request.actor is not None:
+        services.record_sign_out(actor=request.actor)
+    logout(request)
+    return redirect("core:login")

@@ -1,0 +1,98 @@
+"""The UI shell: dashboards per role, role and language switches, profile."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import check_for_language
+from django.views.decorators.http import require_POST
+
+from hozen.access import policy
+
+from .. import queries, services
+from ..errors import RuleViolation
+from ..middleware import ACTIVE_ASSIGNMENT
+from ..roles import Role
+from .auth import _safe_next
+
+
+def home(request):
+    return redirect("core:dashboard" if request.user.is_authenticated else "core:login")
+
+
+@login_required
+def dashboard(request):
+    policy.require(request.actor, "dashboard.view")
+    return _workspace(request, request.actor.role)
+
+
+@login_required
+def workspace(request, role: str):
+    if role not in Role.values:
+        raise Http404
+    policy.require(request.actor, "workspace.view", role)
+    return _workspace(request, role)
+
+
+def _workspace(request, role: str):
+    context = {"role": role, "role_label": Role(role).label}
+    return render(request, f"core/dashboards/{role}.html", context)
+
+
+@login_required
+@require_POST
+def switch_role(request):
+    try:
+        wanted = int(request.POST.get("assignment", ""))
+    except ValueError:
+        raise Http404 from None
+    assignment = next((a for a in request.assignments if a.pk == wanted), None)
+    if assignment is None:
+        raise Http404
+    services.switch_role(actor=request.actor, assignment=assignment)
+    request.session[ACTIVE_ASSIGNMENT] = assignment.pk
+    return redirect("core:dashboard")
+
+
+@require_POST
+def set_language(request):
+    """Works signed out (cookie) and signed in (kept on the account as well)."""
+    language = request.POST.get("language", "")
+    if not check_for_language(language) or language not in ("ja", "en"):
+        language = "ja"
+    if request.user.is_authenticated and request.actor is not None:
+        try:
+            services.set_language(actor=request.actor, language=language)
+        except RuleViolation:  # pragma: no cover - language was validated above
+            pass
+    response = redirect(_safe_next(request, default="core:home"))
+    from django.conf import settings
+
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                        samesite=settings.LANGUAGE_COOKIE_SAMESITE, secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
+                        httponly=True)
+    return response
+
+
+@login_required
+def profile(request):
+    policy.require(request.actor, "profile.view", request.actor.account)
+    return render(request, "core/profile.html", queries.profile_for(request.actor))
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request):
+    services.sign_out_everywhere(actor=request.actor)
+    from django.contrib.auth import logout
+
+    logout(request)
+    return redirect("core:login")
+
+
+@login_required
+@require_POST
+def regenerate_recovery_codes(request):
+    codes = services.regenerate_recovery_codes(actor=request.actor)
+    return render(request, "core/recovery_codes.html", {"codes": codes})

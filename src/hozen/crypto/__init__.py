@@ -1,0 +1,1 @@
+"""Django-free cryptographic core: envelope encryption (``envelope``) and key-encryption keys (``kek``)."""
