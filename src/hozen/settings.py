@@ -192,6 +192,8 @@ STORAGES = {
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even when serving from finders
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Security headers. CSP is set by hozen.core.middleware (no inline scripts anywhere).

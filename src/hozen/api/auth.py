@@ -14,7 +14,7 @@ from hozen.core.services import hash_token_secret
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token: str):
-        parts = token.split("_")
+        parts = token.split("_", 2)  # the secret itself may contain "_"
         if len(parts) != 3 or parts[0] != "hz":
             return None
         _, prefix, secret = parts

@@ -61,7 +61,7 @@ class Person(models.Model):
     """A natural person. No national ID number is stored or used as a key (LESSONS.md: OPM breach)."""
 
     family_name = models.CharField(_("family name"), max_length=100)
-    given_name = models.CharField(_("given name"), max_length=100)
+    given_name = models.CharField(_("given name"), max_length=100, blank=True)  # some people have one name
     family_name_kana = models.CharField(_("family name (katakana)"), max_length=100, blank=True,
                                         validators=[kana_validator])
     given_name_kana = models.CharField(_("given name (katakana)"), max_length=100, blank=True,

@@ -50,12 +50,14 @@ def sign_in(request):
     return render(request, "core/sign_in.html", {"form": form})
 
 
-def locked_out(request, credentials, *args, **kwargs):
-    """django-axes calls this when the user name has too many failures (AXES_LOCKOUT_CALLABLE)."""
-    form = SignInForm()
-    form.add_error(None, _("Too many failed sign-in attempts for this user name. It is locked for 15 minutes. "
-                           "If you need access sooner, ask your system administrator to unlock it."))
-    return render(request, "core/sign_in.html", {"form": form, "locked": True}, status=429)
+def locked_out(request, *args, **kwargs):
+    """django-axes calls this when a user name or address has too many failures (AXES_LOCKOUT_CALLABLE)."""
+    from django.conf import settings
+
+    minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
+    message = _("Too many failed sign-in attempts. Sign-in is locked for %(minutes)d minutes. "
+                "If you need access sooner, ask your system administrator to unlock it.") % {"minutes": minutes}
+    return render(request, "core/sign_in.html", {"form": SignInForm(), "locked_message": message}, status=429)
 
 
 @require_http_methods(["GET", "POST"])

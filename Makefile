@@ -1,0 +1,47 @@
+# Hozen: the two commands of the README.
+#   make demo   run Hozen on its embedded default (SQLite under var/, demo data) at http://127.0.0.1:$(PORT)/
+#   make test   install the dev tools and Debian's chromium if missing, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 8000
+BIN     = $(VENV)/bin
+
+.PHONY: demo test venv venv-dev chromium lint messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+venv-dev: $(VENV)/.installed-dev
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: venv
+	$(BIN)/hozen demo --port $(PORT)
+	PORT=$(PORT) $(BIN)/hozen serve --port $(PORT)
+
+# pytest exits 5 when no test ran: make fails on any non-zero exit, so "no tests" fails too.
+test: venv-dev chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(BIN)/ruff check src tests
+
+messages: venv-dev
+	$(BIN)/python scripts/messages.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

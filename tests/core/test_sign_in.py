@@ -1,0 +1,217 @@
+"""Sign-in: password then second factor, lock-out, idle timeout, sign-out everywhere, reset (issue 3 §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from hozen.audit.models import AuditEntry
+from hozen.core import services
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _entries(action):
+    return [json.loads(e.data) for e in AuditEntry.objects.filter(action=action)]
+
+
+def test_passwords_are_hashed_with_argon2_in_production_settings():
+    import hozen.settings as configured  # the module, not the test-time override
+
+    assert configured.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+@pytest.mark.argon2
+def test_stored_password_is_an_argon2_hash(settings, orgs):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    account = factories.account(role="subject", organisation=orgs["TOWA"])
+    assert account.password.startswith("argon2$")
+
+
+def test_official_must_pass_second_factor_before_any_page(people):
+    client = Client()
+    response = client.post("/signin/", {"username": "investigator", "password": factories.PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/signin/verify/"
+    # Password alone opens nothing: every page sends them back to the second-factor step.
+    assert client.get("/dashboard/")["Location"] == "/signin/verify/"
+    assert client.get("/profile/")["Location"] == "/signin/verify/"
+    response = client.post("/signin/verify/", {"token": factories.current_totp(people["investigator"])})
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+    signed_in = _entries("session.signed_in")
+    assert signed_in[-1]["actor"]["account"] == "investigator"
+    assert signed_in[-1]["details"] == {"method": "password+totp"}
+
+
+def test_wrong_totp_code_is_refused_and_audited(people):
+    client = Client()
+    client.post("/signin/", {"username": "adjudicator", "password": factories.PASSWORD})
+    good = factories.current_totp(people["adjudicator"])
+    wrong = f"{(int(good) + 1) % 1_000_000:06d}"
+    response = client.post("/signin/verify/", {"token": wrong})
+    assert response.status_code == 200
+    assert "token" in response.context["form"].errors
+    assert client.get("/dashboard/")["Location"] == "/signin/verify/"
+    failed = _entries("session.sign_in_failed")
+    assert failed[-1]["details"] == {"reason": "second_factor"} and failed[-1]["outcome"] == "failure"
+
+
+def test_wrong_password_is_refused_with_a_clear_message_and_audited(people):
+    client = Client()
+    response = client.post("/signin/", {"username": "auditor", "password": "not the password"})
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+    assert "_auth_user_id" not in client.session
+    assert _entries("session.sign_in_failed")[-1]["target"] == {"type": "username", "id": "auditor"}
+
+
+def test_lock_out_after_repeated_failures_with_a_clear_message(people):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/signin/", {"username": "auditor", "password": "wrong password"})
+    # Now even the right password is refused, with the lock-out explained.
+    response = client.post("/signin/", {"username": "auditor", "password": factories.PASSWORD})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    text = response.content.decode()
+    assert "15" in text
+
+
+def test_lock_out_ends_after_the_cool_off(people):
+    client = Client()
+    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC), tick=False):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            client.post("/signin/", {"username": "auditor", "password": "wrong password"})
+    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 16, tzinfo=dt.UTC), tick=False):
+        response = client.post("/signin/", {"username": "auditor", "password": factories.PASSWORD})
+        assert response.status_code == 302
+
+
+def test_recovery_code_signs_in_once(people):
+    account = people["esi_manager"]
+    codes = services.regenerate_recovery_codes(actor=_actor(account))
+    client = Client()
+    client.post("/signin/", {"username": account.username, "password": factories.PASSWORD})
+    assert client.post("/signin/verify/", {"token": codes[0]}).status_code == 302
+    client.post("/signout/")
+    client.post("/signin/", {"username": account.username, "password": factories.PASSWORD})
+    response = client.post("/signin/verify/", {"token": codes[0]})
+    assert response.status_code == 200, "a recovery code works only once"
+
+
+def _actor(account):
+    from hozen.core.actor import Actor
+
+    return Actor.for_account(account, account.active_assignments().first(), channel="web",
+                             second_factor_verified=True)
+
+
+def test_idle_session_expires_after_the_configured_minutes(people):
+    with time_machine.travel(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC), tick=False) as clock:
+        client = factories.signed_in_client(people["subject"])
+        assert client.get("/dashboard/").status_code == 200
+        clock.shift(dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES - 1))
+        assert client.get("/dashboard/").status_code == 200, "activity keeps the session alive"
+        clock.shift(dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES + 1))
+        response = client.get("/dashboard/")
+        assert response.status_code == 302 and response["Location"].startswith("/signin/")
+
+
+def test_sign_out_everywhere_ends_every_other_session(people):
+    account = people["subject"]
+    phone = factories.signed_in_client(account)
+    laptop = factories.signed_in_client(account)
+    assert phone.get("/dashboard/").status_code == 200
+    laptop.post("/profile/signout-everywhere/")
+    assert phone.get("/dashboard/")["Location"].startswith("/signin/")
+    assert laptop.get("/dashboard/")["Location"].startswith("/signin/")
+    assert _entries("session.signed_out_everywhere")
+
+
+def test_totp_enrolment_with_qr_code_then_recovery_codes(orgs):
+    account = factories.account(role="security_officer", organisation=orgs["METI"], totp_device=False)
+    client = Client()
+    response = client.post("/signin/", {"username": account.username, "password": factories.PASSWORD})
+    assert response["Location"] == "/signin/verify/"
+    assert client.get("/signin/verify/")["Location"] == "/signin/enrol/"
+    page = client.get("/signin/enrol/")
+    assert page.status_code == 200
+    assert b"data:image/svg+xml;base64," in page.content
+    device = TOTPDevice.objects.get(user=account, confirmed=False)
+    from django_otp.oath import totp
+
+    code = f"{totp(device.bin_key):06d}"
+    response = client.post("/signin/enrol/", {"token": code})
+    assert response.status_code == 200
+    assert len(response.context["codes"]) == services.RECOVERY_CODE_COUNT
+    assert TOTPDevice.objects.get(user=account).confirmed
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_password_alone_cannot_enrol_a_new_authenticator(people):
+    client = Client()
+    client.post("/signin/", {"username": "sysadmin", "password": factories.PASSWORD})
+    response = client.get("/signin/enrol/")
+    assert response["Location"] == "/signin/verify/"
+    assert not TOTPDevice.objects.filter(user=people["sysadmin"], confirmed=False).exists()
+
+
+def test_second_factor_optional_for_the_assessed_person(people):
+    client = Client()
+    response = client.post("/signin/", {"username": "subject", "password": factories.PASSWORD})
+    assert response["Location"] == "/dashboard/"
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_sysadmin_resets_a_lost_second_factor_with_an_audited_reason(people, signed_in):
+    admin = signed_in(people["sysadmin"])
+    victim = people["investigator"]
+    victim_session = factories.signed_in_client(victim)
+    url = f"/admin/accounts/{victim.pk}/reset-second-factor/"
+    response = admin.post(url, {"reason": "short"})
+    assert response.status_code == 200 and "reason" in response.context["form"].errors
+    assert TOTPDevice.objects.filter(user=victim).exists(), "a refused reset changes nothing"
+    response = admin.post(url, {"reason": "Phone lost; identity checked in person on 2026-11-25"})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=victim).exists()
+    assert not StaticDevice.objects.filter(user=victim).exists()
+    assert victim_session.get("/dashboard/")["Location"].startswith("/signin/")
+    entry = _entries("otp.reset")[-1]
+    assert entry["actor"]["account"] == "sysadmin"
+    assert entry["target"]["id"] == str(victim.pk)
+    assert entry["purpose"].startswith("Phone lost")
+    # The user now enrols afresh instead of being locked out.
+    client = Client()
+    client.post("/signin/", {"username": victim.username, "password": factories.PASSWORD})
+    assert client.get("/signin/verify/")["Location"] == "/signin/enrol/"
+
+
+def test_sysadmin_cannot_reset_their_own_second_factor(people, signed_in):
+    admin = signed_in(people["sysadmin"])
+    response = admin.post(f"/admin/accounts/{people['sysadmin'].pk}/reset-second-factor/",
+                          {"reason": "I lost my own phone today"})
+    assert response.status_code == 403
+    assert TOTPDevice.objects.filter(user=people["sysadmin"]).exists()
+
+
+def test_non_admin_cannot_reset_second_factors(people, signed_in):
+    client = signed_in(people["auditor"])
+    response = client.post(f"/admin/accounts/{people['investigator'].pk}/reset-second-factor/",
+                           {"reason": "Phone lost; identity checked"})
+    # The auditor cannot even see other accounts: missing and forbidden look the same.
+    assert response.status_code == 404
+    assert TOTPDevice.objects.filter(user=people["investigator"]).exists()
+
+
+def test_sign_in_page_refuses_an_open_redirect(people):
+    client = Client()
+    response = client.post("/signin/?next=https://evil.example/", {"username": "subject", "password": factories.PASSWORD})
+    assert response["Location"] == "/dashboard/"
