@@ -46,3 +46,22 @@ def signed_in(db):
         return factories.signed_in_client(account, assignment)
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_keyring(tmp_path_factory):
+    """Every test run gets its own key-encryption keyring, never the demo's."""
+    from hozen.crypto import provider
+    from hozen.crypto.kek import create_keyring_file
+
+    path = tmp_path_factory.mktemp("keys") / "kek.json"
+    create_keyring_file(path)
+    old = os.environ.get("HOZEN_KEK_FILE")
+    os.environ["HOZEN_KEK_FILE"] = str(path)
+    provider.reset_cache()
+    yield path
+    if old is None:
+        os.environ.pop("HOZEN_KEK_FILE", None)
+    else:
+        os.environ["HOZEN_KEK_FILE"] = old
+    provider.reset_cache()

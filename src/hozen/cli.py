@@ -54,7 +54,14 @@ def cmd_demo(args) -> int:
     from hozen.core import demo
     from hozen.core.actor import Actor
 
+    from hozen.crypto.kek import create_keyring_file
+    from hozen.crypto.provider import kek_file
+
     print("Preparing the database…", flush=True)
+    if not os.environ.get("HOZEN_KEK") and not kek_file().exists():
+        kek_file().parent.mkdir(parents=True, exist_ok=True)
+        create_keyring_file(kek_file())
+        print(f"Created the key-encryption keyring {kek_file()} (mode 0600).")
     call_command("migrate", interactive=False, verbosity=0)
     created = demo.load(actor=Actor.operator("demo"))
     port = args.port or os.environ.get("PORT", "8000")
@@ -290,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name-ja", required=True)
     s.add_argument("--name-en", required=True)
     s.set_defaults(func=cmd_organisations_create)
+
+    # Each app adds its own command group: `hozen audit ...`, `hozen keys ...`.
+    from hozen.audit.cli import register as register_audit
+    from hozen.crypto.cli import register as register_keys
+
+    register_audit(sub)
+    register_keys(sub)
 
     s = sub.add_parser("manage", help="run a Django management command", add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)

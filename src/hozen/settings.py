@@ -8,6 +8,9 @@ Variables (all optional on the embedded default):
   HOZEN_DEBUG           "1" to turn debug on (off unless set)
   HOZEN_PRODUCTION      "1" for production hardening (HTTPS-only cookies, HSTS; no generated secrets)
   HOZEN_SESSION_IDLE_MINUTES  idle sign-out (default: 30)
+  HOZEN_KEK_FILE        key-encryption keyring file, mode 0600 (default: HOZEN_DATA_DIR/kek.json)
+  HOZEN_KEK             the keyring JSON itself, instead of a file
+  HOZEN_AUDIT_ORIGIN    origin line of audit checkpoints (default: hozen.local/audit)
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ INSTALLED_APPS = [
     "hozen.core",
     "hozen.access",
     "hozen.audit",
+    "hozen.crypto",
 ]
 
 MIDDLEWARE = [
@@ -221,3 +225,5 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+HOZEN_AUDIT_ORIGIN = os.environ.get("HOZEN_AUDIT_ORIGIN", "hozen.local/audit")
