@@ -33,12 +33,14 @@ IGNORE = ["static", "migrations", "locale", "__pycache__"]
 HEADER_FIELDS = {
     "ja": {
         "Project-Id-Version": "Hozen",
+        "Last-Translator": "Hozen <hozen@localhost>",
         "Language-Team": "Hozen <hozen@localhost>",
         "Language": "ja",
         "Plural-Forms": "nplurals=1; plural=0;",
     },
     "en": {
         "Project-Id-Version": "Hozen",
+        "Last-Translator": "Hozen <hozen@localhost>",
         "Language-Team": "Hozen <hozen@localhost>",
         "Language": "en",
         "Plural-Forms": "nplurals=2; plural=(n != 1);",
@@ -183,7 +185,9 @@ def _set_header(text: str, lang: str) -> str:
     head = head.replace("# This file is distributed under the same license as the PACKAGE package.\n",
                         "# This file is distributed under the same license as Hozen (Apache-2.0).\n")
     head = head.replace("# FIRST AUTHOR <EMAIL@ADDRESS>, YEAR.\n", "")
-    for name, value in HEADER_FIELDS[lang].items():
+    created = re.search(r'^"POT-Creation-Date: (.*)\\n"$', body, flags=re.MULTILINE)
+    fields = dict(HEADER_FIELDS[lang], **({"PO-Revision-Date": created.group(1)} if created else {}))
+    for name, value in fields.items():
         body = re.sub(rf'^"{re.escape(name)}: .*\\n"$', f'"{name}: {value}\\\\n"', body, count=1, flags=re.MULTILINE)
     return head + sep + body
 

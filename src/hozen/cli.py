@@ -98,16 +98,61 @@ def cmd_demo_codes(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import threading
+
     from django.core.management import call_command
+
+    from hozen.core import jobs
 
     port = str(args.port or os.environ.get("PORT", "8000"))
     if not port.isdigit():
         raise CliError(f"PORT must be a number, got {port!r}")
+    stop = threading.Event()
+    if not args.no_jobs:
+        # Embedded default: one process serves pages and runs the periodic jobs beside them.
+        threading.Thread(target=jobs.worker, args=(stop,), name="hozen-jobs", daemon=True).start()
     try:
         call_command("runserver", f"{args.host}:{port}", use_reloader=False, use_threading=True,
                      skip_checks=False, insecure_serving=True)
     except KeyboardInterrupt:
         print("\nHozen stopped.")
+    finally:
+        stop.set()
+    return 0
+
+
+def cmd_jobs_run(args) -> int:
+    from hozen.core import jobs
+
+    for job in jobs.registered():
+        print(f"{job.name}: {jobs.run_job(job)}")
+    return 0
+
+
+def cmd_jobs_list(args) -> int:
+    from hozen.core import jobs
+
+    rows = [{"name": j.name, "every_seconds": j.every_seconds} for j in jobs.registered()]
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['name']:30} every {r['every_seconds']} s")
+    return 0
+
+
+def cmd_jobs_worker(args) -> int:
+    import threading
+
+    from hozen.core import jobs
+
+    stop = threading.Event()
+    print(f"running {len(jobs.registered())} jobs; Ctrl-C stops")
+    try:
+        jobs.worker(stop, tick_seconds=args.tick)
+    except KeyboardInterrupt:
+        stop.set()
+        print("\nworker stopped.")
     return 0
 
 
@@ -258,7 +303,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve Hozen on 127.0.0.1 (PORT, default 8000)")
     s.add_argument("--port", type=int)
     s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--no-jobs", action="store_true", help="do not run the periodic jobs in this process")
     s.set_defaults(func=cmd_serve)
+
+    jobs_p = sub.add_parser("jobs", help="periodic background jobs").add_subparsers(
+        dest="jobs_command", required=True, metavar="ACTION")
+    s = jobs_p.add_parser("list", help="list the registered jobs")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_jobs_list)
+    jobs_p.add_parser("run", help="run every job once (for cron)").set_defaults(func=cmd_jobs_run)
+    s = jobs_p.add_parser("worker", help="run the jobs on their intervals until stopped")
+    s.add_argument("--tick", type=float, default=15.0, help="seconds between checks")
+    s.set_defaults(func=cmd_jobs_worker)
 
     s = sub.add_parser("migrate", help="apply database migrations")
     s.add_argument("-v", "--verbose", action="store_true")

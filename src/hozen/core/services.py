@@ -191,9 +191,15 @@ def confirm_totp_enrolment(*, actor, device: TOTPDevice, token: str) -> list[str
 def _new_recovery_codes(account: Account) -> list[str]:
     StaticDevice.objects.filter(user=account).delete()
     device = StaticDevice.objects.create(user=account, name="recovery", confirmed=True)
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
-    return codes
+    # 64 random bits each, stored as 16 hex digits (django-otp's column width); shown in groups of four.
+    raw = [secrets.token_hex(8) for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in raw])
+    return ["-".join(c[i:i + 4] for i in range(0, 16, 4)) for c in raw]
+
+
+def normalise_code(text: str) -> str:
+    """What a person types: spaces, hyphens and capitals are forgiven."""
+    return "".join(text.split()).replace("-", "").lower()
 
 
 @transaction.atomic(durable=True)

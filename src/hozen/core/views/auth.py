@@ -70,7 +70,7 @@ def otp_verify(request):
         return redirect("core:otp_enrol")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        token = form.cleaned_data["token"].strip().replace(" ", "")
+        token = services.normalise_code(form.cleaned_data["token"])
         device = match_token(request.user, token)
         if device is None:
             services.record_failed_sign_in(actor=request.actor, username=request.user.username, reason="second_factor")
