@@ -18,22 +18,24 @@ def _is_operator(actor) -> bool:
     return actor.is_system and actor.channel == "cli"
 
 
+def _role_label(role: str, language: str) -> str:
+    """The role's name from roles.py, in the given language (one source for every screen)."""
+    from django.utils import translation
+
+    try:
+        label = Role(role).label
+    except ValueError:
+        return role
+    with translation.override(language):
+        return str(label)
+
+
 def _role_label_ja(role: str) -> str:
-    return {
-        "organ_head": "行政機関の長（代理）", "esi_manager": "重要経済安保情報管理者",
-        "security_officer": "保全担当官", "investigator": "内閣府調査担当", "adjudicator": "評価担当",
-        "complaint_handler": "苦情処理担当", "business_officer": "保護責任者", "subject": "評価対象者",
-        "oversight": "監督担当", "auditor": "監査担当", "sysadmin": "システム管理者",
-    }.get(role, role)
+    return _role_label(role, "ja")
 
 
 def _role_label_en(role: str) -> str:
-    return {
-        "organ_head": "organ head delegate", "esi_manager": "ESI manager", "security_officer": "security officer",
-        "investigator": "investigator", "adjudicator": "adjudicator", "complaint_handler": "complaint handler",
-        "business_officer": "business protection officer", "subject": "assessed person",
-        "oversight": "oversight inspector", "auditor": "auditor", "sysadmin": "system administrator",
-    }.get(role, role)
+    return _role_label(role, "en")
 
 
 def _only(actor, *roles: str, code: str):
