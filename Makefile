@@ -24,10 +24,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 venv-dev: $(VENV)/.installed-dev
 
+# Debian's chromium for the browser tests, and a Japanese font (IPAex Gothic) so pages and
+# screenshots render Japanese text rather than empty boxes.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests…"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && [ -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ]; } || { \
+	  echo "Installing Debian's chromium and a Japanese font for the browser tests…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipaexfont-gothic >/dev/null; }
 
 demo: venv
 	$(BIN)/hozen demo --port $(PORT)

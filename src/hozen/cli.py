@@ -53,7 +53,6 @@ def cmd_demo(args) -> int:
 
     from hozen.core import demo
     from hozen.core.actor import Actor
-
     from hozen.crypto.kek import create_keyring_file
     from hozen.crypto.provider import kek_file
 

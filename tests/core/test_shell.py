@@ -114,3 +114,13 @@ def test_organisation_list_is_scoped(people, signed_in):
     assert [o.code for o in mine.context["organisations"]] == ["METI"]
     everything = signed_in(people["oversight"]).get("/organisations/")
     assert len(everything.context["organisations"]) == 5
+
+
+def test_browser_language_does_not_override_the_japanese_default(db, client):
+    response = client.get("/signin/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "ja"
+
+
+def test_english_cookie_switches_signed_out_pages(db, client):
+    client.cookies["hozen_language"] = "en"
+    assert client.get("/signin/")["Content-Language"] == "en"

@@ -111,3 +111,24 @@ class ActorMiddleware:
         if isinstance(exception, NotFound):
             raise Http404
         return None
+
+
+class LanguageMiddleware:
+    """Japanese unless the person chose English (cookie, or their account once signed in).
+
+    Unlike Django's LocaleMiddleware this ignores the browser's Accept-Language: a government
+    system in Japan opens in Japanese, and the choice to switch is the person's, kept per user.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", translation.get_language())
+        response.headers.setdefault("Vary", "Cookie")
+        return response

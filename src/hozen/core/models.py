@@ -43,13 +43,13 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name_ja}"
 
-    def name(self, language: str | None) -> str:
-        return self.name_en if (language or "ja").startswith("en") else self.name_ja
-
     def save(self, *args, **kwargs):
         self.name_ja = nfkc(self.name_ja)
         self.name_en = nfkc(self.name_en)
         super().save(*args, **kwargs)
+
+    def name(self, language: str | None) -> str:
+        return self.name_en if (language or "ja").startswith("en") else self.name_ja
 
 
 kana_validator = RegexValidator(
@@ -78,6 +78,12 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def save(self, *args, **kwargs):
+        # DOMAIN: names normalised with NFKC (half-width katakana becomes full-width).
+        for field in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
+            setattr(self, field, nfkc(getattr(self, field)))
+        super().save(*args, **kwargs)
+
     @property
     def full_name(self) -> str:
         return f"{self.family_name} {self.given_name}"
@@ -85,12 +91,6 @@ class Person(models.Model):
     @property
     def full_name_kana(self) -> str:
         return f"{self.family_name_kana} {self.given_name_kana}"
-
-    def save(self, *args, **kwargs):
-        # DOMAIN: names normalised with NFKC (half-width katakana becomes full-width).
-        for field in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
-            setattr(self, field, nfkc(getattr(self, field)))
-        super().save(*args, **kwargs)
 
 
 class AccountManager(BaseUserManager):
@@ -185,3 +185,6 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"hz_{self.prefix}_…"

@@ -3,9 +3,10 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import hozen.core.models
 from django.conf import settings
 from django.db import migrations, models
+
+import hozen.core.models
 
 
 class Migration(migrations.Migration):
