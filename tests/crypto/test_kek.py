@@ -15,10 +15,12 @@ from hozen.crypto.kek import (
     KekProvider,
     KeyManagementError,
     LocalKeyring,
+    UnknownKekVersion,
     add_version,
     create_keyring_file,
     keyring_from_env_value,
     load_keyring,
+    retire_versions,
 )
 
 AAD = aad_for("case:42", "dek")
@@ -287,3 +289,51 @@ def test_add_version_as_root_preserves_owner(ring_path):
     add_version(ring_path)
     st = os.stat(ring_path)
     assert (st.st_uid, st.st_gid) == (12345, 12345)
+
+
+# --- retiring versions -----------------------------------------------------------------------
+
+
+def test_retire_versions_removes_old_keys_and_keeps_the_rest_byte_for_byte(ring_path):
+    dek = new_data_key()
+    _, wrapped_v1 = load_keyring(ring_path).wrap(None, dek, AAD)
+    add_version(ring_path)
+    add_version(ring_path)
+    kept = json.loads(ring_path.read_text())["keys"]["3"]
+    assert retire_versions(ring_path, keep={3}) == (1, 2)
+    data = json.loads(ring_path.read_text())
+    assert data["keys"] == {"3": kept} and data["current"] == 3
+    assert _mode(ring_path) == 0o600
+    assert sorted(p.name for p in ring_path.parent.iterdir()) == ["keyring.json"]
+    with pytest.raises(UnknownKekVersion, match="unknown KEK version 1"):
+        load_keyring(ring_path).unwrap(1, wrapped_v1, AAD)  # what version 1 wrapped is now unrecoverable
+
+
+def test_retire_versions_with_nothing_to_retire_is_a_no_op(ring_path):
+    before = json.loads(ring_path.read_text())
+    assert retire_versions(ring_path, keep=[1]) == ()
+    assert json.loads(ring_path.read_text()) == before
+
+
+def test_retire_versions_refuses_to_retire_the_current_version(ring_path):
+    add_version(ring_path)
+    before = ring_path.read_bytes()
+    with pytest.raises(KeyManagementError, match="refusing to retire the current KEK version 2"):
+        retire_versions(ring_path, keep={1})
+    assert ring_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("keep", [{2, 7}, {2, 0}, {2, "1"}])
+def test_retire_versions_refuses_to_keep_versions_that_do_not_exist(ring_path, keep):
+    add_version(ring_path)
+    before = ring_path.read_bytes()
+    with pytest.raises(KeyManagementError, match="cannot keep|not a positive integer"):
+        retire_versions(ring_path, keep=keep)
+    assert ring_path.read_bytes() == before
+
+
+def test_retire_versions_refuses_insecure_keyring(ring_path):
+    add_version(ring_path)
+    os.chmod(ring_path, 0o644)
+    with pytest.raises(KeyManagementError, match="chmod 600"):
+        retire_versions(ring_path, keep={2})

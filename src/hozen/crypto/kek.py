@@ -19,8 +19,10 @@ A wrapped data key is an ``envelope.encrypt`` field blob made with the KEK, with
 under its own version and for the owner it was wrapped for.
 
 File operations are POSIX-only (permission bits, ``flock``), which is what Hozen is deployed on.
-A running process keeps the keyring it loaded: after ``add_version``, restart every process so
-that none keeps wrapping under the old version or fails to unwrap the new one.
+A ``LocalKeyring`` object keeps the keys it loaded; ``hozen.crypto.provider`` notices a changed
+keyring file and reloads it, so running processes follow ``add_version`` and ``retire_versions``
+without a restart. Deployments with several hosts must give every host the new file before
+data keys are re-wrapped under the new version.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 from . import envelope
@@ -41,11 +43,13 @@ from .envelope import KEY_SIZE, CryptoError, DecryptionError, length_prefixed
 
 __all__ = [
     "KeyManagementError",
+    "UnknownKekVersion",
     "KekProvider",
     "LocalKeyring",
     "KEYRING_FORMAT",
     "create_keyring_file",
     "add_version",
+    "retire_versions",
     "load_keyring",
     "keyring_from_env_value",
 ]
@@ -58,6 +62,10 @@ _FIELDS = {"format", "current", "keys"}
 
 class KeyManagementError(CryptoError):
     """A keyring could not be created, loaded or used; the message is one readable line."""
+
+
+class UnknownKekVersion(KeyManagementError):
+    """The keyring holds no key of the requested version (never created, or retired)."""
 
 
 @runtime_checkable
@@ -112,7 +120,7 @@ class LocalKeyring:
     def _key(self, version: int) -> bytes:
         if not _is_version(version) or version not in self._keys:
             held = ", ".join(map(str, self.versions()))
-            raise KeyManagementError(f"unknown KEK version {version!r} (keyring holds {held})")
+            raise UnknownKekVersion(f"unknown KEK version {version!r} (keyring holds {held})")
         return self._keys[version]
 
     def wrap(self, version: int | None, dek: bytes, aad: bytes) -> tuple[int, bytes]:
@@ -289,13 +297,15 @@ def create_keyring_file(path: str | os.PathLike[str]) -> LocalKeyring:
     return LocalKeyring(keys, 1)
 
 
-def add_version(path: str | os.PathLike[str]) -> int:
-    """Add a new KEK version and make it current; return the new version number.
+def _rewrite_keyring(path: str | os.PathLike[str], change) -> object:
+    """Read, change and atomically replace a keyring file under an exclusive directory lock.
 
-    The file is replaced atomically (write a 0600 temporary file in the same directory, fsync,
-    rename), so a crash leaves either the old or the new keyring, never a partial one. An
-    exclusive lock on the directory serialises concurrent rotations, which could otherwise
-    silently drop a version that a process had already wrapped keys under.
+    ``change(keys, current)`` gets a copy of the keys and the current version and returns
+    ``(keys, current, result)``; ``result`` is returned. The file is replaced atomically (write a
+    0600 temporary file in the same directory, fsync, rename, fsync the directory), so a crash
+    leaves either the old or the new keyring, never a partial one. The lock on the directory
+    serialises concurrent changes, which could otherwise silently drop a version that a process
+    had already wrapped keys under.
     """
     path = os.path.realpath(os.fspath(path))
     directory = os.path.dirname(path)
@@ -303,15 +313,14 @@ def add_version(path: str | os.PathLike[str]) -> int:
     try:
         fcntl.flock(dir_fd, fcntl.LOCK_EX)
         keyring, st = _read_keyring_file(path)
-        keys = dict(keyring._keys)
-        new_version = max(keys) + 1
-        keys[new_version] = envelope.new_data_key()
+        keys, current, result = change(dict(keyring._keys), keyring.current_version())
+        LocalKeyring(keys, current)  # validate before writing anything
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
         try:
             os.fchmod(fd, 0o600)
-            if os.geteuid() == 0:  # rotating as root must not leave the service unable to read it
+            if os.geteuid() == 0:  # changing it as root must not leave the service unable to read it
                 os.fchown(fd, st.st_uid, st.st_gid)
-            _write_all(fd, _serialise(keys, new_version))
+            _write_all(fd, _serialise(keys, current))
             os.fsync(fd)
             os.close(fd)
             fd = -1
@@ -322,6 +331,56 @@ def add_version(path: str | os.PathLike[str]) -> int:
             os.unlink(tmp)
             raise
         _fsync_dir(directory)
-        return new_version
+        return result
     finally:
         os.close(dir_fd)  # also releases the lock
+
+
+def add_version(path: str | os.PathLike[str]) -> int:
+    """Add a new KEK version and make it current; return the new version number.
+
+    Atomic and serialised with other keyring changes (see ``_rewrite_keyring``).
+    """
+
+    def change(keys: dict[int, bytes], current: int):
+        new_version = max(keys) + 1
+        keys[new_version] = envelope.new_data_key()
+        return keys, new_version, new_version
+
+    return _rewrite_keyring(path, change)
+
+
+def retire_versions(path: str | os.PathLike[str], keep: Iterable[int]) -> tuple[int, ...]:
+    """Remove every KEK version not in ``keep`` from the keyring file; return the removed versions.
+
+    This is the second step of crypto-shredding (see ``hozen.crypto.rotation``): once no live data
+    key is wrapped under an old version, removing that version makes every wrapped key still
+    held elsewhere under it (database backups, dumps, WAL archives, free pages) unreadable.
+
+    The current version must be kept, and every version in ``keep`` must exist: a typo must not
+    retire the wrong key. Atomic and serialised like ``add_version``.
+
+    What this cannot do: erase copies of the keyring itself. Backups of the keyring file, the
+    same JSON in ``HOZEN_KEK`` of another deployment, or old blocks on the disk that held the
+    previous file (``os.replace`` does not overwrite them) still hold the retired keys. Keep
+    keyring backups under a retention shorter than the shredding promise, and on disks where
+    that matters use an encrypted file system or an HSM/KMS provider.
+    """
+    wanted = set(keep)
+    for version in wanted:
+        if not _is_version(version):
+            raise KeyManagementError(f"version to keep {version!r} is not a positive integer")
+
+    def change(keys: dict[int, bytes], current: int):
+        missing = sorted(wanted - set(keys))
+        if missing:
+            raise KeyManagementError(
+                f"cannot keep KEK version(s) {', '.join(map(str, missing))}: not in the keyring "
+                f"(it holds {', '.join(map(str, sorted(keys)))})"
+            )
+        if current not in wanted:
+            raise KeyManagementError(f"refusing to retire the current KEK version {current}")
+        retired = tuple(sorted(set(keys) - wanted))
+        return {v: k for v, k in keys.items() if v in wanted}, current, retired
+
+    return _rewrite_keyring(path, change)

@@ -3,7 +3,8 @@
 HOZEN_KEK_FILE  path of a keyring file (default: HOZEN_DATA_DIR/kek.json, created by `hozen demo`)
 HOZEN_KEK       the keyring JSON itself, for platforms that inject secrets as variables
 
-A KMS or HSM backend plugs in here by returning another `KekProvider`.
+A KMS or HSM backend plugs in here by returning another `KekProvider` (only `current_version`,
+`wrap` and `unwrap` are used by data-key code; rotation of a local keyring file needs the file).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.conf import settings
 from .kek import KekProvider, KeyManagementError, keyring_from_env_value, load_keyring
 
 _lock = threading.Lock()
-_cached: tuple[str, KekProvider] | None = None
+_cached: tuple[tuple, KekProvider] | None = None
 
 
 class KekUnavailable(KeyManagementError):
@@ -29,30 +30,68 @@ def kek_file() -> Path:
                 or Path(settings.DATA_DIR) / "kek.json")
 
 
-def _source() -> str:
+def _source() -> tuple:
+    """What the provider is loaded from; a changed file (new inode, size or mtime) is a new source.
+
+    `hozen keys rotate` replaces the keyring file atomically, so every process sees the new
+    version at its next key operation without a restart, and no process keeps wrapping new data
+    keys under a version that `--retire-old` has removed. The price is one stat() per use.
+    """
     env = os.environ.get("HOZEN_KEK", "")
-    return "env" if env.strip() else f"file:{kek_file()}"
+    if env.strip():
+        return ("env",)
+    path = kek_file()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ("file", str(path), None)
+    return ("file", str(path), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+def describe_source() -> str:
+    """Where the keyring comes from, for status output: ``env:HOZEN_KEK`` or ``file:<path>``."""
+    source = _source()
+    return "env:HOZEN_KEK" if source[0] == "env" else f"file:{source[1]}"
+
+
+def keyring_file_for_rotation() -> Path:
+    """The keyring file that `hozen keys rotate` may change; refuses a keyring from HOZEN_KEK."""
+    if _source()[0] == "env":
+        raise KeyManagementError(
+            "the keyring comes from the HOZEN_KEK variable, which Hozen cannot change: rotate with a "
+            "keyring file (HOZEN_KEK_FILE), or add the version in your secret store and re-deploy"
+        )
+    path = kek_file()
+    if not path.exists():
+        raise KekUnavailable(f"no key-encryption key: {path} does not exist")
+    return path
 
 
 def get_provider() -> KekProvider:
-    """The KEK provider, loaded once per process (and again if the source setting changes)."""
+    """The KEK provider, loaded once per process and again whenever its source changes."""
     global _cached
     source = _source()
     with _lock:
         if _cached is not None and _cached[0] == source:
             return _cached[1]
         try:
-            if source == "env":
+            if source[0] == "env":
                 provider = keyring_from_env_value(os.environ["HOZEN_KEK"])
             else:
                 path = kek_file()
-                if not path.exists() and not settings.PRODUCTION:
+                if source[2] is None and not settings.PRODUCTION:
                     # Embedded default: like the secret key, a keyring is made on first start.
                     from .kek import create_keyring_file
 
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    create_keyring_file(path)
-                if not path.exists():
+                    try:
+                        create_keyring_file(path)
+                    except KeyManagementError:
+                        if not path.exists():
+                            raise
+                        # another process starting at the same moment created it: use theirs
+                    source = _source()
+                if source[2] is None:
                     raise KekUnavailable(f"no key-encryption key: {path} does not exist")
                 provider = load_keyring(path)
         except KekUnavailable:
@@ -64,7 +103,7 @@ def get_provider() -> KekProvider:
 
 
 def reset_cache() -> None:
-    """After `hozen keys rotate` adds a version, and in tests."""
+    """Forget the loaded keyring (tests; a changed file is noticed without this)."""
     global _cached
     with _lock:
         _cached = None

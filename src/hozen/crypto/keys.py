@@ -1,0 +1,131 @@
+"""Data keys: create, unwrap, and encrypt or decrypt one field of a protected row.
+
+Internal to ``hozen.crypto``: other apps use the encrypted fields, ``reveal`` and ``shred``,
+never these functions, so plaintext keys never travel outside this package.
+
+Each use reads the data key's row afresh from the database, so a key shredded or re-wrapped by
+another process takes effect at once; nothing here caches an unwrapped key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import envelope
+from .envelope import CryptoError, aad_for, length_prefixed
+from .kek import UnknownKekVersion
+from .provider import get_provider
+
+if TYPE_CHECKING:
+    from .models import DataKey, ProtectedRecord, ProtectedSubject
+
+
+class DataKeyDestroyed(CryptoError):
+    """The subject's data key was shredded: its data is gone for good, by design."""
+
+
+class KekVersionUnavailable(UnknownKekVersion):
+    """A data key is wrapped under a KEK version the keyring no longer holds."""
+
+
+def owner_label(subject: ProtectedSubject) -> str:
+    return f"{subject._meta.label_lower}:{subject.crypto_id}"
+
+
+def wrap_aad(key_id, subject_uuid) -> bytes:
+    """A wrapped data key unwraps only for its own key id and subject."""
+    return length_prefixed(b"hozen.data-key.v1", str(key_id).encode("ascii"), str(subject_uuid).encode("ascii"))
+
+
+def field_aad(record: ProtectedRecord, field_name: str) -> bytes:
+    """A field ciphertext decrypts only in the row (by crypto_id) and field it was written for.
+
+    The model's name is deliberately not part of it, so renaming a model or app keeps data
+    readable; crypto ids are UUIDs, unique across tables.
+    """
+    if record.crypto_id is None:
+        raise CryptoError(f"{record._meta.label_lower} has no crypto_id")
+    return aad_for(str(record.crypto_id), field_name)
+
+
+def create_data_key(subject: ProtectedSubject) -> DataKey:
+    """A fresh data key for ``subject``, wrapped under the current KEK version and saved."""
+    from .models import DataKey
+
+    provider = get_provider()
+    dek = envelope.new_data_key()
+    key = DataKey(owner=owner_label(subject), subject_uuid=subject.crypto_id)
+    key.kek_version, key.wrapped = provider.wrap(None, dek, wrap_aad(key.key_id, key.subject_uuid))
+    key.save(force_insert=True)
+    return key
+
+
+def unwrap(key: DataKey) -> bytes:
+    """The plaintext data key; callers keep it only for the one operation at hand."""
+    if key.destroyed_at is not None:
+        raise DataKeyDestroyed(
+            f"the data key of {key.owner} was destroyed (crypto-shredded) on "
+            f"{key.destroyed_at:%Y-%m-%d %H:%M} UTC; its encrypted data cannot be recovered"
+        )
+    if key.wrapped is None or key.kek_version is None:
+        raise CryptoError(f"data key {key.key_id} has no wrapped key material")
+    provider = get_provider()
+    try:
+        return provider.unwrap(key.kek_version, bytes(key.wrapped), wrap_aad(key.key_id, key.subject_uuid))
+    except UnknownKekVersion:
+        raise KekVersionUnavailable(
+            f"data key {key.key_id} ({key.owner}) is wrapped under KEK version {key.kek_version}, which "
+            "the keyring does not hold: data restored from a backup taken before `hozen keys rotate "
+            "--retire-old` cannot be decrypted, by design"
+        ) from None
+
+
+def current_key(subject: ProtectedSubject) -> DataKey:
+    """The subject's data key row, read from the database (not a possibly stale cached copy)."""
+    from .models import DataKey
+
+    if subject.data_key_id is None:
+        raise CryptoError(
+            f"{subject._meta.label_lower} {subject.crypto_id} has no data key: save it first"
+        )
+    return DataKey.objects.get(pk=subject.data_key_id)
+
+
+class SubjectKey:
+    """A subject's data key, unwrapped at most once for one operation (one save, one reveal).
+
+    Lives only as long as that operation; never cached across operations, so a shred or a
+    rotation by another process takes effect at the next one.
+    """
+
+    __slots__ = ("_subject", "_dek")
+
+    def __init__(self, record: ProtectedRecord) -> None:
+        self._subject = record.crypto_subject
+        self._dek: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"<SubjectKey {self._subject._meta.label_lower}>"
+
+    def _key(self) -> bytes:
+        if self._dek is None:
+            self._dek = unwrap(current_key(self._subject))
+        return self._dek
+
+    def seal(self, record: ProtectedRecord, field_name: str, plaintext: bytes) -> bytes:
+        """Encrypt one field value of ``record`` (a row of this subject)."""
+        return envelope.encrypt(self._key(), plaintext, field_aad(record, field_name))
+
+    def open(self, record: ProtectedRecord, field_name: str, ciphertext: bytes) -> bytes:
+        """Decrypt one field value of ``record``; raises unless key, row and field all match."""
+        return envelope.decrypt(self._key(), ciphertext, field_aad(record, field_name))
+
+
+def seal(record: ProtectedRecord, field_name: str, plaintext: bytes) -> bytes:
+    """Encrypt one field value of ``record`` under its subject's data key."""
+    return SubjectKey(record).seal(record, field_name, plaintext)
+
+
+def open_sealed(record: ProtectedRecord, field_name: str, ciphertext: bytes) -> bytes:
+    """Decrypt one field value of ``record``; raises unless key, row and field all match."""
+    return SubjectKey(record).open(record, field_name, ciphertext)

@@ -1,0 +1,1 @@
+"""A test-only Django app with protected models, installed by tests/settings.py only."""

@@ -1,0 +1,45 @@
+"""Protected models shaped like the assessment app's will be: a case-like subject and its records."""
+
+from django.db import models
+
+from hozen.crypto.fields import EncryptedJSONField, EncryptedTextField
+from hozen.crypto.models import ProtectedRecord, ProtectedSubject
+
+
+class Dossier(ProtectedSubject):
+    """Like an assessment case: owns the data key; notes and family details are personal data."""
+
+    person = models.ForeignKey("core.Person", on_delete=models.PROTECT, null=True, related_name="+")
+    title = models.CharField(max_length=100, default="")
+    notes = EncryptedTextField()
+    family = EncryptedJSONField()
+
+    crypto_read_action = "dossier.read_personal"
+    crypto_shred_action = "dossier.destroy"
+
+    def __str__(self) -> str:
+        return f"dossier {self.pk}"
+
+    @property
+    def crypto_subject_person_id(self):
+        return self.person_id
+
+
+class DossierEntry(ProtectedRecord):
+    """Like a questionnaire answer: its own row, encrypted under its dossier's data key."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="entries")
+    body = EncryptedTextField()
+
+    crypto_read_action = "dossier.read_personal"
+
+    def __str__(self) -> str:
+        return f"entry {self.pk}"
+
+    @property
+    def crypto_subject(self):
+        return self.dossier
+
+    @property
+    def crypto_subject_person_id(self):
+        return self.dossier.person_id
