@@ -688,3 +688,27 @@ def test_streaming_root_rejects_non_hash_leaves() -> None:
 
 def test_module_exports_only_existing_names() -> None:
     assert all(hasattr(merkle, name) for name in merkle.__all__)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6))
+@settings(max_examples=40, deadline=None)
+def test_extend_stored_yields_exactly_the_hashes_tlog_storage_holds(chunks: list[int]) -> None:
+    """Checking a stored tree in one pass relies on this: same hashes, same order, any chunking."""
+    memory = MemoryTree()
+    stream = StreamingRoot()
+    produced: list[bytes] = []
+    n = 0
+    for size in chunks:
+        leaves = [leaf_hash(f"entry {n + i}".encode()) for i in range(size)]
+        for h in leaves:
+            memory.append(h)
+        produced.extend(stream.extend_stored(leaves))
+        n += size
+        assert stream.root() == memory.root()
+    assert produced == memory.hashes
+    assert len(produced) == stored_hash_count(n)
+
+
+def test_extend_stored_rejects_non_hash_leaves() -> None:
+    with pytest.raises(ValueError):
+        StreamingRoot().extend_stored([b"short"])

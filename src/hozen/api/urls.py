@@ -62,6 +62,8 @@ def validation_error(request, exc: ValidationError):
     return api.create_response(request, {"detail": exc.errors, "fields": fields, "message": message}, status=422)
 
 
+from . import audit as _audit  # noqa: E402  (registers the routes)
 from . import core as _core  # noqa: E402,F401  (registers the routes)
 
 api.add_router("", _core.router)
+api.add_router("/audit", _audit.router)

@@ -1,7 +1,33 @@
-"""Audit entries: append-only rows of canonical JSON (issue 3 §7; the Merkle log is built on these bytes)."""
+"""Audit log storage: entries, their place in the Merkle tree, stored tree hashes, checkpoints.
+
+Entries (``AuditEntry``) are written by services inside their own transactions, lock-free. The
+Merkle tree over them (RFC 9162 §2.1) is kept in separate append-only tables filled by one
+integrator at a time (``hozen.audit.integrator``), so writers never wait for each other:
+
+- ``AuditLeaf``       leaf index -> entry: the order of the log (never the entry id order alone,
+                      because a straggling transaction can commit a lower id later).
+- ``AuditTreeHash``   every completed subtree hash, at Go tlog's dense storage index
+                      (``merkle.stored_hash_index``): any root or proof is O(log n) reads.
+- ``AuditSigningKey`` the Ed25519 checkpoint key; its seed only wrapped by the KEK provider.
+- ``AuditCheckpoint`` every signed checkpoint (C2SP tlog-checkpoint in a signed note).
+- ``AuditIntegrator`` the integrator's bookkeeping (watermark); not part of the record.
+"""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class _AppendOnly(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError(f"{self._meta.verbose_name} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError(f"{self._meta.verbose_name} rows are append-only")
 
 
 class AuditEntry(models.Model):
@@ -25,6 +51,9 @@ class AuditEntry(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
 
+    def __str__(self) -> str:
+        return f"audit entry {self.pk} ({self.action})"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise RuntimeError("audit entries are append-only")
@@ -32,3 +61,108 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("audit entries are append-only")
+
+
+class AuditLeaf(_AppendOnly):
+    """Leaf `index` of the Merkle tree is `entry`. Written only by the integrator, in index order."""
+
+    index = models.BigIntegerField(primary_key=True)
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="leaf")
+
+    class Meta:
+        verbose_name = _("audit log leaf (監査ログ葉)")
+        verbose_name_plural = _("audit log leaves")
+        ordering = ["index"]
+
+    def __str__(self) -> str:
+        return f"leaf {self.index}"
+
+
+class AuditTreeHash(_AppendOnly):
+    """One stored hash of the tree at Go tlog's storage index (`merkle.stored_hash_index`)."""
+
+    index = models.BigIntegerField(primary_key=True)
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = _("audit tree hash (監査ログハッシュ)")
+        verbose_name_plural = _("audit tree hashes")
+        ordering = ["index"]
+
+    def __str__(self) -> str:
+        return f"tree hash {self.index}"
+
+
+class AuditSigningKey(models.Model):
+    """The checkpoint signing key of one log origin (key name = origin).
+
+    The 32-byte Ed25519 seed is stored only wrapped by the key-encryption key provider
+    (`hozen.crypto.provider`), with the KEK version needed to unwrap it. After a KEK rotation
+    the seed is re-wrapped under the current version (`checkpoints.rewrap_signing_keys`): only
+    `kek_version` and `wrapped_seed` may ever change; the key itself (name, public key) never does.
+    """
+
+    REWRAP_FIELDS = frozenset({"kek_version", "wrapped_seed"})
+
+    name = models.CharField(max_length=200, unique=True)
+    public_key = models.BinaryField(max_length=32)
+    kek_version = models.PositiveIntegerField()
+    wrapped_seed = models.BinaryField()
+    created = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("audit signing key (監査ログ署名鍵)")
+        verbose_name_plural = _("audit signing keys")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        fields = set(kwargs.get("update_fields") or ())
+        if not self._state.adding and not (fields and fields <= self.REWRAP_FIELDS):
+            raise RuntimeError("an audit signing key is never changed, only re-wrapped")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("an audit signing key is never deleted: old checkpoints need it")
+
+
+class AuditCheckpoint(_AppendOnly):
+    """A signed checkpoint as issued: `note` is the exact signed-note text given to clients."""
+
+    size = models.BigIntegerField(db_index=True)
+    root_hash = models.BinaryField(max_length=32)
+    note = models.TextField()
+    key = models.ForeignKey(AuditSigningKey, on_delete=models.PROTECT, related_name="checkpoints")
+    created = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("audit checkpoint (監査ログチェックポイント)")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.pk} at size {self.size}"
+
+
+class AuditIntegrator(models.Model):
+    """The integrator's one bookkeeping row (pk=1). Mutable, and not part of the audit record.
+
+    `watermark`: every entry with id <= watermark that will ever commit is already a leaf.
+    `candidate_*`: the next watermark, waiting until no transaction could still commit an id
+    below it (see `hozen.audit.integrator` for the reasoning).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    watermark = models.BigIntegerField(default=0)
+    candidate_id = models.BigIntegerField(null=True)
+    candidate_at = models.DateTimeField(null=True)
+    candidate_xmax = models.BigIntegerField(null=True)
+    updated = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("audit integrator state")
+        verbose_name_plural = _("audit integrator state")
+
+    def __str__(self) -> str:
+        return f"integrator at watermark {self.watermark}"

@@ -1,0 +1,205 @@
+"""The audit log API contract (issue 4): checkpoint, entries, proofs; 400 naming the parameter; 403 by role."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from hozen.audit import checkpoints, integrator, merkle
+from hozen.audit.canonical import canonical_json
+from hozen.audit.models import AuditEntry
+from hozen.audit.note import Checkpoint, Verifier, open_note
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/audit"
+
+
+def _b64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+@pytest.fixture
+def auditor(people):
+    return {"HTTP_AUTHORIZATION": f"Bearer {factories.api_token(people['auditor'])}"}
+
+
+@pytest.fixture
+def oversight(people):
+    return {"HTTP_AUTHORIZATION": f"Bearer {factories.api_token(people['oversight'])}"}
+
+
+@pytest.fixture
+def log_size(people):
+    """The people fixture already wrote audit entries through the services; integrate them."""
+    return integrator.integrate().size
+
+
+def _checkpoint(client, headers) -> Checkpoint:
+    response = client.get(f"{BASE}/checkpoint", **headers)
+    assert response.status_code == 200
+    verifier = Verifier.from_key_text(checkpoints.verifier_key_text())
+    text, _ = open_note(response.content.decode(), [verifier])
+    return Checkpoint.parse(text)
+
+
+def test_auditor_gets_the_latest_checkpoint_as_a_signed_plain_text_note(client, auditor, log_size):
+    response = client.get(f"{BASE}/checkpoint", **auditor)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    verifier = Verifier.from_key_text(checkpoints.verifier_key_text())
+    cp = Checkpoint.parse(open_note(response.content.decode(), [verifier])[0])
+    assert cp.origin == "hozen.local/audit" and cp.size >= log_size
+
+
+def test_checkpoint_is_issued_on_demand_when_there_is_none(client, oversight, log_size):
+    assert checkpoints.latest() is None
+    assert _checkpoint(client, oversight).size >= log_size
+    assert checkpoints.latest() is not None
+
+
+def test_entry_reserialised_canonically_hashes_to_its_leaf_hash(client, auditor, log_size):
+    response = client.get(f"{BASE}/entries/0", **auditor)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"index", "leaf_hash", "entry"} and body["index"] == 0
+    assert merkle.leaf_hash(canonical_json(body["entry"])) == _b64(body["leaf_hash"])
+    assert body["entry"]["v"] == 1 and "action" in body["entry"]
+
+
+def test_inclusion_proof_from_the_api_verifies_against_the_signed_checkpoint(client, auditor, log_size):
+    cp = _checkpoint(client, auditor)
+    for index in (0, cp.size // 2, cp.size - 1):
+        entry = client.get(f"{BASE}/entries/{index}", **auditor).json()
+        response = client.get(f"{BASE}/proof/inclusion", {"index": index, "tree_size": cp.size}, **auditor)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["index"] == index and body["tree_size"] == cp.size and set(body) == {
+            "index", "tree_size", "audit_path"}
+        assert merkle.verify_inclusion(merkle.leaf_hash(canonical_json(entry["entry"])), index, cp.size,
+                                       [_b64(h) for h in body["audit_path"]], cp.root_hash)
+
+
+def test_consistency_proof_from_the_api_verifies_between_two_checkpoints(client, auditor, people):
+    integrator.integrate()
+    first = _checkpoint(client, auditor)
+    factories.api_token(people["subject"])  # a service call: one more audit entry
+    second = checkpoints.issue_checkpoint()
+    assert second.size > first.size
+    response = client.get(f"{BASE}/proof/consistency", {"first": first.size, "second": second.size}, **auditor)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["first"], body["second"]) == (first.size, second.size)
+    assert merkle.verify_consistency(first.size, second.size, first.root_hash, bytes(second.root_hash),
+                                     [_b64(h) for h in body["consistency_path"]])
+
+
+def test_an_entry_written_after_the_last_integration_is_served_on_demand(client, auditor, log_size, people):
+    factories.api_token(people["subject"])  # written, not yet integrated
+    response = client.get(f"{BASE}/entries/{log_size}", **auditor)
+    assert response.status_code == 200 and response.json()["index"] == log_size
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "1.0", "1e3", " 1", "0x10", "", "99999999999999999999"])
+def test_malformed_entry_index_is_400_naming_the_parameter(client, auditor, log_size, raw):
+    response = client.get(f"{BASE}/entries/{raw}", **auditor)
+    if raw == "":
+        assert response.status_code == 404  # no such route
+        return
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "index" and "index" in response.json()["detail"]
+
+
+def test_entry_index_beyond_the_log_is_400_naming_index(client, auditor, log_size):
+    response = client.get(f"{BASE}/entries/{log_size + 10}", **auditor)
+    assert response.status_code == 400
+    assert response.json()["field"] == "index" and response.json()["code"] == "out_of_range"
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"tree_size": "3"}, "index"),
+    ({"index": "0"}, "tree_size"),
+    ({"index": "x", "tree_size": "3"}, "index"),
+    ({"index": "0", "tree_size": "-3"}, "tree_size"),
+    ({"index": "0", "tree_size": "0"}, "tree_size"),
+    ({"index": "0", "tree_size": "2.5"}, "tree_size"),
+    ({"index": ["0", "1"], "tree_size": "3"}, "index"),
+])
+def test_malformed_inclusion_parameters_are_400_naming_the_parameter(client, auditor, log_size, query, field):
+    response = client.get(f"{BASE}/proof/inclusion", query, **auditor)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field and field in response.json()["detail"]
+
+
+def test_inclusion_index_not_below_tree_size_is_400_naming_index(client, auditor, log_size):
+    response = client.get(f"{BASE}/proof/inclusion", {"index": 2, "tree_size": 2}, **auditor)
+    assert response.status_code == 400 and response.json()["field"] == "index"
+
+
+def test_inclusion_tree_size_beyond_the_log_is_400_naming_tree_size(client, auditor, log_size):
+    response = client.get(f"{BASE}/proof/inclusion", {"index": 0, "tree_size": log_size + 100}, **auditor)
+    assert response.status_code == 400 and response.json()["field"] == "tree_size"
+    assert str(log_size) in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"second": "3"}, "first"),
+    ({"first": "1"}, "second"),
+    ({"first": "one", "second": "3"}, "first"),
+    ({"first": "1", "second": "three"}, "second"),
+    ({"first": "3", "second": "2"}, "first"),
+    ({"first": "0", "second": "99999999"}, "second"),
+])
+def test_bad_consistency_parameters_are_400_naming_the_parameter(client, auditor, log_size, query, field):
+    response = client.get(f"{BASE}/proof/consistency", query, **auditor)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field and field in response.json()["detail"]
+
+
+def test_errors_follow_the_callers_language(client, people, log_size):
+    from hozen.core import services
+    from hozen.core.actor import Actor
+
+    account = people["auditor"]
+    services.set_language(actor=Actor.for_account(account, None, channel="web"), language="ja")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {factories.api_token(account)}"}
+    response = client.get(f"{BASE}/proof/inclusion", {"index": "x", "tree_size": "1"}, **headers)
+    assert "整数" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("role", ["sysadmin", "investigator", "subject", "esi_manager", "business_officer"])
+@pytest.mark.parametrize("path", ["/checkpoint", "/entries/0", "/proof/inclusion?index=0&tree_size=1",
+                                  "/proof/consistency?first=0&second=1", "/proof/inclusion?index=bad"])
+def test_other_roles_get_403_with_the_policy_reason(client, people, log_size, role, path):
+    token = factories.api_token(people[role])
+    before = AuditEntry.objects.filter(action="audit.read", outcome="denied").count()
+    response = client.get(f"{BASE}{path}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["code"] == "not_audit_reader"
+    assert "監査担当" in body["detail"] or "auditor" in body["detail"]
+    assert AuditEntry.objects.filter(action="audit.read", outcome="denied").count() == before + 1
+
+
+def test_anonymous_callers_get_401(client, log_size):
+    for path in ("/checkpoint", "/entries/0", "/proof/inclusion?index=0&tree_size=1"):
+        assert client.get(f"{BASE}{path}").status_code == 401
+
+
+def test_openapi_documents_the_audit_endpoints(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = schema["paths"]
+    inclusion = paths["/api/v1/audit/proof/inclusion"]["get"]
+    assert inclusion["summary"]
+    assert {p["name"]: p["schema"]["type"] for p in inclusion["parameters"]} == {
+        "index": "integer", "tree_size": "integer"}
+    assert set(inclusion["responses"]) >= {"200", "400", "403"}
+    assert paths["/api/v1/audit/entries/{index}"]["get"]["parameters"][0]["schema"]["type"] == "integer"
+    assert "text/plain" in paths["/api/v1/audit/checkpoint"]["get"]["responses"]["200"]["content"]
+    consistency = paths["/api/v1/audit/proof/consistency"]["get"]
+    assert {p["name"] for p in consistency["parameters"]} == {"first", "second"}
+    assert "ErrorOut" in schema["components"]["schemas"]
+    assert set(schema["components"]["schemas"]["InclusionProofOut"]["properties"]) == {
+        "index", "tree_size", "audit_path"}
