@@ -11,6 +11,8 @@ Variables (all optional on the embedded default):
   HOZEN_KEK_FILE        key-encryption keyring file, mode 0600 (default: HOZEN_DATA_DIR/kek.json)
   HOZEN_KEK             the keyring JSON itself, instead of a file
   HOZEN_AUDIT_ORIGIN    origin line of audit checkpoints (default: hozen.local/audit)
+  HOZEN_AUDIT_CHECKPOINT_INTERVAL_SECONDS  how often a checkpoint is signed while the log grows (300)
+  HOZEN_AUDIT_STRAGGLER_MARGIN_SECONDS     PostgreSQL integrator safety margin (60)
 """
 
 from __future__ import annotations
@@ -228,3 +230,7 @@ LOGGING = {
 NINJA_PAGINATION_PER_PAGE = 50
 
 HOZEN_AUDIT_ORIGIN = os.environ.get("HOZEN_AUDIT_ORIGIN", "hozen.local/audit")
+# A new signed checkpoint at most this often while the log grows (the job checks every minute).
+HOZEN_AUDIT_CHECKPOINT_INTERVAL_SECONDS = _int("HOZEN_AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300)
+# PostgreSQL only: how long an audit id may take to get its transaction id (see audit/integrator.py).
+HOZEN_AUDIT_STRAGGLER_MARGIN_SECONDS = _int("HOZEN_AUDIT_STRAGGLER_MARGIN_SECONDS", 60)

@@ -201,3 +201,24 @@ def test_cli_rotate_errors_are_one_line(keyring, capsys, monkeypatch, db):
     assert main(["keys", "rotate"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("hozen: error: the keyring comes from the HOZEN_KEK variable") and err.count("\n") == 1
+
+
+def test_retiring_old_kek_versions_keeps_the_audit_log_able_to_sign(dossiers, keyring, operator):
+    """The audit signing key is wrapped by the KEK too: rotation moves it before old versions go."""
+    from hozen.audit import checkpoints, integrator
+    from hozen.audit.models import AuditSigningKey
+    from hozen.audit.note import Verifier, open_note
+
+    integrator.integrate()
+    first = checkpoints.issue_checkpoint()
+    vkey = checkpoints.verifier_key_text()
+    report = rotate(actor=operator, retire_old=True)
+    assert report.retired_versions == (1,)
+    assert set(AuditSigningKey.objects.values_list("kek_version", flat=True)) == {2}
+    from hozen.audit.service import record
+
+    record(operator, "test.after_rotation")
+    integrator.integrate()
+    later = checkpoints.issue_checkpoint()
+    assert later is not None and later.size > first.size
+    open_note(later.note, [Verifier.from_key_text(vkey)])  # same key, still signing

@@ -13,3 +13,10 @@ class AuditConfig(AppConfig):
         from . import jobs
 
         registry.register(jobs.JOB_NAME, every_seconds=jobs.EVERY_SECONDS, fn=jobs.issue_checkpoint_if_grown)
+
+        # The signing key is wrapped by the KEK: a rotation must move it before old versions go.
+        from hozen.crypto.rotation import register_wrapped_secrets
+
+        from .checkpoints import rewrap_signing_keys
+
+        register_wrapped_secrets("audit.signing_keys", rewrap_signing_keys)

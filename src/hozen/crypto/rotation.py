@@ -123,6 +123,17 @@ def _start_or_resume(actor, path, retire_old: bool) -> tuple[RotationRun, bool, 
     return run, resumed, False
 
 
+# Other secrets wrapped by the KEK outside DataKey (the audit log's signing key, ...). Apps register
+# a function that re-wraps theirs under the current version and returns how many moved; rotation
+# calls every one before old versions are retired, so nothing is left under a version that goes.
+_OTHER_WRAPPED_SECRETS: dict[str, Callable[[], int]] = {}
+
+
+def register_wrapped_secrets(name: str, rewrap: Callable[[], int]) -> None:
+    """Called from an AppConfig.ready(): `rewrap()` re-wraps the app's secrets under the current KEK."""
+    _OTHER_WRAPPED_SECRETS[name] = rewrap
+
+
 def rotate(*, actor, retire_old: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
            progress: Progress | None = None) -> RotationReport:
     """Rotate the KEK (or resume an unfinished rotation); see the module docstring."""
@@ -156,6 +167,13 @@ def rotate(*, actor, retire_old: bool = False, batch_size: int = DEFAULT_BATCH_S
             "data keys keep appearing under old KEK versions: restart every Hozen process so that all "
             "read the new keyring, then rerun `hozen keys rotate`"
         )
+
+    others = {}
+    for name, rewrap in sorted(_OTHER_WRAPPED_SECRETS.items()):
+        others[name] = rewrap()
+    if others:
+        with transaction.atomic():
+            audit.record(actor, "kek.secrets_rewrapped", details={"rotation": run.pk, "moved": others})
 
     retired: tuple[int, ...] = ()
     if run.retire_old:
