@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "hozen.access",
     "hozen.audit",
     "hozen.crypto",
+    "hozen.rules",
+    "hozen.operators",
+    "hozen.designation",
 ]
 
 MIDDLEWARE = [

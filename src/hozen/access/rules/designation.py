@@ -1,0 +1,187 @@
+"""Rules for designations (DOMAIN §2), provisions (§3) and the ledger; who may see and do what."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q
+
+from hozen.core.roles import OrganisationKind, Role
+
+from ..policy import NO_ROLE, allow, deny, rule, scope_rule
+from .core import _is_operator, _only
+
+ORGAN_ROLES = (Role.ORGAN_HEAD, Role.ESI_MANAGER, Role.SECURITY_OFFICER)
+RECIPIENT_ROLES = (Role.ORGAN_HEAD, Role.ESI_MANAGER, Role.SECURITY_OFFICER, Role.BUSINESS_OFFICER)
+
+_OTHER_ORGAN = ("other_organisation", "他の組織の指定は扱えません。", "This designation belongs to another organisation.")
+
+
+def _same_org(actor, organisation_id) -> bool:
+    return actor.organisation is not None and actor.organisation.pk == organisation_id
+
+
+def _in_org(actor, organisation_id, *roles, code="wrong_role"):
+    decision = _only(actor, *roles, code=code)
+    if not decision.allowed:
+        return decision
+    if not _same_org(actor, organisation_id):
+        return deny(*_OTHER_ORGAN)
+    return allow()
+
+
+def _holds(actor, designation) -> bool:
+    return designation.holders.filter(organisation_id=actor.organisation.pk).exists()
+
+
+@rule("designation.view")
+def designation_view(actor, target):
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if actor.role == Role.OVERSIGHT:
+        return allow("oversight")  # ledgers and designation records, never document content
+    if actor.role in ORGAN_ROLES and _same_org(actor, target.organisation_id):
+        return allow()
+    if actor.role in RECIPIENT_ROLES and target.state != "draft" and _holds(actor, target):
+        return allow("holder")
+    return deny("no_access_to_designation", "この指定を閲覧する権限がありません。",
+                "You have no access to this designation.")
+
+
+@scope_rule("designation.view", "designation.designation")
+def designation_scope(actor):
+    from hozen.designation.models import Holder
+
+    if actor.assignment is None:
+        return Q(pk__in=[])
+    if actor.role == Role.OVERSIGHT:
+        return Q()
+    q = Q(pk__in=[])
+    if actor.role in ORGAN_ROLES:
+        q |= Q(organisation_id=actor.organisation.pk)
+    if actor.role in RECIPIENT_ROLES:
+        held = Holder.objects.filter(designation=OuterRef("pk"), organisation_id=actor.organisation.pk)
+        q |= Q(Exists(held)) & ~Q(state="draft")
+    return q
+
+
+@rule("designation.create")
+def designation_create(actor, target):
+    """`target` is the holding organ."""
+    if _is_operator(actor):
+        return deny("needs_a_preparer", "指定案の作成者となるアカウントを指定してください。",
+                    "A draft needs an ESI manager as its preparer.")
+    return _in_org(actor, target.pk, Role.ESI_MANAGER)
+
+
+@rule("designation.update")
+def designation_update(actor, target):
+    return _in_org(actor, target.organisation_id, Role.ESI_MANAGER)
+
+
+@rule("designation.approve")
+def designation_approve(actor, target):
+    decision = _in_org(actor, target.organisation_id, Role.ORGAN_HEAD)
+    if not decision.allowed:
+        return decision
+    if actor.account and target.prepared_by_id == actor.account.pk:
+        # Separation of duties (ARCHITECTURE rule 5): the preparer never approves their own draft.
+        return deny("preparer_cannot_approve", "指定案の作成者は自ら承認できません。",
+                    "The person who prepared a draft cannot approve it.")
+    return allow()
+
+
+def _organ_head(actor, target):
+    return _in_org(actor, target.organisation_id, Role.ORGAN_HEAD)
+
+
+rule("designation.extend")(_organ_head)
+rule("designation.cancel")(_organ_head)
+rule("designation.move_to_sds")(_organ_head)
+rule("designation.answer_correction")(_organ_head)
+
+
+@rule("designation.review")
+def designation_review(actor, target):
+    return _in_org(actor, target.organisation_id, Role.ESI_MANAGER, Role.ORGAN_HEAD)
+
+
+@rule("designation.expire")
+def designation_expire(actor, target):
+    if actor.is_system:
+        return allow("system_job")
+    return deny("system_only", "この処理は自動処理のみが行います。", "Only the background job does this.")
+
+
+@rule("designation.request_correction")
+def designation_request_correction(actor, target):
+    decision = _only(actor, Role.OVERSIGHT, code="not_oversight")
+    if not decision.allowed:
+        return decision
+    if actor.organisation.kind != OrganisationKind.OVERSIGHT_BODY:
+        return deny("not_oversight", "是正要求は独立公文書管理監のみが行えます。",
+                    "Only the Independent Public Records Management Supervisor requests corrections.")
+    return allow()
+
+
+@rule("designation.export")
+def designation_export(actor, target):
+    """`target` is the organisation whose ledger is exported (CLI operator, the organ, oversight)."""
+    if _is_operator(actor):
+        return allow("server_operator")
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if actor.role == Role.OVERSIGHT:
+        return allow("oversight")
+    return _in_org(actor, target.pk, *ORGAN_ROLES)
+
+
+rule("ledger.view")(designation_export)
+
+
+@rule("designation.import")
+def designation_import(actor, target):
+    """Bulk drafts from a file: the ESI manager of the organ, via the CLI's --as or the API."""
+    return designation_create(actor, target)
+
+
+@rule("provision.create")
+def provision_create(actor, target):
+    return _in_org(actor, target.organisation_id, Role.ESI_MANAGER, Role.ORGAN_HEAD)
+
+
+@rule("provision.view")
+def provision_view(actor, target):
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if actor.role == Role.OVERSIGHT:
+        return allow("oversight")
+    if actor.role in ORGAN_ROLES and _same_org(actor, target.designation.organisation_id):
+        return allow()
+    if actor.role in RECIPIENT_ROLES and target.recipient_id == actor.organisation.pk:
+        return allow("recipient")
+    return deny("no_access_to_provision", "この提供記録を閲覧する権限がありません。",
+                "You have no access to this provision record.")
+
+
+@scope_rule("provision.view", "designation.provision")
+def provision_scope(actor):
+    if actor.assignment is None:
+        return Q(pk__in=[])
+    if actor.role == Role.OVERSIGHT:
+        return Q()
+    q = Q(pk__in=[])
+    if actor.role in ORGAN_ROLES:
+        q |= Q(designation__organisation_id=actor.organisation.pk)
+    if actor.role in RECIPIENT_ROLES:
+        q |= Q(recipient_id=actor.organisation.pk)
+    return q
+
+
+@rule("certification.record")
+def certification_record(actor, target):
+    """Until the certification issue: the organ head records its certifications and contracts."""
+    if _is_operator(actor):
+        return allow("server_operator")
+    return _in_org(actor, target.pk, Role.ORGAN_HEAD)
+
+
+rule("contract.record")(certification_record)

@@ -1,0 +1,203 @@
+"""Forms of the designation screens. They shape input only: every rule is checked by the service,
+and its RuleViolation is shown beside the field it names (ARCHITECTURE rule 7)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from hozen.rules.models import Category, SubItem
+
+from .models import CorrectionRequest, ProtectiveMeasure, Provision, State
+
+_DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d"]
+_DATE_ERROR = _("Enter a date as YYYY-MM-DD, for example 2026-06-01.")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def date_field(label, *, required=True, help_text=""):
+    return forms.DateField(label=label, required=required, input_formats=_DATE_FORMATS, widget=DateInput(),
+                           help_text=help_text, error_messages={"invalid": _DATE_ERROR})
+
+
+def text_area(label, *, required=True, rows=3, max_length=None, help_text=""):
+    return forms.CharField(label=label, required=required, max_length=max_length, help_text=help_text,
+                           widget=forms.Textarea(attrs={"rows": rows}))
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Category) -> str:
+        return f"({obj.code}) {obj.name(translation.get_language())}"
+
+
+class SubItemChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SubItem) -> str:
+        label = f"{obj.code} {obj.name(translation.get_language())}"
+        if not obj.is_confirmed:
+            label += " — " + str(_("awaiting confirmation"))
+        return label
+
+
+class ViolationMixin:
+    """Puts a service's RuleViolation beside the field it names (`field_map` renames a service
+    argument to this form's field), or above the form when it names none of this form's fields."""
+
+    field_map: dict[str, str] = {}
+
+    def add_violation(self, exc, language: str) -> None:
+        field = self.field_map.get(exc.field, exc.field) if exc.field else None
+        self.add_error(field if field in self.fields else None, exc.message(language))
+
+
+class DesignationForm(ViolationMixin, forms.Form):
+    """Create or edit a draft. Category and sub-item come from the rules pack in force."""
+
+    title = forms.CharField(label=_("Title"), max_length=200,
+                            help_text=_("Name the information without revealing it."))
+    summary = text_area(_("Summary"), rows=3, help_text=_("Describe the information without revealing it."))
+    category = CategoryChoiceField(label=_("Category"), queryset=Category.objects.none())
+    sub_item = SubItemChoiceField(label=_("Sub-item"), queryset=SubItem.objects.none(),
+                                  help_text=_("Sub-items marked “awaiting confirmation” are working names not yet "
+                                              "confirmed against the Operational Standards."))
+    justification_category = text_area(_("Requirement 1: why it falls in the category and sub-item"))
+    justification_not_public = text_area(_("Requirement 2: why it is not public"))
+    justification_harm = text_area(_("Requirement 3: why its leak would hinder national security"))
+    in_advance = forms.BooleanField(label=_("Designated before the information exists"), required=False)
+    advance_reason = text_area(_("Reason for designating before the information exists"), required=False,
+                               help_text=_("Required when designating in advance."))
+    designated_on = date_field(_("Designation date"))
+    term_end = date_field(_("Term end"))
+    protective_measure = forms.ChoiceField(label=_("Protective measure"), choices=ProtectiveMeasure.choices)
+
+    def __init__(self, *args, pack, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pack = pack
+        self.fields["category"].queryset = pack.categories.order_by("position")
+        self.fields["sub_item"].queryset = pack.sub_items.select_related("category").order_by("position")
+        language = translation.get_language()
+        self.fields["term_end"].help_text = _(
+            "At most %(term)s from the designation date (the designation date counts as the first day)."
+        ) % {"term": pack.describe("designation.max_term_years", language)}
+        self.fields["designated_on"].help_text = _("Not before %(start)s, when the regime started.") % {
+            "start": pack.value("regime_start").isoformat()}
+
+
+class ApproveForm(forms.Form):
+    """Approval has no input: the organ head confirms the draft as shown."""
+
+
+class ExtendForm(ViolationMixin, forms.Form):
+    new_end = date_field(_("New term end"))
+    reason = text_area(_("Reason for the extension"))
+    cabinet_approval_ref = forms.CharField(
+        label=_("Cabinet approval reference"), max_length=100, required=False,
+        help_text=_("Required when the total period would pass the Cabinet-approval threshold."))
+
+
+class CancelForm(ViolationMixin, forms.Form):
+    reason = text_area(_("Reason for the cancellation"),
+                       help_text=_("Which requirement no longer holds, and why."))
+
+
+class ReviewForm(ViolationMixin, forms.Form):
+    OUTCOMES = (("met", _("The three requirements are still met")),
+                ("not_met", _("A requirement is no longer met: cancel the designation")))
+
+    outcome = forms.ChoiceField(label=_("Outcome of the review"), choices=OUTCOMES)
+    note = text_area(_("Note"), required=False,
+                     help_text=_("Required when a requirement is no longer met: say which and why."))
+
+    def service_arguments(self) -> dict:
+        return {"requirements_met": self.cleaned_data["outcome"] == "met", "note": self.cleaned_data["note"]}
+
+
+class MoveToSdsForm(ViolationMixin, forms.Form):
+    field_map = {"sub_item": "sds_sub_item", "category": "sds_category"}
+
+    sds_category = CategoryChoiceField(label=_("SDS category"), queryset=Category.objects.none())
+    sds_sub_item = SubItemChoiceField(label=_("SDS sub-item"), queryset=SubItem.objects.none())
+    term_end = date_field(_("Term end of the SDS designation"))
+    justification_harm = text_area(_("Why its leak would significantly hinder national security"))
+    reason = text_area(_("Reason for the move"))
+
+    def __init__(self, *args, pack, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pack = pack
+        self.fields["sds_category"].queryset = pack.categories.order_by("position")
+        self.fields["sds_sub_item"].queryset = pack.sub_items.select_related("category").order_by("position")
+        self.fields["term_end"].help_text = _("At most %(term)s from today.") % {
+            "term": pack.describe("designation.max_term_years", translation.get_language())}
+
+
+class OrganisationChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name(translation.get_language())} ({obj.code})"
+
+
+class ContractChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        business = obj.business.name(translation.get_language())
+        return f"{obj.reference} — {business} ({obj.valid_from:%Y-%m-%d} – {obj.valid_until:%Y-%m-%d})"
+
+
+class ProvisionForm(ViolationMixin, forms.Form):
+    recipient_kind = forms.ChoiceField(label=_("Recipient kind"), choices=Provision.RecipientKind.choices)
+    recipient = OrganisationChoiceField(
+        label=_("Recipient organisation"), required=False, queryset=None,
+        help_text=_("For another organ or a certified business."))
+    recipient_name = forms.CharField(
+        label=_("Recipient name"), max_length=200, required=False,
+        help_text=_("For a foreign government, an international organisation, the Diet or a court."))
+    contract = ContractChoiceField(label=_("Contract"), required=False, queryset=None,
+                                   help_text=_("For a certified business: its contract with this organ."))
+    basis = text_area(_("Legal basis"), rows=2)
+    provided_on = date_field(_("Provided on"))
+    items = text_area(_("What was provided"))
+    equivalence_finding = text_area(
+        _("Finding of equivalent protection"), required=False,
+        help_text=_("Required for a foreign government or international organisation."))
+    handler_list = text_area(_("Recipient's handler list"), rows=4,
+                             help_text=_("One name per line."))
+
+    def __init__(self, *args, recipients, contracts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recipient"].queryset = recipients
+        self.fields["contract"].queryset = contracts
+
+    def service_arguments(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["handler_list"] = [line.strip() for line in data["handler_list"].splitlines() if line.strip()]
+        return data
+
+
+class CorrectionRequestForm(ViolationMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of request"), choices=CorrectionRequest.Kind.choices)
+    request = text_area(_("What must be corrected, and why"), rows=4)
+
+
+class CorrectionAnswerForm(ViolationMixin, forms.Form):
+    answer = text_area(_("Answer"), rows=4)
+
+
+class DesignationFilterForm(forms.Form):
+    """The list's GET filter. An invalid choice shows its error and no rows, never a wider list."""
+
+    q = forms.CharField(label=_("Reference or title contains"), required=False, max_length=100)
+    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", _("Any state")), *State.choices])
+    category = forms.ChoiceField(label=_("Category"), required=False)
+
+    def __init__(self, *args, categories, **kwargs):
+        super().__init__(*args, **kwargs)
+        language = translation.get_language()
+        self.fields["category"].choices = [("", _("Any category"))] + [
+            (c.code, f"({c.code}) {c.name(language)}") for c in categories]
+
+    def clean_q(self):
+        return self.cleaned_data["q"].strip()

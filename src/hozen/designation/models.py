@@ -1,0 +1,267 @@
+"""Designations (指定) of ESI through their whole life, the ledger's rows, provisions (提供).
+
+DOMAIN §2, §3. Every figure a rule uses comes from the rules pack the decision applied, and each
+decision row stores that pack (Designation.rules_pack for the designation itself, Extension,
+Review and Cancellation rows for later decisions).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hozen.core.models import Account, Organisation
+
+
+class Tier(models.TextChoices):
+    ESI = "esi", _("Important Economic Security Information (重要経済安保情報)")
+    SDS = "sds", _("Specially Designated Secret (特定秘密)")
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    DESIGNATED = "designated", _("Designated")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+    MOVED_TO_SDS = "moved_to_sds", _("Moved to SDS")
+
+
+#: The marking documents carry in each state (the vault applies it to files).
+MARKINGS = {
+    (Tier.ESI, State.DESIGNATED): "重要経済安保情報",
+    (Tier.ESI, State.EXPIRED): "重要経済安保情報（指定の有効期間満了）",
+    (Tier.ESI, State.CANCELLED): "重要経済安保情報（指定解除）",
+    (Tier.ESI, State.MOVED_TO_SDS): "重要経済安保情報（指定解除・特定秘密へ移行）",
+    (Tier.SDS, State.DESIGNATED): "特定秘密",
+    (Tier.SDS, State.EXPIRED): "特定秘密（指定の有効期間満了）",
+    (Tier.SDS, State.CANCELLED): "特定秘密（指定解除）",
+}
+
+
+class ProtectiveMeasure(models.TextChoices):
+    MARKING = "marking", _("Marking (表示)")
+    WRITTEN_NOTICE = "written_notice", _("Written notification (通知)")
+
+
+class Designation(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="designations",
+                                     verbose_name=_("holding organ"))
+    tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices, default=Tier.ESI)
+    reference = models.CharField(_("reference number"), max_length=40, unique=True, null=True, blank=True)
+    year = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    serial = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"))
+    rules_pack = models.ForeignKey("rules.RulesPack", on_delete=models.PROTECT, related_name="designations")
+    category = models.ForeignKey("rules.Category", on_delete=models.PROTECT, related_name="designations",
+                                 verbose_name=_("category"))
+    sub_item = models.ForeignKey("rules.SubItem", on_delete=models.PROTECT, related_name="designations",
+                                 verbose_name=_("sub-item"))
+    justification_category = models.TextField(_("requirement 1: falls in the category (justification)"))
+    justification_not_public = models.TextField(_("requirement 2: not public (justification)"))
+    justification_harm = models.TextField(_("requirement 3: harm to national security if leaked (justification)"))
+    in_advance = models.BooleanField(_("designated before the information exists"), default=False)
+    advance_reason = models.TextField(_("reason for designating before the information exists"), blank=True)
+    designated_on = models.DateField(_("designation date"))
+    term_end = models.DateField(_("term end"))
+    protective_measure = models.CharField(_("protective measure"), max_length=16, choices=ProtectiveMeasure.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT, db_index=True)
+    review_due = models.DateField(_("review due"), null=True, blank=True, db_index=True)
+    prepared_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.TextField(_("reason for ending"), blank=True)
+    successor = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="predecessor", verbose_name=_("SDS designation"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("designation (指定)")
+        verbose_name_plural = _("designations")
+        ordering = ["-year", "-serial", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "tier", "year", "serial"],
+                                    name="one_serial_per_organ_tier_and_year"),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "state", "term_end"]),
+            models.Index(fields=["organisation", "-year", "-serial"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or f"draft #{self.pk}"
+
+    @property
+    def marking(self) -> str:
+        return MARKINGS.get((self.tier, self.state), "")
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.state == State.DESIGNATED
+
+    @property
+    def first_designated_on(self):
+        """The start of the cumulative period: an SDS successor counts from its own designation."""
+        return self.designated_on
+
+
+class Holder(models.Model):
+    """An organisation holding the designated information (the organ itself, recipients)."""
+
+    designation = models.ForeignKey(Designation, on_delete=models.CASCADE, related_name="holders")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="held_designations")
+    since = models.DateField(_("since"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["designation", "organisation"], name="one_holder_row")]
+
+    def __str__(self) -> str:
+        return f"{self.designation}@{self.organisation.code}"
+
+
+class Event(models.Model):
+    """The designation's history, in the ledger. Actors by value, like the audit log."""
+
+    class Kind(models.TextChoices):
+        DRAFTED = "drafted", _("Drafted")
+        DESIGNATED = "designated", _("Designated")
+        EXTENDED = "extended", _("Extended")
+        REVIEWED = "reviewed", _("Reviewed: requirements still met")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+        MOVED_TO_SDS = "moved_to_sds", _("Moved to SDS")
+        PROVIDED = "provided", _("Provided")
+        CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
+        CORRECTION_ANSWERED = "correction_answered", _("Correction answered")
+
+    designation = models.ForeignKey(Designation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    on = models.DateField()
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.JSONField()
+    rules_pack = models.ForeignKey("rules.RulesPack", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.designation} {self.kind} {self.on}"
+
+
+class Extension(models.Model):
+    designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="extensions")
+    previous_end = models.DateField()
+    new_end = models.DateField(_("new term end"))
+    reason = models.TextField(_("reason"))
+    cabinet_approval_ref = models.CharField(_("Cabinet approval reference"), max_length=100, blank=True)
+    cap_exemption = models.CharField(_("absolute-cap exemption relied on"), max_length=64, blank=True)
+    rules_pack = models.ForeignKey("rules.RulesPack", on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.designation} → {self.new_end}"
+
+
+class Review(models.Model):
+    class Outcome(models.TextChoices):
+        REQUIREMENTS_MET = "requirements_met", _("Requirements still met")
+        CANCEL = "cancel", _("Requirements no longer met: cancelled")
+
+    designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_on = models.DateField()
+    outcome = models.CharField(max_length=24, choices=Outcome.choices)
+    note = models.TextField(blank=True)
+    next_due = models.DateField(null=True, blank=True)
+    rules_pack = models.ForeignKey("rules.RulesPack", on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.designation} review {self.reviewed_on}"
+
+
+class Notification(models.Model):
+    """A written notification to a holder or recipient (DOMAIN §2: every holder and recipient is
+    notified in writing on extension, expiry or cancellation); also shown in the app."""
+
+    class Kind(models.TextChoices):
+        EXTENDED = "extended", _("Designation extended")
+        EXPIRED = "expired", _("Designation expired")
+        CANCELLED = "cancelled", _("Designation cancelled")
+        MOVED_TO_SDS = "moved_to_sds", _("Designation moved to SDS")
+
+    designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="designation_notices")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    marking = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "acknowledged_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.designation} → {self.recipient.code}"
+
+
+class CorrectionRequest(models.Model):
+    """The Independent Public Records Management Supervisor's request (DOMAIN §8) and the organ's answer."""
+
+    class Kind(models.TextChoices):
+        CANCEL = "cancel", _("Cancellation demanded")
+        AMEND = "amend", _("Correction of the record demanded")
+
+    designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="corrections")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    request = models.TextField(_("request"))
+    requested_by = models.JSONField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    answer = models.TextField(_("answer"), blank=True)
+    answered_by = models.JSONField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"correction {self.kind} {self.designation}"
+
+
+class Provision(models.Model):
+    """A provision (提供) of designated information to another body (DOMAIN §3)."""
+
+    class RecipientKind(models.TextChoices):
+        ORGAN = "organ", _("Another administrative organ")
+        BUSINESS = "business", _("Certified business under a contract")
+        FOREIGN = "foreign", _("Foreign government or international organisation")
+        DIET_OR_COURT = "diet_or_court", _("The Diet, its boards or a court (closed session)")
+
+    designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="provisions")
+    recipient_kind = models.CharField(_("recipient kind"), max_length=16, choices=RecipientKind.choices)
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="provisions_received")
+    recipient_name = models.CharField(_("recipient name"), max_length=200, blank=True)
+    contract = models.ForeignKey("operators.Contract", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="provisions")
+    basis = models.TextField(_("legal basis"))
+    provided_on = models.DateField(_("provided on"))
+    items = models.TextField(_("what was provided"))
+    equivalence_finding = models.TextField(_("finding of equivalent protection"), blank=True)
+    handler_list = models.JSONField(_("recipient's handler list"), default=list)
+    recorded_by = models.JSONField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-provided_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.designation} → {self.recipient_name or self.recipient}"

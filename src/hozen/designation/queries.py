@@ -1,0 +1,201 @@
+"""Reads for the designation screens, API and exports; lists filtered by policy.scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from hozen.access import policy
+from hozen.core.errors import NotFound
+
+from .models import CorrectionRequest, Designation, Notification, Provision, State
+
+
+def designations_for(actor, *, organisation=None, state: str | None = None, search: str = "",
+                     category: str | None = None):
+    qs = (Designation.objects.filter(policy.scope(actor, "designation.view", Designation))
+          .select_related("organisation", "category", "sub_item", "rules_pack"))
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    if state:
+        qs = qs.filter(state=state)
+    if category:
+        qs = qs.filter(category__code=category)
+    if search:
+        qs = qs.filter(Q(reference__icontains=search) | Q(title__icontains=search))
+    return qs.order_by("-year", "-serial", "-id")
+
+
+def designation_for(actor, pk) -> Designation:
+    try:
+        designation = (Designation.objects.select_related("organisation", "category", "sub_item", "rules_pack",
+                                                          "prepared_by__person", "approved_by__person", "successor")
+                       .get(pk=pk))
+    except (Designation.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+    if not policy.decide(actor, "designation.view", designation).allowed:
+        raise NotFound  # missing and forbidden look the same
+    return designation
+
+
+def by_reference(actor, reference: str) -> Designation:
+    row = Designation.objects.filter(reference=reference).values_list("pk", flat=True).first()
+    if row is None:
+        raise NotFound
+    return designation_for(actor, row)
+
+
+def reviews_due_for(actor, *, on: dt.date | None = None, within_days: int = 30):
+    on = on or timezone.localdate()
+    return (designations_for(actor).filter(state=State.DESIGNATED, review_due__lte=on + dt.timedelta(days=within_days))
+            .order_by("review_due"))
+
+
+def reviews_due_count(on: dt.date) -> int:
+    return Designation.objects.filter(state=State.DESIGNATED, review_due__lte=on).count()
+
+
+def notifications_for(actor):
+    """Notices to the actor's organisation about designations the actor may see (a subject or an
+    auditor working at a holder sees none: the scope, not the organisation alone, decides)."""
+    if actor.organisation is None:
+        return Notification.objects.none()
+    visible = Designation.objects.filter(policy.scope(actor, "designation.view", Designation))
+    return (Notification.objects.filter(recipient=actor.organisation, designation__in=visible)
+            .select_related("designation").order_by("-created_at"))
+
+
+def provisions_for(actor, designation: Designation | None = None):
+    qs = Provision.objects.filter(policy.scope(actor, "provision.view", Provision)).select_related(
+        "designation", "recipient", "contract")
+    if designation is not None:
+        qs = qs.filter(designation=designation)
+    return qs
+
+
+def corrections_for(designation: Designation):
+    return CorrectionRequest.objects.filter(designation=designation).order_by("-requested_at")
+
+
+def ledger_rows(actor, organisation) -> list[dict]:
+    """The designation ledger (指定管理簿) of one organ: every designation that was ever in force."""
+    policy.require(actor, "ledger.view", organisation)
+    qs = (Designation.objects.filter(organisation=organisation).exclude(state=State.DRAFT)
+          .select_related("category", "sub_item", "successor")
+          .prefetch_related("extensions", "corrections").order_by("year", "serial"))
+    return [ledger_row(d) for d in qs]
+
+
+STATE_JA = {"designated": "指定中", "expired": "満了", "cancelled": "解除", "moved_to_sds": "特定秘密へ移行",
+            "draft": "案"}
+MEASURE_JA = {"marking": "表示", "written_notice": "通知"}
+
+
+def ledger_row(d: Designation) -> dict:
+    extensions = list(d.extensions.all())
+    corrections = list(d.corrections.all())
+    state = STATE_JA.get(d.state, d.state)
+    if d.state == State.DESIGNATED and extensions:
+        state = "指定中（延長）"
+    record = [f"{e.decided_at:%Y-%m-%d} 延長 {e.previous_end:%Y-%m-%d}→{e.new_end:%Y-%m-%d}"
+              + (f"（閣議承認 {e.cabinet_approval_ref}）" if e.cabinet_approval_ref else "") for e in extensions]
+    if d.ended_on:
+        record.append(f"{d.ended_on:%Y-%m-%d} {STATE_JA.get(d.state, d.state)}"
+                      + (f"（{d.successor.reference}）" if d.successor_id else ""))
+    return {
+        "reference": d.reference,
+        "title": d.title,
+        "category": f"{d.category.code} {d.category.name_ja}",
+        "sub_item": f"{d.sub_item.code} {d.sub_item.name_ja}",
+        "designated_on": d.designated_on,
+        "term_end": d.term_end,
+        "protective_measure": MEASURE_JA.get(d.protective_measure, d.protective_measure),
+        "state": state,
+        "record": "；".join(record),
+        "corrections": "；".join(f"{c.requested_at:%Y-%m-%d} {c.get_kind_display()}"
+                                + ("（回答済）" if c.answered_at else "（未回答）") for c in corrections),
+        "rules": str(d.rules_pack) if d.rules_pack_id else "",
+    }
+
+
+# --- for the screens (views ask these; none writes) ----------------------------------------------
+
+LEDGER_ORGAN_KINDS = ("administrative_organ", "cabinet_office")
+
+
+def ledger_designations(actor, organisation):
+    """The designations on an organ's ledger, as model rows (the PDF needs codes, not joined text);
+    the same rows and order as `ledger_rows`."""
+    policy.require(actor, "ledger.view", organisation)
+    return (Designation.objects.filter(organisation=organisation).exclude(state=State.DRAFT)
+            .select_related("category", "sub_item", "successor", "rules_pack")
+            .prefetch_related("extensions", "corrections").order_by("year", "serial"))
+
+
+def ledger_organisation_for(actor, code: str):
+    """The organ whose ledger the actor opens. Missing, not an organ, or another organ's ledger for
+    an organ's own staff: NotFound alike. A role that may not read ledgers at all is left to the
+    caller's `policy.require`, which answers 403 with the policy's reason."""
+    from hozen.core.models import Organisation
+
+    organisation = Organisation.objects.filter(code=code, kind__in=LEDGER_ORGAN_KINDS).first()
+    if organisation is None:
+        raise NotFound
+    if policy.decide(actor, "ledger.view", organisation).code == "other_organisation":
+        raise NotFound
+    return organisation
+
+
+def ledger_organisations_for(actor):
+    """The organs whose ledgers the actor may open, each with its number of ledger rows."""
+    from django.db.models import Count
+
+    from hozen.core.models import Organisation
+
+    organs = (Organisation.objects.filter(kind__in=LEDGER_ORGAN_KINDS)
+              .annotate(entries=Count("designations", filter=~Q(designations__state=State.DRAFT)))
+              .order_by("code"))
+    return [o for o in organs if policy.decide(actor, "ledger.view", o).allowed]
+
+
+def drafts_for(actor):
+    """Drafts the actor may see (their organ's), oldest first: the approval queue."""
+    return designations_for(actor, state=State.DRAFT).select_related("prepared_by__person").order_by("created_at")
+
+
+def designation_record(designation: Designation) -> dict:
+    """The designation's own history for its page: holders, events, extensions, reviews, corrections."""
+    return {
+        "holders": list(designation.holders.select_related("organisation").order_by("since", "id")),
+        "events": list(designation.events.select_related("rules_pack").order_by("at", "id")),
+        "extensions": list(designation.extensions.select_related("rules_pack", "decided_by__person")),
+        "reviews": list(designation.reviews.select_related("rules_pack", "reviewed_by__person")
+                        .order_by("reviewed_on", "id")),
+        "corrections": list(corrections_for(designation)),
+    }
+
+
+def correction_for(designation: Designation, pk) -> CorrectionRequest:
+    """One correction request of a designation the caller already found visible."""
+    try:
+        return CorrectionRequest.objects.select_related("designation").get(pk=pk, designation=designation)
+    except (CorrectionRequest.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+
+
+def provision_recipients(designation: Designation):
+    """Bodies a provision can name as recipient: organs and businesses other than the holding organ."""
+    from hozen.core.models import Organisation
+
+    return (Organisation.objects.filter(kind__in=(*LEDGER_ORGAN_KINDS, "business"))
+            .exclude(pk=designation.organisation_id).order_by("kind", "code"))
+
+
+def provision_contracts(designation: Designation):
+    """The holding organ's contracts with certified businesses (the service checks the one chosen)."""
+    from hozen.operators.models import Contract
+
+    return (Contract.objects.filter(organ_id=designation.organisation_id)
+            .select_related("business", "certification").order_by("business__code", "reference"))

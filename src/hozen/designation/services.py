@@ -1,0 +1,410 @@
+"""Every write of the designation registry: one use case per function, one transaction, audited.
+
+DOMAIN §2 and §3. The rule checks live in rules.py; the policy decides who may act.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.core.errors import RuleViolation
+from hozen.core.models import Organisation
+from hozen.rules.queries import current_pack
+
+from . import rules
+from .models import (
+    CorrectionRequest,
+    Designation,
+    Event,
+    Extension,
+    Holder,
+    Notification,
+    Provision,
+    Review,
+    State,
+    Tier,
+)
+from .periods import add_months
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def _event(actor, designation, kind, *, on=None, pack=None, **details) -> Event:
+    return Event.objects.create(designation=designation, kind=kind, on=on or today(), actor=actor.describe(),
+                                rules_pack=pack, details=details)
+
+
+def _notify_holders(designation, kind: str) -> int:
+    """A written notification to every holder and recipient, in the same transaction."""
+    recipients = {h.organisation_id for h in designation.holders.all()}
+    recipients |= {p.recipient_id for p in designation.provisions.all() if p.recipient_id}
+    Notification.objects.bulk_create([
+        Notification(designation=designation, recipient_id=org, kind=kind, marking=designation.marking)
+        for org in sorted(recipients)
+    ])
+    return len(recipients)
+
+
+def _pack_for(tier: str, on: dt.date | None = None):
+    return current_pack(tier, on or today())
+
+
+# --- drafting -----------------------------------------------------------------------------------
+
+def _check_content(pack, *, category, sub_item, designated_on, term_end, in_advance, advance_reason,
+                   justification_category, justification_not_public, justification_harm):
+    rules.check_sub_item_of_pack(pack, category, sub_item)
+    rules.check_not_before_regime_start(pack, designated_on)
+    rules.check_term_within_maximum(pack, designated_on, term_end)
+    rules.check_advance_reason(in_advance, advance_reason)
+    rules.check_justifications(justification_category, justification_not_public, justification_harm)
+
+
+FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
+          "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end", "protective_measure")
+
+
+@transaction.atomic(durable=True)
+def create_draft(*, actor, organisation: Organisation, tier: str = Tier.ESI, **fields) -> Designation:
+    """An ESI manager prepares a draft; nothing is designated until the organ head approves it."""
+    policy.require(actor, "designation.create", organisation)
+    pack = _pack_for(tier)
+    _check_content(pack, **{k: fields.get(k) for k in (
+        "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
+        "justification_category", "justification_not_public", "justification_harm")})
+    designation = Designation(organisation=organisation, tier=tier, rules_pack=pack, prepared_by=actor.account,
+                              **{k: fields[k] for k in FIELDS if k in fields})
+    if not (designation.title or "").strip():
+        raise RuleViolation("title_required", "件名を入力してください。", "Enter a title.", field="title")
+    designation.save()
+    _event(actor, designation, Event.Kind.DRAFTED, pack=pack)
+    audit.record(actor, "designation.drafted", designation, details={"organisation": organisation.code})
+    return designation
+
+
+@transaction.atomic(durable=True)
+def update_draft(*, actor, designation: Designation, **fields) -> Designation:
+    policy.require(actor, "designation.update", designation)
+    rules.check_editable(designation)
+    if designation.state != State.DRAFT:
+        raise RuleViolation("not_a_draft", "指定後の内容は変更できません（延長・解除の手続によります）。",
+                            "A designation in force is changed only by extension or cancellation.")
+    for key in FIELDS:
+        if key in fields:
+            setattr(designation, key, fields[key])
+    pack = _pack_for(designation.tier)
+    designation.rules_pack = pack
+    _check_content(pack, **{k: getattr(designation, k) for k in (
+        "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
+        "justification_category", "justification_not_public", "justification_harm")})
+    designation.save()
+    audit.record(actor, "designation.draft_updated", designation, details={"fields": sorted(fields)})
+    return designation
+
+
+# --- designating ----------------------------------------------------------------------------------
+
+def _assign_reference(designation: Designation, year: int) -> None:
+    # Lock the organ's row so two approvals in one organ and year never take the same serial.
+    Organisation.objects.select_for_update().get(pk=designation.organisation_id)
+    last = (Designation.objects.filter(organisation_id=designation.organisation_id, tier=designation.tier, year=year)
+            .aggregate(m=Max("serial"))["m"]) or 0
+    designation.year, designation.serial = year, last + 1
+    infix = "" if designation.tier == Tier.ESI else "SDS-"
+    designation.reference = f"{designation.organisation.code}-{infix}{year}-{designation.serial:04d}"
+
+
+@transaction.atomic(durable=True)
+def approve(*, actor, designation: Designation) -> Designation:
+    """The organ head's delegate designates a draft (not the person who prepared it)."""
+    return _approve(actor=actor, designation=designation)
+
+
+def _approve(*, actor, designation: Designation) -> Designation:
+    policy.require(actor, "designation.approve", designation)
+    rules.check_editable(designation)
+    if designation.state != State.DRAFT:
+        raise RuleViolation("not_a_draft", "この指定は既に承認されています。", "This designation is already approved.")
+    pack = _pack_for(designation.tier)
+    _check_content(pack, **{k: getattr(designation, k) for k in (
+        "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
+        "justification_category", "justification_not_public", "justification_harm")})
+    designation.rules_pack = pack
+    _assign_reference(designation, designation.designated_on.year)
+    designation.state = State.DESIGNATED
+    designation.approved_by = actor.account
+    designation.approved_at = timezone.now()
+    designation.review_due = add_months(designation.designated_on, pack.value("review.interval_months"))
+    try:
+        with transaction.atomic():
+            designation.save()
+    except IntegrityError:  # pragma: no cover - the organ lock above prevents it
+        raise RuleViolation("reference_taken", "指定番号の採番が競合しました。もう一度お試しください。",
+                            "Two approvals took the same reference number; try again.") from None
+    Holder.objects.get_or_create(designation=designation, organisation=designation.organisation,
+                                 defaults={"since": designation.designated_on})
+    _event(actor, designation, Event.Kind.DESIGNATED, on=designation.designated_on, pack=pack,
+           reference=designation.reference, term_end=designation.term_end.isoformat())
+    audit.record(actor, "designation.designated", designation,
+                 details={"reference": designation.reference, "rules": str(pack)})
+    return designation
+
+
+# --- life after designation ---------------------------------------------------------------------
+
+def _cap_exemption(pack, designation, claimed: str) -> str:
+    """The absolute-cap exemption that applies: one the pack maps to the sub-item, or one the organ
+    names (it must be in the pack's list). Empty when none applies."""
+    mapped = pack.cap_exemptions(designation.sub_item) if designation.sub_item.pack_id == pack.pk else []
+    if mapped:
+        return mapped[0]["code"]
+    claimed = (claimed or "").strip()
+    if not claimed:
+        return ""
+    known = {e["code"] for e in (pack.value("cumulative.absolute_cap_exempt_categories") or [])}
+    if claimed not in known:
+        raise RuleViolation("unknown_cap_exemption", f"適用除外の区分 {claimed} は規則にありません。",
+                            f"{claimed} is not an exemption in {pack}.", field="cap_exemption")
+    return claimed
+
+
+@transaction.atomic(durable=True)
+def extend(*, actor, designation: Designation, new_end: dt.date, reason: str,
+           cabinet_approval_ref: str = "", cap_exemption: str = "") -> Designation:
+    """DOMAIN §2: extend within the pack's caps; every extension re-marks and re-notifies."""
+    policy.require(actor, "designation.extend", designation)
+    designation = (Designation.objects.select_for_update().select_related("category", "sub_item")
+                   .get(pk=designation.pk))
+    pack = _pack_for(designation.tier)
+    if len((reason or "").strip()) < 10:
+        raise RuleViolation("reason_required", "延長の理由を記載してください。", "Give the reason for the extension.",
+                            field="reason")
+    exemption = _cap_exemption(pack, designation, cap_exemption)
+    rules.check_extension(pack, designation, new_end, cabinet_approval_ref, bool(exemption))
+    Extension.objects.create(designation=designation, previous_end=designation.term_end, new_end=new_end,
+                             reason=reason, cabinet_approval_ref=cabinet_approval_ref.strip(), rules_pack=pack,
+                             decided_by=actor.account, cap_exemption=exemption)
+    previous = designation.term_end
+    designation.term_end = new_end
+    designation.save(update_fields=["term_end", "updated_at"])
+    _event(actor, designation, Event.Kind.EXTENDED, pack=pack, previous_end=previous.isoformat(),
+           new_end=new_end.isoformat(), cabinet_approval_ref=cabinet_approval_ref.strip())
+    notified = _notify_holders(designation, Notification.Kind.EXTENDED)
+    audit.record(actor, "designation.extended", designation,
+                 details={"until": new_end, "rules": str(pack), "notified": notified})
+    return designation
+
+
+def _end(actor, designation: Designation, state: str, kind_event: str, kind_notice: str, on: dt.date,
+         reason: str) -> int:
+    designation.state = state
+    designation.ended_on = on
+    designation.end_reason = reason
+    designation.review_due = None
+    designation.save(update_fields=["state", "ended_on", "end_reason", "review_due", "updated_at"])
+    _event(actor, designation, kind_event, on=on, pack=_pack_for(designation.tier))
+    return _notify_holders(designation, kind_notice)
+
+
+@transaction.atomic(durable=True)
+def cancel(*, actor, designation: Designation, reason: str) -> Designation:
+    """DOMAIN §2: cancel as soon as a requirement fails; markings change, holders are told."""
+    policy.require(actor, "designation.cancel", designation)
+    designation = Designation.objects.select_for_update().get(pk=designation.pk)
+    rules.check_editable(designation)
+    if designation.state != State.DESIGNATED:
+        raise RuleViolation("not_designated", "指定中の指定のみ解除できます。", "Only a designation in force can be cancelled.")
+    if len((reason or "").strip()) < 10:
+        raise RuleViolation("reason_required", "解除の理由を記載してください。", "Give the reason for the cancellation.",
+                            field="reason")
+    notified = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED,
+                    today(), reason)
+    audit.record(actor, "designation.cancelled", designation, details={"notified": notified})
+    return designation
+
+
+@transaction.atomic(durable=True)
+def review(*, actor, designation: Designation, requirements_met: bool, note: str = "") -> Review:
+    """The yearly (configurable) review: requirements still met, or cancellation."""
+    policy.require(actor, "designation.review", designation)
+    designation = Designation.objects.select_for_update().get(pk=designation.pk)
+    rules.check_editable(designation)
+    if designation.state != State.DESIGNATED:
+        raise RuleViolation("not_designated", "指定中の指定のみ見直せます。", "Only a designation in force is reviewed.")
+    pack = _pack_for(designation.tier)
+    on = today()
+    if requirements_met:
+        next_due = add_months(on, pack.value("review.interval_months"))
+        row = Review.objects.create(designation=designation, reviewed_on=on, outcome=Review.Outcome.REQUIREMENTS_MET,
+                                    note=note, next_due=next_due, rules_pack=pack, reviewed_by=actor.account)
+        designation.review_due = next_due
+        designation.save(update_fields=["review_due", "updated_at"])
+        _event(actor, designation, Event.Kind.REVIEWED, pack=pack, next_due=next_due.isoformat())
+        audit.record(actor, "designation.reviewed", designation, details={"outcome": row.outcome})
+        return row
+    if len((note or "").strip()) < 10:
+        raise RuleViolation("reason_required", "要件を満たさなくなった理由を記載してください。",
+                            "Say which requirement no longer holds.", field="note")
+    row = Review.objects.create(designation=designation, reviewed_on=on, outcome=Review.Outcome.CANCEL, note=note,
+                                rules_pack=pack, reviewed_by=actor.account)
+    notified = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED, on, note)
+    audit.record(actor, "designation.reviewed", designation, details={"outcome": row.outcome, "notified": notified})
+    return row
+
+
+@transaction.atomic(durable=True)
+def expire_due(*, actor, on: dt.date | None = None) -> int:
+    """The background job: designations whose term has ended become expired (DOMAIN §2)."""
+    policy.require(actor, "designation.expire")
+    on = on or today()
+    count = 0
+    for designation in Designation.objects.select_for_update().filter(state=State.DESIGNATED, term_end__lt=on):
+        notified = _end(actor, designation, State.EXPIRED, Event.Kind.EXPIRED, Notification.Kind.EXPIRED,
+                        designation.term_end + dt.timedelta(days=1), "")
+        audit.record(actor, "designation.expired", designation, details={"notified": notified})
+        count += 1
+    return count
+
+
+@transaction.atomic(durable=True)
+def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, sds_sub_item,
+                term_end: dt.date, justification_harm: str) -> Designation:
+    """One item is ESI or SDS, never both: cancel the ESI designation and create the SDS one, linked."""
+    policy.require(actor, "designation.move_to_sds", designation)
+    designation = Designation.objects.select_for_update().get(pk=designation.pk)
+    rules.check_editable(designation)
+    if designation.state != State.DESIGNATED or designation.tier != Tier.ESI:
+        raise RuleViolation("not_designated", "指定中の重要経済安保情報のみ特定秘密へ移行できます。",
+                            "Only an ESI designation in force can move to SDS.")
+    if len((reason or "").strip()) < 10:
+        raise RuleViolation("reason_required", "移行の理由を記載してください。", "Give the reason for the move.",
+                            field="reason")
+    on = today()
+    sds_pack = _pack_for(Tier.SDS, on)
+    successor = Designation(
+        organisation=designation.organisation, tier=Tier.SDS, rules_pack=sds_pack, title=designation.title,
+        summary=designation.summary, category=sds_category, sub_item=sds_sub_item,
+        justification_category=designation.justification_category,
+        justification_not_public=designation.justification_not_public,
+        justification_harm=justification_harm, designated_on=on, term_end=term_end,
+        protective_measure=designation.protective_measure, prepared_by=actor.account,
+    )
+    rules.check_sub_item_of_pack(sds_pack, sds_category, sds_sub_item)
+    rules.check_term_within_maximum(sds_pack, on, term_end)
+    rules.check_justifications(successor.justification_category, successor.justification_not_public,
+                               justification_harm)
+    _assign_reference(successor, on.year)
+    successor.state = State.DESIGNATED
+    successor.approved_by = actor.account
+    successor.approved_at = timezone.now()
+    successor.review_due = add_months(on, sds_pack.value("review.interval_months"))
+    successor.save()
+    Holder.objects.create(designation=successor, organisation=successor.organisation, since=on)
+    _event(actor, successor, Event.Kind.DESIGNATED, pack=sds_pack, predecessor=designation.reference)
+    designation.successor = successor
+    designation.save(update_fields=["successor"])
+    notified = _end(actor, designation, State.MOVED_TO_SDS, Event.Kind.MOVED_TO_SDS, Notification.Kind.MOVED_TO_SDS,
+                    on, reason)
+    audit.record(actor, "designation.moved_to_sds", designation,
+                 details={"successor": successor.reference, "notified": notified})
+    return successor
+
+
+# --- oversight corrections ----------------------------------------------------------------------
+
+@transaction.atomic(durable=True)
+def request_correction(*, actor, designation: Designation, kind: str, request: str) -> CorrectionRequest:
+    policy.require(actor, "designation.request_correction", designation)
+    if kind not in CorrectionRequest.Kind.values:
+        raise RuleViolation("invalid_kind", "是正要求の種類が不正です。", f"Unknown correction kind {kind!r}.", field="kind")
+    if len((request or "").strip()) < 10:
+        raise RuleViolation("request_required", "是正要求の内容を記載してください。", "Write what must be corrected.",
+                            field="request")
+    row = CorrectionRequest.objects.create(designation=designation, kind=kind, request=request,
+                                           requested_by=actor.describe())
+    _event(actor, designation, Event.Kind.CORRECTION_REQUESTED, correction_kind=kind, correction=row.pk)
+    audit.record(actor, "designation.correction_requested", designation, details={"kind": kind, "correction": row.pk})
+    return row
+
+
+@transaction.atomic(durable=True)
+def answer_correction(*, actor, correction: CorrectionRequest, answer: str) -> CorrectionRequest:
+    policy.require(actor, "designation.answer_correction", correction.designation)
+    correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+    if correction.answered_at is not None:
+        raise RuleViolation("already_answered", "この是正要求には回答済みです。", "This request is already answered.")
+    if len((answer or "").strip()) < 10:
+        raise RuleViolation("answer_required", "回答を記載してください。", "Write the answer.", field="answer")
+    correction.answer = answer
+    correction.answered_by = actor.describe()
+    correction.answered_at = timezone.now()
+    correction.save(update_fields=["answer", "answered_by", "answered_at"])
+    _event(actor, correction.designation, Event.Kind.CORRECTION_ANSWERED, correction=correction.pk)
+    audit.record(actor, "designation.correction_answered", correction.designation,
+                 details={"correction": correction.pk})
+    return correction
+
+
+# --- provisions ---------------------------------------------------------------------------------
+
+@transaction.atomic(durable=True)
+def record_provision(*, actor, designation: Designation, recipient_kind: str, basis: str, provided_on: dt.date,
+                     items: str, recipient: Organisation | None = None, recipient_name: str = "",
+                     contract=None, equivalence_finding: str = "", handler_list: list[str] | None = None) -> Provision:
+    """DOMAIN §3: basis, recipient, items, date and the recipient's handler list, always."""
+    policy.require(actor, "provision.create", designation)
+    if designation.state != State.DESIGNATED:
+        raise RuleViolation("not_designated", "指定中の情報のみ提供を記録できます。",
+                            "Only information under a designation in force can be provided.")
+    kinds = Provision.RecipientKind
+    if recipient_kind not in kinds.values:
+        raise RuleViolation("invalid_recipient_kind", "提供先の種類が不正です。",
+                            f"Unknown recipient kind {recipient_kind!r}.", field="recipient_kind")
+    handlers = [h.strip() for h in (handler_list or []) if h and h.strip()]
+    for field, value in (("basis", basis), ("items", items)):
+        if not (value or "").strip():
+            raise RuleViolation(f"{field}_required", "提供の根拠と提供した内容を記載してください。",
+                                f"{field} is required.", field=field)
+    if not handlers:
+        raise RuleViolation("handler_list_required", "提供先の取扱者名簿を記録してください。",
+                            "Record the recipient's handler list.", field="handler_list")
+    if recipient_kind in (kinds.ORGAN, kinds.BUSINESS) and recipient is None:
+        raise RuleViolation("recipient_required", "提供先を選んでください。", "Choose the recipient.", field="recipient")
+    if recipient_kind == kinds.ORGAN and recipient.kind not in ("administrative_organ", "cabinet_office"):
+        raise RuleViolation("recipient_not_an_organ", "提供先が行政機関ではありません。",
+                            "The recipient is not an administrative organ.", field="recipient")
+    if recipient_kind == kinds.BUSINESS:
+        if contract is None or contract.business_id != recipient.pk or contract.organ_id != designation.organisation_id:
+            raise RuleViolation("contract_required", "適合事業者への提供には、当該行政機関との契約が必要です。",
+                                "A provision to a business needs its contract with this organ.", field="contract")
+        if not contract.is_active(provided_on):
+            raise RuleViolation("contract_not_active", "認定または契約が提供日に有効ではありません。",
+                                "The business's certification or contract is not active on the provision date.",
+                                field="contract")
+    if recipient_kind in (kinds.FOREIGN, kinds.DIET_OR_COURT) and not recipient_name.strip():
+        raise RuleViolation("recipient_name_required", "提供先の名称を記載してください。",
+                            "Name the recipient.", field="recipient_name")
+    if recipient_kind == kinds.FOREIGN and len(equivalence_finding.strip()) < 10:
+        raise RuleViolation("equivalence_finding_required",
+                            "外国政府等への提供には、同等の保護措置に関する判断の記録が必要です。",
+                            "A provision abroad needs the recorded finding of equivalent protection.",
+                            field="equivalence_finding")
+    row = Provision.objects.create(
+        designation=designation, recipient_kind=recipient_kind, recipient=recipient,
+        recipient_name=recipient_name.strip() or (recipient.name_ja if recipient else ""), contract=contract,
+        basis=basis, provided_on=provided_on, items=items, equivalence_finding=equivalence_finding,
+        handler_list=handlers, recorded_by=actor.describe(),
+    )
+    if recipient is not None:
+        Holder.objects.get_or_create(designation=designation, organisation=recipient, defaults={"since": provided_on})
+    _event(actor, designation, Event.Kind.PROVIDED, on=provided_on, recipient_kind=recipient_kind, provision=row.pk)
+    audit.record(actor, "provision.recorded", row, details={"designation": designation.pk, "kind": recipient_kind})
+    return row

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from . import views
+
+app_name = "designation"
+
+urlpatterns = [
+    path("", views.designation_list, name="list"),
+    path("new/", views.create, name="create"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("ledger/", views.ledger_index, name="ledger_index"),
+    path("ledger/<str:code>/", views.ledger, name="ledger"),
+    path("ledger/<str:code>/ledger.csv", views.ledger_export, {"fmt": "csv"}, name="ledger_csv"),
+    path("ledger/<str:code>/ledger.pdf", views.ledger_export, {"fmt": "pdf"}, name="ledger_pdf"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/approve/", views.approve, name="approve"),
+    path("<int:pk>/extend/", views.extend, name="extend"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/review/", views.review, name="review"),
+    path("<int:pk>/move-to-sds/", views.move_to_sds, name="move_to_sds"),
+    path("<int:pk>/provisions/new/", views.provide, name="provide"),
+    path("<int:pk>/corrections/new/", views.request_correction, name="request_correction"),
+    path("<int:pk>/corrections/<int:correction_pk>/answer/", views.answer_correction, name="answer_correction"),
+    path("<int:pk>/document.pdf", views.document_pdf, name="document"),
+]

@@ -1,0 +1,414 @@
+"""The designation screens (DOMAIN §2, §3, §8): thin views, forms → services, reads via queries.
+
+Every page asks the policy before it shows a form (a wrong role gets 403 with the policy's reason,
+audited); the service asks again when the form is sent. Reads of one designation 404 alike for
+missing and forbidden (`queries.designation_for`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from hozen.access import policy
+from hozen.access.policy import NO_ROLE, PolicyDenied, deny
+from hozen.core.errors import RuleViolation
+from hozen.rules.queries import current_pack
+
+from . import export_services, queries, services
+from .forms import (
+    ApproveForm, CancelForm, CorrectionAnswerForm, CorrectionRequestForm, DesignationFilterForm, DesignationForm,
+    ExtendForm, MoveToSdsForm, ProvisionForm, ReviewForm,
+)
+from .models import State, Tier
+from .periods import last_day_of_term
+
+PER_PAGE = 25
+LEDGER_PER_PAGE = 100
+
+FORM_FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
+               "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end",
+               "protective_measure")
+
+
+def _to_detail(designation):
+    return redirect("designation:detail", pk=designation.pk)
+
+
+def _own_organisation(request):
+    """The organisation of the active role; no role is a policy denial like any other."""
+    organisation = request.actor.organisation
+    if organisation is None:
+        raise PolicyDenied(deny(*NO_ROLE), "designation.create")
+    return organisation
+
+
+def _pack(request, tier: str):
+    """The rules pack in force today, or None with the reason shown as a message."""
+    try:
+        return current_pack(tier, timezone.localdate())
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return None
+
+
+def _pack_notes(pack, keys, language):
+    """Pack values a screen relies on, each with the pack's "to verify" flag."""
+    return [{"key": key, "text": pack.describe(key, language), "to_verify": pack.is_to_verify(key)}
+            for key in keys if pack.has(key)]
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def designation_list(request):
+    """Designations the actor may see (the policy's scope), filtered and paginated."""
+    pack = _pack(request, Tier.ESI)
+    categories = pack.categories.order_by("position") if pack else []
+    form = DesignationFilterForm(request.GET or None, categories=categories)
+    page = None
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        rows = queries.designations_for(request.actor, state=data.get("state") or None,
+                                        category=data.get("category") or None, search=data.get("q", ""))
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "designation/list.html", {"form": form, "page": page})
+
+
+@login_required
+@require_GET
+def notifications(request):
+    """Written notifications to the actor's organisation (extension, expiry, cancellation, move)."""
+    page = Paginator(queries.notifications_for(request.actor), PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "designation/notifications.html", {"page": page})
+
+
+# --- one designation ---------------------------------------------------------------------------
+
+def _actions(actor, d) -> dict:
+    def allowed(action, target=d):
+        return policy.decide(actor, action, target).allowed
+
+    draft, in_force = d.state == State.DRAFT, d.state == State.DESIGNATED
+    return {
+        "edit": draft and allowed("designation.update"),
+        "approve": draft and allowed("designation.approve"),
+        "extend": in_force and allowed("designation.extend"),
+        "cancel": in_force and allowed("designation.cancel"),
+        "review": in_force and allowed("designation.review"),
+        "move_to_sds": in_force and d.tier == Tier.ESI and allowed("designation.move_to_sds"),
+        "provide": in_force and allowed("provision.create"),
+        "request_correction": not draft and allowed("designation.request_correction"),
+        "answer_correction": allowed("designation.answer_correction"),
+        "document": not draft and allowed("designation.export", d.organisation),
+    }
+
+
+@login_required
+@require_GET
+def detail(request, pk):
+    actor = request.actor
+    d = queries.designation_for(actor, pk)
+    # The record (holders, history, reviews, corrections, justifications) is the organ's and
+    # oversight's, as on the ledger; a holder elsewhere sees the designation and its term.
+    sees_record = policy.decide(actor, "ledger.view", d.organisation).allowed
+    approval = policy.decide(actor, "designation.approve", d)
+    context = {
+        "d": d,
+        "actions": _actions(actor, d),
+        "sees_record": sees_record,
+        "preparer_cannot_approve": d.state == State.DRAFT and approval.code == "preparer_cannot_approve",
+        "approval_reason": approval.reason(request.LANGUAGE_CODE),
+        "provisions": list(queries.provisions_for(actor, d)),
+        "pack_notes": _pack_notes(d.rules_pack, ("designation.max_term_years", "extension.max_term_years",
+                                                  "cumulative.cabinet_approval_threshold_years",
+                                                  "cumulative.absolute_cap_years", "review.interval_months"),
+                                  request.LANGUAGE_CODE),
+        "today": timezone.localdate(),
+    }
+    if sees_record:
+        context.update(queries.designation_record(d))
+    else:
+        context["extensions"] = list(d.extensions.all())
+    return render(request, "designation/detail.html", context)
+
+
+def _step(request, d, *, template, form, context=None):
+    return render(request, template, {"d": d, "form": form, **(context or {})})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request):
+    organisation = _own_organisation(request)
+    policy.require(request.actor, "designation.create", organisation)
+    pack = _pack(request, Tier.ESI)
+    if pack is None:
+        return redirect("designation:list")
+    today = timezone.localdate()
+    initial = {"designated_on": today, "protective_measure": "marking",
+               "term_end": last_day_of_term(today, pack.value("designation.max_term_years"))}
+    form = DesignationForm(request.POST or None, pack=pack, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            d = services.create_draft(actor=request.actor, organisation=organisation, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The draft was saved. The organ head approves it to designate."))
+            return _to_detail(d)
+    return render(request, "designation/draft_form.html", {"form": form, "pack": pack, "d": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.update", d)
+    pack = _pack(request, d.tier)
+    if pack is None:
+        return _to_detail(d)
+    form = DesignationForm(request.POST or None, pack=pack, initial={k: getattr(d, k) for k in FORM_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_draft(actor=request.actor, designation=d, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The draft was updated."))
+            return _to_detail(d)
+    return render(request, "designation/draft_form.html", {"form": form, "pack": pack, "d": d})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def approve(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.approve", d)
+    form = ApproveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.approve(actor=request.actor, designation=d)
+        except RuleViolation as exc:
+            form.add_error(None, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("Designated as %(reference)s.") % {"reference": d.reference})
+            return _to_detail(d)
+    return _step(request, d, template="designation/approve.html", form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extend(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.extend", d)
+    pack = _pack(request, d.tier)
+    if pack is None:
+        return _to_detail(d)
+    form = ExtendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.extend(actor=request.actor, designation=d, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The term was extended. Every holder has been notified."))
+            return _to_detail(d)
+    return _step(request, d, template="designation/extend.html", form=form,
+                 context={"pack": pack, "limits": _extension_limits(pack, d, request.LANGUAGE_CODE)})
+
+
+def _extension_limits(pack, d, language) -> list[dict]:
+    """The dates this extension may reach under the pack, each with its "to verify" flag."""
+    limits = []
+    years = pack.value("extension.max_term_years")
+    limits.append({"label": _("Latest new term end for one extension (%(term)s)") % {
+        "term": pack.describe("extension.max_term_years", language)},
+        "date": last_day_of_term(d.term_end + dt.timedelta(days=1), years),
+        "to_verify": pack.is_to_verify("extension.max_term_years")})
+    threshold = pack.value("cumulative.cabinet_approval_threshold_years")
+    limits.append({"label": _("Beyond this date a Cabinet approval reference is required (%(term)s in total)") % {
+        "term": pack.describe("cumulative.cabinet_approval_threshold_years", language)},
+        "date": last_day_of_term(d.designated_on, threshold),
+        "to_verify": pack.is_to_verify("cumulative.cabinet_approval_threshold_years")})
+    if pack.has("cumulative.absolute_cap_years") and pack.value("cumulative.absolute_cap_years"):
+        limits.append({"label": _("Absolute cap outside the exempt categories (%(term)s in total)") % {
+            "term": pack.describe("cumulative.absolute_cap_years", language)},
+            "date": last_day_of_term(d.designated_on, pack.value("cumulative.absolute_cap_years")),
+            "to_verify": pack.is_to_verify("cumulative.absolute_cap_years")})
+    return limits
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.cancel", d)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel(actor=request.actor, designation=d, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The designation was cancelled. Every holder has been notified."))
+            return _to_detail(d)
+    return _step(request, d, template="designation/cancel.html", form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.review", d)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review(actor=request.actor, designation=d, **form.service_arguments())
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The review was recorded."))
+            return _to_detail(d)
+    pack = _pack(request, d.tier)
+    notes = _pack_notes(pack, ("review.interval_months",), request.LANGUAGE_CODE) if pack else []
+    return _step(request, d, template="designation/review.html", form=form, context={"pack_notes": notes})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def move_to_sds(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.move_to_sds", d)
+    pack = _pack(request, Tier.SDS)
+    if pack is None:
+        return _to_detail(d)
+    form = MoveToSdsForm(request.POST or None, pack=pack)
+    if request.method == "POST" and form.is_valid():
+        try:
+            successor = services.move_to_sds(actor=request.actor, designation=d, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Moved to SDS as %(reference)s. The ESI designation is cancelled and "
+                                        "every holder has been notified.") % {"reference": successor.reference})
+            return _to_detail(successor)
+    return _step(request, d, template="designation/move_to_sds.html", form=form, context={"pack": pack})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def provide(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "provision.create", d)
+    form = ProvisionForm(request.POST or None, recipients=queries.provision_recipients(d),
+                         contracts=queries.provision_contracts(d), initial={"provided_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_provision(actor=request.actor, designation=d, **form.service_arguments())
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The provision was recorded."))
+            return _to_detail(d)
+    return _step(request, d, template="designation/provide.html", form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_correction(request, pk):
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.request_correction", d)
+    form = CorrectionRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_correction(actor=request.actor, designation=d, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The correction request was sent to the organ."))
+            return _to_detail(d)
+    return _step(request, d, template="designation/correction_request.html", form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def answer_correction(request, pk, correction_pk):
+    d = queries.designation_for(request.actor, pk)
+    correction = queries.correction_for(d, correction_pk)
+    policy.require(request.actor, "designation.answer_correction", d)
+    form = CorrectionAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.answer_correction(actor=request.actor, correction=correction, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("The answer was recorded."))
+            return _to_detail(d)
+    return _step(request, d, template="designation/correction_answer.html", form=form,
+                 context={"correction": correction})
+
+
+def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def document_pdf(request, pk):
+    """The 指定書 (designation document) as PDF; the export is audited."""
+    d = queries.designation_for(request.actor, pk)
+    try:
+        body = export_services.export_document(actor=request.actor, designation=d)
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return _to_detail(d)
+    return _attachment(body, "application/pdf", f"designation-{d.reference}.pdf")
+
+
+# --- the ledger (指定管理簿) ---------------------------------------------------------------------
+
+@login_required
+@require_GET
+def ledger_index(request):
+    """Oversight chooses an organ; an organ's own staff go straight to their organ's ledger."""
+    organs = queries.ledger_organisations_for(request.actor)
+    own = request.actor.organisation
+    if len(organs) == 1 and own is not None and organs[0].pk == own.pk:
+        return redirect("designation:ledger", code=own.code)
+    if not organs:  # nothing to choose: the policy says why (403), or there is no organ yet
+        policy.require(request.actor, "ledger.view", own)
+    return render(request, "designation/ledger_index.html", {"organs": organs})
+
+
+@login_required
+@require_GET
+def ledger(request, code):
+    organisation = queries.ledger_organisation_for(request.actor, code)
+    designations = queries.ledger_designations(request.actor, organisation)
+    page = Paginator(designations, LEDGER_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(d, queries.ledger_row(d)) for d in page.object_list]
+    return render(request, "designation/ledger.html", {"organisation": organisation, "page": page, "rows": rows})
+
+
+@login_required
+@require_GET
+def ledger_export(request, code, fmt):
+    organisation = queries.ledger_organisation_for(request.actor, code)
+    body = export_services.export_ledger(actor=request.actor, organisation=organisation, fmt=fmt)
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    if fmt == "csv":
+        return _attachment(body, "text/csv; charset=utf-8", f"designation-ledger-{organisation.code}-{stamp}.csv")
+    return _attachment(body, "application/pdf", f"designation-ledger-{organisation.code}-{stamp}.pdf")
