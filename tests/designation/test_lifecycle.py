@@ -275,3 +275,12 @@ def test_scope_agrees_with_decide_for_designations(make_designation, meti, orgs,
                   .values_list("pk", flat=True))
     for d in Designation.objects.all():
         assert policy.decide(actor, "designation.view", d).allowed == (d.pk in visible)
+
+
+def test_an_absolute_cap_exemption_must_be_one_the_pack_lists(make_designation, meti):
+    d = make_designation()
+    with pytest.raises(RuleViolation) as info:
+        services.extend(actor=meti["head"], designation=d, new_end=dt.date(2036, 5, 31),
+                        reason="要件を引き続き満たすため延長する", cap_exemption="made-up")
+    assert info.value.code == "unknown_cap_exemption" and info.value.field == "cap_exemption"
+    assert not d.extensions.exists()
