@@ -42,6 +42,12 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _person_id(details: dict | None) -> int | None:
+    """The filter copy of the entry's `details.subject_person_id`, exactly as recorded, or None."""
+    value = (details or {}).get("subject_person_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def record(actor, action: str, target: Any = None, *, outcome: str = "success",
            details: dict | None = None, purpose: str | None = None):
     """Append one entry. Runs inside the caller's transaction (or its own when there is none).
@@ -84,6 +90,7 @@ def record(actor, action: str, target: Any = None, *, outcome: str = "success",
             target_type=ref.get("type", ""),
             target_id=ref.get("id", ""),
             outcome=outcome,
+            subject_person_id=_person_id(entry.get("details")),
         )
 
 

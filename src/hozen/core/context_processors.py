@@ -9,8 +9,9 @@ from .roles import Role
 # Navigation per role: (label, url name, args). Later issues add their screens here.
 _NAV = {
     Role.SYSADMIN: [(_("Accounts"), "core:accounts"), (_("Organisations"), "core:organisations")],
-    Role.AUDITOR: [(_("Organisations"), "core:organisations")],
+    Role.AUDITOR: [(_("Audit log"), "audit:log"), (_("Organisations"), "core:organisations")],
     Role.OVERSIGHT: [(_("Organisations"), "core:organisations")],
+    Role.SUBJECT: [(_("Who has read my data"), "audit:my_reads")],
 }
 
 

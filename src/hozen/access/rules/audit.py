@@ -3,13 +3,19 @@
 The auditor and oversight roles see audit entries only, never content (entries carry none:
 `hozen.audit.service.record` keeps identifiers and codes). The server's operator at the shell
 and the background jobs keep the log integrated and signed.
+
+Browsing the log by who, what and when (and exporting it) is the auditor's alone: DOMAIN §1 gives
+oversight statistics, not who did what. Every signed-in person sees the reads of their own
+personal data (ARCHITECTURE rule 4), whatever their active role, or with none.
 """
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from hozen.core.roles import Role
 
-from ..policy import allow, deny, rule
+from ..policy import allow, deny, rule, scope_rule
 from .core import _only
 
 READERS = (Role.AUDITOR, Role.OVERSIGHT)
@@ -52,3 +58,56 @@ def audit_integrate(actor, target):
     if _is_operator(actor) or _is_job(actor):
         return allow("server_operator" if _is_operator(actor) else "background_job")
     return deny("server_operator_only", "サーバーの操作者のみが実行できます。", "Only the server's operator may do this.")
+
+
+PERSONAL_DATA_READ = "personal_data.read"  # written by hozen.crypto.reveal
+
+
+@rule("audit.browse")
+def audit_browse(actor, target):
+    """The log viewer: entries filtered by actor, organisation, action, object, outcome and time."""
+    return _only(actor, Role.AUDITOR, code="not_auditor")
+
+
+@scope_rule("audit.browse", "audit.auditentry")
+def audit_browse_scope(actor):
+    return Q() if audit_browse(actor, None).allowed else Q(pk__in=[])
+
+
+@rule("audit.export")
+def audit_export(actor, target):
+    """A CSV of the viewer's current filter (itself audited as `audit.exported`)."""
+    return audit_browse(actor, target)
+
+
+NOT_YOUR_DATA = ("not_your_data", "ご自身の個人情報の閲覧記録のみ表示できます。", "You can see only the reads of your own data.")
+
+
+def _own_person_id(actor):
+    return actor.account.person_id if actor.account is not None else None
+
+
+@rule("audit.view_own_reads")
+def audit_view_own_reads(actor, target):
+    """`target` is a Person (the page) or an AuditEntry (one row of it): only one's own."""
+    from hozen.audit.models import AuditEntry
+    from hozen.core.models import Person
+
+    person_id = _own_person_id(actor)
+    if person_id is None:
+        return deny("not_signed_in", "サインインが必要です。", "You need to sign in.")
+    if isinstance(target, AuditEntry):
+        if target.action == PERSONAL_DATA_READ and target.subject_person_id == person_id:
+            return allow()
+        return deny(*NOT_YOUR_DATA)
+    if isinstance(target, Person) and target.pk == person_id:
+        return allow()
+    return deny(*NOT_YOUR_DATA)
+
+
+@scope_rule("audit.view_own_reads", "audit.auditentry")
+def audit_view_own_reads_scope(actor):
+    person_id = _own_person_id(actor)
+    if person_id is None:
+        return Q(pk__in=[])
+    return Q(action=PERSONAL_DATA_READ, subject_person_id=person_id)
