@@ -7,11 +7,19 @@ from django.utils.translation import gettext_lazy as _
 from .roles import Role
 
 # Navigation per role: (label, url name, args). Later issues add their screens here.
+_DESIGNATIONS = (_("Designations"), "designation:list")
+_LEDGER = (_("Designation ledger"), "designation:ledger_index")
+_NOTICES = (_("Designation notices"), "designation:notifications")
 _NAV = {
     Role.SYSADMIN: [(_("Accounts"), "core:accounts"), (_("Organisations"), "core:organisations")],
     Role.AUDITOR: [(_("Audit log"), "audit:log"), (_("Organisations"), "core:organisations")],
-    Role.OVERSIGHT: [(_("Organisations"), "core:organisations")],
+    Role.OVERSIGHT: [_DESIGNATIONS, (_("Designation ledgers"), "designation:ledger_index"),
+                     (_("Organisations"), "core:organisations")],
     Role.SUBJECT: [(_("Who has read my data"), "audit:my_reads")],
+    Role.ESI_MANAGER: [_DESIGNATIONS, (_("New draft designation"), "designation:create"), _LEDGER, _NOTICES],
+    Role.ORGAN_HEAD: [_DESIGNATIONS, _LEDGER, _NOTICES],
+    Role.SECURITY_OFFICER: [_DESIGNATIONS, _LEDGER, _NOTICES],
+    Role.BUSINESS_OFFICER: [(_("Designations provided to us"), "designation:list"), _NOTICES],
 }
 
 

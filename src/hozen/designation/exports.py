@@ -56,6 +56,20 @@ TERM_KEY_LABELS_JA = {
 }
 _STATE_JA = {State.EXPIRED: "満了", State.CANCELLED: "解除", State.MOVED_TO_SDS: "特定秘密へ移行"}
 _CORRECTION_ANSWERED_JA = {True: "回答済", False: "未回答"}
+#: The 指定書's history in the document's own words (the screen's labels share the msgid "Designated"
+#: with the state 指定中, which reads wrongly as an event).
+EVENT_JA = {
+    Event.Kind.DRAFTED: "起案",
+    Event.Kind.DESIGNATED: "指定",
+    Event.Kind.EXTENDED: "有効期間の延長",
+    Event.Kind.REVIEWED: "見直し（要件を引き続き満たす）",
+    Event.Kind.EXPIRED: "有効期間満了",
+    Event.Kind.CANCELLED: "指定解除",
+    Event.Kind.MOVED_TO_SDS: "特定秘密へ移行",
+    Event.Kind.PROVIDED: "提供",
+    Event.Kind.CORRECTION_REQUESTED: "是正の求め",
+    Event.Kind.CORRECTION_ANSWERED: "是正の求めへの回答",
+}
 
 
 def _cell(value) -> str:
@@ -159,9 +173,7 @@ def _approver(d: Designation) -> dict:
 
 def designation_document_input(d: Designation, events) -> dict:
     """The dict `documents.designation_document` takes, for a designation that was designated."""
-    with translation.override("ja"):
-        history = [{"date": e.on, "event_ja": str(e.get_kind_display()), "detail": _event_detail(e)}
-                   for e in events]
+    history = [{"date": e.on, "event_ja": EVENT_JA.get(e.kind, e.kind), "detail": _event_detail(e)} for e in events]
     return {
         "reference": d.reference,
         "organ_name_ja": d.organisation.name_ja,

@@ -99,6 +99,20 @@ class ExtendForm(ViolationMixin, forms.Form):
     cabinet_approval_ref = forms.CharField(
         label=_("Cabinet approval reference"), max_length=100, required=False,
         help_text=_("Required when the total period would pass the Cabinet-approval threshold."))
+    cap_exemption = forms.ChoiceField(label=_("Absolute-cap exemption relied on"), required=False)
+
+    def __init__(self, *args, pack, **kwargs):
+        super().__init__(*args, **kwargs)
+        key = "cumulative.absolute_cap_exempt_categories"
+        exemptions = pack.value(key) if pack.has(key) else []
+        english = (translation.get_language() or "ja").startswith("en")
+        self.fields["cap_exemption"].choices = [("", _("None"))] + [
+            (e["code"], e["name_en" if english else "name_ja"]) for e in exemptions or []]
+        help_text = _("Only to go past the absolute cap on the total period.")
+        if exemptions and pack.is_to_verify(key):
+            help_text = _("Only to go past the absolute cap on the total period. This list is awaiting "
+                          "confirmation against the Operational Standards.")
+        self.fields["cap_exemption"].help_text = help_text
 
 
 class CancelForm(ViolationMixin, forms.Form):

@@ -199,3 +199,10 @@ def provision_contracts(designation: Designation):
 
     return (Contract.objects.filter(organ_id=designation.organisation_id)
             .select_related("business", "certification").order_by("business__code", "reference"))
+
+
+def open_corrections_for(actor):
+    """Unanswered correction requests on designations the actor may see, oldest first."""
+    visible = Designation.objects.filter(policy.scope(actor, "designation.view", Designation))
+    return (CorrectionRequest.objects.filter(designation__in=visible, answered_at__isnull=True)
+            .select_related("designation", "designation__organisation").order_by("requested_at"))

@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hozen.access import policy
@@ -25,8 +26,16 @@ from hozen.rules.queries import current_pack
 
 from . import export_services, queries, services
 from .forms import (
-    ApproveForm, CancelForm, CorrectionAnswerForm, CorrectionRequestForm, DesignationFilterForm, DesignationForm,
-    ExtendForm, MoveToSdsForm, ProvisionForm, ReviewForm,
+    ApproveForm,
+    CancelForm,
+    CorrectionAnswerForm,
+    CorrectionRequestForm,
+    DesignationFilterForm,
+    DesignationForm,
+    ExtendForm,
+    MoveToSdsForm,
+    ProvisionForm,
+    ReviewForm,
 )
 from .models import State, Tier
 from .periods import last_day_of_term
@@ -37,6 +46,11 @@ LEDGER_PER_PAGE = 100
 FORM_FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
                "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end",
                "protective_measure")
+
+
+def _posted(request):
+    """The form's data on POST (even an empty one, as approval sends), None on GET."""
+    return request.POST if request.method == "POST" else None
 
 
 def _to_detail(designation):
@@ -60,10 +74,21 @@ def _pack(request, tier: str):
         return None
 
 
+PACK_LABELS = {
+    "designation.max_term_years": gettext_lazy("Longest term of a designation"),
+    "extension.max_term_years": gettext_lazy("Longest single extension"),
+    "cumulative.cabinet_approval_threshold_years": gettext_lazy(
+        "Total period beyond which a Cabinet approval is required"),
+    "cumulative.absolute_cap_years": gettext_lazy("Absolute cap on the total period, outside the exempt categories"),
+    "review.interval_months": gettext_lazy("Review interval"),
+}
+TERM_KEYS = tuple(PACK_LABELS)
+
+
 def _pack_notes(pack, keys, language):
     """Pack values a screen relies on, each with the pack's "to verify" flag."""
-    return [{"key": key, "text": pack.describe(key, language), "to_verify": pack.is_to_verify(key)}
-            for key in keys if pack.has(key)]
+    return [{"key": key, "label": PACK_LABELS[key], "text": pack.describe(key, language),
+             "to_verify": pack.is_to_verify(key)} for key in keys if pack.has(key)]
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -81,7 +106,9 @@ def designation_list(request):
         rows = queries.designations_for(request.actor, state=data.get("state") or None,
                                         category=data.get("category") or None, search=data.get("q", ""))
         page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "designation/list.html", {"form": form, "page": page})
+    own = request.actor.organisation
+    can_create = own is not None and policy.decide(request.actor, "designation.create", own).allowed
+    return render(request, "designation/list.html", {"form": form, "page": page, "can_create": can_create})
 
 
 @login_required
@@ -129,10 +156,7 @@ def detail(request, pk):
         "preparer_cannot_approve": d.state == State.DRAFT and approval.code == "preparer_cannot_approve",
         "approval_reason": approval.reason(request.LANGUAGE_CODE),
         "provisions": list(queries.provisions_for(actor, d)),
-        "pack_notes": _pack_notes(d.rules_pack, ("designation.max_term_years", "extension.max_term_years",
-                                                  "cumulative.cabinet_approval_threshold_years",
-                                                  "cumulative.absolute_cap_years", "review.interval_months"),
-                                  request.LANGUAGE_CODE),
+        "pack_notes": _pack_notes(d.rules_pack, TERM_KEYS, request.LANGUAGE_CODE),
         "today": timezone.localdate(),
     }
     if sees_record:
@@ -157,7 +181,7 @@ def create(request):
     today = timezone.localdate()
     initial = {"designated_on": today, "protective_measure": "marking",
                "term_end": last_day_of_term(today, pack.value("designation.max_term_years"))}
-    form = DesignationForm(request.POST or None, pack=pack, initial=initial)
+    form = DesignationForm(_posted(request), pack=pack, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             d = services.create_draft(actor=request.actor, organisation=organisation, **form.cleaned_data)
@@ -177,7 +201,7 @@ def edit(request, pk):
     pack = _pack(request, d.tier)
     if pack is None:
         return _to_detail(d)
-    form = DesignationForm(request.POST or None, pack=pack, initial={k: getattr(d, k) for k in FORM_FIELDS})
+    form = DesignationForm(_posted(request), pack=pack, initial={k: getattr(d, k) for k in FORM_FIELDS})
     if request.method == "POST" and form.is_valid():
         try:
             services.update_draft(actor=request.actor, designation=d, **form.cleaned_data)
@@ -194,7 +218,7 @@ def edit(request, pk):
 def approve(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.approve", d)
-    form = ApproveForm(request.POST or None)
+    form = ApproveForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.approve(actor=request.actor, designation=d)
@@ -214,7 +238,7 @@ def extend(request, pk):
     pack = _pack(request, d.tier)
     if pack is None:
         return _to_detail(d)
-    form = ExtendForm(request.POST or None)
+    form = ExtendForm(_posted(request), pack=pack)
     if request.method == "POST" and form.is_valid():
         try:
             services.extend(actor=request.actor, designation=d, **form.cleaned_data)
@@ -253,7 +277,7 @@ def _extension_limits(pack, d, language) -> list[dict]:
 def cancel(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.cancel", d)
-    form = CancelForm(request.POST or None)
+    form = CancelForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.cancel(actor=request.actor, designation=d, **form.cleaned_data)
@@ -270,7 +294,7 @@ def cancel(request, pk):
 def review(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.review", d)
-    form = ReviewForm(request.POST or None)
+    form = ReviewForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.review(actor=request.actor, designation=d, **form.service_arguments())
@@ -292,7 +316,7 @@ def move_to_sds(request, pk):
     pack = _pack(request, Tier.SDS)
     if pack is None:
         return _to_detail(d)
-    form = MoveToSdsForm(request.POST or None, pack=pack)
+    form = MoveToSdsForm(_posted(request), pack=pack)
     if request.method == "POST" and form.is_valid():
         try:
             successor = services.move_to_sds(actor=request.actor, designation=d, **form.cleaned_data)
@@ -310,7 +334,7 @@ def move_to_sds(request, pk):
 def provide(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "provision.create", d)
-    form = ProvisionForm(request.POST or None, recipients=queries.provision_recipients(d),
+    form = ProvisionForm(_posted(request), recipients=queries.provision_recipients(d),
                          contracts=queries.provision_contracts(d), initial={"provided_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -328,7 +352,7 @@ def provide(request, pk):
 def request_correction(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.request_correction", d)
-    form = CorrectionRequestForm(request.POST or None)
+    form = CorrectionRequestForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.request_correction(actor=request.actor, designation=d, **form.cleaned_data)
@@ -346,7 +370,7 @@ def answer_correction(request, pk, correction_pk):
     d = queries.designation_for(request.actor, pk)
     correction = queries.correction_for(d, correction_pk)
     policy.require(request.actor, "designation.answer_correction", d)
-    form = CorrectionAnswerForm(request.POST or None)
+    form = CorrectionAnswerForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.answer_correction(actor=request.actor, correction=correction, **form.cleaned_data)
