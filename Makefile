@@ -47,3 +47,15 @@ messages: venv-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Benchmarks (benchmarks/README.md): scratch databases only, never var/; each script rewrites its own
+# section of docs/benchmarks.md. PostgreSQL is measured too when one answers on 127.0.0.1:5432.
+.PHONY: bench
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/audit_bench.py
+	$(BIN)/python benchmarks/audit_scale_bench.py
+	$(BIN)/python benchmarks/crypto_bench.py
