@@ -80,18 +80,19 @@ def record(actor, action: str, target: Any = None, *, outcome: str = "success",
         entry["purpose"] = purpose
     data = canonical_json(entry).decode("utf-8")
     ref = entry["target"] or {}
-    with transaction.atomic():
-        return AuditEntry.objects.create(
-            data=data,
-            time=now,
-            action=action,
-            actor_name=who.get("account") or who.get("name", ""),
-            organisation=who.get("organisation") or "",
-            target_type=ref.get("type", ""),
-            target_id=ref.get("id", ""),
-            outcome=outcome,
-            subject_person_id=_person_id(entry.get("details")),
-        )
+    # One INSERT: it joins the caller's transaction, or autocommits alone. No savepoint of its own
+    # (benchmarks: a savepoint per entry cost about a third of the append rate on PostgreSQL).
+    return AuditEntry.objects.create(
+        data=data,
+        time=now,
+        action=action,
+        actor_name=who.get("account") or who.get("name", ""),
+        organisation=who.get("organisation") or "",
+        target_type=ref.get("type", ""),
+        target_id=ref.get("id", ""),
+        outcome=outcome,
+        subject_person_id=_person_id(entry.get("details")),
+    )
 
 
 def record_denial(actor, decision, action: str, target: Any = None):

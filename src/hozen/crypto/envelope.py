@@ -140,14 +140,14 @@ def encrypt(dek: bytes, plaintext: bytes, aad: bytes) -> bytes:
 def decrypt(dek: bytes, blob: bytes, aad: bytes) -> bytes:
     """Decrypt a field blob, raising ``DecryptionError`` unless key, AAD and blob all match."""
     cipher = _cipher(dek)
-    blob = bytes(blob)
-    if len(blob) < _BLOB_MIN_SIZE:
-        raise DecryptionError(f"ciphertext is too short ({len(blob)} bytes) to be a Hozen blob")
-    if blob[0] != BLOB_VERSION:
-        raise DecryptionError(f"unsupported ciphertext format version {blob[0]}")
-    nonce = blob[1 : 1 + NONCE_SIZE]
+    view = memoryview(blob)  # slices of a view copy nothing: large documents are not copied twice
+    if len(view) < _BLOB_MIN_SIZE:
+        raise DecryptionError(f"ciphertext is too short ({len(view)} bytes) to be a Hozen blob")
+    if view[0] != BLOB_VERSION:
+        raise DecryptionError(f"unsupported ciphertext format version {view[0]}")
+    nonce = bytes(view[1 : 1 + NONCE_SIZE])
     try:
-        return cipher.decrypt(nonce, blob[1 + NONCE_SIZE :], blob[:1] + bytes(aad))
+        return cipher.decrypt(nonce, view[1 + NONCE_SIZE :], bytes(view[:1]) + bytes(aad))
     except InvalidTag:
         raise DecryptionError(
             "ciphertext failed authentication: wrong data key, wrong associated data "
