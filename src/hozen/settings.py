@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "hozen.rules",
     "hozen.operators",
     "hozen.designation",
+    "hozen.assessment",
 ]
 
 MIDDLEWARE = [

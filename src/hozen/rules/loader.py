@@ -38,7 +38,7 @@ TAXON_CODE_RE = re.compile(r"^[A-Z0-9]{1,4}(-[A-Z0-9]{1,4})?$")
 
 @dataclass(frozen=True)
 class ValueSpec:
-    """What one value key holds. `kind`: date, years, months, bool, labelled_list, penalty."""
+    """What one value key holds. `kind`: date, years, months, days, bool, labelled_list, penalty."""
 
     kind: str
     tiers: tuple[str, ...] = TIERS  # tiers whose packs may carry the key
@@ -46,7 +46,7 @@ class ValueSpec:
 
     @property
     def unit(self) -> str | None:
-        return self.kind if self.kind in ("years", "months") else None
+        return self.kind if self.kind in ("years", "months", "days") else None
 
 
 VALUE_SPECS: dict[str, ValueSpec] = {
@@ -63,6 +63,11 @@ VALUE_SPECS: dict[str, ValueSpec] = {
     # this long; it never exempts from an SDS assessment, so SDS packs may not carry the key.
     "assessment.esi_recognition_window_years": ValueSpec("years", tiers=("esi",)),
     "assessment.sds_recognition_window_years": ValueSpec("years"),
+    # DOMAIN §6 and LESSONS.md ("every case stage has a clock"): the target duration of each
+    # stage of an assessment case, in calendar days from entering the stage. No statutory figure.
+    **{f"assessment.target_days.{stage}": ValueSpec("days") for stage in (
+        "notice", "consent", "questionnaire", "assignment", "investigation", "adjudication",
+        "concurrence", "notification", "complaint")},
     "retention.business_favourable_notice_years": ValueSpec("years"),
     "retention.business_other_papers_years": ValueSpec("years"),
     "retention.investigation_file_years": ValueSpec("years"),
@@ -499,7 +504,7 @@ def _read_value(r: _Reader, key: str, spec: ValueSpec, node: Node, sub_item_code
     if spec.kind == "date":
         value = r.date(node, key)
         return value.isoformat() if isinstance(value, dt.date) else value
-    if spec.kind in ("years", "months"):
+    if spec.kind in ("years", "months", "days"):
         return r.positive_int(node, key)
     if spec.kind == "bool":
         return r.boolean(node, key)

@@ -139,9 +139,9 @@ def describe_value(value: Any, unit: str | None, to_verify: bool, language: str 
         text = ("yes" if value else "no") if en else ("はい" if value else "いいえ")
     elif isinstance(value, dt.date):
         text = value.isoformat()
-    elif unit in ("years", "months") and isinstance(value, int):
-        text = (f"{value} {unit}" if value != 1 else f"1 {unit[:-1]}") if en else \
-            f"{value}{'年' if unit == 'years' else 'か月'}"
+    elif unit in ("years", "months", "days") and isinstance(value, int):
+        suffix_ja = {"years": "年", "months": "か月", "days": "日"}[unit]
+        text = (f"{value} {unit}" if value != 1 else f"1 {unit[:-1]}") if en else f"{value}{suffix_ja}"
     elif isinstance(value, dict):  # a penalty
         text = describe_penalty(value, language)
     elif isinstance(value, list):

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AssessmentConfig(AppConfig):
+    name = "hozen.assessment"
+    label = "assessment"
+    verbose_name = _("Aptitude assessments")
+
+    def ready(self) -> None:
+        from hozen.core import jobs as registry
+
+        from . import jobs
+
+        registry.register("assessment.retention", every_seconds=86400, fn=jobs.daily)

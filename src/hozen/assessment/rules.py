@@ -1,0 +1,236 @@
+"""The assessment rules of DOMAIN §6, each in one function named after it.
+
+Every figure comes from a rules pack (the case's for its clocks, the one in force for a decision)
+and each check raises ``RuleViolation`` with a stable code and Japanese and English messages,
+changing nothing. Dates follow one convention (ARCHITECTURE rule 6): a period of N years from a
+notification on day D is counted from the next day (民法 第140条, 初日不算入) and so ends at the
+end of D's anniversary N years later. "Notified less than 10 years ago" therefore holds up to and
+including that anniversary, and a result notified on D is "valid until" that same day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from hozen.core.errors import RuleViolation
+from hozen.designation.periods import add_years
+from hozen.rules.models import Tier
+
+from .items import ITEM_CODES
+from .states import OPEN, STAGE_TARGETS, ExemptionState
+
+_TO_VERIFY_JA = "（この数値は運用基準との照合待ちです）"
+_TO_VERIFY_EN = " (this figure is awaiting confirmation against the Operational Standards)"
+
+
+def within_years(since: dt.date, years: int, on: dt.date) -> bool:
+    """``on`` falls in the N-year period that began the day after ``since``."""
+    return on <= add_years(since, years)
+
+
+def valid_until(notified_on: dt.date, pack) -> dt.date:
+    """DOMAIN §6 step 8: valid N years from notification (ESI 10, SDS 5, from the pack)."""
+    return add_years(notified_on, pack.value("assessment.validity_years"))
+
+
+def stage_due_on(case, entered_on: dt.date) -> dt.date | None:
+    """The target date of the case's current stage, from the case's rules pack; None when the
+    state has no clock (a closed case, a notified result)."""
+    stage = STAGE_TARGETS.get(case.state)
+    if stage is None:
+        return None
+    return entered_on + dt.timedelta(days=case.rules_pack.value(f"assessment.target_days.{stage}"))
+
+
+# --- nomination (step 1) ---------------------------------------------------------------------
+
+def check_nomination_fields(*, trigger: str, department: str, post: str, listing_agreed_on, on: dt.date,
+                            dispatched_worker: bool, employing_agency: str) -> None:
+    from .models import Trigger
+
+    if trigger not in (Trigger.NEW, Trigger.TEN_YEAR_RENEWAL):
+        raise RuleViolation("invalid_trigger", "推薦の契機は「新たに取り扱う見込み」又は「10年経過による更新」を選んでください"
+                            "（懸念による再評価は変更の報告から始まります）。",
+                            "Choose the trigger 'new' or 'ten_year_renewal' (a re-assessment for a concern starts "
+                            "from a reported change).", field="trigger")
+    for name, value, ja, en in (("department", department, "所属", "department"), ("post", post, "役職", "post")):
+        if not (value or "").strip():
+            raise RuleViolation(f"{name}_required", f"{ja}を入力してください。", f"Enter the candidate's {en}.",
+                                field=name)
+        if len(value) > 200:
+            raise RuleViolation(f"{name}_too_long", f"{ja}は200文字以内で入力してください。",
+                                f"The {en} can be at most 200 characters.", field=name)
+    if listing_agreed_on is None:
+        # DOMAIN §6 step 1: the candidate first agrees to be listed.
+        raise RuleViolation("listing_agreement_required", "名簿への記載について本人の同意を得た日を入力してください。",
+                            "Record the date on which the candidate agreed to be listed.", field="listing_agreed_on")
+    if not isinstance(listing_agreed_on, dt.date) or isinstance(listing_agreed_on, dt.datetime):
+        raise RuleViolation("invalid_date", "日付が不正です。", "Give the date as a date.", field="listing_agreed_on")
+    if listing_agreed_on > on:
+        raise RuleViolation("listing_agreement_in_future", "名簿記載への同意日に将来の日付は入力できません。",
+                            "The candidate's agreement to be listed cannot be dated in the future.",
+                            field="listing_agreed_on")
+    if dispatched_worker and not (employing_agency or "").strip():
+        raise RuleViolation("employing_agency_required", "派遣労働者の場合は派遣元事業主を入力してください。",
+                            "A dispatched worker's employing agency must be recorded.", field="employing_agency")
+    if not dispatched_worker and (employing_agency or "").strip():
+        raise RuleViolation("employing_agency_only_for_dispatched", "派遣元事業主は派遣労働者の場合のみ入力してください。",
+                            "Record an employing agency only for a dispatched worker.", field="employing_agency")
+
+
+def check_person_nominable(person, nominating_organisation, *, employed_ids: set[int] | None = None) -> None:
+    """The candidate works for the nominating side (an active role there) and can be identified
+    by name and date of birth (DOMAIN §6 step 1)."""
+    from hozen.core.models import RoleAssignment
+
+    if person.date_of_birth is None:
+        raise RuleViolation("date_of_birth_required", "評価対象者の生年月日が登録されていません。",
+                            "The candidate's date of birth is not recorded.", field="person")
+    if employed_ids is not None:
+        employed = person.pk in employed_ids
+    else:
+        employed = RoleAssignment.objects.filter(account__person=person, organisation=nominating_organisation,
+                                                 revoked_at__isnull=True).exists()
+    if not employed:
+        raise RuleViolation("not_staff_of_nominator",
+                            f"{nominating_organisation.name_ja} に所属する者のみを推薦できます。",
+                            f"Only people who work for {nominating_organisation.name_en} can be nominated by it.",
+                            field="person")
+
+
+def check_no_open_case(person, organ, tier: str) -> None:
+    from .models import AssessmentCase, Exemption
+
+    if AssessmentCase.objects.filter(person=person, organ=organ, tier=tier, state__in=OPEN).exists():
+        raise RuleViolation("case_already_open", "この者については、同じ行政機関による適性評価が既に進行中です。",
+                            "An assessment of this person by the same organ is already in progress.", field="person")
+    if Exemption.objects.filter(person=person, organ=organ, tier=tier, state=ExemptionState.PENDING).exists():
+        raise RuleViolation("exemption_pending", "この者については、評価の省略の確認が行政機関で保留中です。",
+                            "A possible exemption of this person is awaiting the organ's confirmation.", field="person")
+
+
+# --- exemption (Art. 12(1)(i)) ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExemptionBasis:
+    """An earlier favourable result that may exempt the person, and the window that applied."""
+
+    clearance: object
+    window_years: int
+    pack: object
+
+    @property
+    def window_ends_on(self) -> dt.date:
+        return add_years(self.clearance.notified_on, self.window_years)
+
+
+def detect_exemption(person, organ, tier: str, on: dt.date, pack) -> ExemptionBasis | None:
+    """DOMAIN §6, Art. 12(1)(i): a favourable ESI result from the SAME organ head notified less
+    than the ESI window ago, or a favourable SDS result from the same organ head notified less than
+    the SDS window ago, exempts — once the organ confirms no concern has arisen. Never across
+    organs; an ESI result never exempts from an SDS assessment; a suspended or ended record (a
+    concern, a later result) never exempts. ``pack`` is the new assessment's tier's pack in force.
+    """
+    from .models import Clearance
+
+    windows = {Tier.SDS: pack.value("assessment.sds_recognition_window_years")}
+    if tier == Tier.ESI:
+        windows[Tier.ESI] = pack.value("assessment.esi_recognition_window_years")
+    candidates = (Clearance.objects.filter(person=person, organ=organ, favourable=True, tier__in=list(windows),
+                                           suspended_at__isnull=True)
+                  .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+                  .order_by("-notified_on", "-id"))
+    for clearance in candidates:
+        years = windows[clearance.tier]
+        if clearance.notified_on <= on and within_years(clearance.notified_on, years, on):
+            return ExemptionBasis(clearance=clearance, window_years=years, pack=pack)
+    return None
+
+
+def check_exemption_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise RuleViolation("exemption_reason_required",
+                            "懸念が生じていないと判断した理由を記録してください（10文字以上）。",
+                            "Record why the organ finds that no concern has arisen (at least 10 characters).",
+                            field="reason")
+    return reason
+
+
+# --- investigation and adjudication (steps 5–6) --------------------------------------------------
+
+def check_text(value, field: str, *, what_ja: str, what_en: str, max_length: int = 20_000) -> str:
+    value = (value or "").strip() if isinstance(value, str) or value is None else value
+    if not isinstance(value, str) or not value:
+        raise RuleViolation(f"{field}_required", f"{what_ja}を入力してください。", f"Enter the {what_en}.", field=field)
+    if len(value) > max_length:
+        raise RuleViolation(f"{field}_too_long", f"{what_ja}は{max_length}文字以内で入力してください。",
+                            f"The {what_en} can be at most {max_length} characters.", field=field)
+    return value
+
+
+def check_item(item: str) -> str:
+    if item not in ITEM_CODES:
+        raise RuleViolation("unknown_item", "評価の事項は item_1 から item_7 のいずれかです（法第12条第2項）。",
+                            "The item must be one of item_1 … item_7 (Art. 12(2)).", field="item")
+    return item
+
+
+def check_material_gathered(case) -> None:
+    """DOMAIN §6 step 5: the interview comes after the other material is gathered."""
+    pending = case.inquiries.filter(answered_on__isnull=True).count()
+    if pending:
+        raise RuleViolation("material_not_gathered",
+                            f"回答を得ていない照会が{pending}件あります。面接は他の資料がそろった後に行います。",
+                            f"{pending} inquir{'ies are' if pending > 1 else 'y is'} still unanswered; the interview "
+                            "comes after the other material is gathered.", field="at")
+
+
+def check_investigation_complete(case, now) -> None:
+    check_material_gathered(case)
+    if case.interview_at is None or case.interview_at > now:
+        raise RuleViolation("interview_not_held", "面接が実施されていません。", "The interview has not taken place yet.")
+    missing = sorted(set(ITEM_CODES) - set(case.findings.values_list("item", flat=True)))
+    if missing:
+        raise RuleViolation("findings_missing", f"次の事項の調査結果が記録されていません: {', '.join(missing)}",
+                            f"Record a finding for every item; missing: {', '.join(missing)}.", field=missing[0])
+
+
+def check_reasons_per_item(reasons) -> dict[str, str]:
+    """DOMAIN §6 step 6: reasons per item, for each of the seven items and only for them."""
+    if not isinstance(reasons, dict):
+        raise RuleViolation("reasons_required", "事項ごとに理由を記載してください。", "Give reasons per item.",
+                            field="reasons")
+    extra = sorted(set(reasons) - set(ITEM_CODES))
+    if extra:
+        raise RuleViolation("unknown_item", f"評価の事項にないものがあります: {', '.join(map(str, extra))}",
+                            f"Not items of the Act: {', '.join(map(str, extra))}.", field="reasons")
+    out = {}
+    for code in ITEM_CODES:
+        text = reasons.get(code)
+        if not isinstance(text, str) or not text.strip():
+            raise RuleViolation("reason_per_item_required", f"{code} の理由を記載してください（七つの事項すべてについて）。",
+                                f"Give the reason for {code} (every one of the seven items).",
+                                field=f"reasons.{code}")
+        if len(text) > 20_000:
+            raise RuleViolation("reason_too_long", f"{code} の理由が長すぎます。", f"The reason for {code} is too long.",
+                                field=f"reasons.{code}")
+        out[code] = text.strip()
+    return out
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+def case_retained_until(case, closed_on: dt.date) -> dt.date:
+    """Investigation files are kept for the pack's period after the case ends, then destroyed."""
+    return add_years(closed_on, case.rules_pack.value("retention.investigation_file_years"))
+
+
+def notice_retained_until(pack, issued_on: dt.date, *, favourable: bool) -> dt.date:
+    """Business-side notices are destroyed promptly after use (SDS practice: a favourable notice
+    within 5 years, other papers within 1 year; configurable)."""
+    key = "retention.business_favourable_notice_years" if favourable else "retention.business_other_papers_years"
+    return add_years(issued_on, pack.value(key))

@@ -1,0 +1,117 @@
+"""What every assessment use case shares: today's date, the locked case, moving it through the
+state table with its event and clock, duties, the nominator's notice, and closing a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hozen.core.errors import RuleViolation
+
+from .. import rules, states
+from ..models import AssessmentCase, BusinessNotice, CaseDuty, CaseEvent, Clearance
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def locked(case: AssessmentCase) -> AssessmentCase:
+    """The case read afresh and locked for this transaction, so two writers never act on one state."""
+    return (AssessmentCase.objects.select_for_update().select_related("rules_pack", "organ", "nominating_organisation")
+            .get(pk=case.pk))
+
+
+def person_details(case: AssessmentCase, **details) -> dict:
+    """Audit details: codes and ids only, and whose case it is, so it reaches their own history."""
+    return {"subject_person_id": case.person_id, **details}
+
+
+def event(actor, case: AssessmentCase, kind: str, *, state_from: str = "", state_to: str = "", **details) -> CaseEvent:
+    return CaseEvent.objects.create(case=case, kind=kind, actor=actor.describe(), state_from=state_from,
+                                    state_to=state_to, details=details)
+
+
+def move(actor, case: AssessmentCase, action: str, *, kind: str, target: str | None = None,
+         **details) -> states.Transition:
+    """Apply the table's row for ``action`` (RuleViolation ``transition_not_allowed`` if none),
+    restart the stage clock when the state changes, and record the event."""
+    row = states.transition(case.state, action, target)
+    before = case.state
+    if not row.keeps_state:
+        case.state = row.target
+        case.stage_entered_at = timezone.now()
+        case.stage_due_on = rules.stage_due_on(case, today())
+    event(actor, case, kind, state_from=before, state_to=case.state, **details)
+    return row
+
+
+CLOCK_FIELDS = ["state", "stage_entered_at", "stage_due_on"]
+
+
+def save_new_case(case: AssessmentCase) -> AssessmentCase:
+    """Insert a case; a concurrent nomination that opened the same assessment first is a
+    RuleViolation, not a crash (the database's one-open-case constraint)."""
+    case.stage_due_on = rules.stage_due_on(case, today())
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        raise RuleViolation("case_already_open", "この者については、同じ行政機関による適性評価が既に進行中です。",
+                            "An assessment of this person by the same organ is already in progress.",
+                            field="person") from None
+    return case
+
+
+def check_file_kept(case: AssessmentCase) -> None:
+    if case.shredded_at is not None:
+        raise RuleViolation("case_file_destroyed", "この適性評価の記録は保存期間の経過により廃棄されています。",
+                            "This assessment's file was destroyed at the end of its retention period.")
+
+
+def end_duties(case: AssessmentCase, *kinds: str) -> None:
+    qs = CaseDuty.objects.filter(case=case, ended_at__isnull=True)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    qs.update(ended_at=timezone.now())
+
+
+def take_duty(actor, case: AssessmentCase, kind: str, account) -> CaseDuty:
+    """Give ``account`` the duty (ending whoever held it), reviving their own earlier row of the
+    same duty: one row per person per case is also the database's separation of duties."""
+    if kind != CaseDuty.Kind.COMPLAINT_HANDLER:
+        CaseDuty.objects.filter(case=case, kind=kind, ended_at__isnull=True).exclude(account=account).update(
+            ended_at=timezone.now())
+    duty, created = CaseDuty.objects.get_or_create(
+        case=case, account=account, defaults={"kind": kind, "assigned_by": actor.describe()})
+    if not created and duty.kind != kind:  # the policy refuses this first; never change a duty's kind
+        raise RuleViolation("separation_of_duties", "この者は既にこの適性評価の別の担当です。",
+                            "This person already holds another duty on this assessment.", field="account")
+    if not created:
+        duty.ended_at, duty.assigned_at, duty.assigned_by = None, timezone.now(), actor.describe()
+        duty.save(update_fields=["ended_at", "assigned_at", "assigned_by"])
+    return duty
+
+
+def notify_nominator(case: AssessmentCase, pack, *, consented: bool, favourable: bool | None = None,
+                     valid_until: dt.date | None = None) -> BusinessNotice:
+    """The nominating side's notice: the three facts only, with its destruction date."""
+    return BusinessNotice.objects.create(
+        case=case, recipient=case.nominating_organisation, consented=consented, favourable=favourable,
+        valid_until=valid_until,
+        retain_until=rules.notice_retained_until(pack, today(), favourable=bool(favourable)),
+    )
+
+
+def close_without_result(actor, case: AssessmentCase, end_reason: str) -> None:
+    """A case that ends before a result (refused, withdrawn, discontinued): duties end, the file's
+    retention clock starts, and a suspended clearance the case was re-assessing ends with it."""
+    now = timezone.now()
+    case.closed_at = now
+    case.retain_until = rules.case_retained_until(case, today())
+    end_duties(case)
+    if case.reassessment_of_id is not None:
+        Clearance.objects.filter(pk=case.reassessment_of_id, ended_on__isnull=True).update(
+            ended_on=today(), end_reason=end_reason)

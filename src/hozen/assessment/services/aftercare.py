@@ -1,0 +1,238 @@
+"""After the result: reported changes and re-assessment (DOMAIN §6 step 8), complaints (step 9)
+and adverse-treatment reports (purpose limitation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.core.errors import RuleViolation
+from hozen.rules.queries import current_pack
+
+from .. import rules, states
+from ..duties import DutyProposal
+from ..models import (
+    AdverseTreatmentReport,
+    AssessmentCase,
+    CaseDuty,
+    Clearance,
+    Complaint,
+    ReportableEvent,
+    Trigger,
+)
+from ..states import BEFORE_NOTIFICATION, ComplaintState
+from ._common import (
+    CLOCK_FIELDS,
+    check_file_kept,
+    close_without_result,
+    event,
+    locked,
+    move,
+    person_details,
+    save_new_case,
+    take_duty,
+    today,
+)
+
+
+def _date(value, field: str) -> dt.date:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field=field)
+    if value > today():
+        raise RuleViolation("future_date", "将来の日付は入力できません。", "The date cannot be in the future.", field=field)
+    return value
+
+
+@transaction.atomic(durable=True)
+def report_event(*, actor, clearance: Clearance, kind: str, occurred_on: dt.date, new_post: str = "",
+                 description: str | None = None) -> ReportableEvent:
+    """The employer or the organ reports a change about a person with a result (DOMAIN §6 step 8).
+
+    - ``left``: an assessment of the person that the same nominator started and that has no result
+      yet is discontinued; the result itself stays (it belongs to the person and the organ head).
+    - ``transferred``: recorded with the new post.
+    - ``concerning_event``: opens a re-assessment (trigger ``concern``) and suspends the clearance
+      — and so the person's handling — until the re-assessment ends. The description is encrypted
+      under the new case's key.
+    """
+    clearance = Clearance.objects.select_for_update().select_related("case").get(pk=clearance.pk)
+    policy.require(actor, "assessment.report_event", clearance)
+    if kind not in ReportableEvent.Kind.values:
+        raise RuleViolation("invalid_kind", "報告の種類が不正です。",
+                            f"Use one of {', '.join(ReportableEvent.Kind.values)}.", field="kind")
+    occurred_on = _date(occurred_on, "occurred_on")
+    new_post = (new_post or "").strip()
+    if kind == ReportableEvent.Kind.TRANSFERRED and not new_post:
+        raise RuleViolation("new_post_required", "異動後の所属・役職を入力してください。", "Enter the new department and post.",
+                            field="new_post")
+    if kind != ReportableEvent.Kind.CONCERNING_EVENT and description:
+        raise RuleViolation("description_only_for_concern", "内容の記載は懸念事項の報告の場合のみです。",
+                            "A description is recorded only for a concerning event.", field="description")
+    original = clearance.case
+    record = ReportableEvent(clearance=clearance, kind=kind, occurred_on=occurred_on, new_post=new_post[:200],
+                             reporter=actor.organisation, reported_by=actor.describe())
+    if kind == ReportableEvent.Kind.CONCERNING_EVENT:
+        description = rules.check_text(description, "description", what_ja="懸念事項の内容", what_en="description")
+        if not clearance.is_valid(today()):
+            raise RuleViolation("clearance_not_valid", "有効な適性評価の結果についてのみ懸念事項を報告できます。",
+                                "A concern is reported against a result that is still valid.")
+        rules.check_no_open_case(clearance.person, clearance.organ, clearance.tier)
+        pack = current_pack(clearance.tier, today())
+        case = AssessmentCase(
+            person=clearance.person, organ=clearance.organ, tier=clearance.tier,
+            nominating_organisation=actor.organisation, contract=original.contract if original.contract_id
+            and actor.organisation.pk == original.nominating_organisation_id else None,
+            nominated_by=actor.account, trigger=Trigger.CONCERN, reassessment_of=clearance,
+            department=original.department, post=new_post or original.post, listing_agreed_on=None,
+            dispatched_worker=original.dispatched_worker, employing_agency=original.employing_agency, rules_pack=pack)
+        save_new_case(case)
+        record.reassessment = case
+        record.description = description
+        record.save()
+        clearance.suspended_at, clearance.suspended_by = timezone.now(), case
+        clearance.save(update_fields=["suspended_at", "suspended_by"])
+        event(actor, case, "nominated", state_to=case.state, trigger=case.trigger, reported_event=record.pk)
+        event(actor, original, "clearance_suspended", reassessment=case.pk, reported_event=record.pk)
+        audit.record(actor, "assessment.nominate", case, details=person_details(
+            case, organ=case.organ.code, nominator=actor.organisation.code, tier=case.tier, trigger=case.trigger))
+    else:
+        record.save()
+        event(actor, original, f"reported_{kind}", reported_event=record.pk)
+        if kind == ReportableEvent.Kind.LEFT:
+            _discontinue_open_cases(actor, clearance, record)
+    audit.record(actor, "assessment.report_event", record, details={
+        "subject_person_id": clearance.person_id, "kind": kind, "clearance": clearance,
+        "reassessment": record.reassessment})
+    return record
+
+
+def _discontinue_open_cases(actor, clearance: Clearance, record: ReportableEvent) -> None:
+    for case in (AssessmentCase.objects.select_for_update()
+                 .filter(person_id=clearance.person_id, organ_id=clearance.organ_id,
+                         nominating_organisation=record.reporter, state__in=BEFORE_NOTIFICATION)
+                 .select_related("rules_pack")):
+        move(actor, case, "assessment.discontinue", kind="discontinued", reported_event=record.pk)
+        close_without_result(actor, case, Clearance.EndReason.REASSESSMENT_NOT_COMPLETED)
+        case.save(update_fields=[*CLOCK_FIELDS, "closed_at", "retain_until"])
+        audit.record(actor, "assessment.discontinue", case, details=person_details(case, reported_event=record.pk))
+
+
+@transaction.atomic(durable=True)
+def file_complaint(*, actor, case: AssessmentCase, text: str) -> Complaint:
+    """The subject complains in writing to the organ head about the assessment or its result
+    (DOMAIN §6 step 9). No disadvantage may follow from complaining."""
+    case = locked(case)
+    policy.require(actor, "assessment.file_complaint", case)
+    check_file_kept(case)
+    text = rules.check_text(text, "text", what_ja="苦情の内容", what_en="complaint")
+    complaint = Complaint(case=case, text=text,
+                          due_on=today() + dt.timedelta(days=case.rules_pack.value("assessment.target_days.complaint")))
+    complaint.save()
+    event(actor, case, "complaint_filed", complaint=complaint.pk)
+    audit.record(actor, "assessment.file_complaint", complaint, details=person_details(case))
+    return complaint
+
+
+def _locked_complaint(complaint: Complaint) -> Complaint:
+    return Complaint.objects.select_for_update().select_related("case").get(pk=complaint.pk)
+
+
+@transaction.atomic(durable=True)
+def assign_complaint_handler(*, actor, complaint: Complaint, handler) -> Complaint:
+    """The organ head's delegate gives the complaint to a handler who never worked the case."""
+    case = locked(complaint.case)
+    complaint = _locked_complaint(complaint)
+    row = states.check_in(states.COMPLAINT_TRANSITIONS, complaint.state, "assessment.assign_complaint_handler")
+    if handler is None:
+        raise RuleViolation("assignee_required", "担当者を指定してください。", "Name the person to assign.",
+                            field="handler")
+    policy.require(actor, "assessment.assign_complaint_handler", DutyProposal(case, CaseDuty.Kind.COMPLAINT_HANDLER,
+                                                                             handler))
+    take_duty(actor, case, CaseDuty.Kind.COMPLAINT_HANDLER, handler)
+    previous = complaint.handler_id
+    if previous is not None and previous != handler.pk and not Complaint.objects.filter(
+            case=case, handler_id=previous, state=ComplaintState.ASSIGNED).exclude(pk=complaint.pk).exists():
+        CaseDuty.objects.filter(case=case, account_id=previous, kind=CaseDuty.Kind.COMPLAINT_HANDLER).update(
+            ended_at=timezone.now())
+    complaint.state, complaint.handler, complaint.assigned_at = row.target, handler, timezone.now()
+    complaint.save(update_fields=["state", "handler", "assigned_at"])
+    event(actor, case, "complaint_handler_assigned", complaint=complaint.pk, account=handler.pk)
+    audit.record(actor, "assessment.assign_complaint_handler", complaint,
+                 details=person_details(case, account=handler.pk))
+    return complaint
+
+
+@transaction.atomic(durable=True)
+def decide_complaint(*, actor, complaint: Complaint, outcome: str, reasons: str) -> Complaint:
+    """The handler decides and the outcome is notified in writing. A re-examination reopens the
+    adjudication of a notified result (it must then be decided and notified again)."""
+    case = locked(complaint.case)
+    complaint = _locked_complaint(complaint)
+    policy.require(actor, "assessment.decide_complaint", complaint)
+    row = states.check_in(states.COMPLAINT_TRANSITIONS, complaint.state, "assessment.decide_complaint")
+    if outcome not in Complaint.Outcome.values:
+        raise RuleViolation("invalid_outcome", "処理の結果が不正です。", f"Use one of {', '.join(Complaint.Outcome.values)}.",
+                            field="outcome")
+    reasons = rules.check_text(reasons, "reasons", what_ja="処理の理由", what_en="reasons")
+    if outcome == Complaint.Outcome.RE_EXAMINATION:
+        move(actor, case, "assessment.reexamine", kind="reexamination_opened", complaint=complaint.pk)
+        case.save(update_fields=CLOCK_FIELDS)
+    now = timezone.now()
+    complaint.state, complaint.outcome, complaint.outcome_reasons = row.target, outcome, reasons
+    complaint.decided_at = complaint.notified_at = now
+    complaint.save()
+    still_handling = Complaint.objects.filter(case=case, handler=actor.account, state=ComplaintState.ASSIGNED).exists()
+    if not still_handling:
+        CaseDuty.objects.filter(case=case, account=actor.account, kind=CaseDuty.Kind.COMPLAINT_HANDLER).update(
+            ended_at=now)
+    event(actor, case, "complaint_decided", complaint=complaint.pk, outcome=outcome)
+    audit.record(actor, "assessment.decide_complaint", complaint, details=person_details(case, outcome=outcome))
+    return complaint
+
+
+@transaction.atomic(durable=True)
+def report_adverse_treatment(*, actor, case: AssessmentCase, kind: str, text: str) -> AdverseTreatmentReport:
+    """The subject reports being penalised for refusing, failing or complaining. The report goes to
+    the deciding organ (its head's delegate), never to the employer; the employer named is the
+    organisation that nominated the subject."""
+    case = locked(case)
+    policy.require(actor, "assessment.report_adverse_treatment", case)
+    check_file_kept(case)
+    if kind not in AdverseTreatmentReport.Kind.values:
+        raise RuleViolation("invalid_kind", "不利益取扱いの種類が不正です。",
+                            f"Use one of {', '.join(AdverseTreatmentReport.Kind.values)}.", field="kind")
+    text = rules.check_text(text, "text", what_ja="申出の内容", what_en="report")
+    report = AdverseTreatmentReport(case=case, employer=case.nominating_organisation, kind=kind, text=text)
+    report.save()
+    event(actor, case, "adverse_treatment_reported", report=report.pk, report_kind=kind)
+    audit.record(actor, "assessment.report_adverse_treatment", report, details=person_details(
+        case, kind=kind, employer=case.nominating_organisation.code))
+    return report
+
+
+@transaction.atomic(durable=True)
+def decide_adverse_treatment(*, actor, report: AdverseTreatmentReport, outcome: str,
+                             reasons: str) -> AdverseTreatmentReport:
+    """The organ decides on the report and notifies the subject; ``contract_action`` refers the
+    business's contract for action (DOMAIN §4: a contract can be terminated for misuse)."""
+    report = AdverseTreatmentReport.objects.select_for_update().select_related("case").get(pk=report.pk)
+    policy.require(actor, "assessment.decide_adverse_treatment", report)
+    if report.decided_at is not None:
+        raise RuleViolation("already_decided", "この申出は処理済みです。", "This report has already been decided.")
+    if outcome not in AdverseTreatmentReport.Outcome.values:
+        raise RuleViolation("invalid_outcome", "処理の結果が不正です。",
+                            f"Use one of {', '.join(AdverseTreatmentReport.Outcome.values)}.", field="outcome")
+    check_file_kept(report.case)
+    report.outcome = outcome
+    report.outcome_reasons = rules.check_text(reasons, "reasons", what_ja="処理の理由", what_en="reasons")
+    report.handler = actor.account
+    report.decided_at = report.notified_at = timezone.now()
+    report.save()
+    event(actor, report.case, "adverse_treatment_decided", report=report.pk, outcome=outcome)
+    audit.record(actor, "assessment.decide_adverse_treatment", report, details=person_details(
+        report.case, outcome=outcome))
+    return report

@@ -1,0 +1,74 @@
+"""Consent (同意), refusal and withdrawal (DOMAIN §6 step 3), and the advance waiver of reasons.
+
+Only the subject acts here, with their own second factor for consent, refusal and withdrawal
+(the policy). A refusal or a withdrawal ends the case as "not consented"; the nominating side
+learns that fact and nothing more, and it may not be used against the subject (purpose limitation).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.core.errors import RuleViolation
+
+from ..models import AssessmentCase, Clearance
+from ._common import CLOCK_FIELDS, close_without_result, locked, move, notify_nominator, person_details
+
+
+@transaction.atomic(durable=True)
+def consent(*, actor, case: AssessmentCase) -> AssessmentCase:
+    """The subject consents in writing, after the notice. Nobody else can."""
+    case = locked(case)
+    policy.require(actor, "assessment.consent", case)
+    move(actor, case, "assessment.consent", kind="consented")
+    case.consent_decided_at = timezone.now()
+    case.save(update_fields=[*CLOCK_FIELDS, "consent_decided_at"])
+    audit.record(actor, "assessment.consent", case, details=person_details(case))
+    return case
+
+
+def _end_not_consented(actor, case: AssessmentCase, action: str, kind: str) -> AssessmentCase:
+    move(actor, case, action, kind=kind)
+    case.consent_decided_at = case.consent_decided_at or timezone.now()
+    close_without_result(actor, case, Clearance.EndReason.REASSESSMENT_NOT_COMPLETED)
+    case.save(update_fields=[*CLOCK_FIELDS, "consent_decided_at", "closed_at", "retain_until"])
+    notify_nominator(case, case.rules_pack, consented=False)
+    audit.record(actor, action, case, details=person_details(case))
+    return case
+
+
+@transaction.atomic(durable=True)
+def refuse(*, actor, case: AssessmentCase) -> AssessmentCase:
+    """The subject refuses. Allowed, and no disadvantage may follow (DOMAIN §6 steps 2–3)."""
+    case = locked(case)
+    policy.require(actor, "assessment.refuse", case)
+    return _end_not_consented(actor, case, "assessment.refuse", "refused")
+
+
+@transaction.atomic(durable=True)
+def withdraw_consent(*, actor, case: AssessmentCase) -> AssessmentCase:
+    """The subject withdraws (their agreement to be listed, or their consent) at any stage until
+    the result is notified; the case ends as not consented (DOMAIN §6 step 3)."""
+    case = locked(case)
+    policy.require(actor, "assessment.withdraw_consent", case)
+    return _end_not_consented(actor, case, "assessment.withdraw_consent", "consent_withdrawn")
+
+
+@transaction.atomic(durable=True)
+def waive_reasons(*, actor, case: AssessmentCase, waived: bool = True) -> AssessmentCase:
+    """The subject asks in advance not to receive the reasons (or takes that back), until the
+    adjudication (DOMAIN §6 step 6). The adjudication records what was asked."""
+    case = locked(case)
+    policy.require(actor, "assessment.waive_reasons", case)
+    if not isinstance(waived, bool):
+        raise RuleViolation("invalid_choice", "希望する・しないのいずれかを選んでください。", "Answer yes or no.",
+                            field="waived")
+    move(actor, case, "assessment.waive_reasons", kind="reasons_waiver_recorded", waived=waived)
+    case.reasons_waived = waived
+    case.reasons_waiver_recorded_at = timezone.now()
+    case.save(update_fields=["reasons_waived", "reasons_waiver_recorded_at"])
+    audit.record(actor, "assessment.waive_reasons", case, details=person_details(case, waived=waived))
+    return case

@@ -1,0 +1,169 @@
+"""The Cabinet Office's investigation (適性評価調査, DOMAIN §6 step 5).
+
+The Cabinet Office assigns an investigator; only that investigator records inquiries (to
+superiors, colleagues, acquaintances, public offices and organisations) and their answers,
+schedules the interview — once the other material is in — and records a finding per item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.core.errors import RuleViolation
+
+from .. import rules, states
+from ..duties import DutyProposal
+from ..models import AssessmentCase, CaseDuty, Finding, Inquiry
+from ._common import CLOCK_FIELDS, locked, move, person_details, take_duty, today
+
+
+def assign(actor, case: AssessmentCase, kind: str, account, *, action: str) -> CaseDuty:
+    """Shared by every assignment: the policy allows both the assigner and the person taking the
+    duty (separation of duties), the table allows it now, then the duty is taken."""
+    if account is None:
+        raise RuleViolation("assignee_required", "担当者を指定してください。", "Name the person to assign.",
+                            field="account")
+    policy.require(actor, action, DutyProposal(case, kind, account))
+    states.transition(case.state, action)
+    return take_duty(actor, case, kind, account)
+
+
+@transaction.atomic(durable=True)
+def assign_investigator(*, actor, case: AssessmentCase, investigator) -> AssessmentCase:
+    """The Cabinet Office's organ head assigns (or reassigns) the investigator; the investigation
+    starts with the first assignment."""
+    case = locked(case)
+    assign(actor, case, CaseDuty.Kind.INVESTIGATOR, investigator, action="assessment.assign_investigator")
+    row = states.transition(case.state, "assessment.assign_investigator")
+    move(actor, case, "assessment.assign_investigator", kind="investigator_assigned", account=investigator.pk)
+    fields = list(CLOCK_FIELDS)
+    if not row.keeps_state:
+        case.investigation_started_at = timezone.now()
+        fields.append("investigation_started_at")
+    case.save(update_fields=fields)
+    audit.record(actor, "assessment.assign_investigator", case, details=person_details(case, account=investigator.pk))
+    return case
+
+
+def _text(value, field, ja, en):
+    return rules.check_text(value, field, what_ja=ja, what_en=en)
+
+
+def _date(value, field: str, *, required: bool = True) -> dt.date | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field=field)
+    if value > today():
+        raise RuleViolation("future_date", "将来の日付は入力できません。", "The date cannot be in the future.", field=field)
+    return value
+
+
+@transaction.atomic(durable=True)
+def record_inquiry(*, actor, case: AssessmentCase, recipient_kind: str, recipient_organisation: str,
+                   recipient_name: str, question: str, sent_on: dt.date,
+                   method: str = Inquiry.Method.QUESTION) -> Inquiry:
+    """An inquiry to someone about the subject. The name, question and (later) answer are
+    encrypted; the kind, organisation and dates are what the subject is shown after notification."""
+    case = locked(case)
+    policy.require(actor, "assessment.record_inquiry", case)
+    states.transition(case.state, "assessment.record_inquiry")
+    if recipient_kind not in Inquiry.RecipientKind.values:
+        raise RuleViolation("invalid_recipient_kind", "照会先の種別が不正です。",
+                            f"Use one of {', '.join(Inquiry.RecipientKind.values)}.", field="recipient_kind")
+    if method not in Inquiry.Method.values:
+        raise RuleViolation("invalid_method", "照会の方法が不正です。",
+                            f"Use one of {', '.join(Inquiry.Method.values)}.", field="method")
+    inquiry = Inquiry(
+        case=case, recipient_kind=recipient_kind, method=method,
+        recipient_organisation=_text(recipient_organisation, "recipient_organisation", "照会先の組織", "recipient's organisation")[:200],
+        recipient_name=_text(recipient_name, "recipient_name", "照会先の氏名又は名称", "recipient's name"),
+        question=_text(question, "question", "照会事項", "question"),
+        sent_on=_date(sent_on, "sent_on"), recorded_by=actor.account,
+    )
+    inquiry.save()
+    move(actor, case, "assessment.record_inquiry", kind="inquiry_recorded", inquiry=inquiry.pk,
+         recipient_kind=recipient_kind)
+    audit.record(actor, "assessment.record_inquiry", inquiry, details=person_details(
+        case, recipient_kind=recipient_kind, method=method))
+    return inquiry
+
+
+@transaction.atomic(durable=True)
+def record_inquiry_response(*, actor, inquiry: Inquiry, response: str, answered_on: dt.date) -> Inquiry:
+    case = locked(inquiry.case)
+    policy.require(actor, "assessment.record_inquiry_response", case)
+    inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    states.transition(case.state, "assessment.record_inquiry_response")
+    if inquiry.answered_on is not None:
+        raise RuleViolation("inquiry_already_answered", "この照会には既に回答が記録されています。",
+                            "This inquiry's answer is already recorded.")
+    answered_on = _date(answered_on, "answered_on")
+    if answered_on < inquiry.sent_on:
+        raise RuleViolation("answered_before_sent", "回答日が照会日より前です。",
+                            "The answer cannot be dated before the inquiry.", field="answered_on")
+    inquiry.response = _text(response, "response", "回答", "response")
+    inquiry.answered_on = answered_on
+    inquiry.save()
+    move(actor, case, "assessment.record_inquiry_response", kind="inquiry_answered", inquiry=inquiry.pk)
+    audit.record(actor, "assessment.record_inquiry_response", inquiry, details=person_details(case))
+    return inquiry
+
+
+@transaction.atomic(durable=True)
+def schedule_interview(*, actor, case: AssessmentCase, at: dt.datetime) -> AssessmentCase:
+    """DOMAIN §6 step 5: the interview comes after the other material is gathered — refused while
+    any inquiry is unanswered."""
+    case = locked(case)
+    policy.require(actor, "assessment.schedule_interview", case)
+    states.transition(case.state, "assessment.schedule_interview")
+    if not isinstance(at, dt.datetime) or timezone.is_naive(at):
+        raise RuleViolation("invalid_datetime", "面接の日時を入力してください。", "Enter the interview's date and time.",
+                            field="at")
+    rules.check_material_gathered(case)
+    move(actor, case, "assessment.schedule_interview", kind="interview_scheduled", at=at.isoformat())
+    case.interview_at = at
+    case.save(update_fields=["interview_at"])
+    audit.record(actor, "assessment.schedule_interview", case, details=person_details(case, at=at))
+    return case
+
+
+@transaction.atomic(durable=True)
+def record_finding(*, actor, case: AssessmentCase, item: str, text: str) -> Finding:
+    """The finding on one of the seven items (a new revision replaces the last)."""
+    case = locked(case)
+    policy.require(actor, "assessment.record_finding", case)
+    states.transition(case.state, "assessment.record_finding")
+    rules.check_item(item)
+    text = _text(text, "text", "調査結果", "finding")
+    finding = Finding.objects.select_for_update().filter(case=case, item=item).first()
+    if finding is None:
+        finding = Finding(case=case, item=item, recorded_by=actor.account)
+    else:
+        finding.revision += 1
+        finding.recorded_by, finding.recorded_at = actor.account, timezone.now()
+    finding.text = text
+    finding.save()
+    move(actor, case, "assessment.record_finding", kind="finding_recorded", item=item, revision=finding.revision)
+    audit.record(actor, "assessment.record_finding", finding, details=person_details(
+        case, item=item, revision=finding.revision))
+    return finding
+
+
+@transaction.atomic(durable=True)
+def complete_investigation(*, actor, case: AssessmentCase) -> AssessmentCase:
+    """Every inquiry answered, the interview held, a finding for each of the seven items."""
+    case = locked(case)
+    policy.require(actor, "assessment.complete_investigation", case)
+    states.transition(case.state, "assessment.complete_investigation")
+    rules.check_investigation_complete(case, timezone.now())
+    move(actor, case, "assessment.complete_investigation", kind="investigation_completed")
+    case.investigation_completed_at = timezone.now()
+    case.save(update_fields=[*CLOCK_FIELDS, "investigation_completed_at"])
+    audit.record(actor, "assessment.complete_investigation", case, details=person_details(case))
+    return case

@@ -1,0 +1,253 @@
+"""Nomination (DOMAIN §6 step 1), exemptions (Art. 12(1)(i)) and the written notice (step 2).
+
+A nomination either opens a case or, when an earlier favourable result may exempt the person,
+is held as an ``Exemption`` for the organ to confirm (no case opens) or decline (the case opens).
+Bulk nomination is all or nothing: every row is checked first, and one bad row writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.core.errors import RuleViolation
+from hozen.core.models import Organisation, Person, RoleAssignment
+from hozen.operators.models import Contract
+from hozen.rules.models import Tier
+from hozen.rules.queries import current_pack
+
+from .. import rules, states
+from ..models import AssessmentCase, Exemption, Trigger
+from ._common import CLOCK_FIELDS, event, locked, move, person_details, save_new_case, today
+
+
+@dataclass(frozen=True)
+class Nomination:
+    """What a nomination produced: a case, or an exemption awaiting the organ's confirmation."""
+
+    case: AssessmentCase | None = None
+    exemption: Exemption | None = None
+
+
+class NominationRowsInvalid(RuleViolation):
+    """Bulk nomination refused: ``errors`` lists every bad row as (index from 0, field, ja, en)."""
+
+    def __init__(self, errors: list[tuple[int, str | None, str, str]]):
+        self.errors = errors
+        index, field, ja, en = errors[0]
+        more = len(errors) - 1
+        where = f"rows[{index}]" + (f".{field}" if field else "")
+        super().__init__("nomination_rows_invalid",
+                         f"{where}: {ja}" + (f"（ほか{more}件）。一件も登録していません。" if more else "（一件も登録していません）"),
+                         f"{where}: {en}" + (f" (and {more} more)" if more else "") + "; nothing was nominated.",
+                         field=where)
+
+
+NOMINATION_FIELDS = ("trigger", "department", "post", "listing_agreed_on", "dispatched_worker", "employing_agency")
+
+
+def _context(actor, contract: Contract | None) -> tuple[object, Organisation, Organisation]:
+    """(policy target, deciding organ, nominating organisation) for the actor's nomination."""
+    if contract is not None:
+        return contract, contract.organ, contract.business
+    if actor.organisation is None:
+        policy.require(actor, "assessment.nominate", None)  # denied: no role
+    return actor.organisation, actor.organisation, actor.organisation
+
+
+def _prepared(person: Person, nominating: Organisation, organ: Organisation, row: dict, on: dt.date,
+              *, employed_ids=None) -> dict:
+    tier = row.get("tier") or Tier.ESI
+    if tier not in Tier.values:
+        raise RuleViolation("invalid_tier", f"区分 {tier!r} は不正です（esi 又は sds）。",
+                            f"Unknown tier {tier!r}; use esi or sds.", field="tier")
+    fields = {
+        "trigger": row.get("trigger") or Trigger.NEW,
+        "department": (row.get("department") or "").strip(),
+        "post": (row.get("post") or "").strip(),
+        "listing_agreed_on": row.get("listing_agreed_on"),
+        "dispatched_worker": bool(row.get("dispatched_worker")),
+        "employing_agency": (row.get("employing_agency") or "").strip(),
+    }
+    rules.check_nomination_fields(on=on, **fields)
+    rules.check_person_nominable(person, nominating, employed_ids=employed_ids)
+    rules.check_no_open_case(person, organ, tier)
+    return {"tier": tier, **fields}
+
+
+def _open(actor, *, person, organ, nominating, contract, fields: dict, pack) -> Nomination:
+    basis = None
+    if fields["trigger"] == Trigger.NEW:
+        basis = rules.detect_exemption(person, organ, fields["tier"], today(), pack)
+    if basis is not None:
+        exemption = Exemption.objects.create(
+            person=person, tier=fields["tier"], organ=organ, nominating_organisation=nominating, contract=contract,
+            nominated_by=actor.account, basis=basis.clearance, window_years=basis.window_years, rules_pack=pack,
+            nomination={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in fields.items()},
+        )
+        audit.record(actor, "assessment.nominate", exemption, details={
+            "subject_person_id": person.pk, "outcome": "possible_exemption", "basis": basis.clearance,
+            "organ": organ.code, "tier": fields["tier"]})
+        return Nomination(exemption=exemption)
+    case = save_new_case(AssessmentCase(person=person, organ=organ, nominating_organisation=nominating,
+                                        contract=contract, nominated_by=actor.account, rules_pack=pack, **fields))
+    event(actor, case, "nominated", state_to=case.state, trigger=case.trigger, tier=case.tier,
+          dispatched_worker=case.dispatched_worker)
+    audit.record(actor, "assessment.nominate", case, details=person_details(
+        case, organ=organ.code, nominator=nominating.code, tier=case.tier, trigger=case.trigger,
+        contract=contract.reference if contract else None))
+    return Nomination(case=case)
+
+
+@transaction.atomic(durable=True)
+def nominate(*, actor, person: Person, trigger: str = Trigger.NEW, department: str, post: str,
+             listing_agreed_on: dt.date | None, contract: Contract | None = None, tier: str = Tier.ESI,
+             dispatched_worker: bool = False, employing_agency: str = "") -> Nomination:
+    """An organ's security officer nominates its staff, or a business's protection officer its
+    employee under an active contract of the deciding organ (the contract's organ).
+
+    Refused: another organisation's staff, no active contract, no recorded agreement to be listed,
+    a dispatched worker without their employing agency, an assessment already in progress. When an
+    earlier result may exempt the person, an ``Exemption`` awaits the organ instead of a case.
+    """
+    target, organ, nominating = _context(actor, contract)
+    policy.require(actor, "assessment.nominate", target)
+    on = today()
+    fields = _prepared(person, nominating, organ, {
+        "tier": tier, "trigger": trigger, "department": department, "post": post,
+        "listing_agreed_on": listing_agreed_on, "dispatched_worker": dispatched_worker,
+        "employing_agency": employing_agency}, on)
+    pack = current_pack(fields["tier"], on)
+    return _open(actor, person=person, organ=organ, nominating=nominating, contract=contract, fields=fields, pack=pack)
+
+
+@transaction.atomic(durable=True)
+def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, progress=None) -> list[Nomination]:
+    """Bulk nomination from a list of dicts (``person`` as a Person or its id, and the fields of
+    ``nominate``): all rows or none. Every row is checked first; ``NominationRowsInvalid`` lists
+    every problem by row. ``progress(n)`` is called after each row is written."""
+    target, organ, nominating = _context(actor, contract)
+    policy.require(actor, "assessment.nominate", target)
+    rows = list(rows)
+    if not rows:
+        raise RuleViolation("no_rows", "推薦する行がありません。", "There are no rows to nominate.")
+    on = today()
+    ids = [r.get("person").pk if isinstance(r.get("person"), Person) else r.get("person") for r in rows]
+    people = Person.objects.in_bulk([i for i in ids if isinstance(i, int)])
+    employed = set(RoleAssignment.objects.filter(account__person_id__in=list(people), organisation=nominating,
+                                                 revoked_at__isnull=True).values_list("account__person_id", flat=True))
+    errors: list[tuple[int, str | None, str, str]] = []
+    prepared: list[tuple[Person, dict]] = []
+    seen: dict[tuple[int, str], int] = {}
+    for index, (row, person_id) in enumerate(zip(rows, ids, strict=True)):
+        person = people.get(person_id) if isinstance(person_id, int) else None
+        if person is None:
+            errors.append((index, "person", "評価対象者が見つかりません。", "No such person."))
+            continue
+        try:
+            fields = _prepared(person, nominating, organ, row, on, employed_ids=employed)
+        except RuleViolation as exc:
+            errors.append((index, exc.field, exc.message_ja, exc.message_en))
+            continue
+        key = (person.pk, fields["tier"])
+        if key in seen:
+            errors.append((index, "person", f"{seen[key]}行目（0から数えて）と同じ者です。",
+                           f"The same person as rows[{seen[key]}]."))
+            continue
+        seen[key] = index
+        prepared.append((person, fields))
+    if errors:
+        raise NominationRowsInvalid(errors)
+    packs = {t: current_pack(t, on) for t in {f["tier"] for _, f in prepared}}
+    out = []
+    for n, (person, fields) in enumerate(prepared, 1):
+        out.append(_open(actor, person=person, organ=organ, nominating=nominating, contract=contract, fields=fields,
+                         pack=packs[fields["tier"]]))
+        if progress is not None:
+            progress(n)
+    audit.record(actor, "assessment.nominate_many", organ, details={
+        "nominator": nominating.code, "rows": len(out),
+        "cases": sum(1 for r in out if r.case), "possible_exemptions": sum(1 for r in out if r.exemption)})
+    return out
+
+
+def detect_exemption(*, actor, person: Person, tier: str = Tier.ESI, contract: Contract | None = None,
+                     on: dt.date | None = None) -> rules.ExemptionBasis | None:
+    """Would a nomination now find a possible exemption? (A read for the nomination screen: the
+    same question the nomination asks, under the same policy; nothing is written.)"""
+    target, organ, _nominating = _context(actor, contract)
+    policy.require(actor, "assessment.nominate", target)
+    on = on or today()
+    return rules.detect_exemption(person, organ, tier, on, current_pack(tier, on))
+
+
+def _locked_exemption(exemption: Exemption) -> Exemption:
+    return Exemption.objects.select_for_update().select_related("basis", "organ").get(pk=exemption.pk)
+
+
+@transaction.atomic(durable=True)
+def confirm_exemption(*, actor, exemption: Exemption, reason: str) -> Exemption:
+    """The organ confirms, with a recorded reason, that no concern has arisen since the earlier
+    result: the exemption takes effect and no case opens (DOMAIN §6). The nominator sees why."""
+    exemption = _locked_exemption(exemption)
+    policy.require(actor, "assessment.confirm_exemption", exemption)
+    row = states.check_in(states.EXEMPTION_TRANSITIONS, exemption.state, "assessment.confirm_exemption")
+    reason = rules.check_exemption_reason(reason)
+    # Still within the window today, and the earlier record still stands (no concern since).
+    basis = rules.detect_exemption(exemption.person, exemption.organ, exemption.tier, today(), exemption.rules_pack)
+    if basis is None or basis.clearance.pk != exemption.basis_id:
+        raise RuleViolation("exemption_no_longer_applies",
+                            "根拠とした評価結果による省略の要件を満たさなくなりました。評価を行ってください（省略しない）。",
+                            "The earlier result no longer exempts the person; decline the exemption and assess.")
+    exemption.state, exemption.reason = row.target, reason
+    exemption.decided_by, exemption.decided_at = actor.account, timezone.now()
+    exemption.save(update_fields=["state", "reason", "decided_by", "decided_at"])
+    audit.record(actor, "assessment.confirm_exemption", exemption, details={
+        "subject_person_id": exemption.person_id, "basis": exemption.basis, "window_years": exemption.window_years})
+    return exemption
+
+
+@transaction.atomic(durable=True)
+def decline_exemption(*, actor, exemption: Exemption, reason: str) -> AssessmentCase:
+    """The organ does not confirm the exemption: the nomination opens a case as submitted."""
+    exemption = _locked_exemption(exemption)
+    policy.require(actor, "assessment.decline_exemption", exemption)
+    row = states.check_in(states.EXEMPTION_TRANSITIONS, exemption.state, "assessment.decline_exemption")
+    reason = rules.check_exemption_reason(reason)
+    fields = dict(exemption.nomination)
+    if fields.get("listing_agreed_on"):
+        fields["listing_agreed_on"] = dt.date.fromisoformat(fields["listing_agreed_on"])
+    pack = current_pack(exemption.tier, today())
+    case = save_new_case(AssessmentCase(
+        person=exemption.person, organ=exemption.organ, nominating_organisation=exemption.nominating_organisation,
+        contract=exemption.contract, nominated_by=exemption.nominated_by, rules_pack=pack,
+        nominated_at=exemption.nominated_at, **fields))
+    exemption.state, exemption.reason, exemption.case = row.target, reason, case
+    exemption.decided_by, exemption.decided_at = actor.account, timezone.now()
+    exemption.save(update_fields=["state", "reason", "case", "decided_by", "decided_at"])
+    event(actor, case, "nominated", state_to=case.state, trigger=case.trigger, tier=case.tier,
+          exemption_declined=exemption.pk)
+    audit.record(actor, "assessment.decline_exemption", exemption, details={
+        "subject_person_id": exemption.person_id, "case": case})
+    return case
+
+
+@transaction.atomic(durable=True)
+def give_notice(*, actor, case: AssessmentCase, language: str = "ja") -> AssessmentCase:
+    """DOMAIN §6 step 2: the organ gives the written notice — the seven items, the methods, that
+    refusal is allowed and that no disadvantage may follow from refusing."""
+    case = locked(case)
+    policy.require(actor, "assessment.give_notice", case)
+    if language not in ("ja", "en"):
+        raise RuleViolation("invalid_language", "告知の言語は ja 又は en です。", "The notice is in ja or en.",
+                            field="language")
+    move(actor, case, "assessment.give_notice", kind="notice_given", language=language)
+    case.notice_given_at = timezone.now()
+    case.save(update_fields=[*CLOCK_FIELDS, "notice_given_at"])
+    audit.record(actor, "assessment.give_notice", case, details=person_details(case, language=language))
+    return case

@@ -1,0 +1,130 @@
+"""The subject's questionnaire (質問票, DOMAIN §6 step 4): drafts and submission.
+
+Drafts are saved section by section on every change and never expire (LESSONS.md). Saving the
+same content again is recognised and changes nothing: no new version, no audit entry. What is
+malformed (a field the questionnaire does not ask, a wrong shape) is refused; what is merely
+unfinished or wrong (a bad date, an overlap) is saved and returned as errors per field path.
+Submission checks every section in full, freezes the answers and returns the SHA-256 of the
+canonical submitted content, which the audit entry carries too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from hozen import audit
+from hozen.access import policy
+from hozen.audit.canonical import canonical_json
+from hozen.core.errors import RuleViolation
+from hozen.crypto import reveal
+
+from .. import questionnaire, states, validation
+from ..models import AssessmentCase, QuestionnaireSection
+from ..validation import FieldError, QuestionnaireInvalid
+from ._common import CLOCK_FIELDS, locked, move, person_details, today
+
+
+@dataclass(frozen=True)
+class SavedSection:
+    section: QuestionnaireSection
+    changed: bool
+    #: problems to show beside the fields now (formats, dates, periods); saved regardless
+    errors: list[FieldError]
+    #: whether the section would pass submission's full check today
+    is_complete: bool
+
+
+def _digest(row: QuestionnaireSection, content: dict) -> str:
+    # Keyed with the server's secret and salted with the row's id: recognises a repeated save
+    # without a bare hash that short answers could be guessed from. Wiped when the case is shredded.
+    return salted_hmac("hozen.assessment.questionnaire_section", str(row.crypto_id).encode() + canonical_json(content),
+                       algorithm="sha256").hexdigest()
+
+
+def _section(code: str) -> questionnaire.Section:
+    try:
+        return questionnaire.section(code)
+    except KeyError:
+        raise RuleViolation("unknown_section", f"質問票に {code!r} という区分はありません。",
+                            f"The questionnaire has no section {code!r}.", field="section") from None
+
+
+@transaction.atomic(durable=True)
+def save_questionnaire_section(*, actor, case: AssessmentCase, section: str, content: dict) -> SavedSection:
+    """Save one section's draft (idempotently). Refused only for content the schema does not
+    allow; everything else is kept, with its errors returned for display."""
+    case = locked(case)
+    policy.require(actor, "assessment.save_questionnaire", case)
+    states.transition(case.state, "assessment.save_questionnaire")
+    schema = _section(section)
+    problems = validation.check_structure(schema, content)
+    if problems:
+        raise QuestionnaireInvalid(problems, code="questionnaire_malformed")
+    content = validation.normalise(content)
+    on = today()
+    errors = validation.validate(schema, content, today=on)
+    missing = validation.validate(schema, content, today=on, complete=True)
+    row = QuestionnaireSection.objects.select_for_update().filter(case=case, section=section).first()
+    if row is None:
+        row = QuestionnaireSection(case=case, section=section)
+    digest = _digest(row, content)
+    if row.pk is not None and row.content_digest == digest:
+        return SavedSection(section=row, changed=False, errors=errors, is_complete=not missing)
+    row.content = content
+    row.version += 1
+    row.content_digest = digest
+    row.is_complete = not missing
+    row.error_count = len(missing)
+    row.saved_at = timezone.now()
+    row.save()
+    audit.record(actor, "assessment.save_questionnaire", row, details=person_details(
+        case, section=section, version=row.version, complete=row.is_complete))
+    return SavedSection(section=row, changed=True, errors=errors, is_complete=row.is_complete)
+
+
+def submitted_sha256(case: AssessmentCase, answers: dict[str, dict]) -> str:
+    """SHA-256 of the canonical JSON (UTF-8, sorted keys, no white space) of
+    ``{"case": <the case's crypto id>, "sections": {code: answers}}``: what the subject's copy
+    shows and can be checked against. The case id keeps equal answers from hashing alike."""
+    return hashlib.sha256(canonical_json({"case": str(case.crypto_id), "sections": answers})).hexdigest()
+
+
+@transaction.atomic(durable=True)
+def submit_questionnaire(*, actor, case: AssessmentCase) -> str:
+    """Submit every section at once: refused (``QuestionnaireInvalid``, every error by section and
+    field path) while any section is missing or incomplete. Returns the SHA-256 of what was submitted.
+
+    The answers are read back through ``hozen.crypto.reveal`` by the subject (purpose
+    ``questionnaire_submission``), so this read is on their own "who read my data" list too.
+    """
+    case = locked(case)
+    policy.require(actor, "assessment.submit_questionnaire", case)
+    states.transition(case.state, "assessment.submit_questionnaire")
+    rows = {r.section: r for r in QuestionnaireSection.objects.filter(case=case).select_related("case")}
+    on = today()
+    errors: list[FieldError] = []
+    answers: dict[str, dict] = {}
+    for schema in questionnaire.SECTIONS:
+        row = rows.get(schema.code)
+        if row is None:
+            errors.append(FieldError(schema.code, "", "section_missing", "この区分が未記入です。",
+                                     "This section has not been filled in."))
+            continue
+        content = reveal(actor, row, "content", purpose="questionnaire_submission")
+        answers[schema.code] = content
+        errors.extend(validation.validate(schema, content, today=on, complete=True))
+    if errors:
+        raise QuestionnaireInvalid(errors, code="questionnaire_incomplete")
+    sha256 = submitted_sha256(case, answers)
+    move(actor, case, "assessment.submit_questionnaire", kind="questionnaire_submitted", sha256=sha256)
+    case.questionnaire_submitted_at = timezone.now()
+    case.questionnaire_sha256 = sha256
+    case.save(update_fields=[*CLOCK_FIELDS, "questionnaire_submitted_at", "questionnaire_sha256"])
+    audit.record(actor, "assessment.submit_questionnaire", case, details=person_details(
+        case, sha256=sha256, versions={code: rows[code].version for code in sorted(rows)}))
+    return sha256

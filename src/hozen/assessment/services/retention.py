@@ -1,0 +1,62 @@
+"""Retention (DOMAIN §6, purpose limitation): files past their period are destroyed for good.
+
+A case's personal data is crypto-shredded (``hozen.crypto.shred`` destroys its data key, so every
+answer, inquiry, finding, reason, complaint and report of the case becomes unreadable at once);
+the case rows, states, dates and outcomes stay, so oversight's counts survive (ARCHITECTURE rule
+3). Notices to the nominating side lose their three facts on their own, shorter timer. Each case
+is shredded in its own transaction, so a long run that stops halfway keeps what it did and the
+next run carries on (the job is idempotent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.crypto import shred
+
+from ..models import AssessmentCase, BusinessNotice, Complaint, QuestionnaireSection, RetentionRun
+from ..states import TERMINAL, ComplaintState, State
+from ._common import event, today
+
+#: A file is destroyed only once its case has ended: never during a re-examination or an open complaint.
+ENDED = sorted(TERMINAL | {State.NOTIFIED})
+
+
+def _due_cases(on: dt.date):
+    open_complaints = Complaint.objects.exclude(state=ComplaintState.DECIDED).values("case_id")
+    return (AssessmentCase.objects.filter(retain_until__lt=on, shredded_at__isnull=True, state__in=ENDED)
+            .exclude(pk__in=open_complaints))
+
+
+@transaction.atomic(durable=True)
+def _shred_case(actor, pk: int, on: dt.date) -> bool:
+    case = _due_cases(on).select_for_update().filter(pk=pk).first()
+    if case is None:  # another run did it, or a complaint arrived meanwhile
+        return False
+    shred(actor, case, "retention_expired")
+    QuestionnaireSection.objects.filter(case=case).update(content_digest="")
+    case.shredded_at = timezone.now()
+    case.save(update_fields=["shredded_at"])
+    event(actor, case, "shredded", retained_until=case.retain_until.isoformat())
+    return True
+
+
+def retention_run(*, actor, on: dt.date | None = None) -> RetentionRun:
+    """Shred every case past its retention date and expire every nominator notice past its own;
+    record the counts. Run daily by the background job (``hozen.assessment.jobs``)."""
+    policy.require(actor, "assessment.retention_run")
+    on = on or today()
+    shredded = sum(_shred_case(actor, pk, on) for pk in list(_due_cases(on).values_list("pk", flat=True)))
+    with transaction.atomic(durable=True):
+        expired = BusinessNotice.objects.filter(retain_until__lt=on, expired_at__isnull=True).update(
+            consented=None, favourable=None, valid_until=None, expired_at=timezone.now())
+        run = RetentionRun.objects.create(actor=actor.describe(), on=on, cases_shredded=shredded,
+                                          notices_expired=expired)
+        audit.record(actor, "assessment.retention_run", run, details={
+            "on": on, "cases_shredded": shredded, "notices_expired": expired})
+    return run
