@@ -231,7 +231,18 @@ def test_straggler_committed_after_a_higher_id_is_integrated_and_the_watermark_w
     assert straggler_leaf.index > AuditLeaf.objects.get(entry_id=later.id).index
     for _ in range(3):
         integrator.integrate()
-    assert AuditIntegrator.objects.get().watermark >= later.id
+    state = AuditIntegrator.objects.get()
+    if state.watermark < later.id:
+        # The watermark waits for every transaction on the *server* older than its stamp, not only
+        # ours: another client's open transaction (another test run, a benchmark) legitimately holds
+        # it back. Then it must still be behind, never past, an id it cannot prove committed.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            xmin = cursor.fetchone()[0]
+        assert state.candidate_xmax is None or xmin < int(state.candidate_xmax), (
+            "no older transaction is open, yet the watermark did not advance")
+    else:
+        assert state.watermark >= later.id
 
 
 @on_postgresql
