@@ -353,14 +353,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name-en", required=True)
     s.set_defaults(func=cmd_organisations_create)
 
-    # Each app adds its own command group: `hozen audit ...`, `hozen keys ...`, `hozen rules ...`.
+    # Each app adds its own command group: `hozen audit ...`, `hozen keys ...`, `hozen rules ...`,
+    # `hozen designations ...`.
     from hozen.audit.cli import register as register_audit
     from hozen.crypto.cli import register as register_keys
+    from hozen.designation.cli import register as register_designations
     from hozen.rules.cli import register as register_rules
 
     register_audit(sub)
     register_keys(sub)
     register_rules(sub)
+    register_designations(sub)
 
     s = sub.add_parser("manage", help="run a Django management command", add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -64,6 +64,8 @@ def validation_error(request, exc: ValidationError):
 
 from . import audit as _audit  # noqa: E402  (registers the routes)
 from . import core as _core  # noqa: E402,F401  (registers the routes)
+from . import designation as _designation  # noqa: E402  (registers the routes)
 
 api.add_router("", _core.router)
 api.add_router("/audit", _audit.router)
+api.add_router("/designations", _designation.router)

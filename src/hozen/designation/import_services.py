@@ -1,5 +1,5 @@
 """Writes of the designation registry that work on many rows at once: importing drafts from a
-file, exporting the ledger (an audited read). Same shape as services.py: policy → rules → save →
+file, exporting the ledger of one or many organs (an audited read). Same shape as services.py: policy → rules → save →
 audit entry in the same transaction (STYLE: writes).
 
 ``import_drafts`` writes exactly what ``services.create_draft`` writes for each row (the draft, its
@@ -19,7 +19,7 @@ from hozen.core.models import Organisation
 from hozen.rules.queries import current_pack
 
 from . import queries
-from .models import Designation, Event, State, Tier
+from .models import Designation, Event, Tier
 from .services import _check_content
 
 CONTENT_KEYS = ("category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
@@ -43,11 +43,13 @@ class RowViolation(RuleViolation):
 
 
 @transaction.atomic(durable=True)
-def import_drafts(*, actor, organisation: Organisation, rows, sha256: str = "") -> list[Designation]:
+def import_drafts(*, actor, organisation: Organisation, rows, sha256: str = "", progress=None) -> list[Designation]:
     """Create one draft per row (``rows``: objects with ``line`` and ``fields``), all or none.
 
     The rows were checked before (importer.parse_csv); they are checked again here, inside the
     transaction, against the pack in force now, so that a row is never written on stale checks.
+    `sha256` identifies the file in the audit log (never its name or content); `progress(n)` is
+    called after each row.
     """
     policy.require(actor, "designation.import", organisation)
     rows = list(rows)
@@ -68,6 +70,8 @@ def import_drafts(*, actor, organisation: Organisation, rows, sha256: str = "") 
                              rules_pack=pack, details={})
         audit.record(actor, "designation.drafted", designation, details={"organisation": organisation.code})
         created.append(designation)
+        if progress is not None:
+            progress(len(created))
     audit.record(actor, "designation.imported", organisation,
                  details={"organisation": organisation.code, "count": len(created), "sha256": sha256,
                           "first": created[0].pk, "last": created[-1].pk})
@@ -75,21 +79,20 @@ def import_drafts(*, actor, organisation: Organisation, rows, sha256: str = "") 
 
 
 @transaction.atomic(durable=True)
-def export_ledger(*, actor, organisations: list[Organisation] | None = None, fmt: str = "json") -> list[dict]:
-    """The designation ledger (指定管理簿) rows of the given organs, or of every organ that has
-    designated something (the CLI operator, oversight). Audited: who took which ledger, how.
+def export_ledger_rows(*, actor, organisations: list[Organisation], fmt: str) -> list[dict]:
+    """The ledger (指定管理簿) rows of the given organs as plain dicts (``queries.ledger_row`` plus the
+    holding organ's code), for the API's JSON and the CLI's CSV/JSON exports of one or many organs.
 
-    Each row is ``queries.ledger_row`` plus the holding organ's code.
+    An export is a read that leaves the system, so it is audited like ``export_services.export_ledger``
+    (the screens' CSV/PDF of one organ): one ``designation.ledger_exported`` entry naming the organs,
+    the format and the number of rows, never their content.
     """
-    if organisations is None:
-        ids = (Designation.objects.exclude(state=State.DRAFT).values_list("organisation_id", flat=True)
-               .distinct())
-        organisations = list(Organisation.objects.filter(pk__in=ids).order_by("code"))
     for organisation in organisations:
         policy.require(actor, "designation.export", organisation)
     rows = []
     for organisation in organisations:
-        rows += [{"organisation": organisation.code, **row} for row in queries.ledger_rows(actor, organisation)]
+        rows += [{"organisation": organisation.code, **queries.ledger_row(d)}
+                 for d in queries.ledger_designations(actor, organisation)]
     target = organisations[0] if len(organisations) == 1 else None
     audit.record(actor, "designation.ledger_exported", target,
                  details={"organisations": [o.code for o in organisations], "format": fmt, "rows": len(rows)})

@@ -260,11 +260,12 @@ def _row_fields(pack, raw: dict) -> dict:
     }
 
 
-def parse_csv(data: bytes | str, *, pack) -> list[DraftRow]:
+def parse_csv(data: bytes | str, *, pack, progress=None) -> list[DraftRow]:
     """Every row of the file as draft fields, checked against `pack` by the services' own rules.
 
     Raises ImportFailed listing every bad row (line, field, message); returns only when all rows
-    are good. Reads the database (the pack's taxonomy), writes nothing.
+    are good. Reads the database (the pack's taxonomy), writes nothing. `progress(n)` is called
+    with the number of rows read so far.
     """
     from .import_services import check_draft
 
@@ -280,8 +281,12 @@ def parse_csv(data: bytes | str, *, pack) -> list[DraftRow]:
             check_draft(pack, fields)
         except RuleViolation as exc:
             errors.append(RowError(line, exc.field, exc.code, exc.message_en, exc.message_ja))
+            if progress is not None:
+                progress(len(rows) + len(errors))
             continue
         rows.append(DraftRow(line=line, fields=fields))
+        if progress is not None:
+            progress(len(rows) + len(errors))
         if len(rows) + len(errors) > MAX_ROWS:
             raise ImportFailed([RowError(line, None, "too_many_rows", f"more than {MAX_ROWS} rows; split the file",
                                          f"{MAX_ROWS} 行を超えています。ファイルを分けてください。")])

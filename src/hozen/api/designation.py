@@ -1,0 +1,524 @@
+"""Designations (指定), provisions (提供), the ledger (指定管理簿) and notifications over HTTP.
+
+Thin: every read goes through ``hozen.designation.queries`` (lists filtered by the policy's scope;
+a designation the caller may not see is 404, exactly like a missing one), every write through the
+designation services, which ask the policy (403 with its reason) and apply the rules of DOMAIN §2–§3
+(422 with the rule's ``code`` and the ``field`` at fault; nothing is written).
+
+Categories and sub-items are given by their codes in the rules pack in force today (``1``,
+``A-1``; ``hozen rules show jp-esi-2025`` lists them). Dates are ISO
+``YYYY-MM-DD`` strings, both ways. Each handler has its own input and output schemas; a field
+not named in a schema is refused (422), so a client sets exactly what the handler names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
+
+from hozen.core.errors import NotFound
+from hozen.designation import import_services, importer, queries, services
+from hozen.designation.models import CorrectionRequest, Provision, Tier
+from hozen.rules.queries import current_pack
+
+router = Router(tags=["designations"])
+
+
+# --- shared schema pieces ------------------------------------------------------------------------------
+
+def _iso_date(value: Any) -> dt.date:
+    """Only the string form YYYY-MM-DD (no timestamps, datetimes or numbers)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date written YYYY-MM-DD") from None
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date),
+                    WithJsonSchema({"type": "string", "format": "date", "example": "2026-06-01"})]
+
+StateCode = Literal["draft", "designated", "expired", "cancelled", "moved_to_sds"]
+MeasureCode = Literal["marking", "written_notice"]
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+class In(Schema):
+    """Input schemas refuse fields they do not name (STYLE: no field a client may set unless named)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(Schema):
+    detail: str = Field(description="What is wrong, in the caller's language")
+    code: str = Field(description="Stable code: the policy's reason code (403), not_found (404), or the rule's "
+                      "code (422), e.g. term_over_maximum, unknown_sub_item")
+    field: str | None = Field(None, description="The input at fault (422)")
+
+
+class InvalidOut(Schema):
+    """422 for input that does not parse (a malformed date, a missing or unknown field)."""
+
+    detail: list[dict[str, Any]]
+    fields: list[str] = Field(description="The fields at fault, e.g. [\"term_end\"]")
+    message: str
+
+
+READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
+WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut | InvalidOut}
+
+
+class TaxonOut(Schema):
+    code: str
+    name_ja: str
+    name_en: str
+
+
+class DesignationSummaryOut(Schema):
+    id: int
+    reference: str | None = Field(description="e.g. METI-2026-0001; null while a draft")
+    tier: Literal["esi", "sds"]
+    state: StateCode
+    organisation: str = Field(description="Holding organ's code")
+    title: str
+    category: str = Field(description="Category code in the designation's rules pack")
+    sub_item: str = Field(description="Sub-item code in the designation's rules pack")
+    designated_on: dt.date
+    term_end: dt.date
+    review_due: dt.date | None
+
+
+class DesignationOut(Schema):
+    id: int
+    reference: str | None
+    tier: Literal["esi", "sds"]
+    state: StateCode
+    marking: str = Field(description="The marking documents carry in this state (empty for a draft)")
+    organisation: str
+    title: str
+    summary: str
+    category: TaxonOut
+    sub_item: TaxonOut
+    rules_pack: str = Field(description="The rules pack version the last decision applied, e.g. jp-esi-2025 v1")
+    designated_on: dt.date
+    term_end: dt.date
+    protective_measure: MeasureCode
+    justification_category: str
+    justification_not_public: str
+    justification_harm: str
+    in_advance: bool
+    advance_reason: str
+    review_due: dt.date | None
+    approved_at: dt.datetime | None
+    ended_on: dt.date | None
+    end_reason: str
+    successor: str | None = Field(description="Reference of the SDS designation this one moved to")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _summary(d) -> dict:
+    return {"id": d.pk, "reference": d.reference, "tier": d.tier, "state": d.state,
+            "organisation": d.organisation.code, "title": d.title, "category": d.category.code,
+            "sub_item": d.sub_item.code, "designated_on": d.designated_on, "term_end": d.term_end,
+            "review_due": d.review_due}
+
+
+def _taxon(row) -> dict:
+    return {"code": row.code, "name_ja": row.name_ja, "name_en": row.name_en}
+
+
+def _detail(d) -> dict:
+    return {
+        "id": d.pk, "reference": d.reference, "tier": d.tier, "state": d.state, "marking": d.marking,
+        "organisation": d.organisation.code, "title": d.title, "summary": d.summary,
+        "category": _taxon(d.category), "sub_item": _taxon(d.sub_item), "rules_pack": str(d.rules_pack),
+        "designated_on": d.designated_on, "term_end": d.term_end, "protective_measure": d.protective_measure,
+        "justification_category": d.justification_category,
+        "justification_not_public": d.justification_not_public, "justification_harm": d.justification_harm,
+        "in_advance": d.in_advance, "advance_reason": d.advance_reason, "review_due": d.review_due,
+        "approved_at": d.approved_at, "ended_on": d.ended_on, "end_reason": d.end_reason,
+        "successor": d.successor.reference if d.successor_id else None,
+        "created_at": d.created_at, "updated_at": d.updated_at,
+    }
+
+
+def _visible(request, designation_id: int):
+    """The designation if the caller may see it; NotFound (404) for missing and forbidden alike."""
+    return queries.designation_for(request.actor, designation_id)
+
+
+def _reloaded(request, designation_id: int) -> dict:
+    return _detail(queries.designation_for(request.actor, designation_id))
+
+
+# --- notifications and the ledger (before /{id} so their paths are never read as ids) ----------------------
+
+class NotificationListIn(Schema):
+    unacknowledged: bool | None = Field(None, description="true: only notices not yet acknowledged")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class NotificationOut(Schema):
+    id: int
+    designation_id: int
+    reference: str | None
+    kind: Literal["extended", "expired", "cancelled", "moved_to_sds"]
+    marking: str = Field(description="The marking the designation carries since this notice")
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+
+
+class NotificationListOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[NotificationOut]
+
+
+@router.get("/notifications", response={200: NotificationListOut}, summary="Written notifications (extension, "
+            "expiry, cancellation, move to SDS) sent to the caller's organisation, newest first")
+def list_notifications(request, filters: Query[NotificationListIn]):
+    qs = queries.notifications_for(request.actor)
+    if filters.unacknowledged is not None:
+        qs = qs.filter(acknowledged_at__isnull=filters.unacknowledged)
+    qs = qs.order_by("-created_at", "-id")
+    total = qs.count()
+    items = [{"id": n.pk, "designation_id": n.designation_id, "reference": n.designation.reference, "kind": n.kind,
+              "marking": n.marking, "created_at": n.created_at, "acknowledged_at": n.acknowledged_at}
+             for n in qs[filters.offset:filters.offset + filters.limit]]
+    return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
+
+
+class LedgerRowOut(Schema):
+    organisation: str
+    reference: str
+    title: str
+    category: str = Field(description="Code and Japanese name")
+    sub_item: str = Field(description="Code and Japanese name")
+    designated_on: dt.date
+    term_end: dt.date
+    protective_measure: str = Field(description="表示 or 通知")
+    state: str = Field(description="指定中, 指定中（延長）, 満了, 解除 or 特定秘密へ移行")
+    record: str = Field(description="Extensions and the end, one entry each, separated by ；")
+    corrections: str = Field(description="Correction requests and whether they were answered")
+    rules: str = Field(description="The rules pack version the designation applied")
+
+
+class LedgerOut(Schema):
+    organisation: str
+    rows: list[LedgerRowOut]
+
+
+@router.get("/ledger/{organisation}", response={200: LedgerOut, **READ_ERRORS},
+            summary="The designation ledger (指定管理簿) of one organ, as JSON (audited)",
+            description="Every designation of the organ that was ever in force, oldest first. The organ's own "
+            "roles and oversight may read it; each read is an audit entry `designation.ledger_exported`.")
+def ledger(request, organisation: str):
+    org = queries.ledger_organisation_for(request.actor, organisation)  # 404: missing or another organ's
+    rows = import_services.export_ledger_rows(actor=request.actor, organisations=[org], fmt="json")
+    return {"organisation": org.code, "rows": rows}
+
+
+# --- designations ----------------------------------------------------------------------------------------
+
+class DesignationListIn(Schema):
+    organisation: str | None = Field(None, max_length=32, description="Holding organ's code")
+    state: StateCode | None = None
+    category: str | None = Field(None, max_length=16, description="Category code, e.g. 1")
+    q: str | None = Field(None, max_length=200, description="Text in the reference number or the title")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class DesignationListOut(Schema):
+    total: int = Field(description="How many designations match, over all pages")
+    limit: int
+    offset: int
+    items: list[DesignationSummaryOut]
+
+
+@router.get("", response={200: DesignationListOut, 422: ErrorOut | InvalidOut},
+            summary="Designations the caller may see, filtered, newest reference first",
+            description="Order: year and serial of the reference, newest first, then id (stable between pages). "
+            "Drafts (no reference yet) are visible to their organ only.")
+def list_designations(request, filters: Query[DesignationListIn]):
+    organisation = importer.organisation_by_code(filters.organisation) if filters.organisation else None
+    qs = queries.designations_for(request.actor, organisation=organisation, state=filters.state,
+                                  category=filters.category, search=(filters.q or "").strip())
+    total = qs.count()
+    items = [_summary(d) for d in qs[filters.offset:filters.offset + filters.limit]]
+    return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
+
+
+class DraftIn(In):
+    title: str = Field(max_length=200)
+    summary: Text = Field(description="Written so as not to reveal the designated information itself")
+    category: str | None = Field(None, max_length=16,
+                                 description="Category code in the ESI pack in force; empty: the sub-item's own")
+    sub_item: str = Field(max_length=16, description="Sub-item code in the ESI pack in force, e.g. A-1")
+    designated_on: IsoDate
+    term_end: IsoDate = Field(description="At most the pack's maximum term after designated_on")
+    protective_measure: MeasureCode
+    justification_category: Text = Field(description="Requirement 1: falls in the category and sub-item")
+    justification_not_public: Text = Field(description="Requirement 2: not public (非公知)")
+    justification_harm: Text = Field(description="Requirement 3: a leak would hinder national security")
+    in_advance: bool = Field(False, description="Designated before the information exists")
+    advance_reason: Text = Field("", description="Required when in_advance")
+
+
+def _esi_pack():
+    return current_pack(Tier.ESI, timezone.localdate())
+
+
+def _draft_fields(payload: dict, pack, *, current=None) -> dict:
+    """Payload values as the services take them: codes resolved to the pack's rows."""
+    fields = {k: v for k, v in payload.items() if k not in ("category", "sub_item")}
+    if "sub_item" in payload or "category" in payload:
+        sub_code = payload.get("sub_item") or (current.sub_item.code if current is not None else "")
+        category, sub_item = importer.resolve_taxonomy(pack, payload.get("category"), sub_code)
+        fields.update(category=category, sub_item=sub_item)
+    return fields
+
+
+@router.post("", response={201: DesignationOut, **WRITE_ERRORS},
+             summary="Prepare a draft designation in the caller's organ (ESI manager)",
+             description="The draft belongs to the organisation of the caller's active role. Nothing is "
+             "designated until the organ head approves it (`/{id}/approve`).")
+def create_draft(request, payload: DraftIn):
+    fields = _draft_fields(payload.model_dump(), _esi_pack())
+    organisation = request.actor.organisation
+    if organisation is None:  # pragma: no cover - API actors always hold a role
+        raise NotFound
+    draft = services.create_draft(actor=request.actor, organisation=organisation, **fields)
+    return Status(201, _reloaded(request, draft.pk))
+
+
+@router.get("/{int:designation_id}", response={200: DesignationOut, **READ_ERRORS},
+            summary="One designation (404 when missing or not visible to the caller)")
+def get_designation(request, designation_id: int):
+    return _detail(_visible(request, designation_id))
+
+
+class DraftUpdateIn(In):
+    """Only the fields given are changed; null means unchanged."""
+
+    title: str | None = Field(None, max_length=200)
+    summary: Text | None = None
+    category: str | None = Field(None, max_length=16)
+    sub_item: str | None = Field(None, max_length=16)
+    designated_on: IsoDate | None = None
+    term_end: IsoDate | None = None
+    protective_measure: MeasureCode | None = None
+    justification_category: Text | None = None
+    justification_not_public: Text | None = None
+    justification_harm: Text | None = None
+    in_advance: bool | None = None
+    advance_reason: Text | None = None
+
+
+@router.patch("/{int:designation_id}", response={200: DesignationOut, **WRITE_ERRORS},
+              summary="Change a draft (ESI manager of the organ); a designation in force is changed only "
+              "by extension or cancellation")
+def update_draft(request, designation_id: int, payload: DraftUpdateIn):
+    designation = _visible(request, designation_id)
+    given = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    fields = _draft_fields(given, _esi_pack(), current=designation)
+    services.update_draft(actor=request.actor, designation=designation, **fields)
+    return _reloaded(request, designation_id)
+
+
+@router.post("/{int:designation_id}/approve", response={200: DesignationOut, **WRITE_ERRORS},
+             summary="Designate a draft (the organ head's delegate; never the draft's preparer)")
+def approve(request, designation_id: int):
+    services.approve(actor=request.actor, designation=_visible(request, designation_id))
+    return _reloaded(request, designation_id)
+
+
+class ExtendIn(In):
+    new_end: IsoDate = Field(description="The new term end, at most the pack's extension maximum later")
+    reason: Text
+    cabinet_approval_ref: str = Field("", max_length=100,
+                                      description="Required past the pack's cumulative threshold (30 years)")
+    cap_exemption: str = Field("", max_length=64, description="Code of the absolute-cap exemption the organ relies "
+                               "on (the pack's cumulative.absolute_cap_exempt_categories), if any")
+
+
+@router.post("/{int:designation_id}/extend", response={200: DesignationOut, **WRITE_ERRORS},
+             summary="Extend a designation in force (organ head); holders are notified")
+def extend(request, designation_id: int, payload: ExtendIn):
+    services.extend(actor=request.actor, designation=_visible(request, designation_id), new_end=payload.new_end,
+                    reason=payload.reason, cabinet_approval_ref=payload.cabinet_approval_ref,
+                    cap_exemption=payload.cap_exemption)
+    return _reloaded(request, designation_id)
+
+
+class CancelIn(In):
+    reason: Text = Field(description="Which requirement no longer holds")
+
+
+@router.post("/{int:designation_id}/cancel", response={200: DesignationOut, **WRITE_ERRORS},
+             summary="Cancel a designation in force (organ head); markings change, holders are notified")
+def cancel(request, designation_id: int, payload: CancelIn):
+    services.cancel(actor=request.actor, designation=_visible(request, designation_id), reason=payload.reason)
+    return _reloaded(request, designation_id)
+
+
+class ReviewIn(In):
+    requirements_met: bool
+    note: Text = Field("", description="Required when a requirement no longer holds (the designation is cancelled)")
+
+
+class ReviewOut(Schema):
+    id: int
+    reviewed_on: dt.date
+    outcome: Literal["requirements_met", "cancel"]
+    next_due: dt.date | None
+    designation: DesignationOut
+
+
+@router.post("/{int:designation_id}/review", response={200: ReviewOut, **WRITE_ERRORS},
+             summary="Record the periodic review: requirements still met, or cancellation")
+def review(request, designation_id: int, payload: ReviewIn):
+    row = services.review(actor=request.actor, designation=_visible(request, designation_id),
+                          requirements_met=payload.requirements_met, note=payload.note)
+    return {"id": row.pk, "reviewed_on": row.reviewed_on, "outcome": row.outcome, "next_due": row.next_due,
+            "designation": _reloaded(request, designation_id)}
+
+
+class MoveToSdsIn(In):
+    reason: Text
+    category: str | None = Field(None, max_length=16, description="Category code in the SDS pack in force")
+    sub_item: str = Field(max_length=16, description="Sub-item code in the SDS pack in force")
+    term_end: IsoDate
+    justification_harm: Text = Field(description="Why a leak would cause significant hindrance (著しい支障)")
+
+
+@router.post("/{int:designation_id}/move-to-sds", response={201: DesignationOut, **WRITE_ERRORS},
+             summary="Move an ESI designation to the SDS tier: cancels it and returns the new SDS designation")
+def move_to_sds(request, designation_id: int, payload: MoveToSdsIn):
+    designation = _visible(request, designation_id)
+    category, sub_item = importer.resolve_taxonomy(current_pack(Tier.SDS, timezone.localdate()), payload.category,
+                                                   payload.sub_item)
+    successor = services.move_to_sds(actor=request.actor, designation=designation, reason=payload.reason,
+                                     sds_category=category, sds_sub_item=sub_item, term_end=payload.term_end,
+                                     justification_harm=payload.justification_harm)
+    return Status(201, _reloaded(request, successor.pk))
+
+
+# --- corrections (DOMAIN §8) -------------------------------------------------------------------------------
+
+class CorrectionOut(Schema):
+    id: int
+    kind: Literal["cancel", "amend"]
+    request: str
+    requested_at: dt.datetime
+    answer: str
+    answered_at: dt.datetime | None
+
+
+def _correction(c: CorrectionRequest) -> dict:
+    return {"id": c.pk, "kind": c.kind, "request": c.request, "requested_at": c.requested_at, "answer": c.answer,
+            "answered_at": c.answered_at}
+
+
+@router.get("/{int:designation_id}/corrections", response={200: list[CorrectionOut], **READ_ERRORS},
+            summary="Correction requests of the oversight body on one designation, newest first")
+def list_corrections(request, designation_id: int):
+    return [_correction(c) for c in queries.corrections_for(_visible(request, designation_id))]
+
+
+class CorrectionIn(In):
+    kind: Literal["cancel", "amend"]
+    request: Text
+
+
+@router.post("/{int:designation_id}/corrections", response={201: CorrectionOut, **WRITE_ERRORS},
+             summary="Request a correction (the Independent Public Records Management Supervisor)")
+def request_correction(request, designation_id: int, payload: CorrectionIn):
+    row = services.request_correction(actor=request.actor, designation=_visible(request, designation_id),
+                                      kind=payload.kind, request=payload.request)
+    return Status(201, _correction(row))
+
+
+class AnswerIn(In):
+    answer: Text
+
+
+@router.post("/{int:designation_id}/corrections/{int:correction_id}/answer",
+             response={200: CorrectionOut, **WRITE_ERRORS},
+             summary="Answer a correction request (the organ head)")
+def answer_correction(request, designation_id: int, correction_id: int, payload: AnswerIn):
+    designation = _visible(request, designation_id)
+    correction = queries.correction_for(designation, correction_id)
+    row = services.answer_correction(actor=request.actor, correction=correction, answer=payload.answer)
+    return _correction(row)
+
+
+# --- provisions (DOMAIN §3) --------------------------------------------------------------------------------
+
+class ProvisionOut(Schema):
+    id: int
+    designation_id: int
+    recipient_kind: Literal["organ", "business", "foreign", "diet_or_court"]
+    recipient: str | None = Field(description="Recipient organisation's code (organ, business)")
+    recipient_name: str
+    contract: str | None = Field(description="Contract reference (business)")
+    basis: str
+    provided_on: dt.date
+    items: str
+    equivalence_finding: str
+    handler_count: int = Field(description="Names on the recipient's handler list (the names are not returned)")
+    recorded_at: dt.datetime
+
+
+def _provision(p: Provision) -> dict:
+    return {"id": p.pk, "designation_id": p.designation_id, "recipient_kind": p.recipient_kind,
+            "recipient": p.recipient.code if p.recipient_id else None, "recipient_name": p.recipient_name,
+            "contract": p.contract.reference if p.contract_id else None, "basis": p.basis,
+            "provided_on": p.provided_on, "items": p.items, "equivalence_finding": p.equivalence_finding,
+            "handler_count": len(p.handler_list or []), "recorded_at": p.recorded_at}
+
+
+@router.get("/{int:designation_id}/provisions", response={200: list[ProvisionOut], **READ_ERRORS},
+            summary="Provisions of one designation the caller may see (provider organ, recipient, oversight)")
+def list_provisions(request, designation_id: int):
+    designation = _visible(request, designation_id)
+    return [_provision(p) for p in queries.provisions_for(request.actor, designation).order_by("-provided_on", "-id")]
+
+
+class ProvisionIn(In):
+    recipient_kind: Literal["organ", "business", "foreign", "diet_or_court"]
+    recipient: str | None = Field(None, max_length=32, description="Organisation code (organ, business)")
+    recipient_name: str = Field("", max_length=200, description="Foreign government, Diet board or court")
+    contract: str | None = Field(None, max_length=64, description="Contract reference (business)")
+    basis: Text = Field(description="Legal basis, e.g. 法第10条第1項")
+    provided_on: IsoDate
+    items: Text = Field(description="What was provided")
+    equivalence_finding: Text = Field("", description="Required for a foreign recipient")
+    handler_list: list[Annotated[str, Field(max_length=200)]] = Field(
+        description="Names on the recipient's handler list", max_length=10_000)
+
+
+@router.post("/{int:designation_id}/provisions", response={201: ProvisionOut, **WRITE_ERRORS},
+             summary="Record a provision (ESI manager or organ head of the holding organ)")
+def record_provision(request, designation_id: int, payload: ProvisionIn):
+    designation = _visible(request, designation_id)
+    recipient = importer.organisation_by_code(payload.recipient, "recipient") if payload.recipient else None
+    contract = importer.contract_by_reference(designation.organisation, recipient, payload.contract or "")
+    row = services.record_provision(
+        actor=request.actor, designation=designation, recipient_kind=payload.recipient_kind, basis=payload.basis,
+        provided_on=payload.provided_on, items=payload.items, recipient=recipient,
+        recipient_name=payload.recipient_name, contract=contract, equivalence_finding=payload.equivalence_finding,
+        handler_list=payload.handler_list,
+    )
+    return Status(201, _provision(queries.provisions_for(request.actor, designation).get(pk=row.pk)))
+
