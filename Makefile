@@ -37,6 +37,7 @@ demo: venv
 
 # pytest exits 5 when no test ran: make fails on any non-zero exit, so "no tests" fails too.
 test: venv-dev chromium
+	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv-dev

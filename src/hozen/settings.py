@@ -128,6 +128,10 @@ TEMPLATES = [
 _db_url = os.environ.get("HOZEN_DATABASE_URL", "").strip()
 if _db_url:
     DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Short OLTP queries: PostgreSQL's JIT spent ~110 ms compiling plans that run in ~15 ms
+        # (docs/benchmarks.md, designations at 100,000).
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
