@@ -22,7 +22,7 @@ _cached: tuple[tuple, KekProvider] | None = None
 
 
 class KekUnavailable(KeyManagementError):
-    pass
+    """No key-encryption key could be loaded: a start-up error in production (hozen.E001)."""
 
 
 def kek_file() -> Path:
