@@ -206,3 +206,37 @@ def open_corrections_for(actor):
     visible = Designation.objects.filter(policy.scope(actor, "designation.view", Designation))
     return (CorrectionRequest.objects.filter(designation__in=visible, answered_at__isnull=True)
             .select_related("designation", "designation__organisation").order_by("requested_at"))
+
+
+def statistics(actor, *, year: int | None = None) -> dict:
+    """Counts for oversight (DOMAIN §8): designations by organ and category, new / extended /
+    expired / cancelled / moved to SDS, and provisions by recipient kind. Counts only: no titles."""
+    from django.db.models import Count
+
+    from .models import Event
+
+    policy.require(actor, "designation.statistics")
+    events = Event.objects.all()
+    provisions = Provision.objects.all()
+    if year is not None:
+        events = events.filter(on__year=year)
+        provisions = provisions.filter(provided_on__year=year)
+    in_force = (Designation.objects.filter(state=State.DESIGNATED)
+                .values("organisation__code", "category__code").annotate(n=Count("id"))
+                .order_by("organisation__code", "category__code"))
+    by_kind = dict(events.values_list("kind").annotate(n=Count("id")).order_by())
+    return {
+        "year": year,
+        "in_force_by_organ_and_category": [
+            {"organisation": r["organisation__code"], "category": r["category__code"], "count": r["n"]}
+            for r in in_force
+        ],
+        "designated": by_kind.get("designated", 0),
+        "extended": by_kind.get("extended", 0),
+        "expired": by_kind.get("expired", 0),
+        "cancelled": by_kind.get("cancelled", 0),
+        "moved_to_sds": by_kind.get("moved_to_sds", 0),
+        "correction_requests": by_kind.get("correction_requested", 0),
+        "provisions_by_recipient_kind": dict(
+            provisions.values_list("recipient_kind").annotate(n=Count("id")).order_by()),
+    }

@@ -185,3 +185,11 @@ def certification_record(actor, target):
 
 
 rule("contract.record")(certification_record)
+
+
+@rule("designation.statistics")
+def designation_statistics(actor, target):
+    """Counts across every organ: oversight, and the server operator (for the annual report)."""
+    if _is_operator(actor):
+        return allow("server_operator")
+    return _only(actor, Role.OVERSIGHT, code="not_oversight")
