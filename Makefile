@@ -60,3 +60,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/audit_bench.py
 	$(BIN)/python benchmarks/audit_scale_bench.py
 	$(BIN)/python benchmarks/crypto_bench.py
+	$(BIN)/python benchmarks/designation_bench.py

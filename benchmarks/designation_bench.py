@@ -323,9 +323,9 @@ def _diagnose(actor, orgs) -> list[dict]:
     if pg:
         try:
             ddl("CREATE EXTENSION IF NOT EXISTS pg_trgm",
-                "CREATE INDEX designation_title_trgm ON designation_designation "
+                "CREATE INDEX bench_title_trgm ON designation_designation "
                 "USING gin (UPPER(title::text) gin_trgm_ops)",
-                "CREATE INDEX designation_reference_trgm ON designation_designation "
+                "CREATE INDEX bench_reference_trgm ON designation_designation "
                 "USING gin (UPPER(reference::text) gin_trgm_ops)")
             measure("+ trigram indexes for the search")
         except Exception as exc:  # pg_trgm not installed: say so in the report
@@ -522,6 +522,26 @@ def _render_diagnosis(by_backend: dict[str, dict]) -> list[str]:
     if rows:
         out += ["End to end again with every step above applied (scratch database only; the shipped code is "
                 "unchanged):", "", table(headers, rows), ""]
+    out += [
+        "What the steps are (a step the shipped settings or migrations already have is left out):",
+        "",
+        "- *JIT off*: PostgreSQL compiled the list's plans with its JIT because the OR/EXISTS filter is costed "
+        "high; the compilation took longer than the query. Fix: `-c jit=off` in the connection options.",
+        "- *index (year, serial, id)*: the list's order; without it every page sorts all visible rows. Fix: "
+        "`Index(fields=[\"-year\", \"-serial\", \"-id\"])` on Designation.",
+        "- *scope as EXISTS(holder) alone*: the `designation.view` scope of the organ roles, "
+        "`organisation = X OR (EXISTS(holder of X) AND state <> 'draft')`, cannot be answered from an index, so the "
+        "paginator's COUNT(*) reads the whole table (100,000 rows), not the organ's share (see the plans below). "
+        "Fix: give the holding organ its holder row when the draft is created (`services.create_draft`, "
+        "`import_services.import_drafts`, a data migration for existing drafts) and make the scope "
+        "`EXISTS(holder of X)` alone: the same rows, since an organ holds only its own designations and those "
+        "provided to it, and only a designation in force is ever provided. PostgreSQL then plans a semi-join from "
+        "the holder index; SQLite keeps a scan (its count is slightly slower, its pages unchanged).",
+        "- *trigram indexes* (PostgreSQL): `icontains` is `UPPER(col) LIKE UPPER('%…%')`, a scan of every "
+        "visible row. Fix: `CREATE EXTENSION pg_trgm` and GIN indexes `(UPPER(title::text) gin_trgm_ops)` and "
+        "`(UPPER(reference::text) gin_trgm_ops)`, in a migration that runs on PostgreSQL only.",
+        "",
+    ]
     return out
 
 

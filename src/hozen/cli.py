@@ -386,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return args.func(args)
         except PolicyDenied as exc:
+            from hozen.access.policy import audit_unrecorded_denial
+
+            audit_unrecorded_denial(exc.actor, exc)  # raised inside a rolled-back service: record it now
             print(f"hozen: refused: {exc.decision.reason_en}", file=sys.stderr)
             return 1
         except RuleViolation as exc:

@@ -91,3 +91,21 @@ def test_demo_codes_are_accepted_at_sign_in(db):
     client.post("/signin/", {"username": "investigator.cao", "password": demo.DEMO_PASSWORD})
     assert client.post("/signin/verify/", {"token": demo.current_code("investigator.cao")}).status_code == 302
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_a_refusal_inside_a_service_carries_its_actor_so_the_cli_can_audit_it(orgs, capsys):
+    from hozen.audit.models import AuditEntry
+
+    # The operator may not draft designations (a draft needs an ESI manager as its preparer).
+    before = AuditEntry.objects.filter(outcome="denied").count()
+    from hozen.access.policy import PolicyDenied
+    from hozen.core.actor import Actor
+    from hozen.designation import services
+
+    with pytest.raises(PolicyDenied) as info:
+        services.create_draft(actor=Actor.operator("tests"), organisation=orgs["METI"])
+    assert info.value.actor is not None and not info.value.audited
+    from hozen.access.policy import audit_unrecorded_denial
+
+    audit_unrecorded_denial(info.value.actor, info.value)
+    assert AuditEntry.objects.filter(outcome="denied").count() == before + 1

@@ -284,3 +284,11 @@ def test_an_absolute_cap_exemption_must_be_one_the_pack_lists(make_designation, 
                         reason="要件を引き続き満たすため延長する", cap_exemption="made-up")
     assert info.value.code == "unknown_cap_exemption" and info.value.field == "cap_exemption"
     assert not d.extensions.exists()
+
+
+def test_protective_measure_must_be_marking_or_written_notice(meti, orgs, draft_fields):
+    with pytest.raises(RuleViolation) as info:
+        services.create_draft(actor=meti["manager"], organisation=orgs["METI"],
+                              **{**draft_fields, "protective_measure": "shred-after-reading"})
+    assert info.value.field == "protective_measure"
+    assert not Designation.objects.exists()

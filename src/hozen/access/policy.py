@@ -43,8 +43,10 @@ def deny(code: str, reason_ja: str, reason_en: str) -> Decision:
 class PolicyDenied(Exception):
     """Raised by `require`. Views render it as 403 with the reason; the denial is audited once."""
 
-    def __init__(self, decision: Decision, action: str, target: Any = None, audited: bool = False):
+    def __init__(self, decision: Decision, action: str, target: Any = None, audited: bool = False,
+                 actor: Any = None):
         super().__init__(decision.reason_en)
+        self.actor = actor
         self.decision = decision
         self.action = action
         self.target = target
@@ -117,7 +119,7 @@ def require(actor, action: str, target: Any = None) -> Decision:
 
         audit.record_denial(actor, decision, action, target)
         audited = True
-    raise PolicyDenied(decision, action, target, audited=audited)
+    raise PolicyDenied(decision, action, target, audited=audited, actor=actor)
 
 
 def audit_unrecorded_denial(actor, exc: PolicyDenied) -> None:

@@ -20,7 +20,7 @@ from hozen.rules.queries import current_pack
 
 from . import queries
 from .models import Designation, Event, Tier
-from .services import _check_content
+from .services import check_content
 
 CONTENT_KEYS = ("category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
                 "justification_category", "justification_not_public", "justification_harm")
@@ -28,7 +28,7 @@ CONTENT_KEYS = ("category", "sub_item", "designated_on", "term_end", "in_advance
 
 def check_draft(pack, fields: dict) -> None:
     """The checks ``services.create_draft`` applies to a draft's content, in the same order."""
-    _check_content(pack, **{k: fields.get(k) for k in CONTENT_KEYS})
+    check_content(pack, **{k: fields.get(k) for k in CONTENT_KEYS})
     if not (fields.get("title") or "").strip():
         raise RuleViolation("title_required", "件名を入力してください。", "Enter a title.", field="title")
 

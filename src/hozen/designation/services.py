@@ -59,13 +59,23 @@ def _pack_for(tier: str, on: dt.date | None = None):
 
 # --- drafting -----------------------------------------------------------------------------------
 
-def _check_content(pack, *, category, sub_item, designated_on, term_end, in_advance, advance_reason,
-                   justification_category, justification_not_public, justification_harm):
+def check_content(pack, *, category, sub_item, designated_on, term_end, in_advance, advance_reason,
+                  justification_category, justification_not_public, justification_harm):
+    """Every content rule of a draft, in one place (the screens, the API and the CSV import)."""
     rules.check_sub_item_of_pack(pack, category, sub_item)
     rules.check_not_before_regime_start(pack, designated_on)
     rules.check_term_within_maximum(pack, designated_on, term_end)
     rules.check_advance_reason(in_advance, advance_reason)
     rules.check_justifications(justification_category, justification_not_public, justification_harm)
+
+
+def _check_protective_measure(value) -> None:
+    from .models import ProtectiveMeasure
+
+    if value not in ProtectiveMeasure.values:
+        raise RuleViolation("invalid_protective_measure", "保護措置は「表示」または「通知」を選んでください。",
+                            "The protective measure must be marking or written notice.",
+                            field="protective_measure")
 
 
 FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
@@ -77,9 +87,10 @@ def create_draft(*, actor, organisation: Organisation, tier: str = Tier.ESI, **f
     """An ESI manager prepares a draft; nothing is designated until the organ head approves it."""
     policy.require(actor, "designation.create", organisation)
     pack = _pack_for(tier)
-    _check_content(pack, **{k: fields.get(k) for k in (
+    check_content(pack, **{k: fields.get(k) for k in (
         "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
         "justification_category", "justification_not_public", "justification_harm")})
+    _check_protective_measure(fields.get("protective_measure"))
     designation = Designation(organisation=organisation, tier=tier, rules_pack=pack, prepared_by=actor.account,
                               **{k: fields[k] for k in FIELDS if k in fields})
     if not (designation.title or "").strip():
@@ -97,12 +108,14 @@ def update_draft(*, actor, designation: Designation, **fields) -> Designation:
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "指定後の内容は変更できません（延長・解除の手続によります）。",
                             "A designation in force is changed only by extension or cancellation.")
+    if "protective_measure" in fields:
+        _check_protective_measure(fields["protective_measure"])
     for key in FIELDS:
         if key in fields:
             setattr(designation, key, fields[key])
     pack = _pack_for(designation.tier)
     designation.rules_pack = pack
-    _check_content(pack, **{k: getattr(designation, k) for k in (
+    check_content(pack, **{k: getattr(designation, k) for k in (
         "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
         "justification_category", "justification_not_public", "justification_harm")})
     designation.save()
@@ -134,7 +147,7 @@ def _approve(*, actor, designation: Designation) -> Designation:
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "この指定は既に承認されています。", "This designation is already approved.")
     pack = _pack_for(designation.tier)
-    _check_content(pack, **{k: getattr(designation, k) for k in (
+    check_content(pack, **{k: getattr(designation, k) for k in (
         "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
         "justification_category", "justification_not_public", "justification_harm")})
     designation.rules_pack = pack
