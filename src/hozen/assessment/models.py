@@ -227,7 +227,22 @@ class Exemption(models.Model):
         return f"exemption {self.pk}"
 
 
-class QuestionnaireSection(ProtectedRecord):
+class CaseRecord(ProtectedRecord):
+    """A record of one case: encrypted under the case's data key, about the case's person."""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def crypto_subject(self) -> AssessmentCase:
+        return self.case
+
+    @property
+    def crypto_subject_person_id(self) -> int:
+        return self.case.person_id
+
+
+class QuestionnaireSection(CaseRecord):
     """One section of the subject's questionnaire, as its latest draft (or as submitted).
 
     ``version`` counts changes: saving the same content again changes nothing. ``content_digest``
@@ -255,16 +270,8 @@ class QuestionnaireSection(ProtectedRecord):
     def __str__(self) -> str:
         return f"{self.section} v{self.version} of assessment {self.case_id}"
 
-    @property
-    def crypto_subject(self) -> AssessmentCase:
-        return self.case
 
-    @property
-    def crypto_subject_person_id(self) -> int:
-        return self.case.person_id
-
-
-class Inquiry(ProtectedRecord):
+class Inquiry(CaseRecord):
     """A question or document request to someone about the subject (DOMAIN §6 step 5)."""
 
     class RecipientKind(models.TextChoices):
@@ -301,16 +308,8 @@ class Inquiry(ProtectedRecord):
     def __str__(self) -> str:
         return f"inquiry {self.pk} of assessment {self.case_id}"
 
-    @property
-    def crypto_subject(self) -> AssessmentCase:
-        return self.case
 
-    @property
-    def crypto_subject_person_id(self) -> int:
-        return self.case.person_id
-
-
-class Finding(ProtectedRecord):
+class Finding(CaseRecord):
     """The investigation's finding on one of the seven items."""
 
     case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="findings")
@@ -331,16 +330,8 @@ class Finding(ProtectedRecord):
     def __str__(self) -> str:
         return f"finding {self.item} of assessment {self.case_id}"
 
-    @property
-    def crypto_subject(self) -> AssessmentCase:
-        return self.case
 
-    @property
-    def crypto_subject_person_id(self) -> int:
-        return self.case.person_id
-
-
-class Adjudication(ProtectedRecord):
+class Adjudication(CaseRecord):
     """A decision on a case with reasons per item; an unfavourable one needs a concurrence.
 
     A second round follows when the concurring adjudicator does not agree, or after a complaint
@@ -375,14 +366,6 @@ class Adjudication(ProtectedRecord):
 
     def __str__(self) -> str:
         return f"adjudication {self.round} of assessment {self.case_id}"
-
-    @property
-    def crypto_subject(self) -> AssessmentCase:
-        return self.case
-
-    @property
-    def crypto_subject_person_id(self) -> int:
-        return self.case.person_id
 
 
 class Clearance(models.Model):
@@ -470,7 +453,7 @@ class BusinessNotice(models.Model):
         return f"notice {self.pk}"
 
 
-class Complaint(ProtectedRecord):
+class Complaint(CaseRecord):
     """A written complaint (苦情) by the subject to the organ head about the assessment or its
     result (DOMAIN §6 step 9). Handled by someone who did not work the case; outcome notified."""
 
@@ -502,16 +485,8 @@ class Complaint(ProtectedRecord):
     def __str__(self) -> str:
         return f"complaint {self.pk}"
 
-    @property
-    def crypto_subject(self) -> AssessmentCase:
-        return self.case
 
-    @property
-    def crypto_subject_person_id(self) -> int:
-        return self.case.person_id
-
-
-class AdverseTreatmentReport(ProtectedRecord):
+class AdverseTreatmentReport(CaseRecord):
     """The subject's report that they were penalised for refusing, failing or complaining
     (DOMAIN §6, purpose limitation). It goes to the organ, never to the employer."""
 
@@ -548,14 +523,6 @@ class AdverseTreatmentReport(ProtectedRecord):
 
     def __str__(self) -> str:
         return f"adverse-treatment report {self.pk}"
-
-    @property
-    def crypto_subject(self) -> AssessmentCase:
-        return self.case
-
-    @property
-    def crypto_subject_person_id(self) -> int:
-        return self.case.person_id
 
 
 class ReportableEvent(ProtectedRecord):
