@@ -355,15 +355,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each app adds its own command group: `hozen audit ...`, `hozen keys ...`, `hozen rules ...`,
     # `hozen designations ...`.
+    from hozen.assessment.cli import register as register_assessment
     from hozen.audit.cli import register as register_audit
     from hozen.crypto.cli import register as register_keys
     from hozen.designation.cli import register as register_designations
+    from hozen.handling.cli import register as register_handling
     from hozen.rules.cli import register as register_rules
+    from hozen.vault.cli import register as register_vault
 
     register_audit(sub)
     register_keys(sub)
     register_rules(sub)
     register_designations(sub)
+    register_assessment(sub)
+    register_handling(sub)
+    register_vault(sub)
 
     s = sub.add_parser("manage", help="run a Django management command", add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "hozen.operators",
     "hozen.designation",
     "hozen.assessment",
+    "hozen.handling",
+    "hozen.vault",
 ]
 
 MIDDLEWARE = [

@@ -62,10 +62,16 @@ def validation_error(request, exc: ValidationError):
     return api.create_response(request, {"detail": exc.errors, "fields": fields, "message": message}, status=422)
 
 
+from . import assessment as _assessment  # noqa: E402  (registers the routes)
 from . import audit as _audit  # noqa: E402  (registers the routes)
 from . import core as _core  # noqa: E402,F401  (registers the routes)
 from . import designation as _designation  # noqa: E402  (registers the routes)
+from . import handling as _handling  # noqa: E402  (registers the routes)
+from . import vault as _vault  # noqa: E402  (registers the routes)
 
 api.add_router("", _core.router)
 api.add_router("/audit", _audit.router)
 api.add_router("/designations", _designation.router)
+api.add_router("/assessment", _assessment.router)
+api.add_router("/handling", _handling.router)
+api.add_router("/vault", _vault.router)

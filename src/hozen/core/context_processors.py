@@ -4,6 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .extensions import nav_for
 from .roles import Role
 
 # Navigation per role: (label, url name, args). Later issues add their screens here.
@@ -28,7 +29,7 @@ def shell(request):
     if actor is None or actor.account is None:
         return {"idle_minutes": settings.SESSION_IDLE_MINUTES}
     nav = [(_("Dashboard"), reverse("core:dashboard"))]
-    nav += [(label, reverse(name)) for label, name in _NAV.get(actor.role, [])]
+    nav += [(label, reverse(name)) for label, name in _NAV.get(actor.role, []) + nav_for(actor.role)]
     nav.append((_("Profile and security"), reverse("core:profile")))
     return {
         "actor": actor,

@@ -12,6 +12,7 @@ from hozen.access import policy
 
 from .. import queries, services
 from ..errors import RuleViolation
+from ..extensions import dashboard_context
 from ..middleware import ACTIVE_ASSIGNMENT
 from ..roles import Role
 from .auth import _safe_next
@@ -37,6 +38,7 @@ def workspace(request, role: str):
 
 def _workspace(request, role: str):
     context = {"role": role, "role_label": Role(role).label}
+    context.update(dashboard_context(request.actor, role))
     return render(request, f"core/dashboards/{role}.html", context)
 
 

@@ -1,0 +1,1 @@
+"""Policy rules for the document vault (issue 7 §3)."""

@@ -1,0 +1,7 @@
+"""/api/v1/ routes of hozen.handling. Thin: parse, call a service or query, serialise."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["handling"])

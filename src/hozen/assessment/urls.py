@@ -1,0 +1,5 @@
+from .views import portal, staff
+
+app_name = "assessment"
+
+urlpatterns = [*portal.urlpatterns, *staff.urlpatterns]

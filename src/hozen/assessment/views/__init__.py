@@ -1,0 +1,1 @@
+"""Screens of the assessment app: the subject portal (``portal``) and the staff workspaces (``staff``)."""

@@ -1,0 +1,40 @@
+"""How apps add to the UI shell without editing core: navigation entries and dashboard panels.
+
+Each module in ``UI_EXTENSIONS`` may define:
+
+- ``NAV``: ``{role: [(label, url_name), ...]}``, appended to that role's main navigation;
+- ``dashboard_context(actor, role) -> dict``: extra context for ``core/dashboards/<role>.html``.
+
+Modules are imported lazily (on the first page) so apps can import core freely.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+UI_EXTENSIONS = (
+    "hozen.assessment.views.portal",
+    "hozen.assessment.views.staff",
+    "hozen.handling.views",
+    "hozen.vault.views",
+)
+
+
+def _modules():
+    return [import_module(name) for name in UI_EXTENSIONS]
+
+
+def nav_for(role: str) -> list[tuple[str, str]]:
+    entries: list[tuple[str, str]] = []
+    for module in _modules():
+        entries += getattr(module, "NAV", {}).get(role, [])
+    return entries
+
+
+def dashboard_context(actor, role: str) -> dict:
+    context: dict = {}
+    for module in _modules():
+        provider = getattr(module, "dashboard_context", None)
+        if provider is not None:
+            context.update(provider(actor, role) or {})
+    return context

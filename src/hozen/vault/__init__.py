@@ -1,0 +1,1 @@
+"""The encrypted document vault: documents, markings, traceable copies and custody (issue 7 §3)."""
