@@ -19,7 +19,8 @@ each size:
 - *verify*: ``hozen audit verify`` run as the operator would (a new process; wall time and peak
   RSS from ``wait4``), and ``verify_log()`` alone in a fresh process (time, peak RSS).
 - *proofs*: ``--proofs`` random inclusion proofs (``queries.inclusion_proof_for``, what the API
-  and ``hozen audit prove`` call: policy, tree size, one ``WHERE index IN`` read) and random
+  and ``hozen audit prove`` call: policy, then one indexed read of the proof's hashes that also
+  holds the last leaf's hash of the size asked about, proving the log that large) and random
   consistency proofs (``queries.consistency_proof_for``) against the whole tree, p50/p99 per
   proof, plus ``tree.inclusion_proof``/``tree.consistency_proof`` alone; a sample is checked with
   ``merkle.verify_inclusion``/``verify_consistency``; peak RSS of the process.
@@ -358,7 +359,43 @@ def w_pymerkle(size: int, n: int, seed: int) -> dict:
     return out
 
 
-WORKERS = {"grow": w_grow, "verify": w_verify, "proofs": w_proofs, "pymerkle": w_pymerkle}
+def w_signatures(n: int) -> dict:
+    """Add `n` signed checkpoints (sizes size-n+1 .. size, as if one were issued per few entries),
+    then time verify's checkpoint phase without and with the memo of a passed verify."""
+    setup_django(migrate=False)
+    from django.utils import timezone
+
+    from hozen.audit import checkpoints, tree, verify
+    from hozen.audit.models import AuditCheckpoint
+    from hozen.audit.note import Checkpoint, sign_note
+
+    size = tree.tree_size()
+    key = checkpoints.signing_key()
+    signer = checkpoints.signer(key)
+    start = time.perf_counter()
+    rows = []
+    for s in range(max(1, size - n + 1), size + 1):
+        root = tree.root(s)
+        rows.append(AuditCheckpoint(size=s, root_hash=root, note=sign_note(Checkpoint(key.name, s, root).format(), signer),
+                                    key=key, created=timezone.now()))
+    AuditCheckpoint.objects.bulk_create(rows, batch_size=2000)
+    made_s = time.perf_counter() - start
+    total = AuditCheckpoint.objects.count()
+    start = time.perf_counter()
+    verify._stored_checkpoints(None)
+    unremembered_s = time.perf_counter() - start
+    start = time.perf_counter()
+    verify.verify_log()  # passes, and remembers every signature it checked
+    verify_s = time.perf_counter() - start
+    start = time.perf_counter()
+    verify._stored_checkpoints(None)
+    remembered_s = time.perf_counter() - start
+    return {"size": size, "added": len(rows), "checkpoints": total, "made_s": made_s,
+            "unremembered_s": unremembered_s, "verify_s": verify_s, "remembered_s": remembered_s}
+
+
+WORKERS = {"grow": w_grow, "verify": w_verify, "proofs": w_proofs, "pymerkle": w_pymerkle,
+           "signatures": w_signatures}
 
 
 # --- the orchestrator -----------------------------------------------------------------------------------
@@ -416,6 +453,9 @@ def _grow_and_measure(args, bi, backend, s, stages, pym, notes) -> None:
                 r = run_worker(SCRIPT, "proofs", s.env, {"n": args.proofs, "seed": args.seed})
                 st["proofs"] = {**r.data, "maxrss_kib": r.maxrss_kib}
                 stages.append(st)
+                if size == args.sizes[0] and args.checkpoints:
+                    _log(f"[{backend}] {args.checkpoints:,} more checkpoints: signature checks with and without the memo")
+                    st["signatures"] = run_worker(SCRIPT, "signatures", s.env, {"n": args.checkpoints}).data
                 if bi == 0 and size in args.pymerkle_sizes:
                     _log(f"pymerkle vs Hozen on the same {size:,} leaves")
                     r = run_worker(SCRIPT, "pymerkle", s.env, {"size": size, "n": args.proofs, "seed": args.seed})
@@ -442,7 +482,8 @@ def render(args, argv, stages, pym, notes, elapsed: float) -> str:
         "(hashes from `merkle.StreamingRoot.extend_stored`, see the script's docstring). Proofs are "
         f"{args.proofs} random inclusion and {args.proofs} random consistency proofs against the whole "
         "tree, through `queries.inclusion_proof_for`/`consistency_proof_for` (the API's functions: policy, "
-        "tree size, one indexed read), warm cache; \"core\" is `tree.*_proof` alone. Peak RSS is the whole "
+        "one indexed read of the proof's hashes and of the last leaf's hash at that size, which proves the log "
+        "that large), warm cache; \"core\" is `tree.*_proof` alone (same read without that hash). Peak RSS is the whole "
         "process's (`ru_maxrss`; a Django process starts at about the 'base' figure).",
         "",
     ]
@@ -479,6 +520,20 @@ def render(args, argv, stages, pym, notes, elapsed: float) -> str:
                             + (f" (while the PostgreSQL watermark still lags the whole log: "
                                f"{fmt_ms(st['grow']['noop_lagging_s'])} ms)" if st["backend"] == "postgresql" else "")
                             for st in integ) + ".", ""]
+    sig = [st for st in stages if "signatures" in st]
+    if sig:
+        out += ["Checkpoint signatures (issue 4: their checks must not grow with every checkpoint ever issued): "
+                f"at the first size, {sig[0]['signatures']['added']:,} more signed checkpoints are stored (one per "
+                "size up to the log's, as if issued every few entries), then verify's checkpoint phase "
+                "(`verify._stored_checkpoints`) is timed before and after a passed `verify_log()` left its "
+                "memo of checked signatures (`AuditSignatureMemo`, docs/security.md §4): "
+                + "; ".join(f"{st['backend']}: {st['signatures']['checkpoints']:,} checkpoints, "
+                            f"{st['signatures']['unremembered_s']:.2f} s with every signature checked "
+                            f"({st['signatures']['unremembered_s'] / st['signatures']['checkpoints'] * 1e6:.0f} µs "
+                            f"each), {st['signatures']['remembered_s']:.3f} s with the memo "
+                            f"({st['signatures']['remembered_s'] / st['signatures']['checkpoints'] * 1e6:.1f} µs each); "
+                            f"whole `verify_log()` {st['signatures']['verify_s']:.2f} s"
+                            for st in sig) + ".", ""]
     for note in notes:
         out.append(f"- Not run: {note}")
     if notes:
@@ -527,6 +582,12 @@ def render(args, argv, stages, pym, notes, elapsed: float) -> str:
         label = "10,000,000" if big["size"] == 10_000_000 else f"{big['size']:,} (largest run; 10M not run)"
         out.append(f"- {backend}: a proof under 1 ms at {label} entries from the database: p50 "
                    f"{verdict(med < 0.001)} ({fmt_ms(med)} ms), p99 {verdict(worst < 0.001)} ({fmt_ms(worst)} ms)")
+        sg = next((st["signatures"] for st in mine if "signatures" in st), None)
+        if sg:
+            out.append(f"- {backend}: checkpoint signatures checked once, not at every verify: "
+                       f"{verdict(sg['remembered_s'] < 0.2 * sg['unremembered_s'])} "
+                       f"({sg['checkpoints']:,} checkpoints: {sg['unremembered_s']:.2f} s checked, "
+                       f"{sg['remembered_s']:.3f} s remembered)")
         vs = [st for st in mine if "verify" in st]
         if len(vs) >= 2:
             a, b = vs[0], vs[-1]
@@ -554,6 +615,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--proofs", type=int, default=1000, help="random proofs of each kind per size (1000)")
     p.add_argument("--pymerkle-sizes", type=int_list, default=[100_000, 1_000_000],
                    help="sizes at which to compare with pymerkle (100000,1000000)")
+    p.add_argument("--checkpoints", type=int, default=10_000,
+                   help="signed checkpoints added at the first size to time verify's signature checks (10000)")
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--keep-free-gib", type=float, default=10, help="never fill the disk beyond this margin (10)")
     p.add_argument("--tmpdir", help="where scratch folders go (default: the system temp folder)")

@@ -142,7 +142,8 @@ def test_a_proof_is_one_query_with_an_in_list():
     size = integrator.integrate().size
     with CaptureQueriesContext(connection) as ctx:
         tree.inclusion_proof(17, size)
-    assert len(ctx.captured_queries) == 1 and " IN (" in ctx.captured_queries[0]["sql"]
+    sql_text = ctx.captured_queries[0]["sql"]
+    assert len(ctx.captured_queries) == 1 and (" IN (" in sql_text or "= ANY(" in sql_text)
     with CaptureQueriesContext(connection) as ctx:
         tree.consistency_proof(13, size)
     assert len(ctx.captured_queries) == 1
@@ -289,3 +290,60 @@ def test_concurrent_writers_and_integrators_sequence_every_entry_exactly_once(se
     assert AuditLeaf.objects.count() == total == tree.tree_size()
     assert AuditLeaf.objects.values("entry_id").distinct().count() == total
     assert verify_log().size == total
+
+
+# --- proofs for the API: the tree size checked in the proof's own query ----------------------------
+
+
+def test_api_proofs_need_one_query_and_no_tree_size_query():
+    from hozen.audit import queries
+
+    write_entries(30)
+    size = integrator.integrate().size
+    actor = Actor.operator("tests")
+    with CaptureQueriesContext(connection) as ctx:
+        proof = queries.inclusion_proof_for(actor=actor, index=3, tree_size=size)
+    assert proof == tree.inclusion_proof(3, size)
+    assert len(ctx.captured_queries) == 1 and "max(" not in ctx.captured_queries[0]["sql"].lower()
+    with CaptureQueriesContext(connection) as ctx:
+        proof = queries.consistency_proof_for(actor=actor, first=7, second=size)
+    assert proof == tree.consistency_proof(7, size) and len(ctx.captured_queries) == 1
+
+
+def test_api_proofs_integrate_entries_written_a_moment_ago():
+    from hozen.audit import queries
+
+    write_entries(5)
+    size = integrator.integrate().size
+    write_entries(3)  # committed, not yet leaves
+    actor = Actor.operator("tests")
+    proof = queries.inclusion_proof_for(actor=actor, index=size + 2, tree_size=size + 3)
+    assert tree.tree_size() == size + 3
+    data = AuditLeaf.objects.select_related("entry").get(index=size + 2).entry.data
+    assert merkle.verify_inclusion(merkle.leaf_hash(data.encode()), size + 2, size + 3, proof, tree.root(size + 3))
+
+
+@pytest.mark.parametrize("beyond", [1, 1000, 2**70])
+def test_api_proofs_beyond_the_log_name_the_size_parameter(beyond):
+    from hozen.audit import queries
+    from hozen.core.errors import RuleViolation
+
+    write_entries(4)
+    size = integrator.integrate().size
+    actor = Actor.operator("tests")
+    with pytest.raises(RuleViolation) as exc:
+        queries.inclusion_proof_for(actor=actor, index=0, tree_size=size + beyond)
+    assert exc.value.field == "tree_size"
+    with pytest.raises(RuleViolation) as exc:
+        queries.consistency_proof_for(actor=actor, first=1, second=size + beyond)
+    assert exc.value.field == "second"
+
+
+def test_api_proof_with_the_last_leaf_hash_missing_reports_a_damaged_store():
+    from hozen.audit import queries
+
+    write_entries(6)
+    size = integrator.integrate().size
+    sql(f"DELETE FROM {table(AuditTreeHash)} WHERE {INDEX} = %s", [merkle.stored_hash_index(0, size - 1)])
+    with pytest.raises(tree.TreeStorageError, match="is missing"):
+        queries.inclusion_proof_for(actor=Actor.operator("tests"), index=0, tree_size=size)

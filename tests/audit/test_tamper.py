@@ -274,3 +274,27 @@ def test_verify_refuses_a_saved_checkpoint_when_the_log_has_no_signing_key(capsy
 def test_verify_names_a_missing_checkpoint_file(capsys, tmp_path):
     code, err = verify(capsys, "--checkpoint", str(tmp_path / "nope.txt"))
     assert code == 1 and "cannot read checkpoint file" in err
+
+
+def test_verify_names_a_stored_hash_cut_short(log, capsys):
+    index = merkle.stored_hash_index(0, 6)
+    sql(f"UPDATE {table(AuditTreeHash)} SET hash = %s WHERE {INDEX} = %s", [b"\x00" * 31, index])
+    code, err = verify(capsys)
+    assert code == 1 and "leaf 6 (entry id" in err and "does not hash to the leaf hash stored" in err
+
+
+def test_verify_reads_entries_whose_ids_are_far_apart_and_still_names_a_changed_one(log, capsys):
+    """Leaves whose entry ids are spread wide (e.g. an old straggler) are read by id, not by range."""
+    top = AuditEntry.objects.order_by("-id").first()
+    far = top.id + 100_000
+    sql(f"INSERT INTO {table(AuditEntry)} (id, data, time, action, actor_name, organisation, target_type, "
+        "target_id, outcome) SELECT %s, data, time, action, actor_name, organisation, target_type, target_id, "
+        f"outcome FROM {table(AuditEntry)} WHERE id = %s", [far, top.id])
+    write_entries(2)
+    assert checkpoints.issue_checkpoint().size == 15
+    code, out = verify(capsys)
+    assert code == 0 and out.startswith("ok: 15 entries")
+    index = AuditLeaf.objects.get(entry_id=far).index
+    sql(f"UPDATE {table(AuditEntry)} SET data = %s WHERE id = %s", [_data(far) + " ", far])
+    code, err = verify(capsys)
+    assert code == 1 and f"leaf {index} (entry id {far})" in err

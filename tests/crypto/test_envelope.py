@@ -316,3 +316,24 @@ def test_property_stream_any_flipped_bit_or_truncation_is_detected(plaintext, ch
     cut = data.draw(st.integers(min_value=0, max_value=len(blob) - 1))
     with pytest.raises(DecryptionError):
         _open_stream(dek, blob[:cut])
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_encrypt_writes_header_nonce_and_sealed_text_in_place_for_any_bytes_like_input(kind):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    dek = new_data_key()
+    plaintext = bytes(range(256)) * 40
+    blob = encrypt(dek, kind(plaintext), AAD)
+    # The layout is unchanged: version byte, 12-byte nonce, AES-GCM ciphertext and tag over
+    # (version byte || AAD), so blobs written before and after are read alike.
+    assert blob[0] == 1 and len(blob) == 1 + 12 + len(plaintext) + 16
+    nonce = bytes(blob[1:13])
+    assert AESGCM(dek).decrypt(nonce, bytes(blob[13:]), bytes(blob[:1]) + AAD) == plaintext
+    assert decrypt(dek, blob, AAD) == plaintext
+    assert decrypt(dek, bytes(blob), AAD) == plaintext
+
+
+def test_encrypt_refuses_text_instead_of_bytes():
+    with pytest.raises(TypeError):
+        encrypt(new_data_key(), "not bytes", AAD)

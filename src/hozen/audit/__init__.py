@@ -7,4 +7,4 @@ checkpoints), `queries` (policy-checked reads for API and CLI), `verify` (`hozen
 `jobs` (the background checkpoint job), `cli` (`hozen audit ...`).
 """
 
-from .service import record, record_denial, target_ref  # noqa: F401
+from .service import Entry, record, record_denial, record_many, target_ref  # noqa: F401

@@ -45,6 +45,7 @@ report an entry below the watermark without a leaf).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -96,25 +97,35 @@ def frontier_indexes(size: int) -> list[int]:
 
 
 def _append(size: int, rows: list[tuple[int, str]]) -> int:
-    """Append `rows` (entry id, canonical JSON) as leaves size, size+1, ...; returns the new size."""
+    """Append `rows` (entry id, canonical JSON) as leaves size, size+1, ...; returns the new size.
+
+    Reads the frontier (O(log n) hashes, one query), computes every new stored hash in memory
+    (`merkle.StreamingRoot.extend_stored`), and writes the plain tuples: `executemany` on SQLite,
+    binary `COPY` on PostgreSQL (no model instances: they cost 3-4x the append rate).
+    """
     first = frontier_indexes(size)
-    known = dict(zip(first, tree.read_hashes(first), strict=True))
-
-    def read(indexes):
-        return [known[i] for i in indexes]  # a miss is a bug in the layout, never a silent read
-
-    leaves, hashes = [], []
-    n, pos = size, merkle.stored_hash_index(0, size)
-    for entry_id, data in rows:
-        for h in merkle.stored_hashes_for_record_hash(n, merkle.leaf_hash(data.encode("utf-8")), read):
-            known[pos] = h
-            hashes.append(AuditTreeHash(index=pos, hash=h))
-            pos += 1
-        leaves.append(AuditLeaf(index=n, entry_id=entry_id))
-        n += 1
-    AuditLeaf.objects.bulk_create(leaves, batch_size=1000)
-    AuditTreeHash.objects.bulk_create(hashes, batch_size=1000)
-    return n
+    roots = merkle.StreamingRoot.resume(size, tree.read_hashes(first))
+    sha256 = hashlib.sha256
+    hashes = roots.extend_stored([sha256(b"\x00" + data.encode("utf-8")).digest() for _, data in rows])
+    start = merkle.stored_hash_index(0, size)
+    leaf_rows = [(size + k, entry_id) for k, (entry_id, _) in enumerate(rows)]
+    hash_rows = list(enumerate(hashes, start))
+    leaves = connection.ops.quote_name(AuditLeaf._meta.db_table)
+    stored = connection.ops.quote_name(AuditTreeHash._meta.db_table)
+    index = connection.ops.quote_name("index")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for table, columns, types, data in ((leaves, f"{index}, entry_id", ("int8", "int8"), leaf_rows),
+                                                (stored, f"{index}, hash", ("int8", "bytea"), hash_rows)):
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(types)
+                    write = copy.write_row
+                    for row in data:
+                        write(row)
+        else:
+            cursor.executemany(f"INSERT INTO {leaves} ({index}, entry_id) VALUES (%s, %s)", leaf_rows)
+            cursor.executemany(f"INSERT INTO {stored} ({index}, hash) VALUES (%s, %s)", hash_rows)
+    return size + len(rows)
 
 
 def _pg_snapshot(cursor) -> tuple[int, int]:

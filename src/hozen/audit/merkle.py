@@ -424,6 +424,20 @@ class StreamingRoot:
         self._stack: list[bytes] = []
         self._size = 0
 
+    @classmethod
+    def resume(cls, size: int, frontier: Sequence[bytes]) -> "StreamingRoot":
+        """Continue a tree of `size` leaves from the hashes of its maximal complete subtrees,
+        left to right (one per 1 bit of `size`: the tree's frontier, O(log n) hashes)."""
+        _check_size(size, "size")
+        if len(frontier) != size.bit_count():
+            raise ValueError(f"a tree of {size} leaves has {size.bit_count()} frontier hashes, got {len(frontier)}")
+        for h in frontier:
+            _check_hash(h, "frontier hash")
+        roots = cls()
+        roots._stack = list(frontier)
+        roots._size = size
+        return roots
+
     @property
     def size(self) -> int:
         return self._size

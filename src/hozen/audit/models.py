@@ -178,3 +178,30 @@ class AuditIntegrator(models.Model):
 
     def __str__(self) -> str:
         return f"integrator at watermark {self.watermark}"
+
+
+class AuditSignatureMemo(models.Model):
+    """What `hozen audit verify` has already checked, so each checkpoint signature is checked once.
+
+    One row per signing key: every checkpoint of that key with id <= `checkpoint_id` had a valid
+    signature and columns equal to its signed note when a verify passed. `digest` chains those
+    checkpoints (id, size, root, SHA-256 of the note) in id order; `tag` is an HMAC over the
+    key's name, `checkpoint_id` and `digest`, keyed from the signing key's seed (which only the
+    KEK unwraps). The next verify recomputes the digest, a few microseconds per checkpoint,
+    instead of an Ed25519 verification: a changed, added or removed checkpoint changes the digest,
+    and a forged row has no valid tag, so either way every signature is checked again. Mutable
+    bookkeeping, not part of the record.
+    """
+
+    key = models.OneToOneField(AuditSigningKey, on_delete=models.CASCADE, related_name="memo")
+    checkpoint_id = models.BigIntegerField()
+    digest = models.BinaryField(max_length=32)
+    tag = models.BinaryField(max_length=32)
+    updated = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("audit signature memo")
+        verbose_name_plural = _("audit signature memos")
+
+    def __str__(self) -> str:
+        return f"signatures checked up to checkpoint #{self.checkpoint_id}"

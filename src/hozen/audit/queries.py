@@ -2,7 +2,9 @@
 log viewer and CSV export; the assessed person's "who has read my data". All by policy.
 
 Entries, proofs and checkpoints ask `audit.read` (auditor and oversight roles, or the server's
-operator). Every proof is O(log n): one `WHERE index IN (...)` query over the stored hashes.
+operator). Every proof is O(log n): one query for a list of stored hashes, which also holds the
+last leaf's hash of the size asked about, proving the log is that large (`tree.inclusion_proof`
+with `sized=True`), so a proof needs no tree-size query.
 A request past the integrated size first runs the integrator, so an entry written a moment
 ago can be proved without waiting for the background job.
 Out-of-range arguments raise RuleViolation naming the parameter (the API answers 400).
@@ -29,7 +31,7 @@ from hozen.access import policy
 from hozen.core.calendars import TOKYO
 from hozen.core.errors import RuleViolation
 
-from . import checkpoints, integrator, service, tree
+from . import checkpoints, integrator, merkle, service, tree
 from .models import AuditCheckpoint, AuditEntry, AuditLeaf
 
 
@@ -85,27 +87,45 @@ def entry_for(*, actor, index: int) -> EntryAt:
                    data=leaf.entry.data)
 
 
+def _sized_proof(build, field: str, size: int):
+    """`build()` a proof with `sized=True`: the common case is that one query. Only when the log
+    looks too small (not yet integrated, or really too small) is the tree size asked for."""
+    try:
+        return build()
+    except tree.TreeTooSmall:
+        pass
+    integrated = _integrated_size(size)
+    if size > integrated:
+        raise _too_large(field, size, integrated)
+    try:
+        return build()
+    except tree.TreeTooSmall:  # the leaves are there but not the last one's hash: a damaged store
+        raise tree.TreeStorageError(f"stored tree hash {merkle.stored_hash_index(0, size - 1)} is missing; "
+                                    "run `hozen audit verify`") from None
+
+
 def inclusion_proof_for(*, actor, index: int, tree_size: int) -> list[bytes]:
     policy.require(actor, "audit.read")
     _non_negative(index=index, tree_size=tree_size)
-    size = _integrated_size(tree_size)
-    if tree_size > size:
-        raise _too_large("tree_size", tree_size, size)
-    _check_index("index", index, tree_size)
-    return tree.inclusion_proof(index, tree_size)
+    if index >= tree_size:
+        size = _integrated_size(tree_size)
+        if tree_size > size:
+            raise _too_large("tree_size", tree_size, size)
+        _check_index("index", index, tree_size)
+    return _sized_proof(lambda: tree.inclusion_proof(index, tree_size, sized=True), "tree_size", tree_size)
 
 
 def consistency_proof_for(*, actor, first: int, second: int) -> list[bytes]:
     policy.require(actor, "audit.read")
     _non_negative(first=first, second=second)
-    size = _integrated_size(second)
-    if second > size:
-        raise _too_large("second", second, size)
     if first > second:
+        size = _integrated_size(second)
+        if second > size:
+            raise _too_large("second", second, size)
         raise RuleViolation(
             "out_of_range", f"first ({first}) は second ({second}) 以下で指定してください。",
             f"first ({first}) must not be larger than second ({second}).", field="first")
-    return tree.consistency_proof(first, second)
+    return _sized_proof(lambda: tree.consistency_proof(first, second, sized=True), "second", second)
 
 
 def root_for(*, actor, tree_size: int) -> bytes:
