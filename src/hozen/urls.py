@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("audit/", include("hozen.audit.urls")),
     path("designations/", include("hozen.designation.urls")),
+    path("rules/", include("hozen.rules.urls")),
     path("assessment/", include("hozen.assessment.urls")),
     path("handling/", include("hozen.handling.urls")),
     path("vault/", include("hozen.vault.urls")),

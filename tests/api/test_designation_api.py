@@ -190,8 +190,8 @@ def test_list_of_another_organ_is_empty(client, tokens, designated, draft_factor
     assert client.get(BASE, **tokens["head_mic"]).json()["total"] == 0
     # A business holding nothing sees nothing either.
     assert client.get(BASE, **tokens["business"]).json()["total"] == 0
-    # Oversight sees every organ's registry (policy: designation.view allows the oversight role).
-    assert client.get(BASE, **tokens["oversight"]).json()["total"] == 2
+    # Oversight sees every organ's designations, never a draft (docs/architecture.md).
+    assert client.get(BASE, **tokens["oversight"]).json()["total"] == 1
 
 
 def test_list_query_count_does_not_grow_with_the_rows(client, tokens, designated, draft_factory,

@@ -1,5 +1,6 @@
 """Issue 5's journey in a real browser: an ESI manager drafts a designation; the organ head (another
-account) approves it, extends it and cancels it; the 指定書 and the 指定管理簿 come out as PDFs.
+account) approves it, extends it and cancels it; the 指定書 and the 指定管理簿 come out as PDFs; the
+organ acknowledges a written notice and sees the other still unacknowledged.
 
 The live server's clock is not frozen, so dates are relative to today (Japan time): a term within
 the pack's five years, a designation date after the regime started (2025-05-16).
@@ -149,3 +150,18 @@ def test_manager_drafts_head_approves_extends_and_cancels_with_both_pdfs(page, l
     assert pdf.startswith(b"%PDF")
     formats = [e.data for e in AuditEntry.objects.filter(action="designation.ledger_exported", outcome="success")]
     assert len(formats) == 2 and '"format":"csv"' in formats[0] and '"format":"pdf"' in formats[1]
+
+    # --- the written notices: the organ acknowledges one, the sender sees the other still open ------------
+    page.get_by_role("navigation", name=ja("Main navigation")).get_by_role(
+        "link", name=ja("Designation notices"), exact=True).click()
+    notices = page.locator("#notifications tbody tr")
+    expect(notices).to_have_count(2)  # the extension's and the cancellation's, to METI itself
+    notices.first.get_by_role("button", name=ja("Acknowledge receipt"), exact=True).click()
+    expect(page.locator(".message.success")).to_have_text(
+        ja("The notice about %(reference)s was acknowledged.") % {"reference": reference})
+    expect(page.get_by_role("button", name=ja("Acknowledge receipt"), exact=True)).to_have_count(1)
+    main_link(page, ja("Notices sent and their acknowledgement")).click()
+    expect(heading(page)).to_have_text(ja("Notices sent and their acknowledgement"))
+    expect(page.locator("#notices-sent tbody tr")).to_have_count(2)
+    expect(page.locator("#notices-sent tbody tr").first).to_contain_text(ja("Not yet acknowledged"))
+    assert AuditEntry.objects.filter(action="designation.notification_acknowledged").count() == 1

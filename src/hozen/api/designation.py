@@ -20,6 +20,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 
+from hozen.access import policy
 from hozen.core.errors import NotFound
 from hozen.designation import import_services, importer, queries, services
 from hozen.designation.models import CorrectionRequest, Provision, Tier
@@ -124,11 +125,14 @@ class DesignationOut(Schema):
     updated_at: dt.datetime
 
 
-def _summary(d) -> dict:
-    return {"id": d.pk, "reference": d.reference, "tier": d.tier, "state": d.state,
-            "organisation": d.organisation.code, "title": d.title, "category": d.category.code,
-            "sub_item": d.sub_item.code, "designated_on": d.designated_on, "term_end": d.term_end,
-            "review_due": d.review_due}
+#: A summary's columns, read as values (no model instances for a page of 50): output name → lookup.
+SUMMARY_FIELDS = {"reference": "reference", "tier": "tier", "state": "state", "organisation": "organisation__code",
+                  "title": "title", "category": "category__code", "sub_item": "sub_item__code",
+                  "designated_on": "designated_on", "term_end": "term_end", "review_due": "review_due"}
+
+
+def _summary(row: dict) -> dict:
+    return {"id": row["id"], **{name: row[lookup] for name, lookup in SUMMARY_FIELDS.items()}}
 
 
 def _taxon(row) -> dict:
@@ -171,10 +175,20 @@ class NotificationOut(Schema):
     id: int
     designation_id: int
     reference: str | None
+    organisation: str = Field(description="The holding (sending) organ's code")
+    recipient: str = Field(description="The code of the organisation the notice was sent to")
     kind: Literal["extended", "expired", "cancelled", "moved_to_sds"]
     marking: str = Field(description="The marking the designation carries since this notice")
     created_at: dt.datetime
     acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None = Field(description="User name of who acknowledged it for the recipient")
+
+
+def _notification(n) -> dict:
+    return {"id": n.pk, "designation_id": n.designation_id, "reference": n.designation.reference,
+            "organisation": n.designation.organisation.code, "recipient": n.recipient.code, "kind": n.kind,
+            "marking": n.marking, "created_at": n.created_at, "acknowledged_at": n.acknowledged_at,
+            "acknowledged_by": (n.acknowledged_by or {}).get("account") if n.acknowledged_by else None}
 
 
 class NotificationListOut(Schema):
@@ -187,15 +201,36 @@ class NotificationListOut(Schema):
 @router.get("/notifications", response={200: NotificationListOut}, summary="Written notifications (extension, "
             "expiry, cancellation, move to SDS) sent to the caller's organisation, newest first")
 def list_notifications(request, filters: Query[NotificationListIn]):
-    qs = queries.notifications_for(request.actor)
+    qs = queries.notifications_for(request.actor).select_related("designation__organisation", "recipient")
     if filters.unacknowledged is not None:
         qs = qs.filter(acknowledged_at__isnull=filters.unacknowledged)
     qs = qs.order_by("-created_at", "-id")
     total = qs.count()
-    items = [{"id": n.pk, "designation_id": n.designation_id, "reference": n.designation.reference, "kind": n.kind,
-              "marking": n.marking, "created_at": n.created_at, "acknowledged_at": n.acknowledged_at}
-             for n in qs[filters.offset:filters.offset + filters.limit]]
+    items = [_notification(n) for n in qs[filters.offset:filters.offset + filters.limit]]
     return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
+
+
+@router.get("/notifications/sent", response={200: NotificationListOut, **READ_ERRORS},
+            summary="Notices sent about the caller's organ's designations (oversight: every organ's), with "
+            "their acknowledgement; unacknowledged first, oldest first",
+            description="For the sending organ's roles and oversight (the ledger's readers); 403 otherwise.")
+def list_notices_sent(request, filters: Query[NotificationListIn]):
+    policy.require(request.actor, "ledger.view", request.actor.organisation)
+    qs = queries.notices_sent_for(request.actor, unacknowledged=bool(filters.unacknowledged))
+    if filters.unacknowledged is False:
+        qs = qs.filter(acknowledged_at__isnull=False)
+    total = qs.count()
+    items = [_notification(n) for n in qs[filters.offset:filters.offset + filters.limit]]
+    return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
+
+
+@router.post("/notifications/{int:notification_id}/acknowledge", response={200: NotificationOut, **WRITE_ERRORS},
+             summary="Acknowledge a notice sent to the caller's organisation (audited)",
+             description="404 for a notice sent elsewhere; 422 `already_acknowledged` the second time.")
+def acknowledge_notification(request, notification_id: int):
+    notification = queries.notification_for(request.actor, notification_id)
+    services.acknowledge_notification(actor=request.actor, notification=notification)
+    return _notification(queries.notification_for(request.actor, notification_id))
 
 
 class LedgerRowOut(Schema):
@@ -255,7 +290,9 @@ def list_designations(request, filters: Query[DesignationListIn]):
     qs = queries.designations_for(request.actor, organisation=organisation, state=filters.state,
                                   category=filters.category, search=(filters.q or "").strip())
     total = qs.count()
-    items = [_summary(d) for d in qs[filters.offset:filters.offset + filters.limit]]
+    rows = queries.designation_page(qs, filters.offset, filters.offset + filters.limit,
+                                    fields=tuple(SUMMARY_FIELDS.values()))
+    items = [_summary(row) for row in rows]
     return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
 
 
@@ -303,9 +340,11 @@ def create_draft(request, payload: DraftIn):
 
 
 @router.get("/{int:designation_id}", response={200: DesignationOut, **READ_ERRORS},
-            summary="One designation (404 when missing or not visible to the caller)")
+            summary="One designation (404 when missing or not visible to the caller); audited",
+            description="Each read is an audit entry `designation.read` (a refused or missing one too, "
+            "with outcome `denied`).")
 def get_designation(request, designation_id: int):
-    return _detail(_visible(request, designation_id))
+    return _detail(services.read_designation(actor=request.actor, pk=designation_id))
 
 
 class DraftUpdateIn(In):

@@ -12,13 +12,15 @@ _DESIGNATIONS = (_("Designations"), "designation:list")
 _LEDGER = (_("Designation ledger"), "designation:ledger_index")
 _NOTICES = (_("Designation notices"), "designation:notifications")
 _NAV = {
-    Role.SYSADMIN: [(_("Accounts"), "core:accounts"), (_("Organisations"), "core:organisations")],
+    Role.SYSADMIN: [(_("Accounts"), "core:accounts"), (_("Organisations"), "core:organisations"),
+                    (_("Rules packs"), "rules:list")],
     Role.AUDITOR: [(_("Audit log"), "audit:log"), (_("Organisations"), "core:organisations")],
     Role.OVERSIGHT: [_DESIGNATIONS, (_("Designation ledgers"), "designation:ledger_index"),
                      (_("Organisations"), "core:organisations")],
     Role.SUBJECT: [(_("Who has read my data"), "audit:my_reads")],
-    Role.ESI_MANAGER: [_DESIGNATIONS, (_("New draft designation"), "designation:create"), _LEDGER, _NOTICES],
-    Role.ORGAN_HEAD: [_DESIGNATIONS, _LEDGER, _NOTICES],
+    Role.ESI_MANAGER: [_DESIGNATIONS, (_("New draft designation"), "designation:create"), _LEDGER, _NOTICES,
+                       (_("Rules packs"), "rules:list")],
+    Role.ORGAN_HEAD: [_DESIGNATIONS, _LEDGER, _NOTICES, (_("Rules packs"), "rules:list")],
     Role.SECURITY_OFFICER: [_DESIGNATIONS, _LEDGER, _NOTICES],
     Role.BUSINESS_OFFICER: [(_("Designations provided to us"), "designation:list"), _NOTICES],
 }

@@ -89,8 +89,12 @@ class DesignationForm(ViolationMixin, forms.Form):
             "start": pack.value("regime_start").isoformat()}
 
 
-class ApproveForm(forms.Form):
-    """Approval has no input: the organ head confirms the draft as shown."""
+class ApproveForm(ViolationMixin, forms.Form):
+    """Approval has no input: the organ head confirms the draft as shown (a refusal shows above it)."""
+
+
+class AcknowledgeForm(ViolationMixin, forms.Form):
+    """Acknowledging a notice has no input: the recipient confirms it received it."""
 
 
 class ExtendForm(ViolationMixin, forms.Form):

@@ -2,8 +2,8 @@
 file, exporting the ledger of one or many organs (an audited read). Same shape as services.py: policy → rules → save →
 audit entry in the same transaction (STYLE: writes).
 
-``import_drafts`` writes exactly what ``services.create_draft`` writes for each row (the draft, its
-``drafted`` event, a ``designation.drafted`` audit entry), plus one ``designation.imported``
+``import_drafts`` writes exactly what ``services.create_draft`` writes for each row (the draft, the
+holding organ's holder row, its ``drafted`` event, a ``designation.drafted`` audit entry), plus one ``designation.imported``
 entry with the count, all in one transaction: a file goes in whole or not at all.
 """
 
@@ -20,7 +20,7 @@ from hozen.rules.queries import current_pack
 
 from . import queries
 from .models import Designation, Event, Tier
-from .services import check_content
+from .services import add_holding_organ, check_content
 
 CONTENT_KEYS = ("category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
                 "justification_category", "justification_not_public", "justification_harm")
@@ -66,6 +66,7 @@ def import_drafts(*, actor, organisation: Organisation, rows, sha256: str = "", 
         designation = Designation(organisation=organisation, tier=Tier.ESI, rules_pack=pack,
                                   prepared_by=actor.account, **row.fields)
         designation.save()
+        add_holding_organ(designation)
         Event.objects.create(designation=designation, kind=Event.Kind.DRAFTED, on=today, actor=actor.describe(),
                              rules_pack=pack, details={})
         audit.record(actor, "designation.drafted", designation, details={"organisation": organisation.code})

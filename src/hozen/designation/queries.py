@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hozen.access import policy
@@ -12,11 +12,18 @@ from hozen.core.errors import NotFound
 
 from .models import CorrectionRequest, Designation, Notification, Provision, State
 
+#: Long texts no list shows: deferred, so a page's rows stay narrow. SQLite sorts whole rows (with
+#: the joined ones) when it answers the scope from the holder index, so every byte of a row counts;
+#: the rules pack (its source file and content, ~35 kB) is not joined at all (benchmarks: 85 → 10 ms).
+LIST_DEFERRED = ("summary", "justification_category", "justification_not_public", "justification_harm",
+                 "advance_reason", "end_reason")
+
 
 def designations_for(actor, *, organisation=None, state: str | None = None, search: str = "",
                      category: str | None = None):
-    qs = (Designation.objects.filter(policy.scope(actor, "designation.view", Designation))
-          .select_related("organisation", "category", "sub_item", "rules_pack"))
+    """Designations the actor may see (the policy's scope), for lists: newest reference first,
+    with the organ, category and sub-item joined and the long texts deferred (LIST_DEFERRED)."""
+    qs = _for_lists(Designation.objects.filter(policy.scope(actor, "designation.view", Designation)))
     if organisation is not None:
         qs = qs.filter(organisation=organisation)
     if state:
@@ -26,6 +33,28 @@ def designations_for(actor, *, organisation=None, state: str | None = None, sear
     if search:
         qs = qs.filter(Q(reference__icontains=search) | Q(title__icontains=search))
     return qs.order_by("-year", "-serial", "-id")
+
+
+def _for_lists(qs):
+    return qs.select_related("organisation", "category", "sub_item").defer(*LIST_DEFERRED)
+
+
+def designation_page(qs, start: int, stop: int, *, fields: tuple[str, ...] | None = None) -> list:
+    """Rows `start:stop` of a `designations_for` list, in two steps: the page's ids first (the
+    ordered scan reads only ids and sort keys), then those rows with their joins (as dicts of
+    `fields`, e.g. ``"organisation__code"``, when given: the API builds no model instances).
+
+    One query would build every visible row with its joins before keeping the first 25: SQLite
+    answers the scope from the holder index and then sorts all the organ's rows (10,000 at
+    100,000 designations: ~26 ms, against ~8 ms for the ids and <1 ms for the 25 rows). The ids
+    came from the scoped query, so the second step needs no scope of its own.
+    """
+    ids = list(qs.values_list("pk", flat=True)[start:stop])
+    if fields is not None:
+        rows = {r["id"]: r for r in Designation.objects.filter(pk__in=ids).values("id", *fields)}
+    else:
+        rows = {d.pk: d for d in _for_lists(Designation.objects.filter(pk__in=ids))}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def designation_for(actor, pk) -> Designation:
@@ -65,6 +94,28 @@ def notifications_for(actor):
     visible = Designation.objects.filter(policy.scope(actor, "designation.view", Designation))
     return (Notification.objects.filter(recipient=actor.organisation, designation__in=visible)
             .select_related("designation").order_by("-created_at"))
+
+
+def notification_for(actor, pk) -> Notification:
+    """One notice sent to the actor's organisation (to acknowledge it); NotFound otherwise."""
+    try:
+        return notifications_for(actor).get(pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+
+
+def notices_sent_for(actor, *, organisation=None, unacknowledged: bool = False, designation=None):
+    """Notices about designations of the actor's organ (oversight: of every organ), for the
+    sender to follow which recipients have not acknowledged yet; unacknowledged first, oldest first."""
+    qs = (Notification.objects.filter(policy.scope(actor, "designation.notification.track", Notification))
+          .select_related("designation", "designation__organisation", "recipient"))
+    if organisation is not None:
+        qs = qs.filter(designation__organisation=organisation)
+    if designation is not None:
+        qs = qs.filter(designation=designation)
+    if unacknowledged:
+        qs = qs.filter(acknowledged_at__isnull=True)
+    return qs.order_by(F("acknowledged_at").desc(nulls_first=True), "created_at", "id")
 
 
 def provisions_for(actor, designation: Designation | None = None):

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hozen.access import policy
 from hozen.access.policy import NO_ROLE, PolicyDenied, deny
@@ -26,6 +26,7 @@ from hozen.rules.queries import current_pack
 
 from . import export_services, queries, services
 from .forms import (
+    AcknowledgeForm,
     ApproveForm,
     CancelForm,
     CorrectionAnswerForm,
@@ -42,6 +43,19 @@ from .periods import last_day_of_term
 
 PER_PAGE = 25
 LEDGER_PER_PAGE = 100
+
+
+class DesignationPaginator(Paginator):
+    """Pages of `queries.designations_for`, fetched ids first (`queries.designation_page`)."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(queries.designation_page(self.object_list, bottom, top), number, self)
+
 
 FORM_FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
                "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end",
@@ -105,18 +119,62 @@ def designation_list(request):
         data = form.cleaned_data if request.GET else {}
         rows = queries.designations_for(request.actor, state=data.get("state") or None,
                                         category=data.get("category") or None, search=data.get("q", ""))
-        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        page = DesignationPaginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     own = request.actor.organisation
     can_create = own is not None and policy.decide(request.actor, "designation.create", own).allowed
     return render(request, "designation/list.html", {"form": form, "page": page, "can_create": can_create})
 
 
+def _unacknowledged_only(request) -> bool:
+    return request.GET.get("unacknowledged") == "1"
+
+
 @login_required
 @require_GET
 def notifications(request):
-    """Written notifications to the actor's organisation (extension, expiry, cancellation, move)."""
-    page = Paginator(queries.notifications_for(request.actor), PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "designation/notifications.html", {"page": page})
+    """Written notifications to the actor's organisation (extension, expiry, cancellation, move),
+    each with its acknowledgement or the button to acknowledge it."""
+    unacknowledged = _unacknowledged_only(request)
+    rows = queries.notifications_for(request.actor).select_related("designation__organisation")
+    if unacknowledged:
+        rows = rows.filter(acknowledged_at__isnull=True)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    acknowledgeable = {n.pk for n in page.object_list if not n.is_acknowledged and policy.decide(
+        request.actor, "designation.notification.acknowledge", n).allowed}
+    return render(request, "designation/notifications.html", {
+        "page": page, "acknowledgeable": acknowledgeable, "unacknowledged": unacknowledged,
+        "sees_sent": policy.decide(request.actor, "ledger.view", request.actor.organisation).allowed})
+
+
+@login_required
+@require_POST
+def acknowledge_notification(request, notification_pk):
+    """The recipient confirms a notice (audited); back to the notices with the outcome."""
+    notification = queries.notification_for(request.actor, notification_pk)  # 404: not sent to the actor's organ
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.acknowledge_notification(actor=request.actor, notification=notification)
+        except RuleViolation as exc:
+            messages.error(request, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("The notice about %(reference)s was acknowledged.") % {
+                "reference": notification.designation.reference})
+    return redirect("designation:notifications")
+
+
+@login_required
+@require_GET
+def notices_sent(request):
+    """The sending organ (and oversight) follow which holders and recipients have not yet
+    acknowledged a notice. The ledger's people may open it (`ledger.view`); rows by the policy's scope."""
+    policy.require(request.actor, "ledger.view", request.actor.organisation)
+    unacknowledged = _unacknowledged_only(request)
+    rows = queries.notices_sent_for(request.actor, unacknowledged=unacknowledged)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "designation/notices_sent.html", {
+        "page": page, "unacknowledged": unacknowledged,
+        "open_count": queries.notices_sent_for(request.actor, unacknowledged=True).count()})
 
 
 # --- one designation ---------------------------------------------------------------------------
@@ -144,7 +202,7 @@ def _actions(actor, d) -> dict:
 @require_GET
 def detail(request, pk):
     actor = request.actor
-    d = queries.designation_for(actor, pk)
+    d = services.read_designation(actor=actor, pk=pk)  # audited: designation.read
     # The record (holders, history, reviews, corrections, justifications) is the organ's and
     # oversight's, as on the ledger; a holder elsewhere sees the designation and its term.
     sees_record = policy.decide(actor, "ledger.view", d.organisation).allowed
@@ -161,13 +219,34 @@ def detail(request, pk):
     }
     if sees_record:
         context.update(queries.designation_record(d))
+        context["notices"] = list(queries.notices_sent_for(actor, designation=d))
     else:
         context["extensions"] = list(d.extensions.all())
     return render(request, "designation/detail.html", context)
 
 
-def _step(request, d, *, template, form, context=None):
-    return render(request, template, {"d": d, "form": form, **(context or {})})
+def _step(request, d, *, form, template, run, done, context=None, then=None):
+    """The shape every step page shares (draft, edit, approve, extend, cancel, review, move to SDS,
+    provide, correction request and answer):
+
+    - GET shows `form` in `template` with `d` (the designation, None for a new draft) and `context`;
+    - a valid POST calls `run(form)`, which calls the service (it asks the policy again and applies
+      the rules in one transaction); a RuleViolation is shown beside the field it names (above the
+      form otherwise) and nothing is written;
+    - on success, the message `done(result)` and the page of `then(result)` (default: `d`).
+
+    `context` may be a callable, evaluated only when the form is shown again.
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = run(form)
+        except RuleViolation as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+        else:
+            messages.success(request, done(result))
+            return _to_detail(then(result) if then else d)
+    extra = context() if callable(context) else (context or {})
+    return render(request, template, {"d": d, "form": form, **extra})
 
 
 @login_required
@@ -181,16 +260,12 @@ def create(request):
     today = timezone.localdate()
     initial = {"designated_on": today, "protective_measure": "marking",
                "term_end": last_day_of_term(today, pack.value("designation.max_term_years"))}
-    form = DesignationForm(_posted(request), pack=pack, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            d = services.create_draft(actor=request.actor, organisation=organisation, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The draft was saved. The organ head approves it to designate."))
-            return _to_detail(d)
-    return render(request, "designation/draft_form.html", {"form": form, "pack": pack, "d": None})
+    return _step(
+        request, None, form=DesignationForm(_posted(request), pack=pack, initial=initial),
+        template="designation/draft_form.html", context={"pack": pack},
+        run=lambda form: services.create_draft(actor=request.actor, organisation=organisation, **form.cleaned_data),
+        done=lambda _d: _("The draft was saved. The organ head approves it to designate."),
+        then=lambda draft: draft)
 
 
 @login_required
@@ -201,16 +276,11 @@ def edit(request, pk):
     pack = _pack(request, d.tier)
     if pack is None:
         return _to_detail(d)
-    form = DesignationForm(_posted(request), pack=pack, initial={k: getattr(d, k) for k in FORM_FIELDS})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_draft(actor=request.actor, designation=d, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The draft was updated."))
-            return _to_detail(d)
-    return render(request, "designation/draft_form.html", {"form": form, "pack": pack, "d": d})
+    return _step(
+        request, d, form=DesignationForm(_posted(request), pack=pack, initial={k: getattr(d, k) for k in FORM_FIELDS}),
+        template="designation/draft_form.html", context={"pack": pack},
+        run=lambda form: services.update_draft(actor=request.actor, designation=d, **form.cleaned_data),
+        done=lambda _d: _("The draft was updated."))
 
 
 @login_required
@@ -218,16 +288,10 @@ def edit(request, pk):
 def approve(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.approve", d)
-    form = ApproveForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.approve(actor=request.actor, designation=d)
-        except RuleViolation as exc:
-            form.add_error(None, exc.message(request.LANGUAGE_CODE))
-        else:
-            messages.success(request, _("Designated as %(reference)s.") % {"reference": d.reference})
-            return _to_detail(d)
-    return _step(request, d, template="designation/approve.html", form=form)
+    return _step(
+        request, d, form=ApproveForm(_posted(request)), template="designation/approve.html",
+        run=lambda form: services.approve(actor=request.actor, designation=d),
+        done=lambda done: _("Designated as %(reference)s.") % {"reference": done.reference})
 
 
 @login_required
@@ -238,17 +302,11 @@ def extend(request, pk):
     pack = _pack(request, d.tier)
     if pack is None:
         return _to_detail(d)
-    form = ExtendForm(_posted(request), pack=pack)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.extend(actor=request.actor, designation=d, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The term was extended. Every holder has been notified."))
-            return _to_detail(d)
-    return _step(request, d, template="designation/extend.html", form=form,
-                 context={"pack": pack, "limits": _extension_limits(pack, d, request.LANGUAGE_CODE)})
+    return _step(
+        request, d, form=ExtendForm(_posted(request), pack=pack), template="designation/extend.html",
+        context=lambda: {"pack": pack, "limits": _extension_limits(pack, d, request.LANGUAGE_CODE)},
+        run=lambda form: services.extend(actor=request.actor, designation=d, **form.cleaned_data),
+        done=lambda _d: _("The term was extended. Every holder has been notified."))
 
 
 def _extension_limits(pack, d, language) -> list[dict]:
@@ -277,16 +335,10 @@ def _extension_limits(pack, d, language) -> list[dict]:
 def cancel(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.cancel", d)
-    form = CancelForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.cancel(actor=request.actor, designation=d, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The designation was cancelled. Every holder has been notified."))
-            return _to_detail(d)
-    return _step(request, d, template="designation/cancel.html", form=form)
+    return _step(
+        request, d, form=CancelForm(_posted(request)), template="designation/cancel.html",
+        run=lambda form: services.cancel(actor=request.actor, designation=d, **form.cleaned_data),
+        done=lambda _d: _("The designation was cancelled. Every holder has been notified."))
 
 
 @login_required
@@ -294,18 +346,15 @@ def cancel(request, pk):
 def review(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.review", d)
-    form = ReviewForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.review(actor=request.actor, designation=d, **form.service_arguments())
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The review was recorded."))
-            return _to_detail(d)
-    pack = _pack(request, d.tier)
-    notes = _pack_notes(pack, ("review.interval_months",), request.LANGUAGE_CODE) if pack else []
-    return _step(request, d, template="designation/review.html", form=form, context={"pack_notes": notes})
+
+    def context():
+        pack = _pack(request, d.tier)
+        return {"pack_notes": _pack_notes(pack, ("review.interval_months",), request.LANGUAGE_CODE) if pack else []}
+
+    return _step(
+        request, d, form=ReviewForm(_posted(request)), template="designation/review.html", context=context,
+        run=lambda form: services.review(actor=request.actor, designation=d, **form.service_arguments()),
+        done=lambda _row: _("The review was recorded."))
 
 
 @login_required
@@ -316,17 +365,13 @@ def move_to_sds(request, pk):
     pack = _pack(request, Tier.SDS)
     if pack is None:
         return _to_detail(d)
-    form = MoveToSdsForm(_posted(request), pack=pack)
-    if request.method == "POST" and form.is_valid():
-        try:
-            successor = services.move_to_sds(actor=request.actor, designation=d, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("Moved to SDS as %(reference)s. The ESI designation is cancelled and "
-                                        "every holder has been notified.") % {"reference": successor.reference})
-            return _to_detail(successor)
-    return _step(request, d, template="designation/move_to_sds.html", form=form, context={"pack": pack})
+    return _step(
+        request, d, form=MoveToSdsForm(_posted(request), pack=pack), template="designation/move_to_sds.html",
+        context={"pack": pack},
+        run=lambda form: services.move_to_sds(actor=request.actor, designation=d, **form.cleaned_data),
+        done=lambda successor: _("Moved to SDS as %(reference)s. The ESI designation is cancelled and every "
+                                 "holder has been notified.") % {"reference": successor.reference},
+        then=lambda successor: successor)
 
 
 @login_required
@@ -336,15 +381,10 @@ def provide(request, pk):
     policy.require(request.actor, "provision.create", d)
     form = ProvisionForm(_posted(request), recipients=queries.provision_recipients(d),
                          contracts=queries.provision_contracts(d), initial={"provided_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_provision(actor=request.actor, designation=d, **form.service_arguments())
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The provision was recorded."))
-            return _to_detail(d)
-    return _step(request, d, template="designation/provide.html", form=form)
+    return _step(
+        request, d, form=form, template="designation/provide.html",
+        run=lambda form: services.record_provision(actor=request.actor, designation=d, **form.service_arguments()),
+        done=lambda _row: _("The provision was recorded."))
 
 
 @login_required
@@ -352,16 +392,10 @@ def provide(request, pk):
 def request_correction(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.request_correction", d)
-    form = CorrectionRequestForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.request_correction(actor=request.actor, designation=d, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The correction request was sent to the organ."))
-            return _to_detail(d)
-    return _step(request, d, template="designation/correction_request.html", form=form)
+    return _step(
+        request, d, form=CorrectionRequestForm(_posted(request)), template="designation/correction_request.html",
+        run=lambda form: services.request_correction(actor=request.actor, designation=d, **form.cleaned_data),
+        done=lambda _row: _("The correction request was sent to the organ."))
 
 
 @login_required
@@ -370,17 +404,11 @@ def answer_correction(request, pk, correction_pk):
     d = queries.designation_for(request.actor, pk)
     correction = queries.correction_for(d, correction_pk)
     policy.require(request.actor, "designation.answer_correction", d)
-    form = CorrectionAnswerForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.answer_correction(actor=request.actor, correction=correction, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("The answer was recorded."))
-            return _to_detail(d)
-    return _step(request, d, template="designation/correction_answer.html", form=form,
-                 context={"correction": correction})
+    return _step(
+        request, d, form=CorrectionAnswerForm(_posted(request)), template="designation/correction_answer.html",
+        context={"correction": correction},
+        run=lambda form: services.answer_correction(actor=request.actor, correction=correction, **form.cleaned_data),
+        done=lambda _row: _("The answer was recorded."))
 
 
 def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:

@@ -24,7 +24,8 @@ def current_pack(tier: str, on: dt.date) -> RulesPack:
                             f"Unknown tier {tier!r}; use esi or sds.", field="tier")
     if isinstance(on, dt.datetime):
         on = timezone.localdate(on) if timezone.is_aware(on) else on.date()
-    pack = (RulesPack.objects.filter(tier=tier, effective_from__lte=on)
+    # The source file is for `hozen rules show` and the audit of publishing, never for a decision.
+    pack = (RulesPack.objects.filter(tier=tier, effective_from__lte=on).defer("source_text")
             .order_by("-effective_from", "-published_at", "-id").first())
     if pack is None:
         raise RuleViolation(
@@ -48,6 +49,14 @@ def packs_for(actor) -> QuerySet[RulesPack]:
     """Every pack version the actor may read, oldest first per code."""
     return RulesPack.objects.filter(policy.scope(actor, "rules_pack.view", RulesPack)).order_by("tier", "code",
                                                                                               "version")
+
+
+def pack_for_actor(actor, code: str, version: int) -> RulesPack:
+    """One pack version the actor may read (the screens); NotFound when missing or not readable."""
+    pack = packs_for(actor).filter(code=code, version=version).prefetch_related("categories", "sub_items").first()
+    if pack is None:
+        raise NotFound(f"no rules pack {code} v{version}")
+    return pack
 
 
 def summary(pack: RulesPack, *, today: dt.date | None = None) -> dict:

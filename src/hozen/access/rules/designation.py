@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from hozen.core.roles import OrganisationKind, Role
 
@@ -37,7 +37,12 @@ def designation_view(actor, target):
     if actor.assignment is None:
         return deny(*NO_ROLE)
     if actor.role == Role.OVERSIGHT:
-        return allow("oversight")  # ledgers and designation records, never document content
+        # Ledgers and designation records, never document content; a draft is the organ's own
+        # deliberation, not a designation: it is on no ledger, and oversight does not see it.
+        if target.state == "draft":
+            return deny("draft_not_for_oversight", "指定案は監督の対象ではありません（指定後に指定管理簿に記載されます）。",
+                        "A draft is not yet a designation: oversight sees it once it is designated and on the ledger.")
+        return allow("oversight")
     if actor.role in ORGAN_ROLES and _same_org(actor, target.organisation_id):
         return allow()
     if actor.role in RECIPIENT_ROLES and target.state != "draft" and _holds(actor, target):
@@ -48,19 +53,27 @@ def designation_view(actor, target):
 
 @scope_rule("designation.view", "designation.designation")
 def designation_scope(actor):
+    """The rows `designation_view` allows, as one query.
+
+    The holding organ has a holder row from the draft on (`services.add_holding_organ`), so an
+    organ's holder rows are exactly its own designations (drafts included) and those provided to
+    it; a provision is only ever made of a designation in force. The organ roles' scope is thus
+    `id IN (designations held by X)` alone: no OR, which the databases could not answer from an
+    index (docs/benchmarks.md, designation section). Recipients see no drafts (they hold none
+    anyway). Oversight sees every designation that was ever in force, never drafts (docs/architecture.md).
+    """
     from hozen.designation.models import Holder
 
     if actor.assignment is None:
         return Q(pk__in=[])
     if actor.role == Role.OVERSIGHT:
-        return Q()
-    q = Q(pk__in=[])
+        return ~Q(state="draft")
+    if actor.role not in RECIPIENT_ROLES:  # ORGAN_ROLES are recipient roles too
+        return Q(pk__in=[])
+    held = Q(pk__in=Holder.objects.filter(organisation_id=actor.organisation.pk).values("designation_id"))
     if actor.role in ORGAN_ROLES:
-        q |= Q(organisation_id=actor.organisation.pk)
-    if actor.role in RECIPIENT_ROLES:
-        held = Holder.objects.filter(designation=OuterRef("pk"), organisation_id=actor.organisation.pk)
-        q |= Q(Exists(held)) & ~Q(state="draft")
-    return q
+        return held
+    return held & ~Q(state="draft")
 
 
 @rule("designation.create")
@@ -174,6 +187,46 @@ def provision_scope(actor):
     if actor.role in RECIPIENT_ROLES:
         q |= Q(recipient_id=actor.organisation.pk)
     return q
+
+
+# --- written notifications (DOMAIN §2: every holder and recipient is notified in writing) -------
+
+@rule("designation.notification.acknowledge")
+def notification_acknowledge(actor, target):
+    """`target` is a Notification: a role holder of the organisation it was sent to confirms receipt."""
+    decision = _only(actor, *RECIPIENT_ROLES, code="wrong_role")
+    if not decision.allowed:
+        return decision
+    if not _same_org(actor, target.recipient_id):
+        return deny("not_the_recipient", "この通知はあなたの組織宛てではありません。",
+                    "This notice was sent to another organisation.")
+    return allow()
+
+
+@rule("designation.notification.track")
+def notification_track(actor, target):
+    """`target` is a Notification: the sending (holding) organ's roles and oversight follow whether
+    each notice was acknowledged (the ledger's people: `ledger.view`). A recipient sees its own
+    notices through `designation.view` (queries.notifications_for)."""
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if actor.role == Role.OVERSIGHT:
+        return allow("oversight")
+    if actor.role in ORGAN_ROLES and _same_org(actor, target.designation.organisation_id):
+        return allow("sender")
+    return deny("no_access_to_notification", "この通知を閲覧する権限がありません。",
+                "You have no access to this notice.")
+
+
+@scope_rule("designation.notification.track", "designation.notification")
+def notification_track_scope(actor):
+    if actor.assignment is None:
+        return Q(pk__in=[])
+    if actor.role == Role.OVERSIGHT:
+        return Q()
+    if actor.role in ORGAN_ROLES:
+        return Q(designation__organisation_id=actor.organisation.pk)
+    return Q(pk__in=[])
 
 
 @rule("certification.record")
