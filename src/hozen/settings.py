@@ -13,6 +13,11 @@ Variables (all optional on the embedded default):
   HOZEN_AUDIT_ORIGIN    origin line of audit checkpoints (default: hozen.local/audit)
   HOZEN_AUDIT_CHECKPOINT_INTERVAL_SECONDS  how often a checkpoint is signed while the log grows (300)
   HOZEN_AUDIT_STRAGGLER_MARGIN_SECONDS     PostgreSQL integrator safety margin (60)
+  HOZEN_VAULT_MAX_BYTES  largest document the vault accepts (default: 200 MiB)
+  HOZEN_VAULT_S3_BUCKET  store vault documents in this S3-compatible bucket instead of
+                         HOZEN_DATA_DIR/vault (with HOZEN_VAULT_S3_ENDPOINT, HOZEN_VAULT_S3_REGION;
+                         credentials from the usual AWS_* variables)
+  HOZEN_BRIEFING_MAX_AGE_DAYS  a handler re-acknowledges the briefing after this many days (365)
 """
 
 from __future__ import annotations
@@ -244,3 +249,22 @@ HOZEN_AUDIT_ORIGIN = os.environ.get("HOZEN_AUDIT_ORIGIN", "hozen.local/audit")
 HOZEN_AUDIT_CHECKPOINT_INTERVAL_SECONDS = _int("HOZEN_AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300)
 # PostgreSQL only: how long an audit id may take to get its transaction id (see audit/integrator.py).
 HOZEN_AUDIT_STRAGGLER_MARGIN_SECONDS = _int("HOZEN_AUDIT_STRAGGLER_MARGIN_SECONDS", 60)
+
+# The document vault (hozen.vault): size limit, and an S3-compatible object store in production
+# (django-storages); the embedded default keeps the encrypted objects under HOZEN_DATA_DIR/vault.
+HOZEN_VAULT_MAX_BYTES = _int("HOZEN_VAULT_MAX_BYTES", 200 * 1024 * 1024)
+if os.environ.get("HOZEN_VAULT_S3_BUCKET", "").strip():
+    STORAGES["vault"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["HOZEN_VAULT_S3_BUCKET"].strip(),
+            "endpoint_url": os.environ.get("HOZEN_VAULT_S3_ENDPOINT") or None,
+            "region_name": os.environ.get("HOZEN_VAULT_S3_REGION") or None,
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
+
+# Handlers re-acknowledge the briefing after this many days (and on a rules-pack change).
+HOZEN_BRIEFING_MAX_AGE_DAYS = _int("HOZEN_BRIEFING_MAX_AGE_DAYS", 365)

@@ -1,0 +1,443 @@
+"""Every write of the vault: uploads, copies handed out, and custody. One transaction each, audited.
+
+Policy first (a denial outside the transaction is audited at once by ``policy.require``), then
+checks (``RuleViolation``, nothing written), then the rows and their audit entry together.
+
+Uploads are all or nothing: the ciphertext is written to the storage inside the transaction, and
+deleted again if anything after it fails, so a failed upload leaves no row, no data key and no
+stored object behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import mimetypes
+import secrets
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from hozen import audit
+from hozen.access import policy
+from hozen.core.errors import RuleViolation
+from hozen.core.models import Account
+from hozen.crypto.envelope import CryptoError
+from hozen.crypto.keys import DataKeyDestroyed
+from hozen.designation.models import MARKINGS, Designation, State
+
+from . import blobs, stamping
+from .models import Copy, CustodyEvent, Document, DocumentVersion
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+
+def max_bytes() -> int:
+    """The largest file the vault accepts (``HOZEN_VAULT_MAX_BYTES``, default 200 MB)."""
+    return int(getattr(settings, "HOZEN_VAULT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def current_marking(designation: Designation) -> str:
+    """The marking a rendering carries today (DOMAIN §2): a designation past its term end reads as
+    expired even before the nightly job has recorded the expiry."""
+    if designation.state == State.DESIGNATED and designation.term_end < timezone.localdate():
+        return MARKINGS.get((designation.tier, State.EXPIRED), "")
+    return designation.marking
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+def _too_large(limit: int) -> RuleViolation:
+    return RuleViolation("file_too_large",
+                         f"ファイルが大きすぎます。上限は{_megabytes(limit)}です。",
+                         f"The file is too large: the limit is {_megabytes(limit)}.", field="file")
+
+
+def check_title(title: str) -> str:
+    title = unicodedata.normalize("NFKC", title or "").strip()
+    if not title:
+        raise RuleViolation("title_required", "文書名を入力してください。", "Enter the document's title.", field="title")
+    if len(title) > 200:
+        raise RuleViolation("title_too_long", "文書名は200文字以内にしてください。",
+                            "The title must be at most 200 characters.", field="title")
+    return title
+
+
+def clean_filename(name: str) -> str:
+    """The file's own name, without any folder, control characters or a leading dot."""
+    name = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if not name:
+        raise RuleViolation("file_name_required", "ファイル名がありません。", "The file has no name.", field="file")
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 255 - len(ext) - 1] + dot + ext) if dot and len(ext) < 16 else name[:255]
+    return name
+
+
+def _content_type(filename: str, given: str | None) -> str:
+    given = (given or "").split(";")[0].strip().lower()
+    if given and given != "application/octet-stream" and len(given) <= 120:
+        return given
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+_TRIAL_STAMP = stamping.Stamp(marking="重要経済安保情報", recipient="-", organisation="-",
+                              issued_at=dt.datetime(2025, 5, 16, tzinfo=dt.UTC), copy_number=0, token="0" * 24)
+
+
+def _inspect_pdf(source: IO[bytes], filename: str, content_type: str) -> tuple[bool, int | None]:
+    """(is a PDF, pages). A file that says it is a PDF but cannot be read is refused: it could not
+    carry its marking (DOMAIN §2)."""
+    head = source.read(1024)
+    source.seek(0)
+    claims = content_type == "application/pdf" or filename.lower().endswith(".pdf")
+    if not (stamping.looks_like_pdf(head) or claims):
+        return False, None
+    data = source.read()
+    source.seek(0)
+    try:
+        reader = stamping.open_pdf(data)
+        # A trial stamp now, so that no PDF is accepted that a later view or download could not mark.
+        stamping.stamp_pdf(data, _TRIAL_STAMP)
+        return True, len(reader.pages)
+    except Exception:  # noqa: BLE001 - whatever pypdf raises, the PDF cannot carry its marking
+        raise RuleViolation("unreadable_pdf",
+                            "PDFを読み取れません（破損しているか、パスワードで保護されています）。表示を付けられないため受け付けません。",
+                            "The PDF cannot be read (damaged, or protected by a password), so it could not carry "
+                            "its marking; it was not accepted.", field="file") from None
+
+
+# --- upload --------------------------------------------------------------------------------------
+
+def upload(*, actor, designation: Designation | None = None, document: Document | None = None, title: str = "",
+           source: IO[bytes], filename: str, content_type: str | None = None,
+           declared_size: int | None = None) -> DocumentVersion:
+    """File a new document under ``designation``, or a new version of ``document``.
+
+    ``source`` is a binary file object (an upload, an open file); it is read once, encrypted in
+    1 MiB chunks under the new version's own data key, and never stored in the clear.
+    """
+    if (designation is None) == (document is None):
+        raise TypeError("upload() takes a designation (a new document) or a document (a new version)")
+    # The designation as it is now (its state decides whether anything may be added).
+    target = Designation.objects.get(pk=designation.pk if document is None else document.designation_id)
+    policy.require(actor, "vault.document.upload", target)
+    if document is None:
+        title = check_title(title)
+    filename = clean_filename(filename)
+    limit = max_bytes()
+    if declared_size is not None and declared_size > limit:
+        raise _too_large(limit)
+    if declared_size == 0:
+        raise RuleViolation("empty_file", "ファイルが空です。", "The file is empty.", field="file")
+    content_type = _content_type(filename, content_type)
+    is_pdf, pages = _inspect_pdf(source, filename, content_type)
+    if is_pdf:
+        content_type = "application/pdf"
+    stored: list[str] = []
+    try:
+        return _store(actor=actor, designation=target, document=document, title=title, source=source,
+                      filename=filename, content_type=content_type, is_pdf=is_pdf, pages=pages, limit=limit,
+                      stored=stored)
+    except BaseException:
+        for name in stored:  # the transaction rolled back: the object must go too
+            blobs.delete_quietly(name)
+        raise
+
+
+@transaction.atomic(durable=True)
+def _store(*, actor, designation, document, title, source, filename, content_type, is_pdf, pages, limit,
+           stored) -> DocumentVersion:
+    if document is None:
+        document = Document.objects.create(designation=designation, title=title, created_by=actor.account)
+        number = 1
+    else:
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        number = (document.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = DocumentVersion(document=document, number=number, filename=filename, content_type=content_type,
+                              is_pdf=is_pdf, pages=pages, size=0, sha256="", stored_size=0,
+                              uploaded_by=actor.account)
+    version.stored_name = f"pending/{version.crypto_id}"
+    version.save()  # creates the version's own data key, in this transaction
+    try:
+        name, stored_size, size, sha256 = blobs.seal_to_storage(version, source, limit=limit)
+    except blobs.TooLarge:
+        raise _too_large(limit) from None
+    stored.append(name)
+    if size == 0:
+        raise RuleViolation("empty_file", "ファイルが空です。", "The file is empty.", field="file")
+    version.stored_name, version.stored_size, version.size, version.sha256 = name, stored_size, size, sha256
+    version.save(update_fields=["stored_name", "stored_size", "size", "sha256"])
+    audit.record(actor, "vault.document.uploaded", version, details={
+        "document": document, "designation": designation, "version": number, "size": size, "sha256": sha256,
+        "pdf": is_pdf})
+    return version
+
+
+# --- copies: every view and download ---------------------------------------------------------------
+
+@dataclass
+class Delivery:
+    """A rendering handed to one person: its copy record and the bytes (a temporary file)."""
+
+    copy: Copy
+    file: IO[bytes]
+    filename: str
+    content_type: str
+    size: int
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _person_name(account: Account) -> str:
+    return account.person.full_name if account.person_id else account.username
+
+
+def _organisation_name(actor) -> str:
+    org = actor.organisation
+    return f"{org.name_ja} ({org.code})" if org is not None else ""
+
+
+def _new_token() -> str:
+    while True:
+        token = secrets.token_hex(12)
+        if not Copy.objects.filter(token=token).exists():
+            return token
+
+
+def _safe_stem(text: str) -> str:
+    keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in text)
+    return keep.strip("_")[:60] or "document"
+
+
+def deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
+    """A new, numbered, marked and stamped copy of ``version`` for ``actor`` (kind: view or download).
+
+    PDFs come back as the PDF with the marking and the stamp on every page; other files as a ZIP
+    with a marked cover sheet (a view of one shows the cover sheet alone). The copy, its custody
+    event and the audit entry commit together with the copy number it carries.
+    """
+    if kind not in (Copy.Kind.VIEW, Copy.Kind.DOWNLOAD):
+        raise ValueError(f"unknown delivery kind {kind!r}")
+    # Fresh from the database: the designation's state decides the marking and the rule.
+    version = DocumentVersion.objects.select_related("document__designation__organisation").get(pk=version.pk)
+    decision = policy.decide(actor, "vault.document.read", version)
+    if not decision.allowed:
+        # A read of ESI: the denial is audited here and now, and someone without need to know
+        # hears "not found", exactly as for a document that does not exist.
+        from .queries import refuse
+
+        refuse(actor, "vault.document.read", decision, version)
+    if actor.account is None:  # the rule refuses system actors already; a copy names a person
+        raise RuleViolation("needs_a_person", "複製は個人にのみ交付されます。", "Copies are issued to a person only.")
+    try:
+        return _deliver(actor=actor, version=version, kind=kind)
+    except (CryptoError, blobs.IntegrityFailure) as exc:
+        # Nothing was handed out (the copy rolled back with the transaction); the failed read is
+        # recorded on its own, and the reader gets a clear message instead of a server error.
+        code = ("data_key_destroyed" if isinstance(exc, DataKeyDestroyed)
+                else "checksum_mismatch" if isinstance(exc, blobs.IntegrityFailure) else "decryption_failed")
+        audit.record(actor, "vault.document.read", version, outcome="failure", details={"error": code})
+        if code == "data_key_destroyed":
+            raise RuleViolation(code, "この版の暗号鍵は破棄されており、内容は復元できません。",
+                                "This version's key was destroyed (crypto-shredded): its content cannot be recovered.") from None
+        raise RuleViolation(code, "保存された内容の完全性を確認できないため、交付できません。管理担当者に連絡してください。",
+                            "The stored content failed its integrity check and was not delivered; tell the registry.") from None
+
+
+@transaction.atomic(durable=True)
+def _deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
+    document = Document.objects.select_for_update().select_related("designation").get(pk=version.document_id)
+    designation = document.designation
+    document.copies_issued += 1
+    document.save(update_fields=["copies_issued"])
+    now = timezone.now()
+    marking = current_marking(designation)
+    stamp = stamping.Stamp(marking=marking, recipient=_person_name(actor.account),
+                           organisation=_organisation_name(actor), issued_at=now,
+                           copy_number=document.copies_issued, token=_new_token(),
+                           reference=designation.reference or "")
+    out = tempfile.SpooledTemporaryFile(max_size=blobs.SPOOL_BYTES)
+    try:
+        with blobs.open_plaintext(version) as plain:
+            if version.is_pdf:
+                out.write(stamping.stamp_pdf(plain.read(), stamp, title=document.title))
+                filename, content_type = f"{_safe_stem(designation.reference or 'draft')}-{document.pk}-v{version.number}-copy{stamp.copy_number}.pdf", "application/pdf"
+            else:
+                facts = stamping.FileFacts(filename=version.filename, content_type=version.content_type,
+                                           size=version.size, sha256=version.sha256, version=version.number,
+                                           document_title=document.title, designation_reference=designation.reference or "")
+                stem = f"{_safe_stem(designation.reference or 'draft')}-{document.pk}-v{version.number}-copy{stamp.copy_number}"
+                if kind == Copy.Kind.VIEW:
+                    out.write(stamping.cover_sheet(stamp, facts))
+                    filename, content_type = f"{stem}-cover.pdf", "application/pdf"
+                else:
+                    stamping.package_with_cover(plain, stamp, facts, out)
+                    filename, content_type = f"{stem}.zip", "application/zip"
+        size = out.tell()
+        out.seek(0)
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: out.read(1024 * 1024), b""):
+            digest.update(chunk)
+        out.seek(0)
+        copy = Copy.objects.create(
+            version=version, number=stamp.copy_number, kind=kind, token=stamp.token, recipient=actor.account,
+            recipient_name=stamp.recipient, recipient_organisation=stamp.organisation, holder=actor.account,
+            holder_name=stamp.recipient, holder_organisation=actor.organisation, marking=marking,
+            delivered_sha256=digest.hexdigest(), issued_at=now,
+            state=Copy.State.OUT)
+        _event(actor, copy, CustodyEvent.Kind.VIEWED if kind == Copy.Kind.VIEW else CustodyEvent.Kind.DOWNLOADED)
+        audit.record(actor, "vault.document.viewed" if kind == Copy.Kind.VIEW else "vault.document.downloaded",
+                     version, details={"document": document, "designation": designation, "copy": copy,
+                                       "copy_number": copy.number, "marking_state": designation.state})
+    except BaseException:
+        out.close()
+        raise
+    return Delivery(copy=copy, file=out, filename=filename, content_type=content_type, size=size)
+
+
+# --- custody ---------------------------------------------------------------------------------------
+
+def _event(actor, copy: Copy, kind: str, *, counterpart: Account | None = None, counterpart_name: str = "",
+           witness: Account | None = None, method: str = "") -> CustodyEvent:
+    name = _person_name(actor.account) if actor.account is not None else actor.describe().get("name", "")
+    return CustodyEvent.objects.create(
+        copy=copy, kind=kind, actor=actor.describe(), actor_name=name, counterpart=counterpart,
+        counterpart_name=counterpart_name or (_person_name(counterpart) if counterpart else ""),
+        witness=witness, witness_name=_person_name(witness) if witness else "", method=method[:120])
+
+
+def _locked(copy: Copy) -> Copy:
+    return Copy.objects.select_for_update().select_related("version__document__designation").get(pk=copy.pk)
+
+
+def _short_text(value: str, field: str, label_ja: str, label_en: str, *, required: bool) -> str:
+    value = unicodedata.normalize("NFKC", value or "").strip()
+    if required and not value:
+        raise RuleViolation(f"{field}_required", f"{label_ja}を入力してください。", f"Enter the {label_en}.", field=field)
+    if len(value) > 120:
+        raise RuleViolation(f"{field}_too_long", f"{label_ja}は120文字以内にしてください。",
+                            f"The {label_en} must be at most 120 characters.", field=field)
+    return value
+
+
+@transaction.atomic(durable=True)
+def record_medium(*, actor, medium: str, parent: Copy | None = None, document: Document | None = None,
+                  received_from: str = "") -> Copy:
+    """A physical medium: printed or burnt from a copy the actor holds (``parent``: copied), or
+    received from outside for ``document`` (received). It gets its own copy number and custodian."""
+    if (parent is None) == (document is None):
+        raise TypeError("record_medium() takes a parent copy (copied) or a document (received)")
+    if parent is not None:
+        parent = _locked(parent)
+    target = parent if parent is not None else document
+    policy.require(actor, "vault.medium.record", target)
+    medium = _short_text(medium, "medium", "媒体", "medium (e.g. paper printout, DVD)", required=True)
+    if parent is not None:
+        version = parent.version
+    else:
+        received_from = _short_text(received_from, "received_from", "受領元", "sender", required=True)
+        version = document.versions.order_by("-number").first()
+        if version is None:
+            raise RuleViolation("no_version", "この文書には版がありません。", "The document has no version.")
+    doc = Document.objects.select_for_update().get(pk=version.document_id)
+    doc.copies_issued += 1
+    doc.save(update_fields=["copies_issued"])
+    name = _person_name(actor.account)
+    copy = Copy.objects.create(
+        version=version, number=doc.copies_issued, kind=Copy.Kind.MEDIUM, token=_new_token(), medium=medium,
+        parent=parent, recipient=actor.account, recipient_name=name, recipient_organisation=_organisation_name(actor),
+        holder=actor.account, holder_name=name, holder_organisation=actor.organisation,
+        marking=current_marking(doc.designation))
+    if parent is not None:
+        _event(actor, copy, CustodyEvent.Kind.COPIED, method=medium)
+    else:
+        _event(actor, copy, CustodyEvent.Kind.RECEIVED, counterpart_name=received_from, method=medium)
+    audit.record(actor, "vault.copy.copied" if parent else "vault.copy.received", copy,
+                 details={"document": doc, "copy_number": copy.number, "parent": parent})
+    return copy
+
+
+def _cleared_for(account: Account, designation: Designation, request_id: str) -> bool:
+    """Whether ``account`` may hold this material in one of its roles (for a transfer)."""
+    from hozen.core.actor import Actor
+
+    for assignment in account.active_assignments().select_related("organisation"):
+        candidate = Actor.for_account(account, assignment, channel="web", request_id=request_id)
+        if policy.decide(candidate, "designation.material.handle", designation).allowed:
+            return True
+    return False
+
+
+@transaction.atomic(durable=True)
+def transfer(*, actor, copy: Copy, to: Account) -> Copy:
+    """Hand a held copy to another person, who must be cleared for the material (DOMAIN §5)."""
+    copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+    policy.require(actor, "vault.copy.transfer", copy)
+    if to is None or not to.is_active:
+        raise RuleViolation("unknown_recipient", "受領者のアカウントが見つかりません。",
+                            "The recipient's account was not found.", field="to")
+    if to.pk == copy.holder_id:
+        raise RuleViolation("same_custodian", "自分自身には引き渡せません。", "You already hold this copy.", field="to")
+    designation = copy.version.document.designation
+    if not _cleared_for(to, designation, actor.request_id):
+        # Least knowledge: never which of the recipient's conditions fails.
+        raise RuleViolation("recipient_not_cleared",
+                            "受領者はこの指定の取扱者ではありません（引渡しはできません）。",
+                            "The recipient may not handle this designation's material; the copy was not transferred.",
+                            field="to")
+    assignment = to.active_assignments().select_related("organisation").first()
+    copy.holder = to
+    copy.holder_name = _person_name(to)
+    copy.holder_organisation = assignment.organisation if assignment else None
+    copy.save(update_fields=["holder", "holder_name", "holder_organisation"])
+    _event(actor, copy, CustodyEvent.Kind.TRANSFERRED, counterpart=to)
+    audit.record(actor, "vault.copy.transferred", copy, details={"to_account_id": to.pk, "copy_number": copy.number})
+    return copy
+
+
+@transaction.atomic(durable=True)
+def return_copy(*, actor, copy: Copy) -> Copy:
+    """The copy comes back to the holding organ's registry and leaves the open items."""
+    copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+    policy.require(actor, "vault.copy.return", copy)
+    copy.state = Copy.State.RETURNED
+    copy.closed_at = timezone.now()
+    copy.save(update_fields=["state", "closed_at"])
+    _event(actor, copy, CustodyEvent.Kind.RETURNED, counterpart_name=copy.version.document.designation.organisation.code)
+    audit.record(actor, "vault.copy.returned", copy, details={"copy_number": copy.number})
+    return copy
+
+
+@transaction.atomic(durable=True)
+def destroy_copy(*, actor, copy: Copy, witness: Account | None, method: str) -> Copy:
+    """Destroyed in front of a witness: another person, whose name goes on the record."""
+    copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+    policy.require(actor, "vault.copy.destroy", copy)
+    method = _short_text(method, "method", "廃棄の方法", "method of destruction (e.g. shredded, degaussed)",
+                         required=True)
+    if witness is None or not witness.is_active:
+        raise RuleViolation("witness_required", "立会人を指定してください。",
+                            "Name a witness to the destruction.", field="witness")
+    if actor.account is not None and witness.pk == actor.account.pk:
+        raise RuleViolation("witness_not_self", "立会人は廃棄する本人以外の者でなければなりません。",
+                            "The witness must be someone other than the person destroying the copy.", field="witness")
+    copy.state = Copy.State.DESTROYED
+    copy.closed_at = timezone.now()
+    copy.save(update_fields=["state", "closed_at"])
+    _event(actor, copy, CustodyEvent.Kind.DESTROYED, witness=witness, method=method)
+    audit.record(actor, "vault.copy.destroyed", copy, details={"copy_number": copy.number,
+                                                             "witness_account_id": witness.pk})
+    return copy

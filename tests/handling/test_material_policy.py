@@ -1,0 +1,333 @@
+"""DOMAIN §5: who may read or handle designated material. Every condition is needed: with all of
+them the decision allows, and taking any one away denies with that condition's reason code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from hozen.access.policy import PolicyDenied, audit_unrecorded_denial, decide, require
+from hozen.assessment.models import Clearance
+from hozen.handling import services
+from hozen.handling.models import HandlerEntry
+from hozen.operators.models import Certification, Contract
+from tests.handling_factories import actor_for, keeper_for, make_cleared_handler
+
+READ = "designation.material.read"
+
+
+def fresh_actor(actor):
+    """The same person in a new request (nothing cached from the previous one)."""
+    return actor_for(actor.account, actor.organisation)
+
+
+def _entry(actor, designation):
+    return HandlerEntry.objects.get(account=actor.account, designation=designation, ended_at__isnull=True)
+
+
+# --- each condition, taken away ------------------------------------------------------------------
+
+def _remove_from_list(ctx):
+    services.remove_handler(actor=keeper_for(ctx["entry"].organisation), entry=ctx["entry"])
+
+
+def _cancel_designation(ctx):
+    from hozen.designation import services as designations
+
+    designations.cancel(actor=actor_for(ctx["people"]["organ_head"]), designation=ctx["designation"],
+                        reason="要件を欠くに至ったため")
+
+
+def _suspend_clearance(ctx):
+    # What the assessment app does on a reported concern (a bulk update, as a job might).
+    Clearance.objects.filter(person=ctx["actor"].account.person).update(suspended_at=timezone.now())
+
+
+def _end_clearance(ctx):
+    Clearance.objects.filter(person=ctx["actor"].account.person).update(
+        ended_on=dt.date(2026, 6, 1), end_reason="reassessment_unfavourable")
+
+
+def _terminate_contract(ctx):
+    Contract.objects.filter(business=ctx["orgs"]["TOWA"]).update(terminated_on=dt.date(2026, 6, 1))
+
+
+def _revoke_certification(ctx):
+    for cert in Certification.objects.filter(business=ctx["orgs"]["TOWA"]):
+        cert.revoked_on = dt.date(2026, 6, 1)
+        cert.save()
+
+
+def _department_dropped(ctx):
+    for contract in Contract.objects.filter(business=ctx["orgs"]["TOWA"]):
+        contract.authorised_departments = ["営業部"]
+        contract.save()
+
+
+def _forget_briefing(ctx):
+    ctx["actor"].account.briefing_acknowledgements.all().delete()
+
+
+FLIPS = {
+    "not_on_handler_list": _remove_from_list,
+    "designation_not_in_force": _cancel_designation,
+    "no_valid_assessment": _suspend_clearance,
+    "briefing_not_acknowledged": _forget_briefing,
+}
+BUSINESS_FLIPS = {
+    **FLIPS,
+    "no_active_contract": _terminate_contract,
+}
+
+
+@pytest.fixture
+def ctx(designation, people, orgs):
+    actor = make_cleared_handler(designation)
+    return {"actor": actor, "designation": designation, "people": people, "orgs": orgs,
+            "entry": _entry(actor, designation)}
+
+
+@pytest.fixture
+def business_ctx(provided, towa_employee, people, orgs):
+    actor = make_cleared_handler(provided, towa_employee)
+    return {"actor": actor, "designation": provided, "people": people, "orgs": orgs,
+            "entry": _entry(actor, provided)}
+
+
+def test_handler_meeting_every_condition_may_read(ctx):
+    decision = decide(ctx["actor"], READ, ctx["designation"])
+    assert decision.allowed and decision.code == "handler"
+    assert decide(ctx["actor"], "designation.material.handle", ctx["designation"]).allowed
+
+
+def test_business_handler_meeting_every_condition_may_read(business_ctx):
+    assert decide(business_ctx["actor"], READ, business_ctx["designation"]).allowed
+
+
+@pytest.mark.parametrize("code", sorted(FLIPS))
+def test_each_condition_is_required_for_organ_staff(ctx, code):
+    assert decide(ctx["actor"], READ, ctx["designation"]).allowed
+    FLIPS[code](ctx)
+    for actor in (ctx["actor"], fresh_actor(ctx["actor"])):  # cached request, and a new one
+        decision = decide(actor, READ, ctx["designation"])
+        assert not decision.allowed
+        assert decision.code == code
+        assert decision.reason("en") and decision.reason("ja")
+
+
+@pytest.mark.parametrize("code", sorted(BUSINESS_FLIPS))
+def test_each_condition_is_required_for_business_staff(business_ctx, code):
+    assert decide(business_ctx["actor"], READ, business_ctx["designation"]).allowed
+    BUSINESS_FLIPS[code](business_ctx)
+    for actor in (business_ctx["actor"], fresh_actor(business_ctx["actor"])):
+        decision = decide(actor, READ, business_ctx["designation"])
+        assert (decision.allowed, decision.code) == (False, code)
+
+
+@pytest.mark.parametrize("flip", [_revoke_certification, _department_dropped])
+def test_business_staff_need_an_active_certification_and_their_department_covered(business_ctx, flip):
+    flip(business_ctx)
+    decision = decide(business_ctx["actor"], READ, business_ctx["designation"])
+    assert (decision.allowed, decision.code) == (False, "no_active_contract")
+
+
+def test_contract_condition_does_not_apply_to_organ_staff(ctx):
+    Contract.objects.update(terminated_on=dt.date(2026, 6, 1))
+    assert decide(ctx["actor"], READ, ctx["designation"]).allowed
+
+
+# --- the assessment condition in detail -----------------------------------------------------------
+
+def test_expired_assessment_denies(designation, _frozen_today):
+    actor = make_cleared_handler(designation, valid_until=dt.date(2026, 12, 31))
+    assert decide(actor, READ, designation).allowed
+    _frozen_today.move_to(dt.datetime(2027, 1, 1, 3, 0, tzinfo=dt.UTC))
+    decision = decide(actor, READ, designation)
+    assert (decision.allowed, decision.code) == (False, "no_valid_assessment")
+
+
+def test_assessment_of_the_other_tier_does_not_count(designation):
+    actor = make_cleared_handler(designation, tier="sds")
+    assert decide(actor, READ, designation).code == "no_valid_assessment"
+
+
+def test_esi_assessment_does_not_open_sds_material(make_designation):
+    sds = make_designation(tier="sds")
+    actor = make_cleared_handler(sds, tier="esi")
+    assert decide(actor, READ, sds).code == "no_valid_assessment"
+    assert decide(make_cleared_handler(sds), READ, sds).allowed
+
+
+def test_ended_assessment_denies(ctx):
+    _end_clearance(ctx)
+    assert decide(ctx["actor"], READ, ctx["designation"]).code == "no_valid_assessment"
+
+
+# --- the designation condition --------------------------------------------------------------------
+
+def test_designation_past_its_term_denies_even_before_the_expiry_job(designation, _frozen_today):
+    actor = make_cleared_handler(designation)
+    _frozen_today.move_to(dt.datetime(2031, 6, 2, 3, 0, tzinfo=dt.UTC))
+    # Keep the other conditions true on that day: a fresh clearance and briefing.
+    from tests.handling_factories import make_clearance
+
+    make_clearance(actor.account, organ=designation.organisation)
+    services.acknowledge_briefing(actor=actor)
+    decision = decide(actor, READ, designation)
+    assert (decision.allowed, decision.code) == (False, "designation_not_in_force")
+
+
+def test_handler_entry_past_its_end_date_denies(ctx, _frozen_today):
+    HandlerEntry.objects.filter(pk=ctx["entry"].pk).update(ends_on=dt.date(2026, 6, 30))
+    assert decide(ctx["actor"], READ, ctx["designation"]).allowed
+    _frozen_today.move_to(dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.UTC))
+    assert decide(ctx["actor"], READ, ctx["designation"]).code == "not_on_handler_list"
+
+
+# --- the briefing condition ----------------------------------------------------------------------
+
+def test_briefing_older_than_the_maximum_age_must_be_acknowledged_again(ctx, _frozen_today, settings):
+    settings.HOZEN_BRIEFING_MAX_AGE_DAYS = 30
+    _frozen_today.move_to(dt.datetime(2026, 7, 2, 3, 0, tzinfo=dt.UTC))
+    assert decide(ctx["actor"], READ, ctx["designation"]).code == "briefing_not_acknowledged"
+    services.acknowledge_briefing(actor=ctx["actor"])
+    assert decide(ctx["actor"], READ, ctx["designation"]).allowed
+
+
+def test_briefing_default_maximum_age_is_twelve_months(ctx, _frozen_today):
+    _frozen_today.move_to(dt.datetime(2027, 5, 31, 3, 0, tzinfo=dt.UTC))
+    assert decide(ctx["actor"], READ, ctx["designation"]).allowed
+    _frozen_today.move_to(dt.datetime(2027, 6, 2, 3, 0, tzinfo=dt.UTC))
+    assert decide(ctx["actor"], READ, ctx["designation"]).code == "briefing_not_acknowledged"
+
+
+def test_rules_pack_change_requires_a_new_briefing_acknowledgement(ctx, _frozen_today):
+    from hozen.rules import services as rules_services
+    from hozen.rules.queries import current_pack
+
+    pack = current_pack("esi", dt.date(2026, 6, 1))
+    text = pack.source_text.replace("version: 1\n", "version: 2\n", 1).replace(
+        "effective_from: 2025-05-16", "effective_from: 2026-06-01", 1)
+    from tests.handling_factories import _one_of  # the server operator publishes packs
+
+    rules_services.publish_pack(actor=_operator(), source_text=text, filename="jp-esi-2025-v2.yaml")
+    assert current_pack("esi", dt.date(2026, 6, 1)).version == 2
+    assert decide(ctx["actor"], READ, ctx["designation"]).code == "briefing_not_acknowledged"
+    services.acknowledge_briefing(actor=ctx["actor"])
+    assert decide(ctx["actor"], READ, ctx["designation"]).allowed
+    assert _one_of  # imported helper exists
+
+
+def _operator():
+    from hozen.core.actor import Actor
+
+    return Actor.operator("tests")
+
+
+# --- exempt office holders ------------------------------------------------------------------------
+
+def test_exempt_office_holder_passes_the_assessment_condition_only(designation, people, orgs):
+    from tests import factories
+
+    minister = factories.account(role="subject", organisation=orgs["METI"])
+    services.record_office_holding(actor=_operator(), account=minister, office="minister_of_state",
+                                   since=dt.date(2026, 1, 1))
+    actor = actor_for(minister)
+    # Exempt from the assessment: the keeper can list them...
+    services.add_handler(actor=keeper_for(orgs["METI"]), designation=designation, account=minister)
+    # ...but the briefing is still needed,
+    assert decide(actor, READ, designation).code == "briefing_not_acknowledged"
+    services.acknowledge_briefing(actor=actor)
+    assert decide(actor, READ, designation).allowed
+    # and the handler list too.
+    services.remove_handler(actor=keeper_for(orgs["METI"]),
+                            entry=HandlerEntry.objects.get(account=minister, ended_at__isnull=True))
+    assert decide(actor, READ, designation).code == "not_on_handler_list"
+
+
+def test_office_not_in_the_rules_pack_is_refused(people):
+    from hozen.core.errors import RuleViolation
+
+    with pytest.raises(RuleViolation) as e:
+        services.record_office_holding(actor=_operator(), account=people["subject"], office="mayor",
+                                       since=dt.date(2026, 1, 1))
+    assert e.value.code == "unknown_office"
+
+
+def test_office_holding_that_ended_no_longer_exempts(designation, orgs, _frozen_today):
+    from tests import factories
+
+    minister = factories.account(role="subject", organisation=orgs["METI"])
+    services.record_office_holding(actor=_operator(), account=minister, office="minister_of_state",
+                                   since=dt.date(2026, 1, 1), until=dt.date(2026, 6, 30))
+    services.add_handler(actor=keeper_for(orgs["METI"]), designation=designation, account=minister)
+    actor = actor_for(minister)
+    services.acknowledge_briefing(actor=actor)
+    assert decide(actor, READ, designation).allowed
+    _frozen_today.move_to(dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.UTC))
+    assert decide(actor, READ, designation).code == "no_valid_assessment"
+
+
+# --- who else is refused ---------------------------------------------------------------------------
+
+def test_colleague_without_need_to_know_is_refused_without_learning_the_designation_state(ctx, orgs):
+    from tests import factories
+    from tests.handling_factories import make_clearance
+
+    colleague = factories.account(role="subject", organisation=orgs["METI"])
+    make_clearance(colleague, organ=orgs["METI"])
+    actor = actor_for(colleague)
+    services.acknowledge_briefing(actor=actor)
+    _cancel_designation(ctx)
+    decision = decide(actor, READ, ctx["designation"])
+    assert (decision.allowed, decision.code) == (False, "not_on_handler_list")
+
+
+def test_system_actor_is_refused(designation):
+    from hozen.core.actor import Actor
+
+    assert decide(Actor.job("x"), READ, designation).code == "not_signed_in"
+
+
+def test_missing_designation_looks_like_no_need_to_know(ctx):
+    assert decide(ctx["actor"], READ, 10**9).code == "not_on_handler_list"
+
+
+def test_require_audits_a_denied_read(designation, orgs):
+    from hozen.audit.models import AuditEntry
+    from tests import factories
+
+    actor = actor_for(factories.account(role="subject", organisation=orgs["METI"]))
+    with pytest.raises(PolicyDenied) as e:
+        require(actor, READ, designation)
+    assert e.value.decision.code == "not_on_handler_list"
+    audit_unrecorded_denial(actor, e.value)  # what the web, API and CLI error handlers do
+    entry = AuditEntry.objects.filter(action=READ).last()
+    assert entry is not None and entry.outcome == "denied" and "not_on_handler_list" in entry.data
+
+
+# --- scope agrees with decide ------------------------------------------------------------------------
+
+def test_material_scope_agrees_with_decide_on_every_designation(make_designation, provided, towa_employee, orgs,
+                                                                people):
+    from hozen.access import policy
+    from hozen.designation.models import Designation
+    from tests import factories
+
+    other = make_designation()
+    sds = make_designation(tier="sds")
+    handler = make_cleared_handler(provided)
+    make_cleared_handler(other, handler.account)
+    make_cleared_handler(sds, handler.account, tier="esi")  # listed, wrong tier: refused
+    business = make_cleared_handler(provided, towa_employee)
+    unbriefed = make_cleared_handler(other, briefed=False)
+    colleague = actor_for(factories.account(role="subject", organisation=orgs["METI"]))
+    for actor in (handler, business, unbriefed, colleague, actor_for(people["esi_manager"])):
+        for fresh in (actor, fresh_actor(actor)):
+            visible = set(Designation.objects.filter(policy.scope(fresh, READ, Designation))
+                          .values_list("pk", flat=True))
+            for d in Designation.objects.all():
+                assert (d.pk in visible) == decide(fresh, READ, d).allowed, (actor, d)
+    assert set(Designation.objects.filter(policy.scope(handler, READ, Designation))) == {provided, other}
