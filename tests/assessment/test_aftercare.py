@@ -179,11 +179,35 @@ def test_statistics_count_outcomes_without_personal_data(world):
     assert AssessmentCase.objects.count() == 2
 
 
-def test_a_concern_while_another_assessment_is_open_is_refused_and_suspends_nothing(world):
+def test_a_concern_while_another_assessment_is_open_is_folded_into_it(world, _frozen_today):
     _case, clearance = cleared(world)
-    nominate(world, trigger="ten_year_renewal")
-    with pytest.raises(RuleViolation) as info:
-        services.report_event(actor=world["business"], clearance=clearance, kind="concerning_event",
-                              occurred_on=dt.date(2026, 6, 1), description=CONCERN)
-    assert info.value.code == "case_already_open"
-    assert Clearance.objects.get(pk=clearance.pk).suspended_at is None
+    renewal = nominate(world, trigger="ten_year_renewal")
+    record = services.report_event(actor=world["business"], clearance=clearance, kind="concerning_event",
+                                   occurred_on=dt.date(2026, 6, 1), description=CONCERN)
+    assert record.reassessment is None and record.folded_into == renewal and record.case == renewal
+    assert AssessmentCase.objects.filter(person=renewal.person, state__in=["nominated"]).count() == 1
+    assert Clearance.objects.get(pk=clearance.pk).suspended_by == renewal
+    assert fresh(renewal).reassessment_of == clearance
+    assert "concern_folded" in set(renewal.events.values_list("kind", flat=True))
+    # The open case's result replaces the suspended record, as a re-assessment's does.
+    case = to_notified(world, renewal)
+    old = Clearance.objects.get(pk=clearance.pk)
+    assert old.end_reason == "superseded" and case.clearance.is_valid(dt.date(2026, 6, 1))
+
+
+def test_a_folded_concern_is_read_by_the_open_cases_investigator_only(world):
+    _case, clearance = cleared(world)
+    renewal = nominate(world, trigger="ten_year_renewal")
+    record = services.report_event(actor=world["security"], clearance=clearance, kind="concerning_event",
+                                   occurred_on=dt.date(2026, 6, 1), description=CONCERN)
+    from .conftest import to_submitted
+
+    case = to_submitted(world, renewal)
+    services.assign_investigator(actor=world["cao_head"], case=case, investigator=world.people["investigator"])
+    record = ReportableEvent.objects.get(pk=record.pk)
+    assert reveal(world["investigator"], record, "description", purpose="investigation") == CONCERN
+    for who in ("investigator2", "business", "security", "sysadmin"):
+        with pytest.raises(PolicyDenied):
+            reveal(world[who], record, "description", purpose="curiosity")
+
+

@@ -103,8 +103,49 @@ def test_bulk_nomination_writes_every_row(world):
     rows[2]["person"] = people[2].pk  # a person may be given by id
     seen = []
     results = services.nominate_many(actor=world["business"], rows=rows, contract=world.contract, progress=seen.append)
-    assert [r.case.person for r in results] == people and seen == [1, 2, 3]
+    assert [r.case.person for r in results] == people and seen == [3]  # after each chunk written
     assert audit_entries("assessment.nominate_many")[0]["details"]["cases"] == 3
+    # Each row is a case like a single nomination: its own data key, its event, its audit entry.
+    cases = [AssessmentCase.objects.get(pk=r.case.pk) for r in results]
+    assert len({c.data_key_id for c in cases}) == 3 and all(c.data_key_id for c in cases)
+    assert all(c.events.get().kind == "nominated" and c.stage_due_on == dt.date(2026, 6, 15) for c in cases)
+    assert sorted(e["target"]["id"] for e in audit_entries("assessment.nominate")) == sorted(str(c.pk) for c in cases)
+    assert all(e["details"]["subject_person_id"] == c.person_id
+               for e, c in zip(audit_entries("assessment.nominate"), cases, strict=True))
+    # The data key made in bulk encrypts and decrypts the case's records like any other.
+    from hozen.crypto import reveal
+
+    from .conftest import answers, to_consented
+
+    case = to_consented(world, cases[0])
+    subject = world.subject_actor(case.person)
+    saved = services.save_questionnaire_section(actor=subject, case=case, section="identity",
+                                                content=answers()["identity"])
+    assert reveal(subject, saved.section, "content", purpose="subject_access") == answers()["identity"]
+
+
+def test_bulk_nomination_refuses_an_open_case_and_holds_an_exemption_like_a_single_one(world):
+    from .conftest import cleared
+
+    earlier, _clearance = cleared(world)  # favourable, same organ: a new ESI nomination is held
+    busy = new_employee(world)
+    nominate(world, busy)
+    fresh_person = new_employee(world)
+    with pytest.raises(services.NominationRowsInvalid) as info:
+        services.nominate_many(actor=world["business"], rows=[{"person": busy, **FIELDS},
+                                                               {"person": fresh_person, **FIELDS}],
+                               contract=world.contract)
+    assert [(i, f) for i, f, _, _ in info.value.errors] == [(0, "person")]
+    assert "already in progress" in info.value.errors[0][3]
+    results = services.nominate_many(actor=world["business"], rows=[{"person": earlier.person, **FIELDS},
+                                                                     {"person": fresh_person, **FIELDS}],
+                                     contract=world.contract)
+    assert results[0].case is None and results[0].exemption.basis == earlier.clearance
+    held = [e for e in audit_entries("assessment.nominate") if e["target"]["type"] == "assessment.exemption"]
+    assert [(e["target"]["id"], e["details"]["outcome"], e["details"]["basis"]["id"]) for e in held] == [
+        (str(results[0].exemption.pk), "possible_exemption", str(earlier.clearance.pk))]
+    assert results[0].exemption.state == "pending" and results[0].exemption.nomination["post"] == "主任"
+    assert results[1].exemption is None and results[1].case.person == fresh_person
 
 
 def test_bulk_nomination_with_one_bad_row_writes_nothing_and_names_every_bad_row(world):

@@ -1,7 +1,969 @@
-"""/api/v1/ routes of hozen.assessment. Thin: parse, call a service or query, serialise."""
+"""Aptitude assessments (適性評価) over HTTP: every step of DOMAIN §6 and what each side may see.
+
+Thin: reads through ``hozen.assessment.queries`` (a case the caller may not see is 404, exactly like
+a missing one), writes through ``hozen.assessment.services``, which ask the policy (403 with its
+reason code, audited) and apply the rules (422 with the rule's ``code`` and the ``field`` at fault;
+nothing is written). The same rules as the screens: the nominating side (a business's protection
+officer, an organ's security officer) gets status only — consented or not, favourable or not,
+valid until — and every request for answers, findings or reasons is refused with ``status_only``;
+a system administrator reads no case content (``no_assessment_content``); an investigator,
+adjudicator or complaint handler only the cases they are assigned to.
+
+Consent, refusal and withdrawal need the subject's own second factor *in the request*: a bearer
+token alone is not the subject's signature, so ``totp_code`` (the current code of their
+authenticator, or a recovery code) is checked as at sign-in, and a wrong or missing code is
+refused by the policy with ``second_factor_required``.
+
+People are named by their account's user name (``username``) or, for candidates, ``person_id``.
+Dates are ISO ``YYYY-MM-DD`` strings, times ISO 8601 with an offset. Input schemas refuse fields
+they do not name (422).
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+import dataclasses
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
+
+from hozen.assessment import queries, services
+from hozen.assessment.models import (
+    AdverseTreatmentReport,
+    AssessmentCase,
+    Complaint,
+    Inquiry,
+    ReportableEvent,
+)
+from hozen.assessment.questionnaire import SECTIONS
+from hozen.assessment.validation import QuestionnaireInvalid
+from hozen.core.errors import NotFound, RuleViolation
+
+from .designation import ErrorOut, InvalidOut, IsoDate, Text
 
 router = Router(tags=["assessment"])
+
+
+class In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldErrorOut(Schema):
+    path: str = Field(description="section.path of the answer at fault, e.g. employment_10y.jobs[1].ended_on")
+    code: str
+    message: str
+
+
+class RowErrorOut(Schema):
+    row: int = Field(description="Index of the row in `rows`, from 0")
+    field: str | None
+    message: str
+
+
+class ManyErrorsOut(Schema):
+    """422 for a questionnaire or a bulk nomination: every problem at once (nothing written)."""
+
+    detail: str
+    code: str
+    field: str | None = None
+    errors: list[FieldErrorOut] | list[RowErrorOut]
+
+
+READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
+WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut | InvalidOut}
+
+StateCode = Literal[
+    "nominated", "notice_given", "consented", "refused", "questionnaire_submitted", "under_investigation",
+    "investigation_complete", "adjudicated_favourable", "adjudicated_unfavourable_pending_concurrence",
+    "adjudicated_unfavourable", "notified", "under_reexamination", "not_consented", "discontinued"]
+SectionCode = Literal[tuple(s.code for s in SECTIONS)]  # type: ignore[valid-type]
+ItemCode = Literal["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7"]
+
+
+def _language(request) -> str:
+    return request.actor.account.language if request.actor.account is not None else "ja"
+
+
+def _window(offset: int, limit: int) -> slice:
+    offset, limit = max(0, offset), min(max(1, limit), 500)
+    return slice(offset, offset + limit)
+
+
+def _case(request, case_id: int) -> AssessmentCase:
+    return queries.case_for(request.actor, case_id)  # 404: missing or not visible
+
+
+def _account(username: str, field: str):
+    from hozen.core.models import Account
+
+    account = Account.objects.filter(username=(username or "").strip().lower(), is_active=True).first()
+    if account is None:
+        raise RuleViolation("unknown_account", f"アカウント {username!r} はありません。", f"No active account {username!r}.",
+                            field=field)
+    return account
+
+
+# --- cases: what each side may see ---------------------------------------------------------------------
+
+class CaseOut(Schema):
+    """A case as the caller may see it. ``view`` says which: ``full`` (the subject, the organ, the
+    case's workers: state and clock) or ``status_only`` (the nominating side: status, consented,
+    favourable, valid until — nothing else)."""
+
+    id: int
+    view: Literal["full", "status_only"]
+    person: int = Field(description="The assessed person's id")
+    person_name: str
+    status: str | None = Field(None, description="status_only: awaiting_consent, in_progress, not_consented, "
+                               "discontinued, notified, notice_destroyed")
+    consented: bool | None = None
+    favourable: bool | None = None
+    valid_until: dt.date | None = None
+    state: StateCode | None = None
+    tier: str | None = None
+    trigger: str | None = None
+    organ: str | None = None
+    nominated_at: dt.datetime | None = None
+    stage_entered_at: dt.datetime | None = None
+    stage_due_on: dt.date | None = Field(None, description="The current stage's target date")
+    overdue: bool | None = None
+    notified_at: dt.datetime | None = None
+    closed: bool | None = None
+    reasons_waived: bool | None = None
+    questionnaire_sha256: str | None = None
+
+
+def _case_out(request, case: AssessmentCase, status: dict | None = None) -> dict:
+    status = status if status is not None else queries.case_status(request.actor, case)
+    out = {"id": case.pk, "person": case.person_id, "person_name": str(case.person)}
+    if "state" in status:
+        out.update(view="full", **{k: v for k, v in status.items() if k not in ("case", "person", "organ")},
+                   organ=case.organ.code)
+    else:
+        out.update(view="status_only", **{k: v for k, v in status.items() if k not in ("case", "person")})
+    return out
+
+
+class CaseListIn(Schema):
+    state: StateCode | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class CaseListOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[CaseOut]
+
+
+def _page(request, qs, filters) -> dict:
+    total = qs.count()
+    cases = list(qs[filters.offset:filters.offset + filters.limit])
+    statuses = queries.case_statuses(request.actor, cases)  # a fixed number of queries per page
+    items = [_case_out(request, c, statuses[c.pk]) for c in cases]
+    return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
+
+
+@router.get("/cases", response={200: CaseListOut, 422: InvalidOut},
+            summary="Cases the caller may see, newest nomination first (each as the caller may see it)")
+def list_cases(request, filters: Query[CaseListIn]):
+    return _page(request, queries.cases_for(request.actor, state=filters.state), filters)
+
+
+@router.get("/queue", response={200: CaseListOut, 422: InvalidOut},
+            summary="Cases awaiting the caller's role, the soonest target date first (overdue ones lead)")
+def queue(request, filters: Query[CaseListIn]):
+    return _page(request, queries.queue_for(request.actor, state=filters.state or None), filters)
+
+
+@router.get("/cases/{int:case_id}", response={200: CaseOut, **READ_ERRORS},
+            summary="One case as the caller may see it (404 when missing or not visible)")
+def get_case(request, case_id: int):
+    return _case_out(request, _case(request, case_id))
+
+
+class EventOut(Schema):
+    kind: str
+    at: dt.datetime
+    by: dict[str, Any]
+    state_from: str
+    state_to: str
+
+
+@router.get("/cases/{int:case_id}/events", response={200: list[EventOut], **READ_ERRORS},
+            summary="The case's history (not shown to the nominating side)")
+def case_events(request, case_id: int):
+    case = _case(request, case_id)
+    return [{"kind": e.kind, "at": e.at, "by": e.actor, "state_from": e.state_from, "state_to": e.state_to}
+            for e in queries.events_for(request.actor, case)]
+
+
+# --- nomination and exemptions ------------------------------------------------------------------------------
+
+class NominationFields(In):
+    tier: Literal["esi", "sds"] = "esi"
+    trigger: Literal["new", "ten_year_renewal"] = "new"
+    department: str = Field(max_length=200)
+    post: str = Field(max_length=200)
+    listing_agreed_on: IsoDate | None = Field(description="The day the candidate agreed to be listed (required)")
+    dispatched_worker: bool = False
+    employing_agency: str = Field("", max_length=200, description="Required for a dispatched worker, only for one")
+
+
+class NominateIn(NominationFields):
+    person_id: int | None = Field(None, description="The candidate (or username)")
+    username: str | None = Field(None, max_length=64, description="The candidate's account (or person_id)")
+    contract_id: int | None = Field(None, description="A business nominates under its contract with the organ")
+
+
+class ExemptionOut(Schema):
+    id: int
+    person: int
+    state: Literal["pending", "confirmed", "declined"]
+    organ: str
+    tier: str
+    basis_tier: str
+    basis_notified_on: dt.date
+    window_years: int
+    decided_at: dt.datetime | None
+    reason: str
+    case: int | None
+
+
+class NominationOut(Schema):
+    case: CaseOut | None = Field(description="The case opened, or null when the nomination is held as an exemption")
+    exemption: ExemptionOut | None
+
+
+def _exemption_out(e) -> dict:
+    explained = queries.exemption_explained(e)
+    return {"id": e.pk, "person": e.person_id, "state": e.state, "organ": e.organ.code, "tier": e.tier,
+            "basis_tier": explained["basis_tier"], "basis_notified_on": explained["basis_notified_on"],
+            "window_years": e.window_years, "decided_at": e.decided_at, "reason": e.reason, "case": e.case_id}
+
+
+def _contract(contract_id: int | None):
+    if contract_id is None:
+        return None
+    from hozen.operators.models import Contract
+
+    contract = Contract.objects.select_related("organ", "business").filter(pk=contract_id).first()
+    if contract is None:
+        raise RuleViolation("unknown_contract", "その契約はありません。", f"No contract {contract_id}.", field="contract_id")
+    return contract
+
+
+def _person(person_id: int | None, username: str | None, field_prefix: str = ""):
+    from hozen.core.models import Person
+
+    if (person_id is None) == (username is None):
+        raise RuleViolation("person_required", "評価対象者を person_id 又は username のいずれかで指定してください。",
+                            "Name the candidate by person_id or by username (one of them).",
+                            field=f"{field_prefix}person_id")
+    if username is not None:
+        return _account(username, f"{field_prefix}username").person
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        raise RuleViolation("unknown_person", "その人はいません。", f"No person {person_id}.", field=f"{field_prefix}person_id")
+    return person
+
+
+@router.post("/nominations", response={201: NominationOut, **WRITE_ERRORS},
+             summary="Nominate a candidate (organ security officer for its staff; business protection officer "
+             "under a contract)",
+             description="Opens a case, or — when an earlier favourable result from the same organ may exempt "
+             "the person (Art. 12(1)(i)) — holds the nomination as an exemption for the organ to confirm.")
+def nominate(request, payload: NominateIn):
+    data = payload.model_dump()
+    person = _person(data.pop("person_id"), data.pop("username"))
+    contract = _contract(data.pop("contract_id"))
+    result = services.nominate(actor=request.actor, person=person, contract=contract, **data)
+    return Status(201, {"case": _case_out(request, result.case) if result.case else None,
+                        "exemption": _exemption_out(result.exemption) if result.exemption else None})
+
+
+class BulkRowIn(NominationFields):
+    person_id: int | None = None
+    username: str | None = Field(None, max_length=64)
+
+
+class BulkNominateIn(In):
+    contract_id: int | None = None
+    rows: list[BulkRowIn] = Field(min_length=1, max_length=100_000)
+
+
+class BulkNominationOut(Schema):
+    rows: int
+    cases: list[int] = Field(description="Ids of the cases opened, in row order")
+    exemptions: list[int] = Field(description="Ids of nominations held as possible exemptions")
+
+
+@router.post("/nominations/bulk", response={201: BulkNominationOut, 403: ErrorOut, 422: ManyErrorsOut | InvalidOut},
+             summary="Nominate many candidates at once: all rows or none",
+             description="Every row is checked first; if any is wrong, 422 lists every bad row (index from 0, "
+             "field, message) and nothing is written.")
+def nominate_bulk(request, payload: BulkNominateIn):
+    from hozen.core.models import Account
+
+    contract = _contract(payload.contract_id)
+    rows, errors = [], []
+    usernames = {r.username.strip().lower() for r in payload.rows if r.username}
+    by_username = dict(Account.objects.filter(username__in=usernames, is_active=True)
+                       .values_list("username", "person_id")) if usernames else {}
+    for i, row in enumerate(payload.rows):
+        data = row.model_dump()
+        person_id, username = data.pop("person_id"), data.pop("username")
+        if (person_id is None) == (username is None):
+            errors.append({"row": i, "field": "person_id", "message": "Name the candidate by person_id or username."})
+            continue
+        if username is not None:
+            person_id = by_username.get(username.strip().lower())
+            if person_id is None:
+                errors.append({"row": i, "field": "username", "message": f"No active account {username!r}."})
+                continue
+        rows.append((i, {"person": person_id, **data}))
+    if errors:
+        return Status(422, {"detail": f"rows[{errors[0]['row']}]: {errors[0]['message']}; nothing was nominated.",
+                            "code": "nomination_rows_invalid", "field": f"rows[{errors[0]['row']}]", "errors": errors})
+    try:
+        results = services.nominate_many(actor=request.actor, rows=[r for _, r in rows], contract=contract)
+    except services.NominationRowsInvalid as exc:
+        language = _language(request)
+        return Status(422, {"detail": exc.message(language), "code": exc.code, "field": exc.field,
+                            "errors": [{"row": rows[i][0], "field": field, "message": ja if language == "ja" else en}
+                                       for i, field, ja, en in exc.errors]})
+    return Status(201, {"rows": len(results), "cases": [r.case.pk for r in results if r.case],
+                        "exemptions": [r.exemption.pk for r in results if r.exemption]})
+
+
+@router.get("/exemptions", response={200: list[ExemptionOut]},
+            summary="Nominations held as possible exemptions: the nominator's (why no case opened) and the organ's "
+            "(to confirm or decline)")
+def list_exemptions(request, state: Literal["pending", "confirmed", "declined"] | None = None):
+    return [_exemption_out(e) for e in queries.exemptions_for(request.actor, state=state)[:500]]
+
+
+@router.get("/exemptions/{int:exemption_id}", response={200: ExemptionOut, **READ_ERRORS})
+def get_exemption(request, exemption_id: int):
+    return _exemption_out(queries.exemption_for(request.actor, exemption_id))
+
+
+class ReasonIn(In):
+    reason: Text = Field(description="Procedural: write no personal details")
+
+
+@router.post("/exemptions/{int:exemption_id}/confirm", response={200: ExemptionOut, **WRITE_ERRORS},
+             summary="The organ confirms, with a reason, that no concern has arisen: no case opens")
+def confirm_exemption(request, exemption_id: int, payload: ReasonIn):
+    exemption = queries.exemption_for(request.actor, exemption_id)
+    return _exemption_out(services.confirm_exemption(actor=request.actor, exemption=exemption, reason=payload.reason))
+
+
+@router.post("/exemptions/{int:exemption_id}/decline", response={201: CaseOut, **WRITE_ERRORS},
+             summary="The organ declines the exemption: the nomination opens a case as submitted")
+def decline_exemption(request, exemption_id: int, payload: ReasonIn):
+    exemption = queries.exemption_for(request.actor, exemption_id)
+    case = services.decline_exemption(actor=request.actor, exemption=exemption, reason=payload.reason)
+    return Status(201, _case_out(request, queries.case_for(request.actor, case.pk)))
+
+
+# --- notice, consent --------------------------------------------------------------------------------------
+
+class NoticeIn(In):
+    language: Literal["ja", "en"] = "ja"
+
+
+def _done(request, case: AssessmentCase) -> dict:
+    return _case_out(request, queries.case_for(request.actor, case.pk))
+
+
+@router.post("/cases/{int:case_id}/notice", response={200: CaseOut, **WRITE_ERRORS},
+             summary="Give the written notice (告知) of the seven items, the methods and the right to refuse")
+def give_notice(request, case_id: int, payload: NoticeIn):
+    return _done(request, services.give_notice(actor=request.actor, case=_case(request, case_id),
+                                               language=payload.language))
+
+
+class SecondFactorIn(In):
+    totp_code: str = Field(min_length=6, max_length=32, description="The current code of the subject's own "
+                           "authenticator (or one of their recovery codes), checked as at sign-in")
+
+
+def _with_second_factor(request, code: str):
+    """The caller, with ``second_factor_verified`` true only if ``code`` is their own current code.
+    A bearer token is not a signature: the policy's consent rule needs this proof per request."""
+    from django_otp import match_token
+
+    from hozen.core.services import normalise_code
+
+    device = match_token(request.actor.account, normalise_code(code)) if request.actor.account else None
+    return dataclasses.replace(request.actor, second_factor_verified=device is not None)
+
+
+@router.post("/cases/{int:case_id}/consent", response={200: CaseOut, **WRITE_ERRORS},
+             summary="The subject consents (同意), with their own second factor; nobody else can")
+def consent(request, case_id: int, payload: SecondFactorIn):
+    case = _case(request, case_id)
+    return _done(request, services.consent(actor=_with_second_factor(request, payload.totp_code), case=case))
+
+
+@router.post("/cases/{int:case_id}/refuse", response={200: CaseOut, **WRITE_ERRORS},
+             summary="The subject refuses, with their own second factor (allowed; no disadvantage may follow)")
+def refuse(request, case_id: int, payload: SecondFactorIn):
+    case = _case(request, case_id)
+    return _done(request, services.refuse(actor=_with_second_factor(request, payload.totp_code), case=case))
+
+
+@router.post("/cases/{int:case_id}/withdraw", response={200: CaseOut, **WRITE_ERRORS},
+             summary="The subject withdraws their consent (or agreement to be listed) until the result is notified")
+def withdraw(request, case_id: int, payload: SecondFactorIn):
+    case = _case(request, case_id)
+    return _done(request, services.withdraw_consent(actor=_with_second_factor(request, payload.totp_code), case=case))
+
+
+class WaiveIn(In):
+    waived: bool = Field(description="true: do not give me the reasons; false: take that back")
+
+
+@router.post("/cases/{int:case_id}/waive-reasons", response={200: CaseOut, **WRITE_ERRORS},
+             summary="The subject asks in advance not to receive the reasons (until the adjudication)")
+def waive_reasons(request, case_id: int, payload: WaiveIn):
+    return _done(request, services.waive_reasons(actor=request.actor, case=_case(request, case_id),
+                                                 waived=payload.waived))
+
+
+# --- questionnaire ---------------------------------------------------------------------------------------
+
+class SectionProgressOut(Schema):
+    section: str
+    item: str | None
+    title_ja: str
+    title_en: str
+    version: int
+    saved_at: dt.datetime | None
+    complete: bool
+    errors: int | None
+    prefilled: bool = Field(description="Carried over from the last accepted answers")
+    needs_confirmation: bool = Field(description="Prefilled and not yet confirmed (submission waits for it)")
+
+
+@router.get("/cases/{int:case_id}/questionnaire/progress", response={200: list[SectionProgressOut], **READ_ERRORS},
+            summary="The completeness view: each section's version, completeness and error count (nothing decrypted)")
+def questionnaire_progress(request, case_id: int):
+    return queries.questionnaire_progress(request.actor, _case(request, case_id))
+
+
+@router.get("/cases/{int:case_id}/questionnaire", response={200: dict[str, dict[str, Any]], **READ_ERRORS},
+            summary="The questionnaire's answers by section (the subject; the case's investigator, adjudicators "
+            "and complaint handler). Every read is audited and on the subject's list of reads")
+def questionnaire_answers(request, case_id: int):
+    return queries.answers_for(request.actor, _case(request, case_id), purpose=_purpose(request))
+
+
+class SubmittedOut(Schema):
+    sha256: str = Field(description="SHA-256 of the canonical JSON of what was submitted (also in the audit entry)")
+    case: CaseOut
+
+
+@router.post("/cases/{int:case_id}/questionnaire/submit",
+             response={200: SubmittedOut, 403: ErrorOut, 404: ErrorOut, 422: ManyErrorsOut | ErrorOut},
+             summary="Submit the questionnaire: refused while any section is missing, incomplete or unconfirmed "
+             "(every error listed)")
+def submit_questionnaire(request, case_id: int):
+    case = _case(request, case_id)
+    try:
+        sha256 = services.submit_questionnaire(actor=request.actor, case=case)
+    except QuestionnaireInvalid as exc:
+        return _many_errors(request, exc)
+    return {"sha256": sha256, "case": _done(request, case)}
+
+
+@router.get("/cases/{int:case_id}/questionnaire/{section}", response={200: dict[str, Any], **READ_ERRORS},
+            summary="One section's answers (resume a draft on another device)")
+def questionnaire_section(request, case_id: int, section: SectionCode):
+    answers = queries.answers_for(request.actor, _case(request, case_id), section=section, purpose=_purpose(request))
+    if section not in answers:
+        raise NotFound
+    return answers[section]
+
+
+def _purpose(request) -> str:
+    return "subject_access" if request.actor.role == "subject" else "case_work"
+
+
+class SectionIn(In):
+    content: dict[str, Any] = Field(description="The section's answers as the questionnaire schema names them")
+
+
+class SavedSectionOut(Schema):
+    section: str
+    version: int
+    changed: bool = Field(description="false: the same content was already saved (nothing written)")
+    complete: bool = Field(description="Would pass submission's full check")
+    errors: list[FieldErrorOut] = Field(description="Problems to show beside the fields; the draft is saved anyway")
+
+
+def _field_errors(errors, language: str) -> list[dict]:
+    return [{"path": e.full_path, "code": e.code, "message": e.message_ja if language == "ja" else e.message_en}
+            for e in errors]
+
+
+def _many_errors(request, exc: QuestionnaireInvalid):
+    language = _language(request)
+    return Status(422, {"detail": exc.message(language), "code": exc.code, "field": exc.field,
+                        "errors": _field_errors(exc.errors, language)})
+
+
+@router.put("/cases/{int:case_id}/questionnaire/{section}",
+            response={200: SavedSectionOut, 403: ErrorOut, 404: ErrorOut, 422: ManyErrorsOut | ErrorOut | InvalidOut},
+            summary="Save one section's draft (idempotent: the same content again changes nothing)",
+            description="Only content the questionnaire cannot hold is refused (422 `questionnaire_malformed`, every "
+            "problem listed). Anything else is saved, and its problems come back in `errors` beside their paths.")
+def save_section(request, case_id: int, section: SectionCode, payload: SectionIn):
+    case = _case(request, case_id)
+    try:
+        saved = services.save_questionnaire_section(actor=request.actor, case=case, section=section,
+                                                    content=payload.content)
+    except QuestionnaireInvalid as exc:
+        return _many_errors(request, exc)
+    return {"section": section, "version": saved.section.version, "changed": saved.changed,
+            "complete": saved.is_complete, "errors": _field_errors(saved.errors, _language(request))}
+
+
+@router.post("/cases/{int:case_id}/questionnaire/{section}/confirm", response={200: SavedSectionOut, **WRITE_ERRORS},
+             summary="Confirm a section carried over from the last accepted answers, as it stands")
+def confirm_section(request, case_id: int, section: SectionCode):
+    saved = services.confirm_questionnaire_section(actor=request.actor, case=_case(request, case_id), section=section)
+    return {"section": section, "version": saved.section.version, "changed": saved.changed,
+            "complete": saved.is_complete, "errors": _field_errors(saved.errors, _language(request))}
+
+
+# --- investigation -----------------------------------------------------------------------------------------
+
+class AssignIn(In):
+    username: str = Field(max_length=64, description="The account to give the duty to")
+
+
+@router.post("/cases/{int:case_id}/investigator", response={200: CaseOut, **WRITE_ERRORS},
+             summary="The Cabinet Office's organ head assigns (or reassigns) the investigator")
+def assign_investigator(request, case_id: int, payload: AssignIn):
+    case = _case(request, case_id)
+    return _done(request, services.assign_investigator(actor=request.actor, case=case,
+                                                       investigator=_account(payload.username, "username")))
+
+
+class InquiryIn(In):
+    recipient_kind: Literal[tuple(Inquiry.RecipientKind.values)]  # type: ignore[valid-type]
+    recipient_organisation: str = Field(max_length=200, description="Shown to the subject after notification")
+    recipient_name: Text = Field(description="Encrypted; never shown to the subject")
+    question: Text
+    sent_on: IsoDate
+    method: Literal[tuple(Inquiry.Method.values)] = "question"  # type: ignore[valid-type]
+
+
+class InquiryOut(Schema):
+    id: int
+    recipient_kind: str
+    recipient_organisation: str
+    method: str
+    sent_on: dt.date
+    answered_on: dt.date | None
+    recipient_name: str | None = None
+    question: str | None = None
+    response: str | None = None
+
+
+@router.post("/cases/{int:case_id}/inquiries", response={201: InquiryOut, **WRITE_ERRORS},
+             summary="Record an inquiry (照会) to a superior, colleague, acquaintance, public office or organisation")
+def record_inquiry(request, case_id: int, payload: InquiryIn):
+    inquiry = services.record_inquiry(actor=request.actor, case=_case(request, case_id), **payload.model_dump())
+    return Status(201, {"id": inquiry.pk, "recipient_kind": inquiry.recipient_kind,
+                        "recipient_organisation": inquiry.recipient_organisation, "method": inquiry.method,
+                        "sent_on": inquiry.sent_on, "answered_on": inquiry.answered_on})
+
+
+@router.get("/cases/{int:case_id}/inquiries", response={200: list[InquiryOut], **READ_ERRORS},
+            summary="The inquiries with names, questions and answers (the case's workers only)")
+def list_inquiries(request, case_id: int):
+    return queries.inquiries_for(request.actor, _case(request, case_id), purpose="case_work")
+
+
+class ResponseIn(In):
+    response: Text
+    answered_on: IsoDate
+
+
+def _inquiry(request, inquiry_id: int) -> Inquiry:
+    inquiry = Inquiry.objects.select_related("case").filter(pk=inquiry_id).first()
+    if inquiry is None:
+        raise NotFound
+    queries.case_for(request.actor, inquiry.case_id)  # 404 unless the case is visible
+    return inquiry
+
+
+@router.post("/inquiries/{int:inquiry_id}/response", response={200: InquiryOut, **WRITE_ERRORS},
+             summary="Record the answer to an inquiry")
+def record_response(request, inquiry_id: int, payload: ResponseIn):
+    inquiry = services.record_inquiry_response(actor=request.actor, inquiry=_inquiry(request, inquiry_id),
+                                               **payload.model_dump())
+    return {"id": inquiry.pk, "recipient_kind": inquiry.recipient_kind,
+            "recipient_organisation": inquiry.recipient_organisation, "method": inquiry.method,
+            "sent_on": inquiry.sent_on, "answered_on": inquiry.answered_on}
+
+
+class InterviewIn(In):
+    at: dt.datetime = Field(description="ISO 8601 with an offset, e.g. 2026-06-10T10:00:00+09:00")
+
+
+@router.post("/cases/{int:case_id}/interview", response={200: CaseOut, **WRITE_ERRORS},
+             summary="Schedule the interview: only once every inquiry is answered (material gathered)")
+def schedule_interview(request, case_id: int, payload: InterviewIn):
+    return _done(request, services.schedule_interview(actor=request.actor, case=_case(request, case_id),
+                                                      at=payload.at))
+
+
+class FindingIn(In):
+    text: Text
+
+
+class FindingOut(Schema):
+    text: str
+    revision: int
+    recorded_at: dt.datetime
+
+
+@router.put("/cases/{int:case_id}/findings/{item}", response={200: FindingOut, **WRITE_ERRORS},
+            summary="Record the finding on one of the seven items (a new revision replaces the last)")
+def record_finding(request, case_id: int, item: ItemCode, payload: FindingIn):
+    finding = services.record_finding(actor=request.actor, case=_case(request, case_id), item=item, text=payload.text)
+    return {"text": payload.text.strip(), "revision": finding.revision, "recorded_at": finding.recorded_at}
+
+
+@router.get("/cases/{int:case_id}/findings", response={200: dict[str, FindingOut], **READ_ERRORS},
+            summary="The findings per item (the case's workers only; never the nominating side or the subject)")
+def list_findings(request, case_id: int):
+    return queries.findings_for(request.actor, _case(request, case_id), purpose="case_work")
+
+
+@router.post("/cases/{int:case_id}/investigation/complete", response={200: CaseOut, **WRITE_ERRORS},
+             summary="Complete the investigation: every inquiry answered, the interview held, a finding per item")
+def complete_investigation(request, case_id: int):
+    return _done(request, services.complete_investigation(actor=request.actor, case=_case(request, case_id)))
+
+
+# --- adjudication and notification ----------------------------------------------------------------------
+
+@router.post("/cases/{int:case_id}/adjudicator", response={200: CaseOut, **WRITE_ERRORS},
+             summary="The deciding organ's head assigns the adjudicator")
+def assign_adjudicator(request, case_id: int, payload: AssignIn):
+    case = _case(request, case_id)
+    return _done(request, services.assign_adjudicator(actor=request.actor, case=case,
+                                                      adjudicator=_account(payload.username, "username")))
+
+
+@router.post("/cases/{int:case_id}/concurring-adjudicator", response={200: CaseOut, **WRITE_ERRORS},
+             summary="Assign the second adjudicator who must concur with an unfavourable decision")
+def assign_concurring(request, case_id: int, payload: AssignIn):
+    case = _case(request, case_id)
+    return _done(request, services.assign_concurring_adjudicator(actor=request.actor, case=case,
+                                                                 adjudicator=_account(payload.username, "username")))
+
+
+class AdjudicateIn(In):
+    outcome: Literal["favourable", "unfavourable"]
+    reasons: dict[ItemCode, Text] = Field(description="A reason for each of item_1 … item_7")
+
+
+class AdjudicationOut(Schema):
+    round: int
+    outcome: str
+    decided_at: dt.datetime
+    concurrence: str | None
+    rules_pack: str
+    reasons_waived: bool
+    notified_at: dt.datetime | None
+    reasons: dict[str, str] | None = None
+
+
+def _adjudication_out(a) -> dict:
+    return {"round": a.round, "outcome": a.outcome, "decided_at": a.decided_at, "concurrence": a.concurrence or None,
+            "rules_pack": str(a.rules_pack), "reasons_waived": a.reasons_waived, "notified_at": a.notified_at}
+
+
+@router.post("/cases/{int:case_id}/adjudication", response={200: AdjudicationOut, **WRITE_ERRORS},
+             summary="Decide favourable or unfavourable with reasons per item (the assigned adjudicator)")
+def adjudicate(request, case_id: int, payload: AdjudicateIn):
+    return _adjudication_out(services.adjudicate(actor=request.actor, case=_case(request, case_id),
+                                                 outcome=payload.outcome, reasons=dict(payload.reasons)))
+
+
+class ConcurIn(In):
+    agree: bool
+
+
+@router.post("/cases/{int:case_id}/concurrence", response={200: AdjudicationOut, **WRITE_ERRORS},
+             summary="The second adjudicator concurs with an unfavourable decision (or sends it back)")
+def concur(request, case_id: int, payload: ConcurIn):
+    return _adjudication_out(services.concur(actor=request.actor, case=_case(request, case_id), agree=payload.agree))
+
+
+@router.get("/cases/{int:case_id}/reasons", response={200: AdjudicationOut | None, **READ_ERRORS},
+            summary="The latest decision with its reasons per item (its adjudicators, the complaint handler; the "
+            "subject once notified unless they waived them). Never the nominating side")
+def reasons(request, case_id: int):
+    return queries.reasons_for(request.actor, _case(request, case_id), purpose=_purpose(request))
+
+
+class ClearanceOut(Schema):
+    id: int
+    case: int
+    person: int
+    organ: str
+    tier: str
+    favourable: bool
+    notified_on: dt.date
+    valid_until: dt.date | None
+    status: Literal["unfavourable", "ended", "suspended", "expired", "valid"]
+
+
+def _clearance_out(c) -> dict:
+    from django.utils import timezone
+
+    return {"id": c.pk, "case": c.case_id, "person": c.person_id, "organ": c.organ.code, "tier": c.tier,
+            "favourable": c.favourable, "notified_on": c.notified_on, "valid_until": c.valid_until,
+            "status": c.status(timezone.localdate())}
+
+
+@router.post("/cases/{int:case_id}/notify", response={200: ClearanceOut, **WRITE_ERRORS},
+             summary="Notify the result: the subject's result (and reasons unless waived), the nominator's three "
+             "facts, and the eligibility record valid for the pack's period")
+def notify_result(request, case_id: int):
+    return _clearance_out(services.notify_result(actor=request.actor, case=_case(request, case_id)))
+
+
+class ResultOut(Schema):
+    outcome: str
+    favourable: bool
+    notified_at: dt.datetime
+    valid_until: dt.date | None
+    reasons_waived: bool
+    reasons: list[dict[str, str]] | None
+
+
+@router.get("/cases/{int:case_id}/result", response={200: ResultOut, **READ_ERRORS},
+            summary="The notified result as the subject receives it (the subject; the adjudicators and complaint "
+            "handler)")
+def result(request, case_id: int):
+    return queries.result_of(request.actor, _case(request, case_id))
+
+
+class InquiryLogOut(Schema):
+    recipient_kind: str
+    recipient_organisation: str
+    method: str
+    sent_on: dt.date
+    answered_on: dt.date | None
+
+
+@router.get("/cases/{int:case_id}/inquiry-log", response={200: list[InquiryLogOut], **READ_ERRORS},
+            summary="Inquiries made about me: recipient kind and organisation, method, dates — never names, "
+            "questions or answers (the subject after notification; the case's workers)")
+def inquiry_log(request, case_id: int):
+    return queries.inquiry_log_for(request.actor, _case(request, case_id))
+
+
+# --- clearances, reported changes, notices, reminders ----------------------------------------------------
+
+@router.get("/clearances", response={200: list[ClearanceOut]},
+            summary="Eligibility records the caller may see (their own; their nominees' as status; their organ's)")
+def list_clearances(request, limit: int = 100, offset: int = 0):
+    qs = queries.clearances_for(request.actor).order_by("-notified_on", "-id")
+    return [_clearance_out(c) for c in qs[_window(offset, limit)]]
+
+
+def _clearance(request, clearance_id: int):
+    from hozen.access import policy
+    from hozen.assessment.models import Clearance
+
+    clearance = Clearance.objects.select_related("case", "organ").filter(pk=clearance_id).first()
+    if clearance is None or not policy.decide(request.actor, "assessment.view_clearance", clearance).allowed:
+        raise NotFound
+    return clearance
+
+
+class ReportEventIn(In):
+    kind: Literal[tuple(ReportableEvent.Kind.values)]  # type: ignore[valid-type]
+    occurred_on: IsoDate
+    new_post: str = Field("", max_length=200, description="Required for a transfer")
+    description: Text | None = Field(None, description="Only for a concerning event (encrypted)")
+
+
+class ReportedEventOut(Schema):
+    id: int
+    kind: str
+    occurred_on: dt.date
+    case: int | None = Field(description="The re-assessment the concern opened or joined")
+
+
+@router.post("/clearances/{int:clearance_id}/events", response={201: ReportedEventOut, **WRITE_ERRORS},
+             summary="Report a change (left, transferred, concerning event) about a person with a result",
+             description="A concern opens a re-assessment and suspends the result — or joins the assessment of the "
+             "person already open at the same organ.")
+def report_event(request, clearance_id: int, payload: ReportEventIn):
+    record = services.report_event(actor=request.actor, clearance=_clearance(request, clearance_id),
+                                   **payload.model_dump())
+    case = record.case
+    return Status(201, {"id": record.pk, "kind": record.kind, "occurred_on": record.occurred_on,
+                        "case": case.pk if case is not None else None})
+
+
+class NoticeOut(Schema):
+    id: int
+    case: int
+    person: int
+    consented: bool | None
+    favourable: bool | None
+    valid_until: dt.date | None
+    issued_at: dt.datetime
+    retain_until: dt.date = Field(description="The notice is destroyed after this day (its facts cleared)")
+    expired: bool
+
+
+@router.get("/notices", response={200: list[NoticeOut]},
+            summary="Notices to the caller's side (nominator): consented, favourable, valid until — nothing else")
+def list_notices(request, limit: int = 100, offset: int = 0):
+    return [{"id": n.pk, "case": n.case_id, "person": n.case.person_id, "consented": n.consented,
+             "favourable": n.favourable, "valid_until": n.valid_until, "issued_at": n.issued_at,
+             "retain_until": n.retain_until, "expired": n.expired_at is not None}
+            for n in queries.notices_for(request.actor)[_window(offset, limit)]]
+
+
+class ReminderOut(Schema):
+    id: int
+    clearance: int
+    person: int
+    recipient: str
+    days_before: int
+    valid_until: dt.date
+    created_at: dt.datetime
+
+
+@router.get("/reminders", response={200: list[ReminderOut]},
+            summary="Renewal reminders addressed to the caller (their own result, or their side's nominees')")
+def list_reminders(request, limit: int = 100, offset: int = 0):
+    return [{"id": r.pk, "clearance": r.clearance_id, "person": r.person_id, "recipient": r.recipient_kind,
+             "days_before": r.days_before, "valid_until": r.valid_until, "created_at": r.created_at}
+            for r in queries.reminders_for(request.actor)[_window(offset, limit)]]
+
+
+# --- complaints and adverse-treatment reports ---------------------------------------------------------------
+
+class TextIn(In):
+    text: Text
+
+
+class ComplaintOut(Schema):
+    id: int
+    state: str
+    filed_at: dt.datetime
+    due_on: dt.date | None
+    outcome: str | None
+    decided_at: dt.datetime | None
+    text: str | None = None
+    outcome_reasons: str | None = None
+
+
+def _complaint_out(c) -> dict:
+    return {"id": c.pk, "state": c.state, "filed_at": c.filed_at, "due_on": c.due_on, "outcome": c.outcome or None,
+            "decided_at": c.decided_at}
+
+
+@router.post("/cases/{int:case_id}/complaints", response={201: ComplaintOut, **WRITE_ERRORS},
+             summary="The subject files a written complaint (苦情) about the assessment or its result")
+def file_complaint(request, case_id: int, payload: TextIn):
+    complaint = services.file_complaint(actor=request.actor, case=_case(request, case_id), text=payload.text)
+    return Status(201, _complaint_out(complaint))
+
+
+@router.get("/cases/{int:case_id}/complaints", response={200: list[ComplaintOut], **READ_ERRORS},
+            summary="The case's complaints with their text and outcome (the subject; each one's handler)")
+def list_complaints(request, case_id: int):
+    return queries.complaints_of(request.actor, _case(request, case_id), purpose=_purpose(request))
+
+
+@router.get("/complaints/queue", response={200: list[ComplaintOut]},
+            summary="Complaints awaiting a handler (the organ head) or a decision (the handler), soonest target "
+                    "date first, then by id (page with offset and limit, at most 500)")
+def complaints_queue(request, limit: int = 50, offset: int = 0):
+    return [_complaint_out(c) for c in queries.complaints_queue_for(request.actor)[_window(offset, limit)]]
+
+
+def _complaint(request, complaint_id: int) -> Complaint:
+    complaint = Complaint.objects.select_related("case").filter(pk=complaint_id).first()
+    if complaint is None:
+        raise NotFound
+    queries.case_for(request.actor, complaint.case_id)
+    return complaint
+
+
+@router.post("/complaints/{int:complaint_id}/handler", response={200: ComplaintOut, **WRITE_ERRORS},
+             summary="The organ head's delegate gives the complaint to a handler who never worked the case")
+def assign_complaint_handler(request, complaint_id: int, payload: AssignIn):
+    complaint = services.assign_complaint_handler(actor=request.actor, complaint=_complaint(request, complaint_id),
+                                                  handler=_account(payload.username, "username"))
+    return _complaint_out(complaint)
+
+
+class DecisionIn(In):
+    outcome: str = Field(max_length=32)
+    reasons: Text
+
+
+@router.post("/complaints/{int:complaint_id}/decision", response={200: ComplaintOut, **WRITE_ERRORS},
+             summary="The handler decides (not_upheld, corrected, re_examination); the outcome is notified in writing")
+def decide_complaint(request, complaint_id: int, payload: DecisionIn):
+    complaint = services.decide_complaint(actor=request.actor, complaint=_complaint(request, complaint_id),
+                                          outcome=payload.outcome, reasons=payload.reasons)
+    return _complaint_out(complaint)
+
+
+class AdverseIn(In):
+    kind: Literal[tuple(AdverseTreatmentReport.Kind.values)]  # type: ignore[valid-type]
+    text: Text
+
+
+class AdverseOut(Schema):
+    id: int
+    kind: str
+    employer: str
+    filed_at: dt.datetime
+    outcome: str | None
+    decided_at: dt.datetime | None
+
+
+def _adverse_out(r) -> dict:
+    return {"id": r.pk, "kind": r.kind, "employer": r.employer.code, "filed_at": r.filed_at,
+            "outcome": r.outcome or None, "decided_at": r.decided_at}
+
+
+@router.post("/cases/{int:case_id}/adverse-treatment", response={201: AdverseOut, **WRITE_ERRORS},
+             summary="The subject reports being penalised for refusing, failing or complaining; it goes to the organ, "
+             "never to the employer")
+def report_adverse_treatment(request, case_id: int, payload: AdverseIn):
+    report = services.report_adverse_treatment(actor=request.actor, case=_case(request, case_id),
+                                               kind=payload.kind, text=payload.text)
+    return Status(201, _adverse_out(report))
+
+
+@router.post("/adverse-treatment/{int:report_id}/decision", response={200: AdverseOut, **WRITE_ERRORS},
+             summary="The deciding organ's head decides on the report and notifies the subject")
+def decide_adverse_treatment(request, report_id: int, payload: DecisionIn):
+    report = AdverseTreatmentReport.objects.select_related("case", "employer").filter(pk=report_id).first()
+    if report is None:
+        raise NotFound
+    queries.case_for(request.actor, report.case_id)
+    report = services.decide_adverse_treatment(actor=request.actor, report=report, outcome=payload.outcome,
+                                               reasons=payload.reasons)
+    return _adverse_out(report)

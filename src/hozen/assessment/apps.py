@@ -13,3 +13,4 @@ class AssessmentConfig(AppConfig):
         from . import jobs
 
         registry.register("assessment.retention", every_seconds=86400, fn=jobs.daily)
+        registry.register("assessment.renewal_reminders", every_seconds=86400, fn=jobs.renewal_reminders)

@@ -110,6 +110,8 @@ class AssessmentCase(ProtectedSubject):
             models.Index(fields=["state", "stage_due_on"], name="assessment_case_queue"),
             models.Index(fields=["organ", "state"], name="assessment_case_organ"),
             models.Index(fields=["nominating_organisation", "state"], name="assessment_case_nominator"),
+            # The nominator's list, newest first (its page is read in this order, without a sort).
+            models.Index(fields=["nominating_organisation", "-nominated_at", "-id"], name="assessment_case_nominated"),
             models.Index(fields=["person", "tier", "organ"], name="assessment_case_person"),
             models.Index(fields=["retain_until"], condition=Q(shredded_at__isnull=True),
                          name="assessment_case_retention"),
@@ -259,6 +261,11 @@ class QuestionnaireSection(CaseRecord):
     is_complete = models.BooleanField(_("complete"), default=False)
     error_count = models.PositiveIntegerField(default=0)
     saved_at = models.DateTimeField(_("saved"), default=timezone.now)
+    # A re-assessment starts from the last accepted answers (LESSONS.md): the section is a copy of
+    # the earlier case's submitted section until the subject confirms it (saving it, changed or not).
+    prefilled_from = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("prefilled from the earlier assessment"))
+    confirmed_at = models.DateTimeField(_("prefilled answers confirmed"), null=True, blank=True)
 
     crypto_read_action = "assessment.read_answers"
 
@@ -548,6 +555,10 @@ class ReportableEvent(ProtectedRecord):
     reported_at = models.DateTimeField(default=timezone.now)
     reassessment = models.OneToOneField(AssessmentCase, on_delete=models.PROTECT, null=True, blank=True,
                                         related_name="reported_event")
+    # A concern reported while an assessment of the person is already open is folded into that
+    # case instead of opening a second one (docs/assessment.md, "Re-assessment").
+    folded_into = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="folded_concerns", verbose_name=_("folded into the open assessment"))
 
     crypto_read_action = "assessment.read_investigation"
 
@@ -560,16 +571,56 @@ class ReportableEvent(ProtectedRecord):
         return f"reported {self.kind} {self.pk}"
 
     @property
+    def case(self) -> AssessmentCase | None:
+        """The assessment that weighs this concern: the one it opened, or the open one it joined."""
+        return self.reassessment if self.reassessment_id is not None else self.folded_into
+
+    @property
     def crypto_subject(self) -> AssessmentCase:
-        if self.reassessment is None:
+        case = self.case
+        if case is None:
             from hozen.crypto.envelope import CryptoError
 
-            raise CryptoError("only a concerning event, which opens a re-assessment, carries a description")
-        return self.reassessment
+            raise CryptoError("only a concerning event, which opens or joins a re-assessment, carries a description")
+        return case
 
     @property
     def crypto_subject_person_id(self) -> int:
         return self.clearance.person_id
+
+
+class RenewalReminder(models.Model):
+    """A reminder that a favourable result is about to expire (issue 6: renewal reminders before
+    expiry; LESSONS.md: renewals are scheduled, never forgotten). One per clearance, recipient and
+    threshold (days before ``valid_until``), so the daily job can run twice without sending twice.
+    The person gets their own; the nominating side and the deciding organ get theirs as status."""
+
+    class Recipient(models.TextChoices):
+        PERSON = "person", _("The person")
+        NOMINATOR = "nominator", _("The nominating side")
+        ORGAN = "organ", _("The deciding organ")
+
+    clearance = models.ForeignKey(Clearance, on_delete=models.PROTECT, related_name="renewal_reminders")
+    recipient_kind = models.CharField(_("recipient"), max_length=16, choices=Recipient.choices)
+    recipient_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                               related_name="+", verbose_name=_("organisation reminded"))
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    days_before = models.PositiveSmallIntegerField(_("days before expiry"))
+    valid_until = models.DateField(_("valid until"))
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("renewal reminder")
+        verbose_name_plural = _("renewal reminders")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["clearance", "recipient_kind", "days_before"],
+                                               name="one_renewal_reminder_per_threshold")]
+        indexes = [models.Index(fields=["recipient_organisation", "created_at"], name="assessment_reminder_org"),
+                   models.Index(fields=["person", "created_at"], name="assessment_reminder_person")]
+
+    def __str__(self) -> str:
+        return f"renewal reminder {self.pk}"
 
 
 class RetentionRun(models.Model):

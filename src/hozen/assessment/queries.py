@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hozen.access import policy
@@ -71,14 +71,57 @@ QUEUE_STATES = {
 }
 
 
-def queue_for(actor):
-    """Cases awaiting the actor's role, the soonest target date first (overdue ones lead).
-    The Cabinet Office's head sees the cases awaiting an investigator, nationwide."""
+#: The duty kinds each case worker's role holds (their queue is the cases of their own duties).
+WORKER_DUTIES = {
+    Role.INVESTIGATOR: (CaseDuty.Kind.INVESTIGATOR,),
+    Role.ADJUDICATOR: (CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR),
+    Role.COMPLAINT_HANDLER: (CaseDuty.Kind.COMPLAINT_HANDLER,),
+}
+
+
+def duty_case_ids(actor, *kinds: str, states=None) -> list[int]:
+    """The ids of the cases the actor holds one of ``kinds`` on now (in one of ``states`` if
+    given), read from the duty index (``assessment_duty_queue``: account, kind, ended_at) and the
+    cases' primary key. Fetched first, as a list, so that the queue is then read by primary key."""
+    if actor.account is None or not kinds:
+        return []
+    duties = CaseDuty.objects.filter(account=actor.account, kind__in=kinds, ended_at__isnull=True)
+    if states is not None:
+        duties = duties.filter(case__state__in=list(states))
+    return sorted(set(duties.values_list("case_id", flat=True)))
+
+
+def duty_cases(actor, *kinds: str, states=None):
+    """Cases on which the actor holds one of ``kinds`` now (a worker's queue), soonest target
+    date first, within the policy's scope. The one implementation behind ``queue_for`` for the
+    case workers and the staff workspaces' queues (``staff_queries``).
+
+    The state is tested on the duties' cases (``duty_case_ids``), not again in this query: with a
+    ``state IN (...)`` condition here, SQLite's planner (no statistics) prefers the queue index
+    (state, target date) to avoid the sort, and walks every case of the state nationwide — a
+    hundred thousand at a million cases (issue 6 benchmark) — testing each against the list.
+    Without it, both databases read the few cases by primary key and sort them."""
+    ids = duty_case_ids(actor, *kinds, states=states)
+    if not ids:
+        return AssessmentCase.objects.none()
+    return cases_for(actor).filter(pk__in=ids).order_by("stage_due_on", "id")
+
+
+def queue_for(actor, *, state: str | None = None):
+    """Cases awaiting the actor's role (only those in ``state`` if given), the soonest target date
+    first (overdue ones lead). A case worker's are the cases of their own duties (read from the
+    duty index first); the Cabinet Office's head sees the cases awaiting an investigator, nationwide."""
     states = QUEUE_STATES.get(actor.role, ())
+    if actor.role in WORKER_DUTIES:
+        # The state goes into the duties' read, not onto the queue's query (``duty_cases``).
+        return duty_cases(actor, *WORKER_DUTIES[actor.role],
+                          states=[s for s in states if state is None or s == state])
     qs = cases_for(actor).filter(state__in=states)
     if actor.role == Role.ORGAN_HEAD and actor.organisation.kind == "cabinet_office":
         qs = cases_for(actor).filter(Q(state=State.QUESTIONNAIRE_SUBMITTED) | Q(organ=actor.organisation,
                                                                                   state__in=states))
+    if state is not None:
+        qs = qs.filter(state=state)
     return qs.order_by("stage_due_on", "id")
 
 
@@ -86,11 +129,14 @@ def complaints_queue_for(actor):
     """Complaints waiting for a handler (the organ head) or a decision (the handler)."""
     if actor.assignment is None:
         return Complaint.objects.none()
+    # Soonest target date first, then by id: a stable order for paging.
     if actor.role == Role.ORGAN_HEAD:
-        return Complaint.objects.filter(case__organ=actor.organisation, state=ComplaintState.FILED).order_by("due_on")
-    if actor.role == Role.COMPLAINT_HANDLER:
-        return Complaint.objects.filter(handler=actor.account, state=ComplaintState.ASSIGNED).order_by("due_on")
-    return Complaint.objects.none()
+        qs = Complaint.objects.filter(case__organ=actor.organisation, state=ComplaintState.FILED)
+    elif actor.role == Role.COMPLAINT_HANDLER:
+        qs = Complaint.objects.filter(handler=actor.account, state=ComplaintState.ASSIGNED)
+    else:
+        return Complaint.objects.none()
+    return qs.select_related("case", "case__person").order_by(F("due_on").asc(nulls_last=True), "id")
 
 
 # --- what each side is shown --------------------------------------------------------------------
@@ -98,7 +144,50 @@ def complaints_queue_for(actor):
 def nominator_status(case: AssessmentCase) -> dict:
     """What the nominating side may know (DOMAIN §6 step 7): whether the case is in progress,
     consented or not, favourable or not once notified, and valid until. Never the state name of
-    an unnotified decision, never answers, findings or reasons."""
+    an unnotified decision, never answers, findings or reasons. One case of ``nominator_statuses``
+    (the rule lives there once)."""
+    return nominator_statuses([case])[case.pk]
+
+
+def nominator_statuses(cases) -> dict[int, dict]:
+    """``nominator_status`` for a page of cases, by case id, in two queries whatever the page size
+    (the nominator's list and the API's case list are queue pages: issue 6 benchmark).
+
+    The case's own fields say awaiting consent, not consented, discontinued, in progress or
+    notified. The facts come from the side's notice, and go with it: once the latest notice to
+    the nominating side is destroyed on its retention timer (DOMAIN §6: business-side notices
+    destroyed promptly after use), neither the outcome nor the fact of a refusal is shown any
+    more. The clearance gives favourable or not and valid until."""
+    cases = list(cases)
+    if not cases:
+        return {}
+    ids = [c.pk for c in cases]
+    notices: dict[tuple[int, int], BusinessNotice] = {}
+    for notice in BusinessNotice.objects.filter(case_id__in=ids).only(
+            "id", "case_id", "recipient_id", "issued_at", "expired_at").order_by("-issued_at", "-id"):
+        notices.setdefault((notice.case_id, notice.recipient_id), notice)  # the latest first
+    clearances: dict[int, Clearance] = {}
+    for clearance in Clearance.objects.filter(case_id__in=ids).only(
+            "id", "case_id", "favourable", "valid_until").order_by("id"):
+        clearances.setdefault(clearance.case_id, clearance)
+    out = {}
+    for case in cases:
+        status = _status_from_state(case)
+        if status["status"] in ("notified", "not_consented"):
+            notice = notices.get((case.pk, case.nominating_organisation_id))
+            if notice is not None and notice.expired_at is not None:
+                status.update(status="notice_destroyed", consented=None)
+                out[case.pk] = status
+                continue
+        if status["status"] == "notified" and case.pk in clearances:
+            status["favourable"] = clearances[case.pk].favourable
+            status["valid_until"] = clearances[case.pk].valid_until
+        out[case.pk] = status
+    return out
+
+
+def _status_from_state(case: AssessmentCase) -> dict:
+    """What the case's own fields say, before the notice and the clearance are consulted."""
     if case.state in (State.REFUSED, State.NOT_CONSENTED):
         status, consented = "not_consented", False
     elif case.state == State.DISCONTINUED:
@@ -109,32 +198,39 @@ def nominator_status(case: AssessmentCase) -> dict:
         status, consented = "notified", True
     else:
         status, consented = "in_progress", True
-    out = {"case": case.pk, "person": case.person_id, "status": status, "consented": consented,
-           "favourable": None, "valid_until": None}
-    if status == "notified":
-        clearance = Clearance.objects.filter(case=case).first()
-        if clearance is not None:
-            out["favourable"] = clearance.favourable
-            out["valid_until"] = clearance.valid_until
-    return out
+    return {"case": case.pk, "person": case.person_id, "status": status, "consented": consented,
+            "favourable": None, "valid_until": None}
 
 
 def case_status(actor, case: AssessmentCase, *, on: dt.date | None = None) -> dict:
     """The case as the actor may see it: the nominating side gets ``nominator_status``; the subject,
     the organ and the case's workers get the state and its clock."""
-    decision = policy.decide(actor, "assessment.view", case)
-    if not decision.allowed:
-        raise NotFound
-    if decision.code == "status_only":
-        return nominator_status(case)
+    return case_statuses(actor, [case], on=on)[case.pk]
+
+
+def case_statuses(actor, cases, *, on: dt.date | None = None) -> dict[int, dict]:
+    """``case_status`` for a page of cases, by case id: the policy decides each row, and the
+    status-only rows' facts are read together (``nominator_statuses``), not two queries a row.
+    NotFound if the actor may not see one of them (missing and forbidden look the same)."""
+    cases = list(cases)
     on = on or timezone.localdate()
-    return {
-        "case": case.pk, "person": case.person_id, "state": case.state, "tier": case.tier, "trigger": case.trigger,
-        "organ": case.organ_id, "nominated_at": case.nominated_at, "stage_entered_at": case.stage_entered_at,
-        "stage_due_on": case.stage_due_on, "overdue": is_overdue(case, on), "notified_at": case.notified_at,
-        "closed": case.state in TERMINAL, "reasons_waived": case.reasons_waived,
-        "questionnaire_sha256": case.questionnaire_sha256 or None,
-    }
+    status_only, out = [], {}
+    for case in cases:
+        decision = policy.decide(actor, "assessment.view", case)
+        if not decision.allowed:
+            raise NotFound
+        if decision.code == "status_only":
+            status_only.append(case)
+            continue
+        out[case.pk] = {
+            "case": case.pk, "person": case.person_id, "state": case.state, "tier": case.tier,
+            "trigger": case.trigger, "organ": case.organ_id, "nominated_at": case.nominated_at,
+            "stage_entered_at": case.stage_entered_at, "stage_due_on": case.stage_due_on,
+            "overdue": is_overdue(case, on), "notified_at": case.notified_at, "closed": case.state in TERMINAL,
+            "reasons_waived": case.reasons_waived, "questionnaire_sha256": case.questionnaire_sha256 or None,
+        }
+    out.update(nominator_statuses(status_only))
+    return out
 
 
 def inquiry_log_for(actor, case: AssessmentCase) -> list[dict]:
@@ -165,7 +261,11 @@ def questionnaire_progress(actor, case: AssessmentCase) -> list[dict]:
              "version": rows[s.code].version if s.code in rows else 0,
              "saved_at": rows[s.code].saved_at if s.code in rows else None,
              "complete": rows[s.code].is_complete if s.code in rows else False,
-             "errors": rows[s.code].error_count if s.code in rows else None} for s in SECTIONS]
+             "errors": rows[s.code].error_count if s.code in rows else None,
+             # carried over from the last accepted answers and not yet confirmed by the subject
+             "prefilled": s.code in rows and rows[s.code].prefilled_from_id is not None,
+             "needs_confirmation": s.code in rows and rows[s.code].prefilled_from_id is not None
+             and rows[s.code].confirmed_at is None} for s in SECTIONS]
 
 
 def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
@@ -259,6 +359,14 @@ def renewals_due(actor, *, within_days: int = 180, on: dt.date | None = None):
             .order_by("valid_until"))
 
 
+def reminders_for(actor):
+    """Renewal reminders addressed to the actor (their own as the person, or their side's), newest first."""
+    from .models import RenewalReminder
+
+    return (RenewalReminder.objects.filter(policy.scope(actor, "assessment.view_reminder", RenewalReminder))
+            .select_related("person", "clearance").order_by("-created_at", "-id"))
+
+
 def notices_for(actor):
     """Notices to the actor's side; an expired notice keeps its row, not its facts."""
     return (BusinessNotice.objects.filter(policy.scope(actor, "assessment.view_notice", BusinessNotice))
@@ -290,3 +398,72 @@ def statistics(*, start: dt.date, end: dt.date) -> dict:
         "complaints": Complaint.objects.filter(**between("filed_at")).count(),
         "adverse_treatment_reports": AdverseTreatmentReport.objects.filter(**between("filed_at")).count(),
     }
+
+
+# --- case content for the API (each asks the policy first: a refusal is a 403, audited) -----------
+
+def answers_for(actor, case: AssessmentCase, *, section: str | None = None, purpose: str) -> dict[str, dict]:
+    """Questionnaire answers by section (the subject, the case's workers); refused with the policy's
+    reason before anything is read, even when no section is saved yet."""
+    from hozen.crypto import reveal
+
+    policy.require(actor, "assessment.read_answers", case)
+    rows = case.sections.select_related("case").order_by("id")
+    if section is not None:
+        rows = rows.filter(section=section)
+    return {row.section: reveal(actor, row, "content", purpose=purpose) for row in rows}
+
+
+def findings_for(actor, case: AssessmentCase, *, purpose: str) -> dict[str, dict]:
+    """The investigation's findings per item (the case's workers only)."""
+    from hozen.crypto import reveal
+
+    policy.require(actor, "assessment.read_investigation", case)
+    return {f.item: {"text": reveal(actor, f, "text", purpose=purpose), "revision": f.revision,
+                     "recorded_at": f.recorded_at} for f in case.findings.select_related("case")}
+
+
+def inquiries_for(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
+    """Inquiries with names, questions and answers (the case's workers only)."""
+    from hozen.crypto import reveal_many
+
+    policy.require(actor, "assessment.read_investigation", case)
+    return [{"id": i.pk, "recipient_kind": i.recipient_kind, "recipient_organisation": i.recipient_organisation,
+             "method": i.method, "sent_on": i.sent_on, "answered_on": i.answered_on,
+             **reveal_many(actor, i, ["recipient_name", "question", "response"], purpose=purpose)}
+            for i in case.inquiries.select_related("case").order_by("sent_on", "id")]
+
+
+def reasons_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:
+    """The latest adjudication with its reasons per item (its adjudicators, the complaint handler;
+    the subject once notified unless waived). None when nothing is adjudicated yet."""
+    from hozen.crypto import reveal
+
+    adjudication = case.adjudications.select_related("case").order_by("-round").first()
+    policy.require(actor, "assessment.read_reasons", adjudication if adjudication is not None else case)
+    if adjudication is None:
+        return None
+    return {"round": adjudication.round, "outcome": adjudication.outcome, "decided_at": adjudication.decided_at,
+            "concurrence": adjudication.concurrence or None, "rules_pack": str(adjudication.rules_pack),
+            "reasons_waived": adjudication.reasons_waived, "notified_at": adjudication.notified_at,
+            "reasons": reveal(actor, adjudication, "reasons", purpose=purpose)}
+
+
+def result_of(actor, case: AssessmentCase) -> dict:
+    """``result_for_subject`` behind ``assessment.view_result`` (refused, audited, for anyone else)."""
+    policy.require(actor, "assessment.view_result", case)
+    return result_for_subject(actor, case)
+
+
+def complaints_of(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
+    """The case's complaints the actor may read (the subject all of theirs, a handler the one
+    given to them), with text and outcome; refused for anyone else."""
+    from hozen.crypto import reveal_many
+
+    rows = list(case.complaints.select_related("case").order_by("filed_at", "id"))
+    readable = [c for c in rows if policy.decide(actor, "assessment.read_complaint", c).allowed]
+    if not readable:
+        policy.require(actor, "assessment.read_complaint", rows[0] if rows else Complaint(case=case))
+    return [{"id": c.pk, "state": c.state, "filed_at": c.filed_at, "due_on": c.due_on, "outcome": c.outcome or None,
+             "decided_at": c.decided_at,
+             **reveal_many(actor, c, ["text", "outcome_reasons"], purpose=purpose)} for c in readable]

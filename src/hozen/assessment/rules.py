@@ -112,6 +112,16 @@ def check_no_open_case(person, organ, tier: str) -> None:
                             "A possible exemption of this person is awaiting the organ's confirmation.", field="person")
 
 
+def check_no_open_case_among(person, tier: str, open_keys: set, pending_keys: set) -> None:
+    """``check_no_open_case`` against (person id, tier) pairs read beforehand (bulk nomination)."""
+    if (person.pk, tier) in open_keys:
+        raise RuleViolation("case_already_open", "この者については、同じ行政機関による適性評価が既に進行中です。",
+                            "An assessment of this person by the same organ is already in progress.", field="person")
+    if (person.pk, tier) in pending_keys:
+        raise RuleViolation("exemption_pending", "この者については、評価の省略の確認が行政機関で保留中です。",
+                            "A possible exemption of this person is awaiting the organ's confirmation.", field="person")
+
+
 # --- exemption (Art. 12(1)(i)) ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -136,14 +146,31 @@ def detect_exemption(person, organ, tier: str, on: dt.date, pack) -> ExemptionBa
     """
     from .models import Clearance
 
-    windows = {Tier.SDS: pack.value("assessment.sds_recognition_window_years")}
-    if tier == Tier.ESI:
-        windows[Tier.ESI] = pack.value("assessment.esi_recognition_window_years")
+    windows = exemption_windows(tier, pack)
     candidates = (Clearance.objects.filter(person=person, organ=organ, favourable=True, tier__in=list(windows),
                                            suspended_at__isnull=True)
                   .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on))
                   .order_by("-notified_on", "-id"))
-    for clearance in candidates:
+    return exemption_among(candidates, tier, on, pack)
+
+
+def exemption_windows(tier: str, pack) -> dict[str, int]:
+    """The earlier results' tiers that may exempt from an assessment of ``tier``, with their
+    windows in years: an SDS result always (SDS window), an ESI result only for an ESI assessment."""
+    windows = {Tier.SDS: pack.value("assessment.sds_recognition_window_years")}
+    if tier == Tier.ESI:
+        windows[Tier.ESI] = pack.value("assessment.esi_recognition_window_years")
+    return windows
+
+
+def exemption_among(clearances, tier: str, on: dt.date, pack) -> ExemptionBasis | None:
+    """``detect_exemption`` on clearances already read (one person, one organ): the newest
+    favourable, unsuspended, unended record within its window. Bulk nomination reads every
+    candidate's clearances at once and asks this per row."""
+    windows = exemption_windows(tier, pack)
+    rows = sorted((c for c in clearances if c.favourable and c.tier in windows and c.suspended_at is None
+                   and (c.ended_on is None or c.ended_on > on)), key=lambda c: (c.notified_on, c.pk), reverse=True)
+    for clearance in rows:
         years = windows[clearance.tier]
         if clearance.notified_on <= on and within_years(clearance.notified_on, years, on):
             return ExemptionBasis(clearance=clearance, window_years=years, pack=pack)
@@ -220,6 +247,25 @@ def check_reasons_per_item(reasons) -> dict[str, str]:
                                 field=f"reasons.{code}")
         out[code] = text.strip()
     return out
+
+
+# --- renewal reminders ----------------------------------------------------------------------------
+
+#: Days before a favourable result expires on which the person, the nominating side and the organ
+#: are reminded (issue 6: renewal reminders before expiry). An operational schedule, not a figure
+#: of the Act or the Standards, so it is not in the rules pack.
+RENEWAL_REMINDER_DAYS = (180, 90, 30)
+
+
+def renewal_threshold(valid_until: dt.date, on: dt.date) -> int | None:
+    """The reminder due on ``on`` for a result valid until ``valid_until``: the smallest threshold
+    already reached (a result with 25 days left is reminded at 30, even if the job missed 180 and
+    90), or None when none is reached or the result has expired."""
+    left = (valid_until - on).days
+    if left < 0:
+        return None
+    reached = [d for d in RENEWAL_REMINDER_DAYS if left <= d]
+    return min(reached) if reached else None
 
 
 # --- retention ----------------------------------------------------------------------------------

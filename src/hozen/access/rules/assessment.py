@@ -20,7 +20,7 @@ never on their own case or one they nominated, and a complaint handler has never
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from hozen.core.roles import OrganisationKind, Role
@@ -106,8 +106,10 @@ def _duty_q(actor, *kinds) -> Q:
     kinds = [k for k in kinds if DUTY_ROLES[k] == actor.role]
     if not kinds or actor.account is None:
         return Q(pk__in=[])
-    return Q(Exists(CaseDuty.objects.filter(case=OuterRef("pk"), account_id=actor.account.pk, kind__in=kinds,
-                                            ended_at__isnull=True)))
+    # IN (the worker's duties), not a correlated EXISTS: with a million cases the database starts
+    # from the duty index (account, kind, ended_at) and reads only the worker's few cases.
+    return Q(pk__in=CaseDuty.objects.filter(account_id=actor.account.pk, kind__in=kinds,
+                                            ended_at__isnull=True).values("case_id"))
 
 
 def _is_cabinet_office_head(actor) -> bool:
@@ -572,3 +574,48 @@ def assessment_retention_run(actor, target):
         return allow("background_job")
     return deny("system_only", "この処理は自動処理又はサーバーの操作者のみが行います。",
                 "Only the background job or the server's operator does this.")
+
+
+rule("assessment.send_renewal_reminders")(assessment_retention_run)
+
+
+@rule("assessment.view_reminder")
+def assessment_view_reminder(actor, target):
+    """A renewal reminder: the person their own; the nominating side's and the organ's officers
+    theirs (status: who, valid until — nothing of the case's content)."""
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if target.recipient_kind == "person":
+        if actor.role == Role.SUBJECT and _person_id(actor) == target.person_id:
+            return allow("subject")
+        return deny(*NO_ACCESS)
+    if actor.role in (Role.SECURITY_OFFICER, Role.BUSINESS_OFFICER, Role.ORGAN_HEAD) and _in(
+            actor, target.recipient_organisation_id):
+        return allow("recipient")
+    return deny(*NO_ACCESS)
+
+
+@scope_rule("assessment.view_reminder", "assessment.renewalreminder")
+def assessment_view_reminder_scope(actor):
+    if actor.assignment is None:
+        return Q(pk__in=[])
+    if actor.role == Role.SUBJECT:
+        return Q(recipient_kind="person", person_id=_person_id(actor))
+    if actor.role in (Role.SECURITY_OFFICER, Role.BUSINESS_OFFICER, Role.ORGAN_HEAD):
+        return ~Q(recipient_kind="person") & Q(recipient_organisation_id=actor.organisation.pk)
+    return Q(pk__in=[])
+
+
+@rule("assessment.view_result")
+def assessment_view_result(actor, target):
+    """The notified result with its reasons as the subject receives it (the reasons themselves are
+    ``assessment.read_reasons``): the subject once notified; the adjudicators and the complaint
+    handler. The nominating side gets its three facts from its notice, never this."""
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    case = _case_of(target)
+    if _is_subject_of(actor, case):
+        if case.notified_at is None:
+            return deny("not_notified", "評価の結果は、通知の後に表示されます。", "The result is shown once it is notified.")
+        return allow("subject")
+    return _case_worker(actor, case, "adjudicator", "concurring_adjudicator", "complaint_handler")

@@ -15,6 +15,7 @@ from .aftercare import (
     report_adverse_treatment,
     report_event,
 )
+from .bulk import nominate_many
 from .consent import consent, refuse, waive_reasons, withdraw_consent
 from .investigation import (
     assign_investigator,
@@ -32,20 +33,26 @@ from .nomination import (
     detect_exemption,
     give_notice,
     nominate,
-    nominate_many,
 )
-from .questionnaire import SavedSection, save_questionnaire_section, submit_questionnaire, submitted_sha256
+from .questionnaire import (
+    SavedSection,
+    confirm_questionnaire_section,
+    save_questionnaire_section,
+    submit_questionnaire,
+    submitted_sha256,
+)
+from .reminders import send_renewal_reminders
 from .retention import retention_run
 
 __all__ = [
     "Nomination", "NominationRowsInvalid", "SavedSection",
     "nominate", "nominate_many", "detect_exemption", "confirm_exemption", "decline_exemption", "give_notice",
     "consent", "refuse", "withdraw_consent", "waive_reasons",
-    "save_questionnaire_section", "submit_questionnaire", "submitted_sha256",
+    "save_questionnaire_section", "confirm_questionnaire_section", "submit_questionnaire", "submitted_sha256",
     "assign_investigator", "record_inquiry", "record_inquiry_response", "schedule_interview", "record_finding",
     "complete_investigation",
     "assign_adjudicator", "assign_concurring_adjudicator", "adjudicate", "concur", "notify_result",
     "report_event", "file_complaint", "assign_complaint_handler", "decide_complaint",
     "report_adverse_treatment", "decide_adverse_treatment",
-    "retention_run",
+    "retention_run", "send_renewal_reminders",
 ]

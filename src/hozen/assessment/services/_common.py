@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hozen.core.errors import RuleViolation
@@ -95,14 +96,31 @@ def take_duty(actor, case: AssessmentCase, kind: str, account) -> CaseDuty:
     return duty
 
 
+def notice_recipients(case: AssessmentCase) -> list:
+    """Who receives the nominator's notice: the nominating side (the employer, for a business's
+    employee — also for a re-assessment opened on the organ's report) and, for a concern reported
+    by someone else (the organ), the reporter as well (DOMAIN §6 steps 7–8)."""
+    from ..models import ReportableEvent
+
+    recipients = [case.nominating_organisation]
+    if case.trigger == "concern" or case.reassessment_of_id is not None:
+        reporters = (ReportableEvent.objects.filter(Q(reassessment=case) | Q(folded_into=case))
+                     .select_related("reporter").order_by("id"))
+        for record in reporters:
+            if all(record.reporter_id != r.pk for r in recipients):
+                recipients.append(record.reporter)
+    return recipients
+
+
 def notify_nominator(case: AssessmentCase, pack, *, consented: bool, favourable: bool | None = None,
                      valid_until: dt.date | None = None) -> BusinessNotice:
-    """The nominating side's notice: the three facts only, with its destruction date."""
-    return BusinessNotice.objects.create(
-        case=case, recipient=case.nominating_organisation, consented=consented, favourable=favourable,
-        valid_until=valid_until,
+    """The nominating side's notice: the three facts only, with its destruction date (one per
+    recipient, ``notice_recipients``; the nominating side's is returned)."""
+    notices = [BusinessNotice.objects.create(
+        case=case, recipient=recipient, consented=consented, favourable=favourable, valid_until=valid_until,
         retain_until=rules.notice_retained_until(pack, today(), favourable=bool(favourable)),
-    )
+    ) for recipient in notice_recipients(case)]
+    return notices[0]
 
 
 def close_without_result(actor, case: AssessmentCase, end_reason: str) -> None:

@@ -24,7 +24,7 @@ from ..models import (
     ReportableEvent,
     Trigger,
 )
-from ..states import BEFORE_NOTIFICATION, ComplaintState
+from ..states import BEFORE_NOTIFICATION, OPEN, ComplaintState
 from ._common import (
     CLOCK_FIELDS,
     check_file_kept,
@@ -80,25 +80,17 @@ def report_event(*, actor, clearance: Clearance, kind: str, occurred_on: dt.date
         if not clearance.is_valid(today()):
             raise RuleViolation("clearance_not_valid", "有効な適性評価の結果についてのみ懸念事項を報告できます。",
                                 "A concern is reported against a result that is still valid.")
-        rules.check_no_open_case(clearance.person, clearance.organ, clearance.tier)
-        pack = current_pack(clearance.tier, today())
-        case = AssessmentCase(
-            person=clearance.person, organ=clearance.organ, tier=clearance.tier,
-            nominating_organisation=actor.organisation, contract=original.contract if original.contract_id
-            and actor.organisation.pk == original.nominating_organisation_id else None,
-            nominated_by=actor.account, trigger=Trigger.CONCERN, reassessment_of=clearance,
-            department=original.department, post=new_post or original.post, listing_agreed_on=None,
-            dispatched_worker=original.dispatched_worker, employing_agency=original.employing_agency, rules_pack=pack)
-        save_new_case(case)
-        record.reassessment = case
-        record.description = description
-        record.save()
+        open_case = (AssessmentCase.objects.select_for_update()
+                     .filter(person=clearance.person, organ=clearance.organ, tier=clearance.tier,
+                             state__in=sorted(OPEN)).first())
+        if open_case is not None:
+            case = _fold_concern(actor, clearance, open_case, record, description)
+        else:
+            rules.check_no_open_case(clearance.person, clearance.organ, clearance.tier)  # a pending exemption
+            case = _open_reassessment(actor, clearance, original, record, description, new_post)
         clearance.suspended_at, clearance.suspended_by = timezone.now(), case
         clearance.save(update_fields=["suspended_at", "suspended_by"])
-        event(actor, case, "nominated", state_to=case.state, trigger=case.trigger, reported_event=record.pk)
         event(actor, original, "clearance_suspended", reassessment=case.pk, reported_event=record.pk)
-        audit.record(actor, "assessment.nominate", case, details=person_details(
-            case, organ=case.organ.code, nominator=actor.organisation.code, tier=case.tier, trigger=case.trigger))
     else:
         record.save()
         event(actor, original, f"reported_{kind}", reported_event=record.pk)
@@ -106,8 +98,55 @@ def report_event(*, actor, clearance: Clearance, kind: str, occurred_on: dt.date
             _discontinue_open_cases(actor, clearance, record)
     audit.record(actor, "assessment.report_event", record, details={
         "subject_person_id": clearance.person_id, "kind": kind, "clearance": clearance,
-        "reassessment": record.reassessment})
+        "reassessment": record.case})
     return record
+
+
+def _open_reassessment(actor, clearance: Clearance, original: AssessmentCase, record: ReportableEvent,
+                       description: str, new_post: str) -> AssessmentCase:
+    """A concern with no assessment open: a re-assessment (trigger ``concern``) opens.
+
+    Its nominating side stays the one that nominated the person (their employer, with its
+    contract), whoever reported: DOMAIN §6 step 7 gives the business its three facts about its
+    nominee, so when the organ reports a concern about a business's employee the result still
+    reaches the employer (and the reporting organ too, ``_common.notice_recipients``).
+    """
+    pack = current_pack(clearance.tier, today())
+    case = AssessmentCase(
+        person=clearance.person, organ=clearance.organ, tier=clearance.tier,
+        nominating_organisation=original.nominating_organisation, contract=original.contract,
+        nominated_by=actor.account, trigger=Trigger.CONCERN, reassessment_of=clearance,
+        department=original.department, post=new_post or original.post, listing_agreed_on=None,
+        dispatched_worker=original.dispatched_worker, employing_agency=original.employing_agency, rules_pack=pack)
+    save_new_case(case)
+    record.reassessment = case
+    record.description = description
+    record.save()
+    event(actor, case, "nominated", state_to=case.state, trigger=case.trigger, reported_event=record.pk)
+    audit.record(actor, "assessment.nominate", case, details=person_details(
+        case, organ=case.organ.code, nominator=case.nominating_organisation.code, tier=case.tier,
+        trigger=case.trigger, reported_by=actor.organisation.code))
+    return case
+
+
+def _fold_concern(actor, clearance: Clearance, case: AssessmentCase, record: ReportableEvent,
+                  description: str) -> AssessmentCase:
+    """A concern reported while an assessment of the person by the same organ and tier is open
+    (a ten-year renewal, an earlier concern) joins that case instead of being refused: DOMAIN §6
+    step 8 says a concern *triggers* re-assessment and may suspend handling until it ends, and
+    the open case is that assessment. Its investigator and adjudicator read the concern with
+    the rest of the file; the clearance is suspended until the case ends, and the case's result
+    replaces (or ends) it as a re-assessment's does."""
+    record.folded_into = case
+    record.description = description
+    record.save()
+    if case.reassessment_of_id is None:
+        case.reassessment_of = clearance
+        case.save(update_fields=["reassessment_of"])
+    event(actor, case, "concern_folded", reported_event=record.pk, clearance=clearance.pk)
+    audit.record(actor, "assessment.fold_concern", case, details=person_details(
+        case, reported_event=record.pk, clearance=clearance, reported_by=actor.organisation.code))
+    return case
 
 
 def _discontinue_open_cases(actor, clearance: Clearance, record: ReportableEvent) -> None:

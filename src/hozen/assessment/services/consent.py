@@ -16,6 +16,7 @@ from hozen.core.errors import RuleViolation
 
 from ..models import AssessmentCase, Clearance
 from ._common import CLOCK_FIELDS, close_without_result, locked, move, notify_nominator, person_details
+from .questionnaire import prefill_from_last_answers
 
 
 @transaction.atomic(durable=True)
@@ -27,6 +28,8 @@ def consent(*, actor, case: AssessmentCase) -> AssessmentCase:
     case.consent_decided_at = timezone.now()
     case.save(update_fields=[*CLOCK_FIELDS, "consent_decided_at"])
     audit.record(actor, "assessment.consent", case, details=person_details(case))
+    # A re-assessment (or any later assessment) starts from the last accepted answers.
+    prefill_from_last_answers(actor, case)
     return case
 
 

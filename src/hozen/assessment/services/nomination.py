@@ -2,7 +2,7 @@
 
 A nomination either opens a case or, when an earlier favourable result may exempt the person,
 is held as an ``Exemption`` for the organ to confirm (no case opens) or decline (the case opens).
-Bulk nomination is all or nothing: every row is checked first, and one bad row writes nothing.
+Bulk nomination (all rows or none) is in ``bulk.py``, on the same checks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 from hozen import audit
 from hozen.access import policy
 from hozen.core.errors import RuleViolation
-from hozen.core.models import Organisation, Person, RoleAssignment
+from hozen.core.models import Organisation, Person
 from hozen.operators.models import Contract
 from hozen.rules.models import Tier
 from hozen.rules.queries import current_pack
@@ -61,7 +61,7 @@ def _context(actor, contract: Contract | None) -> tuple[object, Organisation, Or
 
 
 def _prepared(person: Person, nominating: Organisation, organ: Organisation, row: dict, on: dt.date,
-              *, employed_ids=None) -> dict:
+              *, employed_ids=None, open_keys=None) -> dict:
     tier = row.get("tier") or Tier.ESI
     if tier not in Tier.values:
         raise RuleViolation("invalid_tier", f"区分 {tier!r} は不正です（esi 又は sds）。",
@@ -76,7 +76,10 @@ def _prepared(person: Person, nominating: Organisation, organ: Organisation, row
     }
     rules.check_nomination_fields(on=on, **fields)
     rules.check_person_nominable(person, nominating, employed_ids=employed_ids)
-    rules.check_no_open_case(person, organ, tier)
+    if open_keys is None:
+        rules.check_no_open_case(person, organ, tier)
+    else:  # bulk: the open cases and pending exemptions were read for every row at once
+        rules.check_no_open_case_among(person, tier, *open_keys)
     return {"tier": tier, **fields}
 
 
@@ -124,56 +127,6 @@ def nominate(*, actor, person: Person, trigger: str = Trigger.NEW, department: s
         "employing_agency": employing_agency}, on)
     pack = current_pack(fields["tier"], on)
     return _open(actor, person=person, organ=organ, nominating=nominating, contract=contract, fields=fields, pack=pack)
-
-
-@transaction.atomic(durable=True)
-def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, progress=None) -> list[Nomination]:
-    """Bulk nomination from a list of dicts (``person`` as a Person or its id, and the fields of
-    ``nominate``): all rows or none. Every row is checked first; ``NominationRowsInvalid`` lists
-    every problem by row. ``progress(n)`` is called after each row is written."""
-    target, organ, nominating = _context(actor, contract)
-    policy.require(actor, "assessment.nominate", target)
-    rows = list(rows)
-    if not rows:
-        raise RuleViolation("no_rows", "推薦する行がありません。", "There are no rows to nominate.")
-    on = today()
-    ids = [r.get("person").pk if isinstance(r.get("person"), Person) else r.get("person") for r in rows]
-    people = Person.objects.in_bulk([i for i in ids if isinstance(i, int)])
-    employed = set(RoleAssignment.objects.filter(account__person_id__in=list(people), organisation=nominating,
-                                                 revoked_at__isnull=True).values_list("account__person_id", flat=True))
-    errors: list[tuple[int, str | None, str, str]] = []
-    prepared: list[tuple[Person, dict]] = []
-    seen: dict[tuple[int, str], int] = {}
-    for index, (row, person_id) in enumerate(zip(rows, ids, strict=True)):
-        person = people.get(person_id) if isinstance(person_id, int) else None
-        if person is None:
-            errors.append((index, "person", "評価対象者が見つかりません。", "No such person."))
-            continue
-        try:
-            fields = _prepared(person, nominating, organ, row, on, employed_ids=employed)
-        except RuleViolation as exc:
-            errors.append((index, exc.field, exc.message_ja, exc.message_en))
-            continue
-        key = (person.pk, fields["tier"])
-        if key in seen:
-            errors.append((index, "person", f"{seen[key]}行目（0から数えて）と同じ者です。",
-                           f"The same person as rows[{seen[key]}]."))
-            continue
-        seen[key] = index
-        prepared.append((person, fields))
-    if errors:
-        raise NominationRowsInvalid(errors)
-    packs = {t: current_pack(t, on) for t in {f["tier"] for _, f in prepared}}
-    out = []
-    for n, (person, fields) in enumerate(prepared, 1):
-        out.append(_open(actor, person=person, organ=organ, nominating=nominating, contract=contract, fields=fields,
-                         pack=packs[fields["tier"]]))
-        if progress is not None:
-            progress(n)
-    audit.record(actor, "assessment.nominate_many", organ, details={
-        "nominator": nominating.code, "rows": len(out),
-        "cases": sum(1 for r in out if r.case), "possible_exemptions": sum(1 for r in out if r.exemption)})
-    return out
 
 
 def detect_exemption(*, actor, person: Person, tier: str = Tier.ESI, contract: Contract | None = None,

@@ -26,7 +26,7 @@ from hozen.crypto import reveal
 from .. import questionnaire, states, validation
 from ..models import AssessmentCase, QuestionnaireSection
 from ..validation import FieldError, QuestionnaireInvalid
-from ._common import CLOCK_FIELDS, locked, move, person_details, today
+from ._common import CLOCK_FIELDS, event, locked, move, person_details, today
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,11 @@ def save_questionnaire_section(*, actor, case: AssessmentCase, section: str, con
     if row is None:
         row = QuestionnaireSection(case=case, section=section)
     digest = _digest(row, content)
-    if row.pk is not None and row.content_digest == digest:
+    confirming = row.prefilled_from_id is not None and row.confirmed_at is None
+    if row.pk is not None and row.content_digest == digest and not confirming:
         return SavedSection(section=row, changed=False, errors=errors, is_complete=not missing)
+    if confirming:  # the subject's first save of a prefilled section confirms it, changed or not
+        row.confirmed_at = timezone.now()
     row.content = content
     row.version += 1
     row.content_digest = digest
@@ -82,9 +85,81 @@ def save_questionnaire_section(*, actor, case: AssessmentCase, section: str, con
     row.error_count = len(missing)
     row.saved_at = timezone.now()
     row.save()
-    audit.record(actor, "assessment.save_questionnaire", row, details=person_details(
-        case, section=section, version=row.version, complete=row.is_complete))
+    details = {"section": section, "version": row.version, "complete": row.is_complete}
+    if confirming:
+        details["confirmed_prefill_from"] = row.prefilled_from_id
+    audit.record(actor, "assessment.save_questionnaire", row, details=person_details(case, **details))
     return SavedSection(section=row, changed=True, errors=errors, is_complete=row.is_complete)
+
+
+@transaction.atomic(durable=True)
+def confirm_questionnaire_section(*, actor, case: AssessmentCase, section: str) -> SavedSection:
+    """The subject confirms a section prefilled from their last accepted answers as it stands
+    (the same as saving it unchanged). A section that is not prefilled, or already confirmed,
+    is left as it is."""
+    case = locked(case)
+    policy.require(actor, "assessment.save_questionnaire", case)
+    states.transition(case.state, "assessment.save_questionnaire")
+    schema = _section(section)
+    row = QuestionnaireSection.objects.select_for_update().select_related("case").filter(
+        case=case, section=section).first()
+    if row is None:
+        raise RuleViolation("section_missing", "この区分はまだ記入されていません。", "This section has not been filled in.",
+                            field="section")
+    content = reveal(actor, row, "content", purpose="questionnaire_confirmation")
+    on = today()
+    errors = validation.validate(schema, content, today=on)
+    if row.prefilled_from_id is None or row.confirmed_at is not None:
+        return SavedSection(section=row, changed=False, errors=errors, is_complete=row.is_complete)
+    row.confirmed_at = timezone.now()
+    row.save(update_fields=["confirmed_at"])
+    audit.record(actor, "assessment.save_questionnaire", row, details=person_details(
+        case, section=section, version=row.version, complete=row.is_complete,
+        confirmed_prefill_from=row.prefilled_from_id))
+    return SavedSection(section=row, changed=True, errors=errors, is_complete=row.is_complete)
+
+
+def last_accepted_case(case: AssessmentCase) -> AssessmentCase | None:
+    """The person's latest other assessment whose questionnaire was submitted (accepted) and whose
+    file is still kept: where a re-assessment's drafts start from."""
+    return (AssessmentCase.objects.filter(person_id=case.person_id, questionnaire_submitted_at__isnull=False,
+                                          shredded_at__isnull=True).exclude(pk=case.pk)
+            .order_by("-questionnaire_submitted_at", "-id").first())
+
+
+def prefill_from_last_answers(actor, case: AssessmentCase) -> list[str]:
+    """Within the subject's consent: copy each section of their last accepted questionnaire into
+    this case's drafts (re-encrypted under this case's key), marked as prefilled and unconfirmed
+    (LESSONS.md: a re-assessment starts from the last accepted answers and the subject confirms
+    each section; US re-applicants had to retype everything). A section whose stored shape the
+    questionnaire no longer accepts is left for the subject to fill in. Returns the sections copied.
+    The subject reads their own earlier answers (audited as ``reassessment_prefill``)."""
+    source = last_accepted_case(case)
+    if source is None or QuestionnaireSection.objects.filter(case=case).exists():
+        return []
+    on = today()
+    copied = []
+    for old in QuestionnaireSection.objects.filter(case=source).select_related("case").order_by("id"):
+        try:
+            schema = questionnaire.section(old.section)
+        except KeyError:
+            continue
+        content = reveal(actor, old, "content", purpose="reassessment_prefill")
+        if validation.check_structure(schema, content):
+            continue
+        content = validation.normalise(content)
+        missing = validation.validate(schema, content, today=on, complete=True)
+        row = QuestionnaireSection(case=case, section=old.section, prefilled_from=source, version=1,
+                                   is_complete=not missing, error_count=len(missing), saved_at=timezone.now())
+        row.content = content
+        row.content_digest = _digest(row, content)
+        row.save()
+        copied.append(old.section)
+    if copied:
+        event(actor, case, "questionnaire_prefilled", source=source.pk, sections=copied)
+        audit.record(actor, "assessment.prefill_questionnaire", case, details=person_details(
+            case, source=source, sections=copied))
+    return copied
 
 
 def submitted_sha256(case: AssessmentCase, answers: dict[str, dict]) -> str:
@@ -115,6 +190,11 @@ def submit_questionnaire(*, actor, case: AssessmentCase) -> str:
             errors.append(FieldError(schema.code, "", "section_missing", "この区分が未記入です。",
                                      "This section has not been filled in."))
             continue
+        if row.prefilled_from_id is not None and row.confirmed_at is None:
+            errors.append(FieldError(schema.code, "", "section_not_confirmed",
+                                     "前回の回答から引き継いだこの区分を確認してください（変更がなければそのまま保存）。",
+                                     "Check this section, carried over from your last answers, and save it "
+                                     "(unchanged if nothing has changed)."))
         content = reveal(actor, row, "content", purpose="questionnaire_submission")
         answers[schema.code] = content
         errors.extend(validation.validate(schema, content, today=on, complete=True))

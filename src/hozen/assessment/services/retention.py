@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core.errors import RuleViolation
 from hozen.crypto import shred
 
 from ..models import AssessmentCase, BusinessNotice, Complaint, QuestionnaireSection, RetentionRun
@@ -46,12 +47,23 @@ def _shred_case(actor, pk: int, on: dt.date) -> bool:
     return True
 
 
-def retention_run(*, actor, on: dt.date | None = None) -> RetentionRun:
+def retention_run(*, actor, on: dt.date | None = None, progress=None) -> RetentionRun:
     """Shred every case past its retention date and expire every nominator notice past its own;
-    record the counts. Run daily by the background job (``hozen.assessment.jobs``)."""
+    record the counts. Run daily by the background job (``hozen.assessment.jobs``).
+    ``progress(done, total)`` is called after each case looked at (for the CLI's bar)."""
     policy.require(actor, "assessment.retention_run")
+    if on is not None and on > today():
+        # A date ahead would destroy files before the end of their period, irrecoverably.
+        raise RuleViolation("retention_date_in_future", "将来の日付では実行できません（保存期間の満了前に廃棄することになります）。",
+                            "The retention run cannot be dated in the future: files would be destroyed before "
+                            "their period ends.", field="on")
     on = on or today()
-    shredded = sum(_shred_case(actor, pk, on) for pk in list(_due_cases(on).values_list("pk", flat=True)))
+    due = list(_due_cases(on).values_list("pk", flat=True))
+    shredded = 0
+    for n, pk in enumerate(due, 1):
+        shredded += _shred_case(actor, pk, on)
+        if progress is not None:
+            progress(n, len(due))
     with transaction.atomic(durable=True):
         expired = BusinessNotice.objects.filter(retain_until__lt=on, expired_at__isnull=True).update(
             consented=None, favourable=None, valid_until=None, expired_at=timezone.now())

@@ -1,8 +1,495 @@
-"""Assessment screens: portal. Thin views over hozen.assessment.services and queries."""
+"""The subject portal (評価対象者のページ): the assessed person's own case, notice and consent,
+questionnaire, result, inquiries, complaints and adverse-treatment reports (DOMAIN §6).
+
+Thin views over ``hozen.assessment.services`` (writes) and ``portal_queries`` (reads). Every page
+asks the policy for the subject's workspace first (a staff role gets 403 with the policy's reason)
+and reads the case scoped to the person (another person's case is a 404 that says nothing).
+Consent, refusal and withdrawal need the subject's own second factor, entered again on the form:
+the code is checked here and the service's policy then sees a verified actor; a wrong code is a
+policy denial (``second_factor_required``), audited, and nothing changes.
+"""
 
 from __future__ import annotations
 
-#: Navigation entries per role (hozen.core.extensions).
-NAV: dict = {}
+import dataclasses
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from hozen.access import policy
+from hozen.access.policy import PolicyDenied
+from hozen.audit.canonical import canonical_json
+from hozen.core import services as core_services
+from hozen.core.errors import NotFound, RuleViolation
+from hozen.core.roles import Role
+from hozen.documents import assessment as papers
+
+from .. import portal_queries as pq
+from .. import questionnaire, services, validation
+from ..forms_portal import (
+    AdverseTreatmentForm,
+    ComplaintForm,
+    ConsentForm,
+    SecondFactorForm,
+    WaiveReasonsForm,
+    answer_rows,
+    apply_row_action,
+    errors_by_field,
+    parse_section,
+    path_label,
+    render_section,
+)
+from ..items import ITEMS
+from ..states import State
+from ..validation import QuestionnaireInvalid
+
+#: Navigation entries per role (hozen.core.extensions).
+NAV: dict = {Role.SUBJECT: [(gettext_lazy("My assessment"), "assessment:portal_home")]}
+
+AUTOSAVE_HEADER = "X-Hozen-Autosave"
+
+
+def dashboard_context(actor, role: str) -> dict:
+    """The subject's dashboard: their cases with stage and target date, and their clearances."""
+    if role != Role.SUBJECT or actor.role != Role.SUBJECT:
+        return {}
+    today = timezone.localdate()
+    return {"portal_cases": [{"case": c, "stage": pq.stage(c, today)} for c in pq.cases(actor)],
+            "portal_clearances": pq.clearance_rows(actor, today), "portal_reminders": pq.reminders(actor)}
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+def _language(request) -> str:
+    wanted = request.GET.get("lang", "")
+    if wanted in papers.LANGUAGES:
+        return wanted
+    return "en" if (request.LANGUAGE_CODE or "ja").startswith("en") else "ja"
+
+
+def _case(request, pk):
+    try:
+        return pq.case_for(request.actor, pk)
+    except NotFound:
+        raise Http404 from None
+
+
+def _to_case(case):
+    return redirect("assessment:portal_case", pk=case.pk)
+
+
+def _file_destroyed(request, case):
+    """After the retention period the case's personal data is crypto-shredded: say so on the case
+    page instead of failing to read it (None while the file is kept)."""
+    if not pq.file_destroyed(case):
+        return None
+    messages.error(request, _("The file of this assessment was destroyed at the end of its retention period: "
+                              "your answers and the reasons can no longer be shown."))
+    return _to_case(case)
+
+
+def _pdf(body: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _render(request, template: str, case, context: dict | None = None, status: int = 200):
+    base = {"case": case, "stage": pq.stage(case), "can": pq.can(request.actor, case)}
+    return render(request, f"assessment/portal/{template}", {**base, **(context or {})}, status=status)
+
+
+def _verified_actor(request, form: SecondFactorForm, action: str, case):
+    """The actor with the second factor confirmed by the code just entered, or None (the denial is
+    asked of the policy, so it is audited, and shown beside the code field)."""
+    token = core_services.normalise_code(form.cleaned_data["token"])
+    for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
+        if device.verify_token(token):
+            return dataclasses.replace(request.actor, second_factor_verified=True)
+    try:
+        policy.require(dataclasses.replace(request.actor, second_factor_verified=False), action, case)
+    except PolicyDenied as exc:
+        policy.audit_unrecorded_denial(request.actor, exc)
+        form.add_error("token", _("The code is not correct, or it has expired. Try the current code."))
+        form.add_error("token", exc.decision.reason(request.LANGUAGE_CODE))
+    return None
+
+
+def _has_totp(request) -> bool:
+    return TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+
+
+def _facts(case, language: str) -> dict:
+    organ, nominator = case.organ, case.nominating_organisation
+    return {"case_ref": str(case.pk), "person_name": case.person.full_name,
+            "organ_name": organ.name_en if language == "en" else organ.name_ja,
+            "nominating_organisation": nominator.name_en if language == "en" else nominator.name_ja,
+            "post": f"{case.department} {case.post}".strip()}
+
+
+ITEM_DATA = [{"number": i.number, "label_ja": i.label_ja, "label_en": i.label_en} for i in ITEMS]
+
+
+# --- home and case -------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def portal_home(request):
+    today = timezone.localdate()
+    cases = [{"case": c, "stage": pq.stage(c, today)} for c in pq.cases(request.actor)]
+    return render(request, "assessment/portal/home.html",
+                  {"cases": cases, "clearances": pq.clearance_rows(request.actor, today),
+                   "reminders": pq.reminders(request.actor)})
+
+
+@login_required
+@require_GET
+def portal_case(request, pk):
+    case = _case(request, pk)
+    clearance = pq.clearances(request.actor)
+    clearance = next((c for c in clearance if c.case_id == case.pk), None)
+    waive_form = WaiveReasonsForm(initial={"waived": "true" if case.reasons_waived else "false"})
+    return _render(request, "case.html", case, {"clearance": clearance, "waive_form": waive_form,
+                                                "consent_events": pq.consent_events(case)})
+
+
+# --- notice and consent ----------------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_notice(request, pk):
+    """The written notice, and the consent or refusal with the subject's own second factor."""
+    case = _case(request, pk)
+    if case.notice_given_at is None:
+        messages.error(request, _("The notice has not been given yet."))
+        return _to_case(case)
+    language = _language(request)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decision = form.cleaned_data["decision"]
+        action = "assessment.consent" if decision == "consent" else "assessment.refuse"
+        actor = _verified_actor(request, form, action, case)
+        if actor is not None:
+            try:
+                if decision == "consent":
+                    services.consent(actor=actor, case=case)
+                else:
+                    services.refuse(actor=actor, case=case)
+            except RuleViolation as exc:
+                form.add_error(None, exc.message(request.LANGUAGE_CODE))
+            else:
+                messages.success(request, _("You consented. You can now fill in the questionnaire.")
+                                 if decision == "consent" else _("Your refusal was recorded. No assessment will be made."))
+                return _to_case(case)
+    return _render(request, "notice.html", case, {
+        "form": form, "has_totp": _has_totp(request), "sections": papers.notice_sections(language, ITEM_DATA),
+        "notice_language": pq.notice_language(case), "language": language})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_withdraw(request, pk):
+    """Withdraw consent (or the agreement to be listed) until the result is notified."""
+    case = _case(request, pk)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = _verified_actor(request, form, "assessment.withdraw_consent", case)
+        if actor is not None:
+            try:
+                services.withdraw_consent(actor=actor, case=case)
+            except RuleViolation as exc:
+                form.add_error(None, exc.message(request.LANGUAGE_CODE))
+            else:
+                messages.success(request, _("Your consent was withdrawn. The assessment has ended."))
+                return _to_case(case)
+    return _render(request, "withdraw.html", case, {"form": form, "has_totp": _has_totp(request)})
+
+
+@login_required
+@require_POST
+def portal_waive_reasons(request, pk):
+    """Ask in advance not to receive the reasons (or take that back), until the adjudication."""
+    case = _case(request, pk)
+    form = WaiveReasonsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.waive_reasons(actor=request.actor, case=case, waived=form.cleaned_data["waived"])
+        except RuleViolation as exc:
+            messages.error(request, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("Your choice about the reasons was recorded."))
+    else:
+        messages.error(request, _("Choose whether you want to receive the reasons."))
+    return _to_case(case)
+
+
+@login_required
+@require_GET
+def portal_notice_pdf(request, pk):
+    """告知書, generated from the stored facts of the notice (the same text as the notice page)."""
+    case = _case(request, pk)
+    if case.notice_given_at is None:
+        raise Http404
+    language = _language(request)
+    body = papers.assessment_notice({**_facts(case, language), "notice_given_at": case.notice_given_at,
+                                     "rules_version": f"{case.rules_pack.code} v{case.rules_pack.version}",
+                                     "items": ITEM_DATA}, language=language)
+    return _pdf(body, f"assessment-{case.pk}-notice-{language}.pdf")
+
+
+@login_required
+@require_GET
+def portal_consent_pdf(request, pk):
+    """同意書 (or the record of refusal), generated from the recorded declarations."""
+    case = _case(request, pk)
+    declarations = [{"kind": e.kind, "at": e.at} for e in pq.consent_events(case)]
+    if not declarations or case.notice_given_at is None:
+        raise Http404
+    language = _language(request)
+    body = papers.consent_record({**_facts(case, language), "notice_given_at": case.notice_given_at,
+                                  "declarations": declarations}, language=language)
+    return _pdf(body, f"assessment-{case.pk}-consent-{language}.pdf")
+
+
+# --- the questionnaire ---------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def portal_questionnaire(request, pk):
+    """The sections and the completeness view; submit when everything is complete."""
+    case = _case(request, pk)
+    if case.state != State.CONSENTED and not case.questionnaire_sha256:
+        messages.error(request, _("The questionnaire opens once you have consented."))
+        return _to_case(case)
+    progress = pq.progress(request.actor, case) if case.state == State.CONSENTED else None
+    ready = progress is not None and all(p["complete"] for p in progress)
+    sections = [{"code": s.code, "title": s.title(request.LANGUAGE_CODE)} for s in questionnaire.SECTIONS]
+    return _render(request, "questionnaire.html", case, {"progress": progress, "ready": ready,
+                                                         "sections": sections})
+
+
+def _section_or_404(code: str):
+    try:
+        return questionnaire.section(code)
+    except KeyError:
+        raise Http404 from None
+
+
+def _neighbours(code: str):
+    codes = list(questionnaire.SECTION_CODES)
+    i = codes.index(code)
+    return (codes[i - 1] if i > 0 else None), (codes[i + 1] if i + 1 < len(codes) else None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_section(request, pk, section):
+    """One section, rendered from the schema; saved as a draft on every change (JS posts the form
+    as the person types, answered with JSON) and by the plain "Save" button."""
+    case = _case(request, pk)
+    schema = _section_or_404(section)
+    language = "en" if (request.LANGUAGE_CODE or "ja").startswith("en") else "ja"
+    editable = case.state == State.CONSENTED
+    autosave = request.headers.get(AUTOSAVE_HEADER) == "1"
+    errors, top_errors, status = [], [], 200
+    if request.method == "POST":
+        content = apply_row_action(schema, parse_section(schema, request.POST), request.POST.get("action", ""))
+        try:
+            # Any save of a section carried over from the last accepted answers confirms it ("confirm" too).
+            saved = services.save_questionnaire_section(actor=request.actor, case=case, section=section, content=content)
+        except QuestionnaireInvalid as exc:  # malformed: refused, nothing stored; the input stays on the page
+            errors, status = exc.errors, 400
+            top_errors = [exc.message(language)]
+        except RuleViolation as exc:  # e.g. after submission: editing is refused
+            top_errors, status = [exc.message(language)], 409
+        else:
+            errors = saved.errors
+            if autosave:
+                return JsonResponse({"saved": True, "changed": saved.changed, "version": saved.section.version,
+                                     "complete": saved.is_complete, "saved_at": saved.section.saved_at.isoformat(),
+                                     "errors": errors_by_field(errors, language)})
+            action = request.POST.get("action", "")
+            _prev, nxt = _neighbours(section)
+            if action == "next" and nxt and not errors:
+                return redirect("assessment:portal_section", pk=case.pk, section=nxt)
+            if action in ("overview", "confirm") and not errors:
+                return redirect("assessment:portal_questionnaire", pk=case.pk)
+            if not action.startswith(("add:", "remove:")):
+                messages.success(request, _("Saved (version %(version)d).") % {"version": saved.section.version})
+            row = saved.section
+        if autosave:
+            return JsonResponse({"saved": False, "message": top_errors[0] if top_errors else "",
+                                 "errors": errors_by_field(errors, language)}, status=status)
+        if status != 200:
+            row = pq.section_row(case, section)
+    else:
+        if (gone := _file_destroyed(request, case)) is not None:
+            return gone
+        if not editable and pq.section_row(case, section) is None:
+            messages.error(request, _("The questionnaire opens once you have consented."))
+            return _to_case(case)
+        content, row = pq.section_content(request.actor, case, section)
+        if row is not None and editable:
+            errors = validation.validate(schema, content, today=timezone.localdate())
+    prev, nxt = _neighbours(section)
+    return _render(request, "section.html", case, {
+        "prefill": pq.prefill_changes(request.actor, row, content, language) if editable else None,
+        "schema": schema, "title": schema.title(language), "form": render_section(schema, content, errors, language),
+        "top_errors": top_errors, "editable": editable, "row": row, "prev": prev, "next": nxt,
+        "autosave_header": AUTOSAVE_HEADER}, status=status)
+
+
+@login_required
+@require_POST
+def portal_submit(request, pk):
+    case = _case(request, pk)
+    try:
+        sha256 = services.submit_questionnaire(actor=request.actor, case=case)
+    except QuestionnaireInvalid as exc:
+        language = "en" if (request.LANGUAGE_CODE or "ja").startswith("en") else "ja"
+        progress = pq.progress(request.actor, case)
+        sections = [{"code": s.code, "title": s.title(language)} for s in questionnaire.SECTIONS]
+        titles = {s["code"]: s["title"] for s in sections}
+        problems = [{"section": e.section, "title": titles.get(e.section, e.section),
+                     "field": path_label(questionnaire.section(e.section), e.path, language)
+                     if e.path and e.section in titles else e.path,
+                     "message": e.message(language)} for e in exc.errors]
+        return _render(request, "questionnaire.html", case, {"progress": progress, "ready": False,
+                                                             "sections": sections, "problems": problems}, status=400)
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return redirect("assessment:portal_questionnaire", pk=case.pk)
+    messages.success(request, _("Your questionnaire was submitted. SHA-256: %(sha)s") % {"sha": sha256})
+    return redirect("assessment:portal_questionnaire", pk=case.pk)
+
+
+@login_required
+@require_GET
+def portal_copy_pdf(request, pk):
+    """The subject's copy of exactly what was submitted, with its SHA-256 (recomputed from the
+    answers read back, and refused if it does not match what the case and the audit log hold)."""
+    case = _case(request, pk)
+    if not case.questionnaire_sha256:
+        raise Http404
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    language = _language(request)
+    answers = pq.submitted_answers(request.actor, case)
+    sha256 = services.submitted_sha256(case, answers)
+    if sha256 != case.questionnaire_sha256:  # pragma: no cover - the rows are frozen after submission
+        raise RuleViolation("copy_mismatch", "提出時の回答と一致しません。", "The answers no longer match the submission.")
+    sections = [answer_rows(s, answers.get(s.code, {}), language) for s in questionnaire.SECTIONS]
+    canonical = canonical_json({"case": str(case.crypto_id), "sections": answers}).decode()
+    body = papers.questionnaire_copy({**_facts(case, language), "submitted_at": case.questionnaire_submitted_at,
+                                      "sha256": sha256, "case_id": str(case.crypto_id), "sections": sections,
+                                      "canonical": canonical}, language=language)
+    return _pdf(body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf")
+
+
+# --- after notification ---------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def portal_result(request, pk):
+    case = _case(request, pk)
+    if case.notified_at is None:
+        messages.error(request, _("The result has not been notified yet."))
+        return _to_case(case)
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    try:
+        result = pq.result(request.actor, case)
+    except NotFound:
+        raise Http404 from None
+    return _render(request, "result.html", case, {"result": result})
+
+
+@login_required
+@require_GET
+def portal_result_pdf(request, pk):
+    """結果通知書 with the reasons per item, unless the subject waived them."""
+    case = _case(request, pk)
+    if case.notified_at is None:
+        raise Http404
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    try:
+        result = pq.result(request.actor, case)
+    except NotFound:
+        raise Http404 from None
+    language = _language(request)
+    reasons = [{"number": i.number, "label_ja": i.label_ja, "label_en": i.label_en, "reason": r["reason"]}
+               for i, r in zip(ITEMS, result["reasons"] or [], strict=False)]
+    body = papers.result_notice({**_facts(case, language), "notified_at": result["notified_at"],
+                                 "favourable": result["favourable"], "valid_until": result["valid_until"],
+                                 "reasons_waived": result["reasons_waived"], "reasons": reasons}, language=language)
+    return _pdf(body, f"assessment-{case.pk}-result-{language}.pdf")
+
+
+@login_required
+@require_GET
+def portal_inquiries(request, pk):
+    """Which inquiries were made about the person (kind, organisation, method, dates), after notification."""
+    case = _case(request, pk)
+    return _render(request, "inquiries.html", case, {"inquiries": pq.inquiries(request.actor, case)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_complaints(request, pk):
+    case = _case(request, pk)
+    form = ComplaintForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.file_complaint(actor=request.actor, case=case, text=form.cleaned_data["text"])
+        except RuleViolation as exc:
+            form.add_error("text" if exc.field == "text" else None, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("Your complaint was filed. The outcome will be notified to you in writing."))
+            return redirect("assessment:portal_complaints", pk=case.pk)
+    return _render(request, "complaints.html", case, {"form": form, "complaints": pq.complaints(request.actor, case)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_adverse(request, pk):
+    case = _case(request, pk)
+    form = AdverseTreatmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_adverse_treatment(actor=request.actor, case=case, kind=form.cleaned_data["kind"],
+                                              text=form.cleaned_data["text"])
+        except RuleViolation as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("Your report was sent to the administrative organ."))
+            return redirect("assessment:portal_adverse", pk=case.pk)
+    return _render(request, "adverse.html", case, {"form": form, "reports": pq.adverse_reports(request.actor, case)})
+
+
+urlpatterns: list = [
+    path("portal/", portal_home, name="portal_home"),
+    path("portal/<int:pk>/", portal_case, name="portal_case"),
+    path("portal/<int:pk>/notice/", portal_notice, name="portal_notice"),
+    path("portal/<int:pk>/notice.pdf", portal_notice_pdf, name="portal_notice_pdf"),
+    path("portal/<int:pk>/consent.pdf", portal_consent_pdf, name="portal_consent_pdf"),
+    path("portal/<int:pk>/withdraw/", portal_withdraw, name="portal_withdraw"),
+    path("portal/<int:pk>/reasons/", portal_waive_reasons, name="portal_waive_reasons"),
+    path("portal/<int:pk>/questionnaire/", portal_questionnaire, name="portal_questionnaire"),
+    path("portal/<int:pk>/questionnaire/submit/", portal_submit, name="portal_submit"),
+    path("portal/<int:pk>/questionnaire/copy.pdf", portal_copy_pdf, name="portal_copy_pdf"),
+    path("portal/<int:pk>/questionnaire/<slug:section>/", portal_section, name="portal_section"),
+    path("portal/<int:pk>/result/", portal_result, name="portal_result"),
+    path("portal/<int:pk>/result.pdf", portal_result_pdf, name="portal_result_pdf"),
+    path("portal/<int:pk>/inquiries/", portal_inquiries, name="portal_inquiries"),
+    path("portal/<int:pk>/complaints/", portal_complaints, name="portal_complaints"),
+    path("portal/<int:pk>/adverse-treatment/", portal_adverse, name="portal_adverse"),
+]

@@ -1,0 +1,63 @@
+"""Renewal reminders before a favourable result expires (issue 6; DOMAIN §6 step 8: valid 10 years
+from notification, then a new assessment is needed while the person still handles ESI).
+
+The daily job reminds the person, the nominating side and the deciding organ when a result reaches
+one of ``rules.RENEWAL_REMINDER_DAYS`` before its ``valid_until``. One reminder per clearance,
+recipient and threshold (a database constraint), so a rerun sends nothing twice. A result whose
+renewal is already under way (an open assessment of the person by the same organ and tier), a
+suspended, ended or unfavourable one, is not reminded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from hozen import audit
+from hozen.access import policy
+
+from .. import rules
+from ..models import AssessmentCase, Clearance, RenewalReminder
+from ..states import OPEN
+from ._common import today
+
+
+def _due(on: dt.date):
+    horizon = on + dt.timedelta(days=max(rules.RENEWAL_REMINDER_DAYS))
+    renewal_open = AssessmentCase.objects.filter(person_id=OuterRef("person_id"), organ_id=OuterRef("organ_id"),
+                                                 tier=OuterRef("tier"), state__in=sorted(OPEN))
+    return (Clearance.objects.filter(favourable=True, ended_on__isnull=True, suspended_at__isnull=True,
+                                     valid_until__gte=on, valid_until__lte=horizon)
+            .exclude(Exists(renewal_open)).select_related("case").order_by("valid_until", "id"))
+
+
+@transaction.atomic(durable=True)
+def send_renewal_reminders(*, actor, on: dt.date | None = None) -> int:
+    """Write the reminders due on ``on`` (default today); returns how many were written. Run daily
+    by the job ``assessment.renewal_reminders``; the operator may run it at the shell."""
+    policy.require(actor, "assessment.send_renewal_reminders")
+    on = on or today()
+    sent = 0
+    for clearance in _due(on):
+        days = rules.renewal_threshold(clearance.valid_until, on)
+        if days is None:
+            continue
+        recipients = [(RenewalReminder.Recipient.PERSON, None),
+                      (RenewalReminder.Recipient.NOMINATOR, clearance.case.nominating_organisation_id)]
+        if clearance.organ_id != clearance.case.nominating_organisation_id:
+            recipients.append((RenewalReminder.Recipient.ORGAN, clearance.organ_id))
+        have = set(RenewalReminder.objects.filter(clearance=clearance, days_before=days)
+                   .values_list("recipient_kind", flat=True))
+        new = [RenewalReminder(clearance=clearance, recipient_kind=kind, recipient_organisation_id=org,
+                               person_id=clearance.person_id, days_before=days, valid_until=clearance.valid_until)
+               for kind, org in recipients if kind not in have]
+        if not new:
+            continue
+        RenewalReminder.objects.bulk_create(new, ignore_conflicts=True)
+        sent += len(new)
+        audit.record(actor, "assessment.remind_renewal", clearance, details={
+            "subject_person_id": clearance.person_id, "days_before": days, "valid_until": clearance.valid_until,
+            "recipients": [kind for kind, _org in recipients if kind not in have]})
+    return sent

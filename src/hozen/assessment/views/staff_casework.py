@@ -1,0 +1,408 @@
+"""The workers of a case: the Cabinet Office's investigator (step 5), the adjudicators (step 6),
+the complaint handler (step 9), and the organ head's delegate who assigns them.
+
+A worker sees only the cases they are assigned to (``staff_queries.worker_case`` 404s alike for
+missing and not assigned). Case pages show state, clocks and forms without decrypting anything;
+the case file is a separate page (``staff_common.case_file``) whose every read is audited.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hozen.access import policy
+from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
+from hozen.core.errors import RuleViolation
+from hozen.core.roles import Role
+
+from .. import queries, services, staff_queries
+from ..forms_staff import (
+    AdjudicationForm,
+    AdverseDecisionForm,
+    AssignForm,
+    ComplaintDecisionForm,
+    ConcurForm,
+    FindingForm,
+    InquiryForm,
+    InquiryResponseForm,
+    InterviewForm,
+)
+from ..items import ITEMS
+from ..models import CaseDuty, Inquiry
+from .staff_common import gate, language, paginate, posted
+
+INVESTIGATOR = CaseDuty.Kind.INVESTIGATOR
+
+
+# --- investigator -----------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def investigator_queue(request):
+    gate(request, Role.INVESTIGATOR)
+    cases = staff_queries.investigator_cases(request.actor)
+    page = paginate(request, cases)
+    return render(request, "assessment/staff/investigator_queue.html",
+                  {"rows": staff_queries.investigator_rows(page), "page": page,
+                   "counts": staff_queries.queue_counts(cases)})
+
+
+@login_required
+@require_GET
+def investigator_inquiries(request):
+    gate(request, Role.INVESTIGATOR)
+    page = paginate(request, staff_queries.pending_inquiries(request.actor))
+    return render(request, "assessment/staff/investigator_inquiries.html",
+                  {"rows": staff_queries.inquiry_rows(page), "page": page})
+
+
+def _investigator_page(request, case, *, response_form=None, response_for=None, **forms):
+    defaults = {
+        "inquiry_form": InquiryForm(prefix="inquiry", initial={"sent_on": timezone.localdate()}),
+        "interview_form": InterviewForm(prefix="interview"),
+        "finding_form": FindingForm(prefix="finding"),
+    }
+    defaults.update(forms)
+    recorded = staff_queries.findings_recorded(case)
+    rows = []
+    for inquiry in staff_queries.inquiries_of(case):
+        form = response_form if inquiry.pk == response_for else None
+        if form is None and inquiry.answered_on is None:
+            form = InquiryResponseForm(prefix=f"response-{inquiry.pk}", initial={"answered_on": timezone.localdate()})
+        rows.append({"inquiry": inquiry, "form": form})
+    return render(request, "assessment/staff/investigator_case.html", {
+        "case": case, "status": queries.case_status(request.actor, case), "inquiry_rows": rows,
+        "items": [{"item": i, "recorded": i.code in recorded} for i in ITEMS],
+        "can_act": case.state == "under_investigation", **defaults})
+
+
+@login_required
+@require_GET
+def investigator_case(request, pk):
+    gate(request, Role.INVESTIGATOR)
+    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    return _investigator_page(request, case)
+
+
+def _investigator_post(request, pk, form_class, prefix, call, success, form_key, **form_kwargs):
+    gate(request, Role.INVESTIGATOR)
+    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    form = form_class(request.POST, prefix=prefix, **form_kwargs)
+    if form.is_valid():
+        try:
+            call(case, form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, success)
+            return redirect("assessment:investigator_case", pk=case.pk)
+    return _investigator_page(request, case, **{form_key: form})
+
+
+@login_required
+@require_POST
+def investigator_inquiry(request, pk):
+    def call(case, data):
+        services.record_inquiry(actor=request.actor, case=case, **data)
+    return _investigator_post(request, pk, InquiryForm, "inquiry", call, _("The inquiry was recorded."), "inquiry_form")
+
+
+@login_required
+@require_POST
+def investigator_response(request, pk, inquiry_pk):
+    gate(request, Role.INVESTIGATOR)
+    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    inquiry = Inquiry.objects.filter(case=case, pk=inquiry_pk).first()
+    if inquiry is None:
+        raise Http404
+    form = InquiryResponseForm(request.POST, prefix=f"response-{inquiry.pk}")
+    if form.is_valid():
+        try:
+            services.record_inquiry_response(actor=request.actor, inquiry=inquiry, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The response was recorded."))
+            return redirect("assessment:investigator_case", pk=case.pk)
+    return _investigator_page(request, case, response_form=form, response_for=inquiry.pk)
+
+
+@login_required
+@require_POST
+def investigator_interview(request, pk):
+    def call(case, data):
+        services.schedule_interview(actor=request.actor, case=case, at=data["at"])
+    return _investigator_post(request, pk, InterviewForm, "interview", call, _("The interview was scheduled."),
+                              "interview_form")
+
+
+@login_required
+@require_POST
+def investigator_finding(request, pk):
+    def call(case, data):
+        services.record_finding(actor=request.actor, case=case, **data)
+    return _investigator_post(request, pk, FindingForm, "finding", call, _("The finding was recorded."),
+                              "finding_form")
+
+
+@login_required
+@require_POST
+def investigator_complete(request, pk):
+    gate(request, Role.INVESTIGATOR)
+    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    try:
+        services.complete_investigation(actor=request.actor, case=case)
+    except RuleViolation as exc:
+        messages.error(request, exc.message(language(request)))
+        return redirect("assessment:investigator_case", pk=case.pk)
+    messages.success(request, _("The investigation is complete; the case goes to the adjudicator."))
+    return redirect("assessment:investigator_queue")
+
+
+# --- adjudicators -----------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def adjudicator_queue(request):
+    gate(request, Role.ADJUDICATOR)
+    cases = staff_queries.adjudicator_cases(request.actor)
+    pages = {name: paginate(request, qs, param=f"{name}_page") for name, qs in cases.items()}
+    return render(request, "assessment/staff/adjudicator_queue.html", {
+        **{name: staff_queries.with_clock(page) for name, page in pages.items()},
+        **{f"{name}_page": page for name, page in pages.items()},
+        "counts": staff_queries.queue_counts(cases["decide"], cases["concur"])})
+
+
+def _adjudicator_page(request, case, *, form=None, concur_form=None):
+    actor = request.actor
+    adjudication = staff_queries.current_adjudication(case)
+    may_decide = case.state in ("investigation_complete", "under_reexamination") and policy.decide(
+        actor, "assessment.adjudicate", case).allowed
+    may_concur = case.state == "adjudicated_unfavourable_pending_concurrence" and policy.decide(
+        actor, "assessment.concur", case).allowed
+    return render(request, "assessment/staff/adjudicator_case.html", {
+        "case": case, "status": queries.case_status(actor, case), "adjudication": adjudication,
+        "duties": staff_queries.duty_holders(case), "inquiry_count": len(staff_queries.inquiries_of(case)),
+        "findings_recorded": len(staff_queries.findings_recorded(case)),
+        "may_decide": may_decide, "may_concur": may_concur,
+        "form": form or AdjudicationForm(), "concur_form": concur_form or ConcurForm(),
+    })
+
+
+@login_required
+@require_GET
+def adjudicator_case(request, pk):
+    gate(request, Role.ADJUDICATOR)
+    case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
+    return _adjudicator_page(request, case)
+
+
+@login_required
+@require_POST
+def adjudicator_decide(request, pk):
+    gate(request, Role.ADJUDICATOR)
+    case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
+    policy.require(request.actor, "assessment.adjudicate", case)
+    form = AdjudicationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.adjudicate(actor=request.actor, case=case, outcome=form.cleaned_data["outcome"],
+                                reasons=form.reasons())
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            if form.cleaned_data["outcome"] == "unfavourable":
+                messages.success(request, _("Recorded. An unfavourable outcome needs a second adjudicator's "
+                                            "concurrence before it can be notified."))
+            else:
+                messages.success(request, _("Recorded. The organ notifies the result."))
+            return redirect("assessment:adjudicator_queue")
+    return _adjudicator_page(request, case, form=form)
+
+
+@login_required
+@require_POST
+def adjudicator_concur(request, pk):
+    gate(request, Role.ADJUDICATOR)
+    case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
+    policy.require(request.actor, "assessment.concur", case)
+    form = ConcurForm(request.POST)
+    if form.is_valid():
+        try:
+            services.concur(actor=request.actor, case=case, agree=form.cleaned_data["agree"] == "yes")
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("Your concurrence decision was recorded."))
+            return redirect("assessment:adjudicator_queue")
+    return _adjudicator_page(request, case, concur_form=form)
+
+
+# --- assignments by the organ head's delegate ------------------------------------------------
+
+ASSIGN = {
+    "investigator": ("assessment.assign_investigator", services.assign_investigator, "investigator"),
+    "adjudicator": ("assessment.assign_adjudicator", services.assign_adjudicator, "adjudicator"),
+    "concurring_adjudicator": ("assessment.assign_concurring_adjudicator", services.assign_concurring_adjudicator,
+                               "adjudicator"),
+}
+
+
+@login_required
+@require_GET
+def assignments(request):
+    """The organ head's delegate: cases awaiting an investigator (the Cabinet Office), an
+    adjudicator or a concurring adjudicator; complaints awaiting a handler; notices and results."""
+    actor = request.actor
+    gate(request, Role.ORGAN_HEAD)
+    pages = {name: paginate(request, qs, param=f"{name}_page")
+             for name, qs in staff_queries.assignment_cases(actor).items()}
+    complaints = paginate(request, queries.complaints_queue_for(actor), param="complaints_page")
+    return render(request, "assessment/staff/assignments.html", {
+        "queue": {name: staff_queries.with_clock(page) for name, page in pages.items()},
+        "pages": pages,
+        "complaints": staff_queries.complaint_rows(actor, complaints),
+        "complaints_page": complaints,
+        "to_give_notice": staff_queries.organ_cases(actor, state="nominated", action="assessment.give_notice"),
+        "to_notify": staff_queries.results_to_notify(actor),
+        "exemptions_to_decide": list(staff_queries.exemptions_to_decide(actor)),
+        "adverse_open": staff_queries.adverse_reports_for(actor).filter(decided_at__isnull=True).count(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assign(request, pk, kind):
+    """Assign a duty on a case. Who may assign, and whether the person named may take the duty
+    (separation of duties: never two duties on one case), are the policy's (ARCHITECTURE rule 5)."""
+    if kind not in ASSIGN:
+        raise Http404
+    actor = request.actor
+    action, service, argument = ASSIGN[kind]
+    gate(request, Role.ORGAN_HEAD)
+    case = queries.case_for(actor, pk)
+    if not staff_queries.may_assign(actor, action, case, kind):
+        policy.require(actor, action, _proposal(case, kind, actor.account))  # 403: the assigner's reason
+    form = AssignForm(posted(request), accounts=staff_queries.candidates(case, kind))
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(actor=actor, case=case, **{argument: form.cleaned_data["account"]})
+        except PolicyDenied as exc:  # the person named may not take this duty: say why, beside the field
+            audit_unrecorded_denial(actor, exc)
+            if exc.decision.code not in staff_queries.CANDIDATE_CODES:
+                raise
+            form.add_denial(exc, language(request), "account")
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The duty was assigned."))
+            return redirect("assessment:staff_assignments")
+    return render(request, "assessment/staff/assign.html", {
+        "case": case, "kind": kind, "kind_label": CaseDuty.Kind(kind).label, "form": form,
+        "duties": staff_queries.duty_holders(case), "status": queries.case_status(actor, case)})
+
+
+def _proposal(case, kind, account):
+    from ..duties import DutyProposal
+
+    return DutyProposal(case, kind, account)
+
+
+# --- complaints and adverse-treatment reports ------------------------------------------------
+
+@login_required
+@require_GET
+def complaint_queue(request):
+    gate(request, Role.COMPLAINT_HANDLER, Role.ORGAN_HEAD)
+    page = paginate(request, queries.complaints_queue_for(request.actor))
+    return render(request, "assessment/staff/complaint_queue.html", {
+        "rows": staff_queries.complaint_rows(request.actor, page), "page": page,
+        "decided": staff_queries.decided_complaints(request.actor)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint(request, pk):
+    """The handler reads the complaint (audited) and decides it; the outcome is notified in writing."""
+    actor = request.actor
+    gate(request, Role.COMPLAINT_HANDLER)
+    item = staff_queries.complaint_for(actor, pk)
+    policy.require(actor, "assessment.decide_complaint", item)
+    form = ComplaintDecisionForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.decide_complaint(actor=actor, complaint=item, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The complaint was decided and the outcome notified in writing."))
+            return redirect("assessment:complaint_queue")
+    text = staff_queries.complaint_text(actor, item) if item.state == "assigned" else None
+    return render(request, "assessment/staff/complaint.html", {
+        "complaint": item, "text": text, "form": form, "status": queries.case_status(actor, item.case)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_assign(request, pk):
+    """The organ head's delegate gives the complaint to a handler who never worked the case (the
+    policy refuses anyone who has, with its reason beside the field)."""
+    actor = request.actor
+    gate(request, Role.ORGAN_HEAD)
+    item = staff_queries.complaint_for(actor, pk)
+    kind = CaseDuty.Kind.COMPLAINT_HANDLER
+    if not staff_queries.may_assign(actor, "assessment.assign_complaint_handler", item.case, kind):
+        policy.require(actor, "assessment.assign_complaint_handler", _proposal(item.case, kind, actor.account))
+    form = AssignForm(posted(request), accounts=staff_queries.candidates(item.case, kind))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assign_complaint_handler(actor=actor, complaint=item, handler=form.cleaned_data["account"])
+        except PolicyDenied as exc:
+            audit_unrecorded_denial(actor, exc)
+            if exc.decision.code not in staff_queries.CANDIDATE_CODES:
+                raise
+            form.add_denial(exc, language(request), "account")
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The complaint was given to the handler."))
+            return redirect("assessment:staff_assignments")
+    return render(request, "assessment/staff/assign.html", {
+        "case": item.case, "complaint": item, "kind": kind, "kind_label": CaseDuty.Kind(kind).label, "form": form,
+        "duties": staff_queries.duty_holders(item.case), "status": queries.case_status(actor, item.case)})
+
+
+@login_required
+@require_GET
+def adverse_reports(request):
+    gate(request, Role.ORGAN_HEAD)
+    page = paginate(request, staff_queries.adverse_reports_for(request.actor))
+    return render(request, "assessment/staff/adverse_reports.html", {"reports": page, "page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adverse_report(request, pk):
+    """The organ decides on an adverse-treatment report (never the employer) and notifies the person."""
+    actor = request.actor
+    gate(request, Role.ORGAN_HEAD)
+    report = staff_queries.adverse_report_for(actor, pk)
+    policy.require(actor, "assessment.decide_adverse_treatment", report)
+    form = AdverseDecisionForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.decide_adverse_treatment(actor=actor, report=report, **form.cleaned_data)
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The report was decided and the person notified."))
+            return redirect("assessment:staff_adverse_reports")
+    text = staff_queries.adverse_report_text(actor, report) if report.case.shredded_at is None else None
+    return render(request, "assessment/staff/adverse_report.html",
+                  {"report": report, "text": text, "form": form})

@@ -1,0 +1,117 @@
+"""What the staff screens share: the workspace gate, the posted data, the case file page."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from hozen.access import policy
+from hozen.core.roles import Role
+
+from .. import queries, staff_queries
+from ..items import ITEMS
+from ..questionnaire import SECTIONS
+
+
+def posted(request):
+    """The form's data on POST (even an empty one), None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def gate(request, *roles: str) -> str:
+    """The workspace of ``roles`` is for those roles only: 403 with the policy's reason (audited)
+    for anyone else. Returns the role the page is shown for."""
+    role = request.actor.role if request.actor.role in roles else roles[0]
+    policy.require(request.actor, "workspace.view", role)
+    return role
+
+
+#: Rows per page of a staff queue.
+PER_PAGE = 50
+
+
+def paginate(request, items, *, param: str = "page", per_page: int | None = None):
+    """One page of ``items`` (a queryset in a stable order) from ``?<param>=``, with the links to
+    the previous and next pages keeping the rest of the query string (a page with several lists
+    pages each by its own parameter). A number out of range gives the last page."""
+    page = Paginator(items, per_page or PER_PAGE).get_page(request.GET.get(param))
+
+    def link(number):
+        query = request.GET.copy()
+        query[param] = number
+        return "?" + query.urlencode()
+
+    page.previous_url = link(page.previous_page_number()) if page.has_previous() else None
+    page.next_url = link(page.next_page_number()) if page.has_next() else None
+    return page
+
+
+def language(request) -> str:
+    return getattr(request, "LANGUAGE_CODE", "ja") or "ja"
+
+
+def _value(field, value, language: str) -> str:
+    """One answer as text, with the schema's own labels (yes/no, choices, nested groups)."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if field is not None and field.kind == "group" and isinstance(value, list):
+        inner = {f.name: f for f in field.fields}
+        return "\n".join(
+            f"{n}. " + "; ".join(f"{inner[k].label(language) if k in inner else k}: {_value(inner.get(k), v, language)}"
+                                 for k, v in item.items())
+            for n, item in enumerate(value, 1) if isinstance(item, dict))
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if field is not None and field.choices:
+        labels = {c.code: (c.label_en if language == "en" else c.label_ja) for c in field.choices}
+        return labels.get(value, str(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _displayed(section, answers: dict | None, language: str) -> list[tuple[str, str]] | None:
+    """A section's answers as (label, text) pairs in the schema's order, with its labels."""
+    if not answers:
+        return None
+    fields = {f.name: f for f in section.fields}
+    order = [f.name for f in section.fields if f.name in answers] + [k for k in answers if k not in fields]
+    return [(fields[k].label(language) if k in fields else k, _value(fields.get(k), answers[k], language))
+            for k in order]
+
+
+@login_required
+@require_GET
+def case_file(request, pk):
+    """The case file of a case the actor works on, read through ``reveal_case_file`` with the
+    purpose of the actor's duty (every read audited, on the subject's "who read my data" list).
+
+    Anyone else who may see the case's status — the nominating side, the organ — is refused with
+    the policy's reason (403, audited): they never get answers, findings or reasons."""
+    actor = request.actor
+    case = queries.case_for(actor, pk)  # 404 for whoever may not even see the status
+    policy.require(actor, "assessment.read_answers", case)
+    purpose = staff_queries.READ_PURPOSES.get(actor.role, "case_work")
+    if case.shredded_at is not None:  # crypto-shredded after retention: nothing left to read
+        file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None}
+    else:
+        file = queries.reveal_case_file(actor, case, purpose=purpose)
+    sections = [{"code": s.code, "title_ja": s.title_ja, "title_en": s.title_en,
+                 "answers": _displayed(s, file["answers"].get(s.code), language(request))} for s in SECTIONS]
+    findings = [{"item": i, "text": file["findings"].get(i.code)} for i in ITEMS]
+    reasons = None
+    if file["reasons"] is not None:
+        texts = file["reasons"]["reasons"] or {}
+        reasons = {"outcome": file["reasons"]["outcome"], "round": file["reasons"]["round"],
+                   "items": [{"item": i, "text": texts.get(i.code, "")} for i in ITEMS]}
+    back = {Role.INVESTIGATOR: "assessment:investigator_case", Role.ADJUDICATOR: "assessment:adjudicator_case"}.get(
+        actor.role)
+    return render(request, "assessment/staff/case_file.html", {
+        "case": case, "purpose": purpose, "sections": sections, "findings": findings,
+        "inquiries": file["inquiries"], "reasons": reasons, "back": back,
+        "file_destroyed": case.shredded_at is not None})

@@ -1,0 +1,419 @@
+"""The assessment API (issue 6): every step of the workflow over HTTP, and issue 6 §2 "who sees
+what" for the API — the nominating side (a business's protection officer, an organ's security
+officer) never gets questionnaire answers, findings or reasons (403 with the policy's reason,
+audited); a system administrator reads no case; an investigator only assigned cases; three
+different people for the three duties; the subject sees all of their own case. Consent needs the
+subject's own current second-factor code in the request. Time is frozen at 2026-06-01."""
+
+# ruff: noqa: F811  (the assessment fixtures are imported by name)
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from hozen.assessment import services
+from hozen.assessment.models import AssessmentCase, BusinessNotice, Exemption
+from hozen.audit.models import AuditEntry
+from tests import factories
+from tests.assessment.conftest import (  # noqa: F401  (fixtures)
+    REASONS,
+    _frozen_today,
+    _packs,
+    answers,
+    cleared,
+    fill_questionnaire,
+    new_employee,
+    nominate,
+    to_consented,
+    to_investigation_complete,
+    to_notified,
+    to_submitted,
+    world,
+)
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/assessment"
+
+
+@pytest.fixture
+def api(world, client):
+    """``api(who)`` → a caller with a bearer token for that persona (the world's accounts)."""
+    tokens = {}
+
+    class Caller:
+        def __init__(self, account):
+            self.account = account
+            if account.pk not in tokens:
+                tokens[account.pk] = {"HTTP_AUTHORIZATION": f"Bearer {factories.api_token(account)}"}
+            self.headers = tokens[account.pk]
+
+        def get(self, path):
+            return client.get(BASE + path, **self.headers)
+
+        def post(self, path, body=None):
+            return client.post(BASE + path, json.dumps(body or {}), content_type="application/json", **self.headers)
+
+        def put(self, path, body):
+            return client.put(BASE + path, json.dumps(body), content_type="application/json", **self.headers)
+
+    def caller(who):
+        account = world.actors[who].account if isinstance(who, str) else who
+        return Caller(account)
+
+    return caller
+
+
+def subject_code(account) -> str:
+    """The subject's current TOTP code (subjects get an authenticator here; tests/factories gives none)."""
+    if not TOTPDevice.objects.filter(user=account, confirmed=True).exists():
+        TOTPDevice.objects.create(user=account, name="phone", key=factories.TOTP_KEY, confirmed=True)
+    return factories.current_totp(account)
+
+
+def denied(action: str) -> list[dict]:
+    return [json.loads(e.data) for e in AuditEntry.objects.filter(action=action, outcome="denied")]
+
+
+def ok(response, status=200):
+    assert response.status_code == status, response.content[:600]
+    return response.json()
+
+
+# --- the whole workflow -----------------------------------------------------------------------------
+
+def test_a_case_walks_from_a_business_nomination_to_both_notifications_over_the_api(world, api):
+    subject_account = world.people["subject"]
+    business, security, subject = api("business"), api("security"), api(subject_account)
+    body = {"username": subject_account.username, "contract_id": world.contract.pk, "department": "技術部",
+            "post": "主任", "listing_agreed_on": "2026-05-20"}
+    case = ok(business.post("/nominations", body), 201)["case"]
+    assert (case["view"], case["status"], case["state"]) == ("status_only", "awaiting_consent", None)
+    cid = case["id"]
+    # The organ's security officer gives the notice and sees status only, as the nominator does.
+    assert ok(security.post(f"/cases/{cid}/notice", {"language": "en"}))["status"] == "awaiting_consent"
+    assert ok(subject.get(f"/cases/{cid}"))["state"] == "notice_given"
+    assert ok(subject.post(f"/cases/{cid}/consent", {"totp_code": subject_code(subject_account)}))["state"] == \
+        "consented"
+    for section, content in answers().items():
+        saved = ok(subject.put(f"/cases/{cid}/questionnaire/{section}", {"content": content}))
+        assert saved["changed"] and saved["complete"] and saved["errors"] == []
+    again = ok(subject.put(f"/cases/{cid}/questionnaire/identity", {"content": answers()["identity"]}))
+    assert again["changed"] is False and again["version"] == 1
+    assert ok(subject.get(f"/cases/{cid}/questionnaire/identity")) == answers()["identity"]
+    submitted = ok(subject.post(f"/cases/{cid}/questionnaire/submit"))
+    assert len(submitted["sha256"]) == 64 and submitted["case"]["state"] == "questionnaire_submitted"
+
+    investigator_account = world.people["investigator"]
+    ok(api("cao_head").post(f"/cases/{cid}/investigator", {"username": investigator_account.username}))
+    investigator = api("investigator")
+    inquiry = ok(investigator.post(f"/cases/{cid}/inquiries", {
+        "recipient_kind": "superior", "recipient_organisation": "東和重工業株式会社 技術部", "recipient_name": "上司 一郎",
+        "question": "勤務態度について", "sent_on": "2026-06-01"}), 201)
+    early = investigator.post(f"/cases/{cid}/interview", {"at": "2026-06-01T11:00:00+09:00"})
+    assert early.status_code == 422 and early.json()["code"] == "material_not_gathered"  # the inquiry is unanswered
+    ok(investigator.post(f"/inquiries/{inquiry['id']}/response", {"response": "問題はない", "answered_on": "2026-06-01"}))
+    ok(investigator.post(f"/cases/{cid}/interview", {"at": "2026-06-01T11:00:00+09:00"}))
+    for n in range(1, 8):
+        ok(investigator.put(f"/cases/{cid}/findings/item_{n}", {"text": f"事項{n}: 懸念なし"}))
+    assert set(ok(investigator.get(f"/cases/{cid}/findings"))) == {f"item_{n}" for n in range(1, 8)}
+    assert ok(investigator.post(f"/cases/{cid}/investigation/complete"))["state"] == "investigation_complete"
+
+    ok(api("head").post(f"/cases/{cid}/adjudicator", {"username": world.people["adjudicator"].username}))
+    decided = ok(api("adjudicator").post(f"/cases/{cid}/adjudication", {"outcome": "favourable", "reasons": REASONS}))
+    assert decided["outcome"] == "favourable" and decided["rules_pack"].startswith("jp-esi-2025")
+    clearance = ok(security.post(f"/cases/{cid}/notify"))
+    assert (clearance["favourable"], clearance["valid_until"], clearance["status"]) == (True, "2036-06-01", "valid")
+
+    # The subject: the result with reasons, and which inquiries were made (never names or answers).
+    result = ok(subject.get(f"/cases/{cid}/result"))
+    assert result["favourable"] and [r["item"] for r in result["reasons"]] == [f"item_{n}" for n in range(1, 8)]
+    log = ok(subject.get(f"/cases/{cid}/inquiry-log"))
+    assert log == [{"recipient_kind": "superior", "recipient_organisation": "東和重工業株式会社 技術部",
+                    "method": "question", "sent_on": "2026-06-01", "answered_on": "2026-06-01"}]
+    # The business: three facts, in its case view and its notice.
+    seen = ok(business.get(f"/cases/{cid}"))
+    assert (seen["view"], seen["status"], seen["consented"], seen["favourable"], seen["valid_until"]) == (
+        "status_only", "notified", True, True, "2036-06-01")
+    assert seen["state"] is None and seen["stage_due_on"] is None and seen["questionnaire_sha256"] is None
+    notices = ok(business.get("/notices"))
+    assert [(n["case"], n["consented"], n["favourable"], n["valid_until"]) for n in notices] == [
+        (cid, True, True, "2036-06-01")]
+    assert [c["id"] for c in ok(business.get("/clearances"))] == [clearance["id"]]
+    # Then a complaint, handled by someone who never worked the case.
+    complaint = ok(subject.post(f"/cases/{cid}/complaints", {"text": "調査の進め方に疑問があります。"}), 201)
+    ok(api("head").post(f"/complaints/{complaint['id']}/handler", {"username": world.people["complaint_handler"]
+                                                                  .username}))
+    assert [c["id"] for c in ok(api("handler").get("/complaints/queue"))] == [complaint["id"]]
+    decided = ok(api("handler").post(f"/complaints/{complaint['id']}/decision",
+                                     {"outcome": "not_upheld", "reasons": "手続に誤りは認められない。"}))
+    assert decided["state"] == "decided"
+    mine = ok(subject.get(f"/cases/{cid}/complaints"))
+    assert mine[0]["outcome_reasons"] == "手続に誤りは認められない。"
+
+
+def test_errors_are_403_with_the_reason_404_and_422_with_the_field(world, api):
+    case = nominate(world)
+    assert api("mic_security").post(f"/cases/{case.pk}/notice").status_code == 404  # not visible: 404
+    r = api("business").post(f"/cases/{case.pk}/notice")
+    assert r.status_code == 403 and r.json()["code"] == "wrong_role"
+    r = api("security").post(f"/cases/{case.pk}/notice", {"language": "fr"})
+    assert r.status_code == 422 and r.json()["fields"] == ["language"]
+    r = api("business").post("/nominations", {"username": new_employee(world).account.username,
+                                              "contract_id": world.contract.pk, "department": "技術部", "post": "",
+                                              "listing_agreed_on": "2026-05-20"})
+    assert r.status_code == 422 and (r.json()["code"], r.json()["field"]) == ("post_required", "post")
+    r = api("business").post("/nominations", {"username": "nobody", "contract_id": world.contract.pk,
+                                              "department": "技術部", "post": "主任", "listing_agreed_on": "2026-05-20"})
+    assert r.status_code == 422 and r.json()["field"] == "username"
+    r = api("business").post("/nominations", {"person_id": case.person_id, "contract_id": world.contract.pk,
+                                              "department": "技術部", "post": "主任", "listing_agreed_on": "2026-05-20",
+                                              "state": "notified"})
+    assert r.status_code == 422 and r.json()["fields"] == ["state"]  # a field the schema does not name
+    assert AssessmentCase.objects.count() == 1
+
+
+# --- consent needs the subject's own second factor --------------------------------------------------
+
+def test_consent_over_the_api_needs_the_subjects_own_current_code(world, api):
+    case = nominate(world)
+    services.give_notice(actor=world["security"], case=case)
+    subject_account = world.people["subject"]
+    subject = api(subject_account)
+    assert subject.post(f"/cases/{case.pk}/consent").status_code == 422  # the code is required
+    r = subject.post(f"/cases/{case.pk}/consent", {"totp_code": "000000"})
+    assert r.status_code == 403 and r.json()["code"] == "second_factor_required"
+    assert denied("assessment.consent")[-1]["details"]["reason"] == "second_factor_required"
+    # Someone else's valid code does not make them the subject: only the subject consents.
+    officer = world.people["business_officer"]
+    r = api("business").post(f"/cases/{case.pk}/consent", {"totp_code": factories.current_totp(officer)})
+    assert r.status_code == 403 and r.json()["code"] == "subject_only"
+    assert AssessmentCase.objects.get(pk=case.pk).state == "notice_given"
+    assert ok(subject.post(f"/cases/{case.pk}/consent", {"totp_code": subject_code(subject_account)}))["state"] == \
+        "consented"
+
+
+def test_refusal_and_withdrawal_over_the_api_end_the_case_with_only_not_consented_for_the_nominator(world, api):
+    subject_account = world.people["subject"]
+    case = to_consented(world, nominate(world))
+    r = api(subject_account).post(f"/cases/{case.pk}/withdraw", {"totp_code": "123456"})
+    assert r.status_code == 403 and r.json()["code"] == "second_factor_required"
+    body = ok(api(subject_account).post(f"/cases/{case.pk}/withdraw", {"totp_code": subject_code(subject_account)}))
+    assert body["state"] == "not_consented" and body["closed"]
+    notice = ok(api("business").get("/notices"))[0]
+    assert (notice["consented"], notice["favourable"], notice["valid_until"]) == (False, None, None)
+
+
+# --- who sees what (issue 6 §2) -------------------------------------------------------------------------
+
+CONTENT = ("/questionnaire", "/questionnaire/identity", "/findings", "/inquiries", "/reasons", "/result")
+
+
+@pytest.mark.parametrize("who", ["business", "security"])
+def test_the_nominating_side_never_gets_answers_findings_or_reasons(world, api, who):
+    case = to_notified(world, nominate(world))
+    caller = api(who)
+    seen = ok(caller.get(f"/cases/{case.pk}"))
+    assert seen["view"] == "status_only" and seen["state"] is None
+    before = AuditEntry.objects.filter(outcome="denied").count()
+    for path in CONTENT:
+        r = caller.get(f"/cases/{case.pk}{path}")
+        assert r.status_code == 403, path
+        assert r.json()["code"] == "status_only", path
+        assert "status and outcome only" in r.json()["detail"] or "のみ" in r.json()["detail"]
+    assert AuditEntry.objects.filter(outcome="denied").count() - before == len(CONTENT)
+    assert all(e["details"]["reason"] == "status_only" for e in denied("assessment.read_answers"))
+    assert caller.get(f"/cases/{case.pk}/events").status_code == 404  # the history is not theirs either
+
+
+@pytest.mark.parametrize("who", ["sysadmin", "auditor", "oversight"])
+def test_a_system_administrator_reads_no_case_content(world, api, who):
+    case = to_notified(world, nominate(world))
+    caller = api(who)
+    assert ok(caller.get("/cases"))["total"] == 0
+    for path in ("", "/events", *CONTENT):
+        assert caller.get(f"/cases/{case.pk}{path}").status_code == 404, path  # not even that it exists
+    assert caller.put(f"/cases/{case.pk}/questionnaire/identity", {"content": {}}).status_code == 404
+
+
+def test_an_investigator_sees_only_assigned_cases(world, api):
+    mine = to_submitted(world, nominate(world))
+    other = to_submitted(world, nominate(world, new_employee(world)))
+    services.assign_investigator(actor=world["cao_head"], case=mine, investigator=world.people["investigator"])
+    services.assign_investigator(actor=world["cao_head"], case=other, investigator=world.people["investigator2"])
+    investigator = api("investigator")
+    assert [c["id"] for c in ok(investigator.get("/cases"))["items"]] == [mine.pk]
+    assert [c["id"] for c in ok(investigator.get("/queue"))["items"]] == [mine.pk]
+    assert set(ok(investigator.get(f"/cases/{mine.pk}/questionnaire"))) == set(answers())
+    for path in ("", *CONTENT[:4]):
+        assert investigator.get(f"/cases/{other.pk}{path}").status_code == 404, path
+    r = investigator.put(f"/cases/{other.pk}/findings/item_1", {"text": "x"})
+    assert r.status_code == 404
+    reads = [json.loads(e.data) for e in AuditEntry.objects.filter(action="personal_data.read")]
+    assert reads and all(e["details"]["subject_person_id"] == mine.person_id for e in reads
+                         if e["actor"].get("account") == world.people["investigator"].username)
+
+
+def test_investigator_adjudicator_and_complaint_handler_are_three_different_people(world, api):
+    case = to_investigation_complete(world, nominate(world))
+    head = api("head")
+    adjudicator = world.people["adjudicator"]
+    ok(head.post(f"/cases/{case.pk}/adjudicator", {"username": adjudicator.username}))
+    ok(api("adjudicator").post(f"/cases/{case.pk}/adjudication", {"outcome": "unfavourable", "reasons": REASONS}))
+    r = head.post(f"/cases/{case.pk}/concurring-adjudicator", {"username": adjudicator.username})
+    assert r.status_code == 403 and r.json()["code"] == "separation_of_duties"
+    # A complaint handler who also holds the adjudicator's role and worked the case is refused.
+    from hozen.core import services as core
+
+    core.assign_role(actor=factories.operator(), account=adjudicator, role="complaint_handler",
+                     organisation=world.orgs["METI"])
+    ok(head.post(f"/cases/{case.pk}/concurring-adjudicator", {"username": world.people["adjudicator2"].username}))
+    ok(api("adjudicator2").post(f"/cases/{case.pk}/concurrence", {"agree": True}))
+    ok(api("security").post(f"/cases/{case.pk}/notify"))
+    subject_account = world.people["subject"]
+    complaint = ok(api(subject_account).post(f"/cases/{case.pk}/complaints", {"text": "結果に納得できません。"}), 201)
+    r = head.post(f"/complaints/{complaint['id']}/handler", {"username": adjudicator.username})
+    assert r.status_code == 403 and r.json()["code"] == "worked_the_case"
+    r = head.post(f"/complaints/{complaint['id']}/handler", {"username": world.people["investigator"].username})
+    assert r.status_code == 403 and r.json()["code"] in ("candidate_lacks_role", "worked_the_case")
+    ok(head.post(f"/complaints/{complaint['id']}/handler", {"username": world.people["complaint_handler"].username}))
+    assert denied("assessment.assign_complaint_handler")
+
+
+def test_the_subject_sees_all_of_their_own_case(world, api):
+    case = to_notified(world, nominate(world))
+    subject_account = world.people["subject"]
+    subject = api(subject_account)
+    full = ok(subject.get(f"/cases/{case.pk}"))
+    assert full["view"] == "full" and full["state"] == "notified" and full["questionnaire_sha256"]
+    assert ok(subject.get(f"/cases/{case.pk}/questionnaire")) == answers()
+    assert ok(subject.get(f"/cases/{case.pk}/reasons"))["reasons"] == REASONS
+    assert ok(subject.get(f"/cases/{case.pk}/result"))["favourable"] is True
+    assert [e["kind"] for e in ok(subject.get(f"/cases/{case.pk}/events"))][:2] == ["nominated", "notice_given"]
+    assert len(ok(subject.get(f"/cases/{case.pk}/inquiry-log"))) == 1
+    # Not the investigation's own content: the answers of inquiries and the findings stay with the workers.
+    r = subject.get(f"/cases/{case.pk}/findings")
+    assert r.status_code == 403 and r.json()["code"] == "not_disclosed_to_subject"
+    # Another subject sees nothing of it.
+    other = api("meti_staff")
+    assert other.get(f"/cases/{case.pk}").status_code == 404
+    assert other.get(f"/cases/{case.pk}/questionnaire").status_code == 404
+
+
+def test_the_inquiry_log_is_shown_to_the_subject_only_after_notification(world, api):
+    case = to_investigation_complete(world, nominate(world))
+    r = api(world.people["subject"]).get(f"/cases/{case.pk}/inquiry-log")
+    assert r.status_code == 403 and r.json()["code"] == "after_notification"
+
+
+# --- nomination in bulk, exemptions, reported changes --------------------------------------------------
+
+def test_bulk_nomination_over_the_api_is_all_or_nothing(world, api):
+    people = [new_employee(world) for _ in range(3)]
+    row = {"department": "技術部", "post": "主任", "listing_agreed_on": "2026-05-20"}
+    rows = [{"username": people[0].account.username, **row}, {"person_id": people[1].pk, **row, "post": ""},
+            {"username": "nobody", **row}]
+    r = api("business").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows})
+    assert r.status_code == 422
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "username")]
+    rows[2] = {"person_id": people[2].pk, **row, "dispatched_worker": True}
+    r = api("business").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows})
+    assert r.status_code == 422 and r.json()["code"] == "nomination_rows_invalid"
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(1, "post"), (2, "employing_agency")]
+    assert AssessmentCase.objects.count() == 0
+    rows[1]["post"], rows[2]["employing_agency"] = "係長", "派遣元株式会社"
+    body = ok(api("business").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows}), 201)
+    assert body["rows"] == 3 and len(body["cases"]) == 3 and body["exemptions"] == []
+    r = api("security").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows})
+    assert r.status_code == 403 and r.json()["code"] == "wrong_role"
+
+
+def test_an_exemption_is_confirmed_by_the_organ_and_explained_to_the_nominator(world, api):
+    earlier, _clearance = cleared(world)
+    body = ok(api("business").post("/nominations", {"person_id": earlier.person_id, "contract_id": world.contract.pk,
+                                                    "department": "技術部", "post": "主任",
+                                                    "listing_agreed_on": "2026-05-20"}), 201)
+    assert body["case"] is None and body["exemption"]["state"] == "pending"
+    eid = body["exemption"]["id"]
+    assert api("mic_security").post(f"/exemptions/{eid}/confirm", {"reason": "懸念が生じていないことを確認した。"}).status_code \
+        == 404
+    r = api("security").post(f"/exemptions/{eid}/confirm", {"reason": "短い"})
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    confirmed = ok(api("security").post(f"/exemptions/{eid}/confirm", {"reason": "前回の評価以降、懸念は生じていない。"}))
+    assert confirmed["state"] == "confirmed"
+    seen = ok(api("business").get(f"/exemptions/{eid}"))
+    assert seen["basis_notified_on"] == "2026-06-01" and seen["window_years"] == 10
+    assert Exemption.objects.get().case is None
+
+
+def test_a_concern_reported_over_the_api_opens_a_reassessment_and_suspends_the_result(world, api):
+    _case, clearance = cleared(world)
+    r = api("business").post(f"/clearances/{clearance.pk}/events", {"kind": "concerning_event",
+                                                                   "occurred_on": "2026-05-30",
+                                                                   "description": "多額の借入れの申告があった。"})
+    body = ok(r, 201)
+    assert body["case"] and AssessmentCase.objects.get(pk=body["case"]).trigger == "concern"
+    assert ok(api("business").get("/clearances"))[0]["status"] == "suspended"
+    assert api("mic_security").post(f"/clearances/{clearance.pk}/events", {"kind": "left",
+                                                                          "occurred_on": "2026-05-30"}).status_code == 404
+
+
+def test_adverse_treatment_goes_to_the_organ_and_never_the_employer(world, api):
+    case = to_notified(world, nominate(world))
+    subject = api(world.people["subject"])
+    report = ok(subject.post(f"/cases/{case.pk}/adverse-treatment", {"kind": "transfer", "text": "配置換えを受けた。"}),
+                201)
+    assert report["employer"] == "TOWA"
+    r = api("business").post(f"/adverse-treatment/{report['id']}/decision", {"outcome": "not_substantiated",
+                                                                             "reasons": "x"})
+    assert r.status_code == 403
+    decided = ok(api("head").post(f"/adverse-treatment/{report['id']}/decision",
+                                  {"outcome": "employer_instructed", "reasons": "是正を指導した。"}))
+    assert decided["outcome"] == "employer_instructed"
+
+
+def test_the_questionnaire_reports_errors_beside_the_field_and_refuses_malformed_content(world, api):
+    case = to_consented(world, nominate(world))
+    subject = api(world.people["subject"])
+    content = answers()["employment_10y"]
+    content["jobs"][1]["ended_on"] = "2031-01-01"
+    saved = ok(subject.put(f"/cases/{case.pk}/questionnaire/employment_10y", {"content": content}))
+    assert saved["changed"] and not saved["complete"]
+    assert any(e["path"].startswith("employment_10y.jobs[1]") for e in saved["errors"])
+    r = subject.put(f"/cases/{case.pk}/questionnaire/identity", {"content": {"religion": "x"}})
+    assert r.status_code == 422 and r.json()["code"] == "questionnaire_malformed"
+    assert r.json()["errors"][0]["path"].startswith("identity")
+    r = subject.post(f"/cases/{case.pk}/questionnaire/submit")
+    assert r.status_code == 422 and r.json()["code"] == "questionnaire_incomplete" and len(r.json()["errors"]) > 1
+    assert subject.put(f"/cases/{case.pk}/questionnaire/beliefs", {"content": {}}).status_code == 422
+    progress = ok(subject.get(f"/cases/{case.pk}/questionnaire/progress"))
+    assert [p["section"] for p in progress if p["version"]] == ["employment_10y"]
+
+
+def test_renewal_reminders_and_notices_are_listed_for_their_recipients(world, api, _frozen_today):
+    from hozen.core.actor import Actor
+
+    _case, clearance = cleared(world)
+    _frozen_today.move_to(dt.datetime(2036, 1, 1, 3, 0, tzinfo=dt.UTC))
+    services.send_renewal_reminders(actor=Actor.job("assessment.renewal_reminders"))
+    mine = ok(api(world.people["subject"]).get("/reminders"))
+    assert [(r["recipient"], r["days_before"], r["valid_until"]) for r in mine] == [("person", 180, "2036-06-01")]
+    assert [r["recipient"] for r in ok(api("business").get("/reminders"))] == ["nominator"]
+    assert ok(api("sysadmin").get("/reminders")) == []
+    assert BusinessNotice.objects.count() == 1
+
+
+def test_the_openapi_document_describes_the_assessment_api(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = {p for p in schema["paths"] if p.startswith("/api/v1/assessment/")}
+    for p in ("/api/v1/assessment/nominations", "/api/v1/assessment/nominations/bulk",
+              "/api/v1/assessment/cases/{case_id}/consent", "/api/v1/assessment/cases/{case_id}/questionnaire/{section}",
+              "/api/v1/assessment/cases/{case_id}/findings/{item}", "/api/v1/assessment/cases/{case_id}/inquiry-log",
+              "/api/v1/assessment/clearances/{clearance_id}/events", "/api/v1/assessment/reminders"):
+        assert p in paths, p
+    components = schema["components"]["schemas"]
+    assert {"CaseOut", "SecondFactorIn", "NominateIn", "ManyErrorsOut", "ErrorOut"} <= set(components)
+    assert "totp_code" in components["SecondFactorIn"]["required"]

@@ -1,0 +1,172 @@
+"""Issue 6's staff workspaces in a real browser: a case whose questionnaire is submitted is given
+to an investigator by the Cabinet Office; the investigator records an inquiry, is refused the
+interview while it is unanswered, records the answer, holds the interview, records a finding per
+item and completes the investigation; the organ head assigns an adjudicator, who reads the case
+file and adjudicates favourably with reasons per item; the security officer notifies the result,
+and the business that nominated sees only consented, favourable and valid until.
+
+The live server's clock is not frozen: dates are relative to today (Japan time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from hozen.assessment import services
+from hozen.assessment.items import ITEMS
+from hozen.assessment.models import AssessmentCase
+from hozen.core.actor import Actor
+from tests import factories
+
+from .test_designation_journey import shipped_packs, sign_in, sign_out  # noqa: F401 (fixture)
+from .test_sign_in_journey import heading, ja
+
+pytestmark = pytest.mark.browser
+
+
+def actor_of(account) -> Actor:
+    return Actor.for_account(account, account.active_assignments().first(), channel="web", second_factor_verified=True)
+
+
+@pytest.fixture
+def submitted_case(orgs, shipped_packs):  # noqa: F811
+    """A TOWA employee nominated under a METI contract, consented, questionnaire submitted."""
+    from hozen.operators import services as operators
+    from tests.assessment.conftest import answers
+
+    today = timezone.localdate()
+    head = factories.account(role="organ_head", organisation=orgs["METI"])
+    cert = operators.record_certification(actor=actor_of(head), organ=orgs["METI"], business=orgs["TOWA"],
+                                          certified_on=today - dt.timedelta(days=30))
+    contract = operators.record_contract(actor=actor_of(head), certification=cert, reference="METI-C-9", form="receives",
+                                         authorised_departments=["技術部"], valid_from=today - dt.timedelta(days=30),
+                                         valid_until=today + dt.timedelta(days=3650))
+    business = factories.account(role="business_officer", organisation=orgs["TOWA"])
+    security = factories.account(role="security_officer", organisation=orgs["METI"])
+    subject = factories.account(role="subject", organisation=orgs["TOWA"])
+    case = services.nominate(actor=actor_of(business), person=subject.person, contract=contract, department="技術部",
+                             post="主任", listing_agreed_on=today - dt.timedelta(days=1)).case
+    services.give_notice(actor=actor_of(security), case=case)
+    services.consent(actor=actor_of(subject), case=case)
+    for section, content in answers().items():
+        services.save_questionnaire_section(actor=actor_of(subject), case=case, section=section, content=content)
+    services.submit_questionnaire(actor=actor_of(subject), case=case)
+    return {"case": case, "head": head, "business": business, "security": security,
+            "cao_head": factories.account(role="organ_head", organisation=orgs["CAO"]),
+            "investigator": factories.account(role="investigator", organisation=orgs["CAO"]),
+            "adjudicator": factories.account(role="adjudicator", organisation=orgs["METI"])}
+
+
+def nav(page, name):
+    page.get_by_role("navigation", name=ja("Main navigation")).get_by_role("link", name=ja(name), exact=True).click()
+
+
+def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_server, submitted_case):
+    w = submitted_case
+    case = w["case"]
+    case_link = f"{ja('Assessment')} #{case.pk}"
+
+    # --- the Cabinet Office assigns the investigator --------------------------------------------
+    sign_in(page, live_server, w["cao_head"])
+    nav(page, "Assessment assignments")
+    expect(heading(page)).to_have_text(ja("Assessment assignments"))
+    page.locator("#assign-investigator").get_by_role("link", name=case_link).click()
+    page.get_by_label(ja("Person to assign"), exact=True).select_option(value=str(w["investigator"].pk))
+    page.get_by_role("button", name=ja("Assign"), exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(ja("The duty was assigned."))
+    sign_out(page)
+
+    # --- the investigator ------------------------------------------------------------------------
+    sign_in(page, live_server, w["investigator"])
+    expect(page.locator("#panel-investigation")).to_contain_text(case_link)
+    nav(page, "Investigation queue")
+    page.locator("#investigation-queue").get_by_role("link", name=case_link).click()
+    today = timezone.localdate().isoformat()
+    form = page.locator("#inquiry-form")
+    form.get_by_label(ja("Inquiry recipient kind"), exact=True).select_option("superior")
+    form.get_by_label(ja("Inquiry recipient organisation"), exact=True).fill("東和重工業株式会社 技術部")
+    form.get_by_label(ja("Inquiry recipient name"), exact=True).fill("上司 一郎")
+    form.get_by_label(ja("Inquiry question"), exact=True).fill("勤務態度について")
+    form.get_by_label(ja("Sent on"), exact=True).fill(today)
+    form.get_by_role("button", name=ja("Record the inquiry")).click()
+    expect(page.locator(".messages")).to_contain_text(ja("The inquiry was recorded."))
+
+    # The interview is refused while the inquiry is unanswered: the service's message, beside the field.
+    earlier = (timezone.localtime() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.locator("#interview-form").get_by_label(ja("Interview date and time")).fill(earlier)
+    page.locator("#interview-form").get_by_role("button", name=ja("Schedule the interview")).click()
+    expect(page.locator("#interview-form .field-errors")).to_contain_text("面接は他の資料がそろった後に行います")
+
+    response = page.locator("#inquiries form")
+    response.get_by_label(ja("Response"), exact=True).fill("特段の問題はない")
+    response.get_by_label(ja("Answered on"), exact=True).fill(today)
+    response.get_by_role("button", name=ja("Record the response")).click()
+    expect(page.locator(".messages")).to_contain_text(ja("The response was recorded."))
+
+    page.locator("#interview-form").get_by_label(ja("Interview date and time")).fill(earlier)
+    page.locator("#interview-form").get_by_role("button", name=ja("Schedule the interview")).click()
+    expect(page.locator(".messages")).to_contain_text(ja("The interview was scheduled."))
+
+    for item in ITEMS:
+        finding = page.locator("#finding-form")
+        finding.get_by_label(ja("Item"), exact=True).select_option(item.code)
+        finding.get_by_label(ja("Finding"), exact=True).fill(f"事項{item.number}について懸念は認められない")
+        finding.get_by_role("button", name=ja("Record the finding")).click()
+        expect(page.locator(".messages")).to_contain_text(ja("The finding was recorded."))
+    page.locator("#complete-form").get_by_role("button").click()
+    expect(page.locator(".messages")).to_contain_text(ja("The investigation is complete; the case goes to the adjudicator."))
+    assert AssessmentCase.objects.get(pk=case.pk).state == "investigation_complete"
+    sign_out(page)
+
+    # --- the deciding organ's head assigns the adjudicator ----------------------------------------
+    sign_in(page, live_server, w["head"])
+    nav(page, "Assessment assignments")
+    page.locator("#assign-adjudicator").get_by_role("link", name=case_link).click()
+    page.get_by_label(ja("Person to assign"), exact=True).select_option(value=str(w["adjudicator"].pk))
+    page.get_by_role("button", name=ja("Assign"), exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(ja("The duty was assigned."))
+    sign_out(page)
+
+    # --- the adjudicator reads the file and decides -----------------------------------------------
+    sign_in(page, live_server, w["adjudicator"])
+    expect(page.locator("#panel-adjudicate")).to_contain_text(case_link)
+    nav(page, "Adjudication queue")
+    page.locator("#to-decide").get_by_role("link", name=case_link).click()
+    expect(page.locator("#case-summary")).to_contain_text("7")
+    page.locator("#open-file").click()
+    expect(page.locator("#file-findings")).to_contain_text("事項1について懸念は認められない")
+    expect(page.locator("#file-inquiries")).to_contain_text("特段の問題はない")
+    page.get_by_role("link", name=ja("Back to the case")).click()
+    adjudicate = page.locator("#adjudicate-form")
+    adjudicate.get_by_label(ja("Favourable"), exact=True).check()
+    for item in ITEMS:
+        adjudicate.locator(f"#id_reason_{item.code}").fill(f"事項{item.number}について懸念は認められない。")
+    # One reason left empty: refused beside that field, nothing recorded.
+    adjudicate.locator("#id_reason_item_7").fill("")
+    adjudicate.get_by_role("button", name=ja("Record the decision")).click()
+    expect(page.locator("#id_reason_item_7_error")).to_be_visible()
+    assert AssessmentCase.objects.get(pk=case.pk).state == "investigation_complete"
+    page.locator("#id_reason_item_7").fill("事項7について懸念は認められない。")
+    page.locator("#adjudicate-form").get_by_role("button", name=ja("Record the decision")).click()
+    expect(page.locator(".messages")).to_contain_text(ja("Recorded. The organ notifies the result."))
+    sign_out(page)
+
+    # --- the organ notifies; the business sees only the three facts -------------------------------
+    sign_in(page, live_server, w["security"])
+    nav(page, "Assessment nominations")
+    page.locator("#organ-todo").get_by_role("link", name=case_link).click()
+    page.get_by_role("button", name=ja("Notify the result"), exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(ja("The result was notified to the person and to the nominating side."))
+    sign_out(page)
+
+    sign_in(page, live_server, w["business"])
+    nav(page, "Assessment nominations")
+    row = page.locator(f'#nominations tr[data-case="{case.pk}"]')
+    expect(row).to_contain_text(ja("Favourable"))
+    expect(page.locator("#nominations")).not_to_contain_text("懸念は認められない")
+    expect(page).to_have_url(re.compile(r"/assessment/staff/$"))

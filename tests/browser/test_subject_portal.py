@@ -1,0 +1,211 @@
+"""Issue 6's subject portal in a real browser at phone width (360 px): the assessed person reads the
+notice, sets up an authenticator and consents with it, fills the questionnaire (saved as they type,
+errors beside the field, nothing lost when the session ends), submits it and downloads the copy with
+its hash, then — once the organ has notified the result — reads the result and reasons, downloads
+the 結果通知書, sees the inquiries made about them and files a complaint.
+
+The staff steps between (investigation, adjudication, notification) are made through the services,
+as their own screens are tested elsewhere. The live server's clock is not frozen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pypdf
+import pytest
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from hozen.assessment import services
+from hozen.assessment.models import AssessmentCase, Complaint, QuestionnaireSection
+from hozen.assessment.states import State
+from tests import factories
+from tests.assessment.conftest import REASONS, answers, world  # noqa: F401  (the world fixture)
+
+from .test_designation_journey import download
+from .test_sign_in_journey import heading, ja, password_step
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def shipped_packs(transactional_db):
+    from hozen.rules.models import Category, RulesPack, SubItem
+    from hozen.rules.storage import load_shipped
+
+    load_shipped(RulesPack, Category, SubItem, published_by={"kind": "system", "name": "tests", "channel": "cli"})
+
+
+def next_totp(account, steps_ahead: int = 1) -> str:
+    """A code for a later time step, inside the device's tolerance: a code already used (at
+    enrolment) is refused, and waiting 30 seconds would slow the test."""
+    device = TOTPDevice.objects.get(user=account, confirmed=True)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift + steps_ahead):0{device.digits}d}"
+
+
+def fits_the_phone(page):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px screen"
+
+
+def main(page):
+    return page.get_by_role("main")
+
+
+def investigate_adjudicate_and_notify(world, case):  # noqa: F811
+    investigator = world["investigator"]
+    services.assign_investigator(actor=world["cao_head"], case=case, investigator=world.people["investigator"])
+    inquiry = services.record_inquiry(actor=investigator, case=case, recipient_kind="superior",
+                                      recipient_organisation="東和重工業株式会社 技術部", recipient_name="上司 一郎",
+                                      question="勤務態度について", sent_on=timezone.localdate())
+    services.record_inquiry_response(actor=investigator, inquiry=inquiry, response="特段の問題はない",
+                                     answered_on=timezone.localdate())
+    services.schedule_interview(actor=investigator, case=case, at=timezone.now() - dt.timedelta(minutes=1))
+    for n in range(1, 8):
+        services.record_finding(actor=investigator, case=case, item=f"item_{n}", text=f"事項{n}: 懸念なし")
+    services.complete_investigation(actor=investigator, case=case)
+    services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
+    services.adjudicate(actor=world["adjudicator"], case=case, outcome="favourable", reasons=REASONS)
+    services.notify_result(actor=world["security"], case=case)
+
+
+def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser, live_server, shipped_packs,
+                                                                          world):  # noqa: F811
+    subject = world.people["subject"]
+    result = services.nominate(actor=world["business"], person=subject.person, contract=world.contract,
+                               department="技術部", post="主任", listing_agreed_on=timezone.localdate())
+    case = result.case
+    services.give_notice(actor=world["security"], case=case)
+    case = AssessmentCase.objects.get(pk=case.pk)
+
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE)
+    context.set_default_timeout(10_000)
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    try:
+        # --- sign in (a subject may do so with a password alone) and find the case ---------------------
+        page.goto(live_server.url + "/")
+        page.get_by_label(ja("User name"), exact=True).fill(subject.username)
+        page.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+        page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+        expect(page).to_have_url(re.compile(r"/dashboard/$"))
+        cases = page.locator("#portal-cases")
+        expect(cases).to_contain_text(case.stage_due_on.isoformat())  # the consent stage's target date
+        fits_the_phone(page)
+        cases.get_by_role("link", name=ja("Open")).click()
+        expect(page).to_have_url(re.compile(rf"/assessment/portal/{case.pk}/$"))
+        fits_the_phone(page)
+
+        # --- the notice; an authenticator is needed to decide -------------------------------------------
+        main(page).get_by_role("link", name=ja("Read the notice and decide whether to consent")).click()
+        expect(page.locator("#notice-text")).to_contain_text("信用状態その他の経済的な状況に関する事項")
+        expect(page.locator("#notice-text")).to_contain_text("同意しないことができます")
+        fits_the_phone(page)
+        main(page).get_by_role("link", name=ja("Set up an authenticator app")).click()
+        expect(page).to_have_url(re.compile(r"/signin/enrol/$"))
+        device = TOTPDevice.objects.get(user=subject, confirmed=False)
+        code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+        page.locator("input[name=token]").fill(code)
+        page.get_by_role("button", name=ja("Confirm and continue")).click()
+        recovery = page.locator("ul.codes code").first.inner_text()
+
+        # --- consent with the code entered again ---------------------------------------------------------
+        page.goto(live_server.url + f"/assessment/portal/{case.pk}/notice/")
+        page.get_by_label(ja("I consent to the aptitude assessment")).check()
+        page.get_by_label(ja("Code from your authenticator app"), exact=True).fill(next_totp(subject))
+        page.get_by_role("button", name=ja("Send my decision")).click()
+        expect(page).to_have_url(re.compile(rf"/assessment/portal/{case.pk}/$"))
+        assert AssessmentCase.objects.get(pk=case.pk).state == State.CONSENTED
+        expect(page.locator("#portal-stage")).to_contain_text(ja("Target date"))
+
+        # --- the questionnaire: saved as typed, errors beside the field ------------------------------------
+        main(page).get_by_role("link", name=ja("Fill in the questionnaire")).click()
+        expect(page.locator("#completeness")).to_be_visible()
+        fits_the_phone(page)
+        page.locator("#completeness").get_by_role("link", name="本人に関する事項").click()
+        expect(heading(page)).to_have_text("本人に関する事項")
+        fits_the_phone(page)
+        page.locator("#q-family_name").fill("山田")
+        page.locator("#q-date_of_birth").fill("1980/01/01")
+        status = page.locator("#save-status")
+        expect(status).to_contain_text(ja("Saved"), timeout=15_000)
+        expect(page.locator('[data-error-for="date_of_birth"]')).to_contain_text("YYYY-MM-DD", timeout=15_000)
+        row = QuestionnaireSection.objects.get(case=case, section="identity")
+        assert row.version >= 1
+        page.locator("#q-date_of_birth").fill("1980-01-01")
+        expect(page.locator('[data-error-for="date_of_birth"]')).to_be_empty(timeout=15_000)
+        assert not problems, problems
+
+        # --- the session ends: typed input stays on the page; after signing in again it is saved -----------
+        context.clear_cookies()
+        page.locator("#q-current_address").fill("東京都千代田区霞が関1-1-1")
+        expect(status).to_have_class(re.compile(r"\bwarn\b"), timeout=15_000)
+        expect(page.locator("#q-current_address")).to_have_value("東京都千代田区霞が関1-1-1")
+        # The refused save (no session, no CSRF cookie) is the only error the page reports.
+        assert problems and all("403" in p for p in problems), problems
+        problems.clear()
+        other = context.new_page()
+        password_step(other, live_server, subject)
+        other.locator("input[name=token]").fill(recovery)
+        other.get_by_role("button", name=ja("Confirm")).click()
+        expect(other).to_have_url(re.compile(r"/dashboard/$"))
+        other.close()
+        page.get_by_role("button", name=ja("Save"), exact=True).click()
+        expect(page.locator(".message.success")).to_be_visible()
+        expect(page.locator("#q-current_address")).to_have_value("東京都千代田区霞が関1-1-1")
+
+        # --- the other sections (through the services), the completeness view and submission ---------------
+        subject_actor = world.subject_actor(subject.person)
+        for code, content in answers().items():
+            services.save_questionnaire_section(actor=subject_actor, case=case, section=code, content=content)
+        for code in ("relatives_and_cohabitants", "employment_10y"):  # repeating groups fit the phone too
+            page.goto(live_server.url + f"/assessment/portal/{case.pk}/questionnaire/{code}/")
+            expect(page.locator(".q-entry")).to_have_count(2)
+            fits_the_phone(page)
+        page.goto(live_server.url + f"/assessment/portal/{case.pk}/questionnaire/")
+        expect(page.locator("#completeness .ok")).to_have_count(13)
+        page.get_by_role("button", name=ja("Submit the questionnaire")).click()
+        sha = page.locator("code.sha256")
+        expect(sha).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+        fits_the_phone(page)
+        stored = AssessmentCase.objects.get(pk=case.pk)
+        assert sha.inner_text() == stored.questionnaire_sha256
+        copy = download(page, main(page).get_by_role("link", name=ja("Copy as submitted (PDF)")))
+        text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(copy)).pages).replace("\n", "")
+        assert stored.questionnaire_sha256 in text and "東京都千代田区霞が関1-1-1" in text
+
+        # --- the organ investigates, decides and notifies; the subject reads the result ----------------------
+        investigate_adjudicate_and_notify(world, AssessmentCase.objects.get(pk=case.pk))
+        page.goto(live_server.url + "/dashboard/")
+        expect(page.locator("#portal-clearances .valid-until")).to_be_visible()
+        page.goto(live_server.url + f"/assessment/portal/{case.pk}/")
+        main(page).get_by_role("link", name=ja("Your result")).click()
+        expect(page.locator("#reasons")).to_contain_text("事項1について懸念は認められない。")
+        fits_the_phone(page)
+        notice = download(page, main(page).get_by_role("link", name=ja("Result notice (PDF)")))
+        text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(notice)).pages).replace("\n", "")
+        assert "結果通知書" in text and "事項7について懸念は認められない。" in text
+
+        main(page).get_by_role("link", name=ja("Inquiries made about you")).click()
+        expect(page.locator("#inquiries")).to_contain_text("東和重工業株式会社 技術部")
+        expect(page.locator("#inquiries")).not_to_contain_text("特段の問題はない")
+        fits_the_phone(page)
+
+        page.goto(live_server.url + f"/assessment/portal/{case.pk}/complaints/")
+        page.get_by_label(ja("Your complaint"), exact=True).fill("理由の説明をもう少し詳しく求めます。")
+        page.get_by_role("button", name=ja("File the complaint")).click()
+        expect(page.locator(".complaint")).to_contain_text("理由の説明をもう少し詳しく求めます。")
+        assert Complaint.objects.filter(case=case).count() == 1
+        fits_the_phone(page)
+        assert not problems, problems
+    finally:
+        context.close()
