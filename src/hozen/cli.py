@@ -63,17 +63,24 @@ def cmd_demo(args) -> int:
         print(f"Created the key-encryption keyring {kek_file()} (mode 0600).")
     call_command("migrate", interactive=False, verbosity=0)
     created = demo.load(actor=Actor.operator("demo"))
+    scenarios = demo.load_scenarios(actor=Actor.operator("demo"))
     port = args.port or os.environ.get("PORT", "8000")
     url = f"http://127.0.0.1:{port}/"
     print(f"Demo data: {created['organisations']} organisations and {created['accounts']} accounts created "
           f"(existing ones kept). Database: {settings.DATABASES['default']['NAME']}")
+    print(f"Demo scenarios: {scenarios['accounts']} more accounts, {scenarios['certifications']} certification, "
+          f"{scenarios['contracts']} contract, {scenarios['designations']} designations and "
+          f"{scenarios['assessment_cases']} assessment cases created (existing ones kept): METI designations "
+          "(designated, a draft awaiting approval, extended, provided to TOWA-HI); assessments of subject.towa "
+          "(notice to read and consent), subject2.meti (under investigation by investigator.cao) and "
+          "engineer.towa (notified favourable, with a clearance).")
     print()
     print(f"Open {url}  (Japanese by default; the English switch is in the header)")
     print(f"Every demo account's password: {demo.DEMO_PASSWORD}")
     print("Officials confirm with a TOTP code: add the secret to an authenticator app, or type the current code shown.")
     print()
     rows = []
-    for username, role, org, *_ in demo.ACCOUNTS:
+    for username, role, org, *_ in demo.LOGINS:
         if role == "subject":
             rows.append([role, username, org, "-", "(optional for the assessed person)"])
         else:
@@ -90,7 +97,7 @@ def cmd_demo(args) -> int:
 def cmd_demo_codes(args) -> int:
     from hozen.core import demo
 
-    for username, role, *_ in demo.ACCOUNTS:
+    for username, role, *_ in demo.LOGINS:
         if role != "subject":
             print(f"{username:20} {demo.current_code(username)}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
@@ -91,6 +92,121 @@ def test_demo_codes_are_accepted_at_sign_in(db):
     client.post("/signin/", {"username": "investigator.cao", "password": demo.DEMO_PASSWORD})
     assert client.post("/signin/verify/", {"token": demo.current_code("investigator.cao")}).status_code == 302
     assert client.get("/dashboard/").status_code == 200
+
+
+def _panel(html: str, element_id: str) -> str:
+    """The HTML of the <section> (or element) with this id, up to its closing tag."""
+    import re
+
+    match = re.search(rf'<(section|p)[^>]*id="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
+    assert match, f"#{element_id} is not on the page"
+    return match.group(0)
+
+
+@pytest.fixture
+def demo_scenarios(db):
+    from hozen.core import demo
+    from hozen.core.actor import Actor
+
+    demo.load(actor=Actor.operator("demo"))
+    return demo.load_scenarios(actor=Actor.operator("demo"))
+
+
+def test_demo_scenarios_are_made_through_the_services_and_loading_twice_creates_nothing(demo_scenarios):
+    from hozen.assessment.models import AssessmentCase, CaseDuty, Clearance
+    from hozen.audit.models import AuditEntry
+    from hozen.core import demo
+    from hozen.core.actor import Actor
+    from hozen.designation.models import Designation, Extension, Provision
+    from hozen.operators.models import Certification, Contract
+
+    assert demo_scenarios == {"accounts": 3, "certifications": 1, "contracts": 1, "designations": 4,
+                              "assessment_cases": 3}
+    models = (Account, Certification, Contract, Designation, Extension, Provision, AssessmentCase, CaseDuty,
+              Clearance, AuditEntry)
+    before = {m.__name__: m.objects.count() for m in models}
+    again = demo.load(actor=Actor.operator("demo")) | demo.load_scenarios(actor=Actor.operator("demo"))
+    assert set(again.values()) == {0}
+    assert {m.__name__: m.objects.count() for m in models} == before
+
+    # Designations: one designated, one draft awaiting approval, one extended, one provided to TOWA-HI.
+    by_title = {d.title: d for d in Designation.objects.filter(organisation__code="METI")}
+    states = {title: by_title[title].state for title, *_ in demo.DESIGNATIONS}
+    assert sorted(states.values()) == ["designated", "designated", "designated", "draft"]
+    drafted = by_title[demo.DESIGNATIONS[0][0]]
+    assert drafted.prepared_by.username == "esi.meti" and drafted.approved_by.username == "head.meti"
+    assert Extension.objects.get().designation.title == demo.DESIGNATIONS[2][0]
+    provision = Provision.objects.get()
+    assert provision.designation.title == demo.DESIGNATIONS[3][0]
+    assert provision.recipient.code == "TOWA-HI" and provision.contract.reference == demo.CONTRACT_REFERENCE
+    # Every write was made by the person who would make it, and is in the audit log.
+    assert AuditEntry.objects.filter(action="designation.designated").count() == 3
+    assert AuditEntry.objects.filter(action="designation.extended").count() == 1
+
+    # Assessments: awaiting consent (nominated by the company), under investigation, notified favourable.
+    case = {c.person.account.username: c for c in AssessmentCase.objects.select_related("person__account")}
+    assert case["subject.towa"].state == "notice_given" and case["subject.towa"].contract.business.code == "TOWA-HI"
+    assert case["subject2.meti"].state == "under_investigation" and case["subject2.meti"].contract is None
+    assert CaseDuty.objects.get(case=case["subject2.meti"], kind="investigator").account.username == "investigator.cao"
+    assert case["engineer.towa"].state == "notified"
+    clearance = case["engineer.towa"].clearance
+    assert clearance.favourable and clearance.valid_until > dt.date.today()
+
+
+def _demo_client(username: str):
+    from django.test import Client
+
+    from hozen.core import demo
+
+    client = Client()
+    response = client.post("/signin/", {"username": username, "password": demo.DEMO_PASSWORD})
+    assert response.status_code == 302, response.content[:300]
+    if not username.startswith(("subject", "engineer")):
+        assert client.post("/signin/verify/", {"token": demo.current_code(username)}).status_code == 302
+    return client
+
+
+def _demo_dashboard(username: str, client=None) -> str:
+    response = (client or _demo_client(username)).get("/dashboard/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_each_demo_login_sees_its_scenario_on_its_dashboard(demo_scenarios):
+    from django.utils import translation
+
+    from hozen.assessment.models import AssessmentCase
+    from hozen.core import demo
+    from hozen.core.templatetags.hozen import jdate
+
+    case = {c.person.account.username: c for c in AssessmentCase.objects.select_related("person__account")}
+    draft_title = demo.DESIGNATIONS[1][0]
+
+    # The assessed people: the notice waiting for consent, the case under investigation, the clearance.
+    for username in ("subject.towa", "subject2.meti"):
+        assert f"/assessment/portal/{case[username].pk}/" in _panel(_demo_dashboard(username), "portal-cases")
+    subject = _demo_client("subject.towa")
+    notice = subject.get(f"/assessment/portal/{case['subject.towa'].pk}/notice/")
+    assert notice.status_code == 200 and "同意しないことができます" in notice.content.decode()
+    with translation.override("ja"):
+        valid_until = jdate(case["engineer.towa"].clearance.valid_until)
+    assert valid_until in _panel(_demo_dashboard("engineer.towa"), "portal-clearances")
+
+    # The nominating sides: the company's two nominees (one notified), METI's own staff member.
+    counts = _panel(_demo_dashboard("officer.towa"), "nomination-counts")
+    assert 'data-total="2"' in counts and 'data-notified="1"' in counts and 'data-awaiting="1"' in counts
+    assert 'data-total="1"' in _panel(_demo_dashboard("security.meti"), "nomination-counts")
+
+    # The investigator's queue holds the case under investigation, not the finished one.
+    queue = _panel(_demo_dashboard("investigator.cao"), "panel-investigation")
+    assert f"/assessment/staff/investigation/{case['subject2.meti'].pk}/" in queue
+    assert f"/assessment/staff/investigation/{case['engineer.towa'].pk}/" not in queue
+
+    # Designations: the ESI manager's draft waits for the organ head; the provision to TOWA-HI is listed.
+    manager = _demo_dashboard("esi.meti")
+    assert draft_title in _panel(manager, "panel-drafts")
+    assert "東和重工業株式会社" in _panel(manager, "panel-provisions")
+    assert draft_title in _panel(_demo_dashboard("head.meti"), "panel-approvals")
 
 
 def test_a_refusal_inside_a_service_carries_its_actor_so_the_cli_can_audit_it(orgs, capsys):
