@@ -390,6 +390,12 @@ PURPOSE_LABELS = {
     "investigation": _("Aptitude assessment investigation"),
     "adjudication": _("Adjudication of the assessment"),
     "complaint": _("Handling of a complaint"),
+    "complaint_handling": _("Handling of a complaint"),
+    "case_work": _("Work on the assessment case"),
+    "subject_access": _("Your own access to your case"),
+    "questionnaire_submission": _("Submission of your questionnaire (its copy and hash)"),
+    "questionnaire_confirmation": _("Your confirmation of a questionnaire section"),
+    "reassessment_prefill": _("Your earlier answers carried into the re-assessment"),
 }
 
 
