@@ -61,3 +61,6 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/audit_scale_bench.py
 	$(BIN)/python benchmarks/crypto_bench.py
 	$(BIN)/python benchmarks/designation_bench.py
+	$(BIN)/python benchmarks/assessment_bench.py --part nominate
+	$(BIN)/python benchmarks/access_bench.py
+	$(BIN)/python benchmarks/vault_bench.py
