@@ -14,6 +14,7 @@ one operation and never kept (``hozen.crypto.keys``: a shredded key stops everyt
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from typing import IO
 
@@ -23,6 +24,8 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from hozen.crypto import envelope
 from hozen.crypto.keys import current_key, unwrap
+
+logger = logging.getLogger(__name__)
 
 STORAGE_ALIAS = "vault"
 SPOOL_BYTES = 8 * 1024 * 1024  # temporary files stay in memory up to this size
@@ -123,4 +126,6 @@ def delete_quietly(name: str | None) -> None:
     try:
         storage().delete(name)
     except Exception:  # noqa: BLE001 - the caller is already handling a failure
-        pass
+        # The object is ciphertext whose data key was rolled back with the upload: unreadable, but
+        # left in the store. Say so, so that an operator can remove it.
+        logger.warning("vault: could not remove the stored object %s of a failed upload", name, exc_info=True)
