@@ -134,6 +134,7 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
         page.locator("#completeness").get_by_role("link", name="本人に関する事項").click()
         expect(heading(page)).to_have_text("本人に関する事項")
         fits_the_phone(page)
+        expect(page.locator("#section-form")).to_have_attribute("data-autosave-ready", "1")
         page.locator("#q-family_name").fill("山田")
         page.locator("#q-date_of_birth").fill("1980/01/01")
         status = page.locator("#save-status")
@@ -207,5 +208,40 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
         assert Complaint.objects.filter(case=case).count() == 1
         fits_the_phone(page)
         assert not problems, problems
+    finally:
+        context.close()
+
+
+def test_questionnaire_input_typed_before_the_autosave_script_loads_is_saved(browser, live_server, shipped_packs,
+                                                                            world):  # noqa: F811
+    """On a slow connection the form is on screen before its script has run: what the person typed
+    meanwhile fired no event the script heard, yet it must still be saved once the script arrives."""
+    from tests.assessment.conftest import nominate, to_consented
+
+    subject = world.people["subject"]
+    case = to_consented(world, nominate(world, subject.person))
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        page.get_by_label(ja("User name"), exact=True).fill(subject.username)
+        page.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+        page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+        expect(page).to_have_url(re.compile(r"/dashboard/$"))
+
+        script = "**/portal-questionnaire*.js"
+        page.route(script, lambda route: route.abort())  # the script has not arrived yet
+        page.goto(live_server.url + f"/assessment/portal/{case.pk}/questionnaire/identity/")
+        page.locator("#q-family_name").fill("山田")
+        assert not QuestionnaireSection.objects.filter(case=case, section="identity").exists()
+
+        page.unroute(script)  # ... and now it has
+        src = page.locator('script[src*="portal-questionnaire"]').get_attribute("src")
+        page.add_script_tag(url=src)
+        expect(page.locator("#section-form")).to_have_attribute("data-autosave-ready", "1")
+        expect(page.locator("#save-status")).to_contain_text(ja("Saved"), timeout=15_000)
+        row = QuestionnaireSection.objects.get(case=case, section="identity")
+        assert row.version >= 1
     finally:
         context.close()

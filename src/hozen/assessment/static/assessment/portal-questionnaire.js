@@ -120,8 +120,30 @@
     timer = setTimeout(save, DELAY_MS);
   }
 
+  // Input typed before this script ran (a slow connection loads it after the form is shown) has
+  // fired no event we heard: compare each field with what the server rendered and save if any differ.
+  function typedBeforeReady() {
+    var fields = form.elements;
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.type === "hidden" || f.type === "submit" || f.type === "button") { continue; }
+      if (f.type === "checkbox" || f.type === "radio") {
+        if (f.checked !== f.defaultChecked) { return true; }
+      } else if (f.tagName === "SELECT") {
+        for (var j = 0; j < f.options.length; j++) {
+          if (f.options[j].selected !== f.options[j].defaultSelected) { return true; }
+        }
+      } else if (f.value !== f.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
+  if (typedBeforeReady()) { schedule(); }
+  form.dataset.autosaveReady = "1";
   // A button press posts the whole form the ordinary way (and saves it): nothing is left unsaved.
   // If a save failed, take a fresh token first so the post is not refused (the input stays meanwhile).
   form.addEventListener("submit", function (event) {
