@@ -5,13 +5,21 @@ from __future__ import annotations
 from django.db import connection
 
 from hozen import audit
+from hozen.audit.models import AuditEntry
 from hozen.core.actor import Actor
+
+
+def recorded(actor, action: str, target=None, **fields) -> AuditEntry:
+    """`audit.record(...)`, then the entry it stored (`record` returns nothing): the newest entry
+    this connection can see, i.e. the one just written, in tests that write from one thread."""
+    audit.record(actor, action, target, **fields)
+    return AuditEntry.objects.latest("id")
 
 
 def write_entries(n: int, action: str = "test.event") -> list:
     """`n` entries through `audit.record`, as services write them."""
     actor = Actor.operator("tests")
-    return [audit.record(actor, action, details={"n": i}) for i in range(n)]
+    return [recorded(actor, action, details={"n": i}) for i in range(n)]
 
 
 def sql(statement: str, params: list | tuple = ()) -> list:

@@ -15,7 +15,7 @@ from hozen.audit import integrator, merkle, tree
 from hozen.audit.models import AuditEntry, AuditIntegrator, AuditLeaf, AuditTreeHash
 from hozen.core.actor import Actor
 
-from .helpers import INDEX, sql, table, write_entries
+from .helpers import INDEX, recorded, sql, table, write_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def test_straggler_committed_after_a_higher_id_is_integrated_and_the_watermark_w
     @_in_thread
     def straggler():
         with transaction.atomic():
-            held["id"] = audit.record(actor, "test.straggler").id
+            held["id"] = recorded(actor, "test.straggler").id
             inserted.set()
             release.wait(20)
 
@@ -215,7 +215,7 @@ def test_straggler_committed_after_a_higher_id_is_integrated_and_the_watermark_w
     thread.start()
     try:
         assert inserted.wait(20)
-        later = audit.record(actor, "test.later")
+        later = recorded(actor, "test.later")
         assert later.id > held["id"]
         for _ in range(4):  # observe, stamp, and runs that must not advance past the open transaction
             integrator.integrate()

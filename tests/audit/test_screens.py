@@ -26,6 +26,8 @@ from hozen.crypto import reveal
 from tests import factories
 from tests.testapp.models import Dossier, DossierEntry
 
+from .helpers import recorded
+
 pytestmark = pytest.mark.django_db
 
 LOG = "/audit/log/"
@@ -62,13 +64,13 @@ def events(people, orgs):
     meti = _actor(people["esi_manager"])
     towa = _actor(people["business_officer"])
     return {
-        "meti_created": audit.record(meti, "designation.created", {"type": "designation.designation", "id": "7"},
+        "meti_created": recorded(meti, "designation.created", {"type": "designation.designation", "id": "7"},
                                      details={"reference": "METI-2025-0001"}),
-        "meti_denied": audit.record(meti, "designation.cancel", {"type": "designation.designation", "id": "7"},
+        "meti_denied": recorded(meti, "designation.cancel", {"type": "designation.designation", "id": "7"},
                                     outcome="denied", details={"reason": "not_organ_head"}),
-        "towa_signed_in": audit.record(towa, "session.signed_in", towa.account, details={"method": "password"}),
-        "towa_signed_out": audit.record(towa, "session.signed_out", towa.account),
-        "towa_failed": audit.record(towa, "otp.enrolment_failed", towa.account, outcome="failure"),
+        "towa_signed_in": recorded(towa, "session.signed_in", towa.account, details={"method": "password"}),
+        "towa_signed_out": recorded(towa, "session.signed_out", towa.account),
+        "towa_failed": recorded(towa, "otp.enrolment_failed", towa.account, outcome="failure"),
     }
 
 
@@ -184,7 +186,7 @@ def test_date_range_is_in_japan_time_and_inclusive(auditor, people):
     made = {}
     for name, when in times.items():
         with time_machine.travel(when, tick=False):
-            made[name] = audit.record(actor, "test.dated", details={"name": name})
+            made[name] = recorded(actor, "test.dated", details={"name": name})
     one_day = auditor.get(LOG, {"date_from": "2025-06-01", "date_to": "2025-06-01"})
     assert _shown_ids(one_day) == [made["late_on_the_first"].pk]
     two_days = auditor.get(LOG, {"date_from": "2025-06-02", "date_to": "2025-06-03"})
@@ -249,7 +251,7 @@ def test_a_broken_page_link_is_an_error_not_a_silently_different_page(auditor, e
 def test_keyset_pages_walk_every_matching_entry_once_both_ways(auditor, people, monkeypatch):
     monkeypatch.setattr(queries, "PAGE_SIZE", 4)
     actor = _actor(people["esi_manager"])
-    written = [audit.record(actor, "test.paged", details={"n": i}).pk for i in range(10)]
+    written = [recorded(actor, "test.paged", details={"n": i}).pk for i in range(10)]
     seen, pages, params = [], [], {"action": "test.paged"}
     while True:
         page = auditor.get(LOG, params).context["page"]
@@ -272,9 +274,9 @@ def test_entries_are_newest_first_by_time_then_id_even_when_ids_arrive_out_of_ti
     # Two app servers: the one whose clock reads later inserts first. The list follows the time.
     actor = _actor(people["esi_manager"])
     with time_machine.travel(dt.datetime(2025, 7, 1, 3, 0, 5, tzinfo=dt.UTC), tick=False):
-        later = audit.record(actor, "test.skewed")
+        later = recorded(actor, "test.skewed")
     with time_machine.travel(dt.datetime(2025, 7, 1, 3, 0, 1, tzinfo=dt.UTC), tick=False):
-        earlier = audit.record(actor, "test.skewed")
+        earlier = recorded(actor, "test.skewed")
     assert earlier.pk > later.pk
     assert _shown_ids(auditor.get(LOG, {"action": "test.skewed"})) == [later.pk, earlier.pk]
 
@@ -283,7 +285,7 @@ def test_keyset_pages_break_ties_in_time_by_id_without_losing_or_repeating_entri
     monkeypatch.setattr(queries, "PAGE_SIZE", 3)
     actor = _actor(people["esi_manager"])
     with time_machine.travel(dt.datetime(2025, 7, 2, 3, 0, tzinfo=dt.UTC), tick=False):
-        same_time = [audit.record(actor, "test.tied").pk for _ in range(7)]
+        same_time = [recorded(actor, "test.tied").pk for _ in range(7)]
     seen, params = [], {"action": "test.tied"}
     while True:
         page = auditor.get(LOG, params).context["page"]
@@ -364,7 +366,7 @@ def test_csv_export_of_an_invalid_filter_shows_the_error_and_exports_nothing(aud
 def test_csv_export_over_the_cap_is_explained_and_then_capped_to_the_newest_entries(auditor, people, monkeypatch):
     monkeypatch.setattr(queries, "EXPORT_CAP", 3)
     actor = _actor(people["esi_manager"])
-    written = [audit.record(actor, "test.many", details={"n": i}).pk for i in range(5)]
+    written = [recorded(actor, "test.many", details={"n": i}).pk for i in range(5)]
     response = auditor.get(EXPORT, {"action": "test.many"})
     assert response.status_code == 200 and not response.streaming
     assert "3 件を超えています" in _html(response)
@@ -431,7 +433,7 @@ def dossier_of(db):
 def test_record_copies_the_subject_person_into_its_column_and_leaves_the_canonical_bytes_alone(people):
     actor = _actor(people["investigator"])
     person_id = people["subject"].person_id
-    entry = audit.record(actor, "personal_data.read", {"type": "testapp.dossier", "id": "1"},
+    entry = recorded(actor, "personal_data.read", {"type": "testapp.dossier", "id": "1"},
                          details={"field": "notes", "subject_person_id": person_id}, purpose="investigation")
     entry.refresh_from_db()
     assert entry.subject_person_id == person_id
@@ -440,15 +442,15 @@ def test_record_copies_the_subject_person_into_its_column_and_leaves_the_canonic
     assert set(record) == {"v", "time", "actor", "action", "target", "outcome", "request_id", "details", "purpose"}
     assert record["details"] == {"field": "notes", "subject_person_id": person_id}
     for odd in ({"subject_person_id": True}, {"subject_person_id": "12"}, {"other": 1}, None):
-        assert audit.record(actor, "test.odd", details=odd).subject_person_id is None
+        assert recorded(actor, "test.odd", details=odd).subject_person_id is None
 
 
 def test_the_migration_copies_the_subject_person_of_entries_written_before_the_column(people):
     actor = _actor(people["investigator"])
     person_id = people["subject"].person_id
-    old = audit.record(actor, "personal_data.read", {"type": "testapp.dossier", "id": "1"},
+    old = recorded(actor, "personal_data.read", {"type": "testapp.dossier", "id": "1"},
                        details={"field": "notes", "subject_person_id": person_id}, purpose="investigation")
-    unrelated = audit.record(actor, "session.signed_in", details={"subject_person_id": person_id})
+    unrelated = recorded(actor, "session.signed_in", details={"subject_person_id": person_id})
     AuditEntry.objects.filter(pk__in=[old.pk, unrelated.pk]).update(subject_person_id=None)  # as before 0003
     data_before = AuditEntry.objects.get(pk=old.pk).data
     migration = importlib.import_module("hozen.audit.migrations.0003_auditentry_subject_person_id")

@@ -10,7 +10,6 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from .canonical import canonical_text
@@ -67,7 +66,6 @@ class Entry(NamedTuple):
 #: The columns `record` and `record_many` write, in this order (`id` comes from the database).
 COLUMNS = ("data", "time", "action", "actor_name", "organisation", "target_type", "target_id", "outcome",
            "subject_person_id")
-_ATTNAMES = ("id", *COLUMNS)
 
 
 def _check(action: str, outcome: str) -> None:
@@ -128,24 +126,23 @@ def _statements(alias: str) -> tuple[str, str, str]:
     table = conn.ops.quote_name(AuditEntry._meta.db_table)
     columns = ", ".join(COLUMNS)
     insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
-    if conn.vendor == "postgresql":
-        insert += " RETURNING id"
     return insert, f"COPY {table} ({columns}) FROM STDIN", insert.replace("%s", "?")
 
 
 def record(actor, action: str, target: Any = None, *, outcome: str = "success",
-           details: dict | None = None, purpose: str | None = None):
+           details: dict | None = None, purpose: str | None = None) -> None:
     """Append one entry. Runs inside the caller's transaction (or its own when there is none).
 
     `details` must carry identifiers and codes only, never document content or free text that
     could hold protected information (LESSONS.md: spilled text in audit trails).
 
-    One INSERT (prepared on PostgreSQL) and no savepoint of its own: it joins the caller's transaction, or
-    autocommits alone (benchmarks: the ORM's create and a savepoint per entry cost about half of
-    the append rate). Returns the stored `AuditEntry`.
+    One INSERT (prepared on PostgreSQL) and no savepoint of its own: it joins the caller's
+    transaction, or autocommits alone (benchmarks: the ORM's create and a savepoint per entry cost
+    about half of the append rate). Returns nothing: the stored entry is read back through
+    `AuditEntry` by whoever needs it. Asking PostgreSQL for the new row's id (`RETURNING id`) cost
+    about a tenth of a durable single-entry append (docs/benchmarks.md), and no service needs it:
+    an entry's place in the log is its Merkle index, given when the integrator sequences it.
     """
-    from .models import AuditEntry
-
     who, who_name, who_org = _actor(actor)
     _check(action, outcome)
     conn = connections[DEFAULT_DB_ALIAS]
@@ -153,33 +150,18 @@ def record(actor, action: str, target: Any = None, *, outcome: str = "success",
     time_text = _plain(now)
     row = _row(who, who_name, who_org, time_text, _time_column(conn, now, time_text), actor.request_id,
                action, target, outcome, details, purpose)
-    insert = _statements(conn.alias)[0]
     cursor = raw_cursor(conn)  # not closed: it is kept for the next call
     if cursor is None:  # queries are being logged: Django's cursor, which logs them
         with conn.cursor() as cursor:
-            cursor.execute(insert, row)
-            entry_id = cursor.fetchone()[0] if conn.vendor == "postgresql" else cursor.lastrowid
-    else:
-        conn.validate_no_broken_transaction()
-        with conn.wrap_database_errors:
-            if conn.vendor == "postgresql":
-                entry_id = cursor.execute(insert, row).fetchone()[0]
-            else:
-                # The base class's execute: the qmark statement as is, no %s conversion per call.
-                entry_id = sqlite3.Cursor.execute(cursor, _statements(conn.alias)[2], row).lastrowid
-    return _loaded(AuditEntry, conn.alias, entry_id, row, now)
-
-
-def _loaded(model, alias: str, entry_id: int, row: tuple, now):
-    """The stored entry as a model instance, built without Model.__init__ (its per-field loop and
-    init signals cost ~5 % of a durable single-row append; AuditEntry has no signal receivers and
-    its fields are plain values), in the state Django gives a row read from the database."""
-    entry = model.__new__(model)
-    entry.__dict__.update(zip(_ATTNAMES, (entry_id, row[0], now, *row[2:]), strict=True))
-    state = entry._state = ModelState()
-    state.adding = False
-    state.db = alias
-    return entry
+            cursor.execute(_statements(conn.alias)[0], row)
+        return
+    conn.validate_no_broken_transaction()
+    with conn.wrap_database_errors:
+        if conn.vendor == "postgresql":
+            cursor.execute(_statements(conn.alias)[0], row)
+        else:
+            # The base class's execute: the qmark statement as is, no %s conversion per call.
+            sqlite3.Cursor.execute(cursor, _statements(conn.alias)[2], row)
 
 
 def record_many(actor, entries: Iterable[Entry | tuple]) -> int:
@@ -217,6 +199,6 @@ def record_many(actor, entries: Iterable[Entry | tuple]) -> int:
     return len(rows)
 
 
-def record_denial(actor, decision, action: str, target: Any = None):
+def record_denial(actor, decision, action: str, target: Any = None) -> None:
     """A policy denial, audited in its own transaction so a rolled-back service cannot erase it."""
-    return record(actor, action, target, outcome="denied", details={"reason": decision.code})
+    record(actor, action, target, outcome="denied", details={"reason": decision.code})
