@@ -151,6 +151,8 @@ def answers() -> dict:
     return copy.deepcopy(ANSWERS)
 
 
+SUMMARY = "照会及び面接の結果、七つの事項のいずれについても懸念は認められない。"
+
 REASONS = {f"item_{n}": f"事項{n}について懸念は認められない。" for n in range(1, 8)}
 
 
@@ -191,6 +193,16 @@ def to_submitted(world, case, subject=None):
     return fresh(case)
 
 
+def answered_inquiry(world, case, investigator=None, *, on: dt.date = dt.date(2026, 6, 1)):
+    """One inquiry made and answered: the material the interview must wait for (DOMAIN §6 step 5)."""
+    investigator = investigator or world["investigator"]
+    inquiry = services.record_inquiry(actor=investigator, case=case, recipient_kind="superior",
+                                      recipient_organisation="東和重工業株式会社 技術部", recipient_name="上司",
+                                      question="勤務態度について", sent_on=on)
+    services.record_inquiry_response(actor=investigator, inquiry=inquiry, response="特段の問題はない", answered_on=on)
+    return inquiry
+
+
 def to_investigation_complete(world, case, subject=None, *, inquiries: int = 1):
     from django.utils import timezone
 
@@ -206,7 +218,7 @@ def to_investigation_complete(world, case, subject=None, *, inquiries: int = 1):
     services.schedule_interview(actor=investigator, case=case, at=timezone.now())
     for n in range(1, 8):
         services.record_finding(actor=investigator, case=case, item=f"item_{n}", text=f"事項{n}: 懸念なし")
-    services.complete_investigation(actor=investigator, case=case)
+    services.complete_investigation(actor=investigator, case=case, summary=SUMMARY)
     return fresh(case)
 
 

@@ -140,10 +140,11 @@ def test_the_subject_receives_the_reasons_unless_they_waived_them_in_advance(wor
 
 def notified_from_submitted(world, case):
     services.assign_investigator(actor=world["cao_head"], case=case, investigator=world.people["investigator"])
+    answered_inquiry(world, case)
     services.schedule_interview(actor=world["investigator"], case=case, at=timezone.now())
     for n in range(1, 8):
         services.record_finding(actor=world["investigator"], case=case, item=f"item_{n}", text="懸念なし")
-    services.complete_investigation(actor=world["investigator"], case=case)
+    services.complete_investigation(actor=world["investigator"], case=case, summary=SUMMARY)
     services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
     services.adjudicate(actor=world["adjudicator"], case=case, outcome="favourable", reasons=REASONS)
     services.notify_result(actor=world["security"], case=case)

@@ -85,10 +85,11 @@ def test_queue_for_an_investigator_is_the_investigator_workspace_queue(world):
     assert sorted(c.pk for c in queries.queue_for(inv)) == sorted(c.pk for c in mine)
     assert [c.pk for c in queries.queue_for(world["investigator2"])] == [theirs[0].pk]
     # A case that leaves the investigation leaves the queue.
+    answered_inquiry(world, mine[0])
     services.schedule_interview(actor=inv, case=mine[0], at=timezone.now())
     for n in range(1, 8):
         services.record_finding(actor=inv, case=mine[0], item=f"item_{n}", text=f"事項{n}: 懸念なし")
-    services.complete_investigation(actor=inv, case=mine[0])
+    services.complete_investigation(actor=inv, case=mine[0], summary=SUMMARY)
     assert [c.pk for c in queries.queue_for(inv)] == [mine[1].pk]
 
 

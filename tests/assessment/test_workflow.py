@@ -38,7 +38,7 @@ def test_a_company_nominee_goes_from_nomination_to_notification_and_then_complai
     services.schedule_interview(actor=investigator, case=case, at=timezone.now())
     for n in range(1, 8):
         services.record_finding(actor=investigator, case=case, item=f"item_{n}", text="問題なし")
-    services.complete_investigation(actor=investigator, case=case)
+    services.complete_investigation(actor=investigator, case=case, summary=SUMMARY)
 
     services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
     services.adjudicate(actor=world["adjudicator"], case=case, outcome="unfavourable", reasons=REASONS)

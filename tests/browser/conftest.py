@@ -66,7 +66,10 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(reason + " (CI is set: browser tests must not be skipped)", pytrace=False)
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait as long as actions do (expect() has its own default of 5 s otherwise).
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)

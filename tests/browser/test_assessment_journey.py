@@ -91,6 +91,11 @@ def own_device(browser, request):
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
+    # This journey posts the questionnaire the no-JavaScript way (test_subject_portal covers the
+    # autosave): a debounced autosave in flight while a button posts the form would share the test
+    # live server's single in-memory SQLite connection with that post, which production never does.
+    context.route("**/portal-questionnaire*.js",
+                  lambda route: route.fulfill(body="", content_type="application/javascript"))
     own = context.new_page()
 
     def on_console(message):

@@ -152,6 +152,7 @@ def test_account_with_two_roles_switches_the_active_role_in_the_header(page, liv
     expect(heading(page)).to_have_text(ja_role(Role.INVESTIGATOR))
 
     selector = page.get_by_label(ja("Active role"), exact=True)
+    expect(page.locator("html")).to_have_attribute("data-js-ready", "1")  # the change listener is attached
     selector.select_option(label=f"{ja_role(Role.ADJUDICATOR)} — CAO")  # submits on change
     expect(heading(page)).to_have_text(ja_role(Role.ADJUDICATOR))
     expect(page.get_by_role("heading", level=2, name=ja("Cases to adjudicate"))).to_be_visible()
@@ -161,6 +162,7 @@ def test_account_with_two_roles_switches_the_active_role_in_the_header(page, liv
 
     # And back again.
     selector = page.get_by_label(ja("Active role"), exact=True)
+    expect(page.locator("html")).to_have_attribute("data-js-ready", "1")  # the change listener is attached
     selector.select_option(label=f"{ja_role(Role.INVESTIGATOR)} — CAO")
     expect(heading(page)).to_have_text(ja_role(Role.INVESTIGATOR))
     expect(page.get_by_role("heading", level=2, name=ja("Investigation queue"))).to_be_visible()

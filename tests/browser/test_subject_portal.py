@@ -134,7 +134,7 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
         page.locator("#completeness").get_by_role("link", name="本人に関する事項").click()
         expect(heading(page)).to_have_text("本人に関する事項")
         fits_the_phone(page)
-        expect(page.locator("#section-form")).to_have_attribute("data-autosave-ready", "1")
+        expect(page.locator("#section-form")).to_have_attribute("data-autosave-ready", "1", timeout=15_000)
         page.locator("#q-family_name").fill("山田")
         page.locator("#q-date_of_birth").fill("1980/01/01")
         status = page.locator("#save-status")
@@ -160,8 +160,8 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
         other.get_by_role("button", name=ja("Confirm")).click()
         expect(other).to_have_url(re.compile(r"/dashboard/$"))
         other.close()
-        page.get_by_role("button", name=ja("Save"), exact=True).click()
-        expect(page.locator(".message.success")).to_be_visible()
+        page.get_by_role("button", name=ja("Save"), exact=True).click()  # fetches a fresh token, then posts
+        expect(page.locator(".message.success")).to_be_visible(timeout=15_000)
         expect(page.locator("#q-current_address")).to_have_value("東京都千代田区霞が関1-1-1")
 
         # --- the other sections (through the services), the completeness view and submission ---------------

@@ -46,7 +46,7 @@ def _iso_date(value: Any) -> dt.date:
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date),
                     WithJsonSchema({"type": "string", "format": "date", "example": "2026-06-01"})]
 
-StateCode = Literal["draft", "designated", "expired", "cancelled", "moved_to_sds"]
+StateCode = Literal["draft", "designated", "expired", "cancelled", "moved_to_sds", "transferred"]
 MeasureCode = Literal["marking", "written_notice"]
 Text = Annotated[str, Field(max_length=20_000)]
 

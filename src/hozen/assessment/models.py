@@ -338,6 +338,56 @@ class Finding(CaseRecord):
         return f"finding {self.item} of assessment {self.case_id}"
 
 
+class CaseSummary(CaseRecord):
+    """The investigator's summary of the case for the adjudicator (issue 6 §1 "Investigation": a
+    case summary for the adjudicator). Written when the investigation is completed, required for
+    it; encrypted like the findings and read by the same people."""
+
+    case = models.OneToOneField(AssessmentCase, on_delete=models.PROTECT, related_name="summary")
+    text = EncryptedTextField(_("case summary"))
+    recorded_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    crypto_read_action = "assessment.read_investigation"
+
+    class Meta:
+        verbose_name = _("case summary (調査の概要)")
+        verbose_name_plural = _("case summaries")
+
+    def __str__(self) -> str:
+        return f"summary of assessment {self.case_id}"
+
+
+class CaseDocument(CaseRecord):
+    """A paper kept as it was given (issue 6 §1: "a PDF of the notice and of the consent is kept"):
+    rendered once when the notice is given or the subject declares, stored encrypted under the
+    case's key (base64 inside the encrypted text) with the SHA-256 of the PDF, which the audit entry
+    also carries. Downloads serve these bytes, so a later change of the template or the wording
+    never changes a paper already given; shredding the case's key makes them unreadable."""
+
+    class Kind(models.TextChoices):
+        NOTICE = "notice", _("Notice (告知書)")
+        CONSENT_RECORD = "consent_record", _("Consent record (同意書)")
+
+    case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    language = models.CharField(_("language"), max_length=2)
+    content = EncryptedTextField(_("PDF (base64)"))
+    sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    crypto_read_action = "assessment.read_papers"
+
+    class Meta:
+        verbose_name = _("kept paper (告知書・同意書)")
+        verbose_name_plural = _("kept papers")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "kind", "language"], name="assessment_document_case")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.language}) of assessment {self.case_id}"
+
+
 class Adjudication(CaseRecord):
     """A decision on a case with reasons per item; an unfavourable one needs a concurrence.
 

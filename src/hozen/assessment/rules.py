@@ -207,23 +207,59 @@ def check_item(item: str) -> str:
 
 
 def check_material_gathered(case) -> None:
-    """DOMAIN §6 step 5: the interview comes after the other material is gathered."""
-    pending = case.inquiries.filter(answered_on__isnull=True).count()
+    """DOMAIN §6 step 5: the interview comes after the other material is gathered. The other
+    material is the submitted questionnaire (the state table: there is no investigation before it)
+    and the inquiries — questions to superiors, colleagues and acquaintances, document requests,
+    inquiries to public offices: at least one must have been made and answered, and none may be
+    still unanswered."""
+    counts = {"pending": 0, "answered": 0}
+    for answered_on in case.inquiries.values_list("answered_on", flat=True):
+        counts["answered" if answered_on is not None else "pending"] += 1
+    pending = counts["pending"]
     if pending:
         raise RuleViolation("material_not_gathered",
                             f"回答を得ていない照会が{pending}件あります。面接は他の資料がそろった後に行います。",
                             f"{pending} inquir{'ies are' if pending > 1 else 'y is'} still unanswered; the interview "
                             "comes after the other material is gathered.", field="at")
+    if not counts["answered"]:
+        raise RuleViolation("no_inquiry_answered",
+                            "回答を得た照会がありません。面接は、上司・同僚等への質問や公務所等への照会の回答がそろった後に行います。",
+                            "No inquiry has been answered yet: the interview comes after the questions to superiors, "
+                            "colleagues or public offices have been answered.", field="at")
+
+
+def check_interview_not_scheduled(case) -> None:
+    """DOMAIN §6 step 5, the other way round: once the interview is scheduled no new material may
+    arrive, so no new inquiry is recorded (the interview would no longer come after it)."""
+    if case.interview_at is not None:
+        raise RuleViolation("interview_already_scheduled",
+                            "面接の日時が既に決まっているため、新たな照会は記録できません（面接は他の資料がそろった後に行います）。",
+                            "The interview is already scheduled, so no new inquiry can be recorded (the interview "
+                            "comes after the other material is gathered).")
 
 
 def check_investigation_complete(case, now) -> None:
+    """Every inquiry answered (at least one), the interview held after the last answer, a finding
+    for each of the seven items."""
     check_material_gathered(case)
     if case.interview_at is None or case.interview_at > now:
         raise RuleViolation("interview_not_held", "面接が実施されていません。", "The interview has not taken place yet.")
+    from hozen.core.calendars import TOKYO
+
+    interview_day = case.interview_at.astimezone(TOKYO).date()
+    if case.inquiries.filter(answered_on__gt=interview_day).exists():
+        raise RuleViolation("material_after_interview", "面接の後に回答を得た照会があります。面接は他の資料がそろった後に行います。",
+                            "An inquiry was answered after the interview; the interview comes after the other "
+                            "material is gathered.")
     missing = sorted(set(ITEM_CODES) - set(case.findings.values_list("item", flat=True)))
     if missing:
         raise RuleViolation("findings_missing", f"次の事項の調査結果が記録されていません: {', '.join(missing)}",
                             f"Record a finding for every item; missing: {', '.join(missing)}.", field=missing[0])
+
+
+def check_case_summary(summary) -> str:
+    """Issue 6 §1: the investigation ends with a case summary for the adjudicator."""
+    return check_text(summary, "summary", what_ja="調査の概要（評価担当への要約）", what_en="case summary for the adjudicator")
 
 
 def check_reasons_per_item(reasons) -> dict[str, str]:

@@ -298,7 +298,8 @@ def _case(username: str, today: dt.date, contract, created: dict) -> None:
         for item in ITEMS:
             assessment.record_finding(actor=acting, case=case, item=item.code,
                                       text=f"事項{item.number}について、質問票、照会及び面接の結果、懸念は認められない。")
-        assessment.complete_investigation(actor=acting, case=AssessmentCase.objects.get(pk=case.pk))
+        assessment.complete_investigation(actor=acting, case=AssessmentCase.objects.get(pk=case.pk),
+                                          summary="質問票、照会及び面接の結果、七つの事項のいずれについても懸念は認められない。")
     if state() == State.INVESTIGATION_COMPLETE:
         assessment.assign_adjudicator(actor=_actor("head.meti"), case=case,
                                       adjudicator=Account.objects.get(username="adjudicator.meti"))

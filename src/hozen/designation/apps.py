@@ -12,4 +12,4 @@ class DesignationConfig(AppConfig):
 
         from . import jobs
 
-        registry.register("designation.expire_and_review", every_seconds=3600, fn=jobs.daily)
+        registry.register("designation.expire_and_review", every_seconds=jobs.DAY, fn=jobs.daily)

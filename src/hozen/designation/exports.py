@@ -54,7 +54,8 @@ TERM_KEY_LABELS_JA = {
     "cumulative.absolute_cap_years": "通算期間の上限",
     "review.interval_months": "見直しの間隔",
 }
-_STATE_JA = {State.EXPIRED: "満了", State.CANCELLED: "解除", State.MOVED_TO_SDS: "特定秘密へ移行"}
+_STATE_JA = {State.EXPIRED: "満了", State.CANCELLED: "解除", State.MOVED_TO_SDS: "特定秘密へ移行",
+             State.TRANSFERRED: "国立公文書館へ移管"}
 _CORRECTION_ANSWERED_JA = {True: "回答済", False: "未回答"}
 #: The 指定書's history in the document's own words (the screen's labels share the msgid "Designated"
 #: with the state 指定中, which reads wrongly as an event).
@@ -66,6 +67,7 @@ EVENT_JA = {
     Event.Kind.EXPIRED: "有効期間満了",
     Event.Kind.CANCELLED: "指定解除",
     Event.Kind.MOVED_TO_SDS: "特定秘密へ移行",
+    Event.Kind.TRANSFERRED: "内閣の承認が得られず国立公文書館へ移管",
     Event.Kind.PROVIDED: "提供",
     Event.Kind.CORRECTION_REQUESTED: "是正の求め",
     Event.Kind.CORRECTION_ANSWERED: "是正の求めへの回答",

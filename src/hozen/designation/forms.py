@@ -119,6 +119,16 @@ class ExtendForm(ViolationMixin, forms.Form):
         self.fields["cap_exemption"].help_text = help_text
 
 
+class RefusedApprovalForm(ViolationMixin, forms.Form):
+    requested_end = date_field(_("Term end the extension asked for"))
+    refusal_ref = forms.CharField(label=_("Reference of the Cabinet's refusal"), max_length=100)
+    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class StatisticsForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), required=False, min_value=2025, max_value=2200)
+
+
 class CancelForm(ViolationMixin, forms.Form):
     reason = text_area(_("Reason for the cancellation"),
                        help_text=_("Which requirement no longer holds, and why."))

@@ -1,12 +1,17 @@
-"""The daily designation job: expire designations at the end of their term; count due reviews."""
+"""The daily designation job: expire designations at the end of their term, and tell each organ's
+ESI managers in the app which reviews are due or overdue (DOMAIN §2)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
+DAY = 24 * 3600
+
 
 def daily(*, actor) -> dict:
-    from . import queries, services
+    from . import services
 
-    expired = services.expire_due(actor=actor)
-    return {"expired": expired, "reviews_due": queries.reviews_due_count(timezone.localdate())}
+    on = timezone.localdate()
+    expired = services.expire_due(actor=actor, on=on)
+    reminders = services.remind_reviews_due(actor=actor, on=on)
+    return {"expired": expired, "review_reminders": reminders}

@@ -25,6 +25,8 @@ class State(models.TextChoices):
     EXPIRED = "expired", _("Expired")
     CANCELLED = "cancelled", _("Cancelled")
     MOVED_TO_SDS = "moved_to_sds", _("Moved to SDS")
+    # DOMAIN §2 (to verify for ESI): Cabinet approval beyond the threshold refused, files to the archives.
+    TRANSFERRED = "transferred", _("Ended: transferred to the National Archives")
 
 
 #: The marking documents carry in each state (the vault applies it to files).
@@ -33,9 +35,11 @@ MARKINGS = {
     (Tier.ESI, State.EXPIRED): "重要経済安保情報（指定の有効期間満了）",
     (Tier.ESI, State.CANCELLED): "重要経済安保情報（指定解除）",
     (Tier.ESI, State.MOVED_TO_SDS): "重要経済安保情報（指定解除・特定秘密へ移行）",
+    (Tier.ESI, State.TRANSFERRED): "重要経済安保情報（指定終了・国立公文書館へ移管）",
     (Tier.SDS, State.DESIGNATED): "特定秘密",
     (Tier.SDS, State.EXPIRED): "特定秘密（指定の有効期間満了）",
     (Tier.SDS, State.CANCELLED): "特定秘密（指定解除）",
+    (Tier.SDS, State.TRANSFERRED): "特定秘密（指定終了・国立公文書館へ移管）",
 }
 
 
@@ -138,6 +142,7 @@ class Event(models.Model):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
         MOVED_TO_SDS = "moved_to_sds", _("Moved to SDS")
+        TRANSFERRED = "transferred_to_archives", _("Cabinet approval refused: transferred to the National Archives")
         PROVIDED = "provided", _("Provided")
         CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
         CORRECTION_ANSWERED = "correction_answered", _("Correction answered")
@@ -195,17 +200,28 @@ class Review(models.Model):
 
 class Notification(models.Model):
     """A written notification to a holder or recipient (DOMAIN §2: every holder and recipient is
-    notified in writing on extension, expiry or cancellation); also shown in the app."""
+    notified in writing on extension, expiry or cancellation); also shown in the app.
+
+    A recipient with no organisation in Hozen (a foreign government or international
+    organisation, the Diet, its boards or a court: `Provision.recipient` is empty) still gets its
+    record: `recipient` is empty, `recipient_name` and `provision` say who, and the holding organ
+    sends it in writing; it stays on that organ's list of notices sent until acknowledged.
+    """
 
     class Kind(models.TextChoices):
         EXTENDED = "extended", _("Designation extended")
         EXPIRED = "expired", _("Designation expired")
         CANCELLED = "cancelled", _("Designation cancelled")
         MOVED_TO_SDS = "moved_to_sds", _("Designation moved to SDS")
+        TRANSFERRED = "transferred_to_archives", _("Designation ended: files transferred to the National Archives")
 
     designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="notifications")
-    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="designation_notices")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="designation_notices",
+                                  null=True, blank=True)
+    recipient_name = models.CharField(_("recipient name"), max_length=200, blank=True)
+    provision = models.ForeignKey("Provision", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="notifications")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     marking = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
@@ -217,7 +233,12 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "acknowledged_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.designation} → {self.recipient.code}"
+        return f"{self.kind} {self.designation} → {self.recipient.code if self.recipient_id else self.recipient_name}"
+
+    @property
+    def sent_by_holding_organ(self) -> bool:
+        """No in-app recipient: the holding organ sends this notice in writing itself."""
+        return self.recipient_id is None
 
     @property
     def is_acknowledged(self) -> bool:
@@ -276,3 +297,23 @@ class Provision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.designation} → {self.recipient_name or self.recipient}"
+
+
+class ReviewReminder(models.Model):
+    """An in-app notice to the holding organ's ESI managers that a designation's review is due or
+    overdue (DOMAIN §2: review at least yearly). The daily job writes one per designation and due
+    date, never twice (the unique constraint makes a rerun, or two workers, harmless)."""
+
+    designation = models.ForeignKey(Designation, on_delete=models.CASCADE, related_name="review_reminders")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    due = models.DateField(_("review due"))
+    overdue = models.BooleanField(_("overdue when noticed"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due", "id"]
+        constraints = [models.UniqueConstraint(fields=["designation", "due"], name="one_reminder_per_due_date")]
+        indexes = [models.Index(fields=["organisation", "due"])]
+
+    def __str__(self) -> str:
+        return f"review {self.designation} due {self.due}"

@@ -140,6 +140,7 @@ def ledger_rows(actor, organisation) -> list[dict]:
 
 
 STATE_JA = {"designated": "指定中", "expired": "満了", "cancelled": "解除", "moved_to_sds": "特定秘密へ移行",
+            "transferred": "国立公文書館へ移管",
             "draft": "案"}
 MEASURE_JA = {"marking": "表示", "written_notice": "通知"}
 
@@ -259,25 +260,45 @@ def open_corrections_for(actor):
             .select_related("designation", "designation__organisation").order_by("requested_at"))
 
 
-def statistics(actor, *, year: int | None = None) -> dict:
-    """Counts for oversight (DOMAIN §8): designations by organ and category, new / extended /
-    expired / cancelled / moved to SDS, and provisions by recipient kind. Counts only: no titles."""
+def statistics(actor, *, year: int | None = None, organisation=None) -> dict:
+    """Counts for oversight (DOMAIN §8), or for one organ its own: designations by state and by
+    category, new / extended / expired / cancelled / moved to SDS / transferred to the archives,
+    provisions by recipient kind, correction requests with their answers and the open ones.
+    Counts only: no titles. `organisation` None means every organ (oversight, the operator)."""
     from django.db.models import Count
 
     from .models import Event
 
-    policy.require(actor, "designation.statistics")
+    policy.require(actor, "designation.statistics", organisation)
+    designations = Designation.objects.exclude(state=State.DRAFT)
     events = Event.objects.all()
     provisions = Provision.objects.all()
+    corrections = CorrectionRequest.objects.all()
+    if organisation is not None:
+        designations = designations.filter(organisation=organisation)
+        events = events.filter(designation__organisation=organisation)
+        provisions = provisions.filter(designation__organisation=organisation)
+        corrections = corrections.filter(designation__organisation=organisation)
     if year is not None:
         events = events.filter(on__year=year)
         provisions = provisions.filter(provided_on__year=year)
-    in_force = (Designation.objects.filter(state=State.DESIGNATED)
+        corrections = corrections.filter(requested_at__year=year)
+    in_force = (designations.filter(state=State.DESIGNATED)
                 .values("organisation__code", "category__code").annotate(n=Count("id"))
                 .order_by("organisation__code", "category__code"))
+    by_category: dict[str, int] = {}
+    for r in in_force:
+        by_category[r["category__code"]] = by_category.get(r["category__code"], 0) + r["n"]
     by_kind = dict(events.values_list("kind").annotate(n=Count("id")).order_by())
+    by_state = dict(designations.values_list("state").annotate(n=Count("id")).order_by())
+    by_recipient = dict(provisions.values_list("recipient_kind").annotate(n=Count("id")).order_by())
+    answered = corrections.filter(answered_at__isnull=False).count()
+    total_corrections = corrections.count()
     return {
         "year": year,
+        "organisation": organisation.code if organisation is not None else None,
+        "by_state": {state: by_state.get(state, 0) for state in State.values if state != State.DRAFT},
+        "in_force_by_category": dict(sorted(by_category.items())),
         "in_force_by_organ_and_category": [
             {"organisation": r["organisation__code"], "category": r["category__code"], "count": r["n"]}
             for r in in_force
@@ -287,7 +308,20 @@ def statistics(actor, *, year: int | None = None) -> dict:
         "expired": by_kind.get("expired", 0),
         "cancelled": by_kind.get("cancelled", 0),
         "moved_to_sds": by_kind.get("moved_to_sds", 0),
-        "correction_requests": by_kind.get("correction_requested", 0),
-        "provisions_by_recipient_kind": dict(
-            provisions.values_list("recipient_kind").annotate(n=Count("id")).order_by()),
+        "transferred_to_archives": by_kind.get("transferred_to_archives", 0),
+        "correction_requests": total_corrections,
+        "corrections_answered": answered,
+        "corrections_open": total_corrections - answered,
+        "provisions_by_recipient_kind": {k: by_recipient.get(k, 0) for k in Provision.RecipientKind.values},
     }
+
+
+def review_reminders_for(actor):
+    """In-app notices of reviews due or overdue, for the ESI managers (and head) of the organ."""
+    from .models import ReviewReminder
+
+    if actor.organisation is None or actor.role not in ("esi_manager", "organ_head"):
+        return ReviewReminder.objects.none()
+    return (ReviewReminder.objects.filter(organisation=actor.organisation, designation__state=State.DESIGNATED,
+                                          designation__review_due=F("due"))
+            .select_related("designation").order_by("due", "id"))

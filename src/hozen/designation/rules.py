@@ -79,7 +79,7 @@ def check_justifications(category_fit: str, not_public: str, harm: str) -> None:
 
 
 def check_editable(designation) -> None:
-    if designation.state in (State.EXPIRED, State.CANCELLED, State.MOVED_TO_SDS):
+    if designation.state in (State.EXPIRED, State.CANCELLED, State.MOVED_TO_SDS, State.TRANSFERRED):
         raise RuleViolation(
             "designation_not_editable",
             f"{designation} は{designation.get_state_display()}のため変更できません。",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from hozen import audit
@@ -30,7 +30,7 @@ from .models import (
     State,
     Tier,
 )
-from .periods import add_months
+from .periods import add_months, last_day_of_term
 
 
 def today() -> dt.date:
@@ -43,14 +43,26 @@ def _event(actor, designation, kind, *, on=None, pack=None, **details) -> Event:
 
 
 def _notify_holders(designation, kind: str) -> int:
-    """A written notification to every holder and recipient, in the same transaction."""
+    """A written notification to every holder and recipient, in the same transaction (DOMAIN §2).
+
+    Holders and recipients with an organisation in Hozen get theirs in the app. A recipient
+    outside Hozen (a foreign government or international organisation, the Diet, its boards or a
+    court) gets a record too, addressed by name with no organisation: the holding organ sends it
+    in writing and follows it on its list of notices sent. One per distinct recipient name.
+    """
     recipients = {h.organisation_id for h in designation.holders.all()}
-    recipients |= {p.recipient_id for p in designation.provisions.all() if p.recipient_id}
-    Notification.objects.bulk_create([
-        Notification(designation=designation, recipient_id=org, kind=kind, marking=designation.marking)
-        for org in sorted(recipients)
-    ])
-    return len(recipients)
+    outside: dict[str, Provision] = {}
+    for p in designation.provisions.order_by("provided_on", "id"):
+        if p.recipient_id:
+            recipients.add(p.recipient_id)
+        else:
+            outside.setdefault(p.recipient_name.strip(), p)
+    rows = [Notification(designation=designation, recipient_id=org, kind=kind, marking=designation.marking)
+            for org in sorted(recipients)]
+    rows += [Notification(designation=designation, recipient=None, recipient_name=name, provision=p, kind=kind,
+                          marking=designation.marking) for name, p in outside.items()]
+    Notification.objects.bulk_create(rows)
+    return len(rows)
 
 
 def _pack_for(tier: str, on: dt.date | None = None):
@@ -329,6 +341,25 @@ def expire_due(*, actor, on: dt.date | None = None) -> int:
 
 
 @transaction.atomic(durable=True)
+def remind_reviews_due(*, actor, on: dt.date | None = None) -> int:
+    """The daily job: an in-app notice to the holding organ's ESI managers for each designation in
+    force whose review is due (today) or overdue, once per designation and due date (idempotent)."""
+    from .models import ReviewReminder
+
+    policy.require(actor, "designation.expire")
+    on = on or today()
+    due = (Designation.objects.filter(state=State.DESIGNATED, review_due__lte=on)
+           .exclude(review_reminders__due=F("review_due")).values_list("pk", "organisation_id", "review_due"))
+    rows = [ReviewReminder(designation_id=pk, organisation_id=org, due=when, overdue=when < on)
+            for pk, org, when in due]
+    ReviewReminder.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        audit.record(actor, "designation.review_reminders", {"type": "designation.review_reminder", "id": str(on)},
+                     details={"count": len(rows), "on": on})
+    return len(rows)
+
+
+@transaction.atomic(durable=True)
 def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, sds_sub_item,
                 term_end: dt.date, justification_harm: str) -> Designation:
     """One item is ESI or SDS, never both: cancel the ESI designation and create the SDS one, linked."""
@@ -370,6 +401,58 @@ def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, s
     audit.record(actor, "designation.moved_to_sds", designation,
                  details={"successor": successor.reference, "notified": notified})
     return successor
+
+
+def _refusal_note(pack) -> tuple[str, str]:
+    return (rules._TO_VERIFY_JA, rules._TO_VERIFY_EN) if pack.is_to_verify(
+        "archives.transfer_on_refused_approval") else ("", "")
+
+
+@transaction.atomic(durable=True)
+def record_refused_cabinet_approval(*, actor, designation: Designation, requested_end: dt.date,
+                                    refusal_ref: str, reason: str = "") -> Designation:
+    """DOMAIN §2 (to verify for ESI): an extension past the Cabinet-approval threshold whose
+    approval the Cabinet refused. Where the pack's `archives.transfer_on_refused_approval` holds,
+    the designation ends and its files go to the National Archives; markings change and every
+    holder and recipient is notified, as for any other ending. The audit entry and the event say
+    the value applied is awaiting confirmation when the pack flags it."""
+    policy.require(actor, "designation.extend", designation)
+    designation = (Designation.objects.select_for_update().select_related("category", "sub_item")
+                   .get(pk=designation.pk))
+    rules.check_editable(designation)
+    if designation.state != State.DESIGNATED:
+        raise RuleViolation("not_designated", "指定中の指定のみ記録できます。",
+                            "Only a designation in force can have a refused approval recorded.")
+    pack = _pack_for(designation.tier)
+    ja, en = _refusal_note(pack)
+    if not pack.value("archives.transfer_on_refused_approval"):
+        raise RuleViolation("no_archives_transfer_in_pack",
+                            f"適用される規則（{pack}）には、承認が得られない場合の移管の定めがありません。{ja}",
+                            f"The rules pack that applies ({pack}) provides no transfer to the archives.{en}")
+    threshold = pack.value("cumulative.cabinet_approval_threshold_years")
+    if requested_end is None or requested_end <= last_day_of_term(designation.designated_on, threshold):
+        raise RuleViolation(
+            "cabinet_approval_not_needed",
+            f"通算{threshold}年を超えない延長には内閣の承認は不要です（不承認の記録はできません）。",
+            f"An extension within {threshold} years in total needs no Cabinet approval, so none can be refused.",
+            field="requested_end")
+    if not (refusal_ref or "").strip():
+        raise RuleViolation("refusal_ref_required", "内閣の不承認の記録番号を入力してください。",
+                            "Enter the reference of the Cabinet's refusal.", field="refusal_ref")
+    on = today()
+    designation.state = State.TRANSFERRED
+    designation.ended_on = on
+    designation.end_reason = (reason or "").strip() or f"Cabinet approval refused ({refusal_ref.strip()})"
+    designation.review_due = None
+    designation.save(update_fields=["state", "ended_on", "end_reason", "review_due", "updated_at"])
+    to_verify = pack.is_to_verify("archives.transfer_on_refused_approval")
+    _event(actor, designation, Event.Kind.TRANSFERRED, on=on, pack=pack, refusal_ref=refusal_ref.strip(),
+           requested_end=requested_end.isoformat(), to_verify=to_verify)
+    notified = _notify_holders(designation, Notification.Kind.TRANSFERRED)
+    audit.record(actor, "designation.transferred_to_archives", designation,
+                 details={"refusal_ref": refusal_ref.strip(), "rules": str(pack), "to_verify": to_verify,
+                          "notified": notified})
+    return designation
 
 
 # --- written notifications ----------------------------------------------------------------------

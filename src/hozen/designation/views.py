@@ -36,7 +36,9 @@ from .forms import (
     ExtendForm,
     MoveToSdsForm,
     ProvisionForm,
+    RefusedApprovalForm,
     ReviewForm,
+    StatisticsForm,
 )
 from .models import State, Tier
 from .periods import last_day_of_term
@@ -188,6 +190,7 @@ def _actions(actor, d) -> dict:
         "edit": draft and allowed("designation.update"),
         "approve": draft and allowed("designation.approve"),
         "extend": in_force and allowed("designation.extend"),
+        "refused_approval": in_force and allowed("designation.extend"),
         "cancel": in_force and allowed("designation.cancel"),
         "review": in_force and allowed("designation.review"),
         "move_to_sds": in_force and d.tier == Tier.ESI and allowed("designation.move_to_sds"),
@@ -307,6 +310,43 @@ def extend(request, pk):
         context=lambda: {"pack": pack, "limits": _extension_limits(pack, d, request.LANGUAGE_CODE)},
         run=lambda form: services.extend(actor=request.actor, designation=d, **form.cleaned_data),
         done=lambda _d: _("The term was extended. Every holder has been notified."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def refused_approval(request, pk):
+    """DOMAIN §2 (to verify for ESI): the Cabinet refused the approval an extension past the
+    threshold needed; under the pack the designation ends and its files go to the National Archives."""
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.extend", d)
+    pack = _pack(request, d.tier)
+    if pack is None:
+        return _to_detail(d)
+    key = "archives.transfer_on_refused_approval"
+    return _step(
+        request, d, form=RefusedApprovalForm(_posted(request)), template="designation/refused_approval.html",
+        context=lambda: {"pack": pack, "transfer": pack.value(key) if pack.has(key) else False,
+                         "to_verify": pack.has(key) and pack.is_to_verify(key),
+                         "threshold_end": last_day_of_term(
+                             d.designated_on, pack.value("cumulative.cabinet_approval_threshold_years"))},
+        run=lambda form: services.record_refused_cabinet_approval(actor=request.actor, designation=d,
+                                                                  **form.cleaned_data),
+        done=lambda _d: _("The refusal was recorded: the designation has ended and its files go to the National "
+                          "Archives. Every holder and recipient has been notified."))
+
+
+@login_required
+@require_GET
+def statistics(request):
+    """Counts for oversight (every organ) and for an organ's head and ESI managers (their own)."""
+    actor = request.actor
+    form = StatisticsForm(request.GET or None)
+    year = form.cleaned_data.get("year") if form.is_valid() else None
+    organisation = None if policy.decide(actor, "designation.statistics", None).allowed else actor.organisation
+    if organisation is None and not policy.decide(actor, "designation.statistics", None).allowed:
+        policy.require(actor, "designation.statistics", None)
+    stats = queries.statistics(actor, year=year, organisation=organisation)
+    return render(request, "designation/statistics.html", {"form": form, "stats": stats})
 
 
 def _extension_limits(pack, d, language) -> list[dict]:

@@ -32,6 +32,7 @@ LEDGER_STATES = {
     "expired": "満了",
     "cancelled": "解除",
     "moved_to_sds": "特定秘密へ移行",
+    "transferred": "国立公文書館へ移管",
 }
 
 SUB_ITEM_STATUS = {"confirmed": "確認済み", "to_verify": "要確認"}

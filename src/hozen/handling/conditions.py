@@ -67,6 +67,8 @@ DETAILS = {
     "end_date_passed": ("記載の終了日を過ぎています。", "The entry's end date has passed."),
     "left": ("退職の報告により記載は失効しました。", "The entry lapsed: leaving the employer was reported."),
     "transferred": ("異動の報告により記載は失効しました。", "The entry lapsed: a transfer was reported."),
+    "role_revoked": ("記載した組織での役割が取り消されたため、記載は失効しました。",
+                     "The entry lapsed: your role in the listing organisation was revoked."),
     "in_force": ("指定は有効です。", "The designation is in force."),
     "not_in_force": ("指定は有効ではありません。", "The designation is not in force."),
     "hidden": ("（名簿に記載されていないため表示しません）", "(not shown: you are not on the list)"),
@@ -125,12 +127,14 @@ def _now() -> tuple[dt.date, dt.datetime]:
 # --- the conditions -------------------------------------------------------------------------------------
 
 class _Ctx:
-    __slots__ = ("account_id", "person_id", "cache", "today", "now", "d", "entry", "ever", "_person", "_pack")
+    __slots__ = ("account_id", "person_id", "cache", "today", "now", "d", "entry", "ever", "ended", "_person",
+                 "_pack")
 
     def __init__(self, account_id, cache, today, now, d, entry, ever, person_id=None):
         self.account_id, self.cache, self.today, self.now = account_id, cache, today, now
         self.d, self.entry, self.ever, self.person_id = d, entry, ever, person_id
         self._person = self._pack = False
+        self.ended = False  # evaluating material of an ended designation (`check_ended`)
 
     @property
     def person(self):
@@ -149,13 +153,17 @@ def _handler_list(c: _Ctx) -> tuple[bool, str]:
     e = c.entry
     if e is None:
         return False, "not_listed"
-    if e.ended_at is not None:
+    if e.ended_at is not None and not (c.ended and e.end_reason == "designation_ended"):
+        # Ended material: an entry closed only because the designation ended still stands, with
+        # every other condition below (end date, departure, role) still applied to it.
         return False, "entry_ended"
     if e.starts_on > c.today:
         return False, "not_started"
     if e.ends_on < c.today:
         return False, "end_date_passed"
     person = c.person
+    if person is not None and e.organisation_id not in person.organisations:
+        return False, "role_revoked"  # left or moved out of the listing organisation (role revoked)
     if person is not None and person.departures:
         added_on = timezone.localdate(e.added_at)
         for kind, occurred_on, reported_at in person.departures:
@@ -229,8 +237,8 @@ CHECKS = (("designation", _designation), ("handler_list", _handler_list), ("asse
           ("contract", _contract), ("briefing", _briefing))
 
 
-def _context(account_id, designation, request_id, person_id=None) -> _Ctx | Decision:
-    cache = facts.for_request(request_id)
+def _context(account_id, designation, owner, person_id=None) -> _Ctx | Decision:
+    cache = facts.for_request(owner)
     today, now = _now()
     pk = designation if isinstance(designation, int) else getattr(designation, "pk", None)
     if pk is None:
@@ -248,7 +256,7 @@ def check(actor, designation) -> Decision:
         return NOT_SIGNED_IN
     if not account.is_active:
         return DECISIONS["handler_list"]
-    ctx = _context(account.pk, designation, actor.request_id, account.person_id)
+    ctx = _context(account.pk, designation, actor, account.person_id)
     if isinstance(ctx, Decision):
         return ctx
     for name, fn in CHECKS:
@@ -257,26 +265,82 @@ def check(actor, designation) -> Decision:
     return ALLOWED
 
 
+ENDED_STATES = ("expired", "cancelled")
+ENDED_ALLOWED = allow("former_handler")
+SDS_ALLOWED = allow("sds_handler")
+MOVED_TO_SDS = deny("moved_to_sds", "この指定は特定秘密へ移行しました。特定秘密の取扱者名簿と適性評価に従って閲覧できます。",
+                    "This designation moved to SDS: access follows the SDS designation's handler list and "
+                    "clearance, and you do not meet them.")
+
+
+def check_ended(actor, designation, _depth: int = 0) -> Decision:
+    """Material of a designation that is no longer in force (DOMAIN §2: it keeps its new marking).
+
+    Expired or cancelled (or past its term before the expiry job ran): every condition of `check`
+    except "in force" — a valid handler of the list (an entry closed only because the designation
+    ended still counts), with a valid assessment of the tier, the contract, and the briefing.
+    Moved to SDS: the material is now SDS, so access follows the SDS successor designation (its
+    handler list, SDS clearance, SDS briefing), or is refused with `moved_to_sds`. In force (or a
+    draft): exactly `check`.
+    """
+    account = actor.account
+    if account is None:
+        return NOT_SIGNED_IN
+    if not account.is_active:
+        return NO_DESIGNATION
+    ctx = _context(account.pk, designation, actor, account.person_id)
+    if isinstance(ctx, Decision):
+        pk = designation if isinstance(designation, int) else getattr(designation, "pk", None)
+        d = facts.designation(facts.for_request(actor), pk) if pk is not None else None
+        if d is not None and d.state == "moved_to_sds":
+            return _moved(actor, d.pk, ever_listed=False, depth=_depth)
+        return ctx
+    d = ctx.d
+    if d.state == "moved_to_sds":
+        return _moved(actor, d.pk, ever_listed=True, depth=_depth)
+    if not (d.state in ENDED_STATES or (d.state == "designated" and d.term_end < ctx.today)):
+        return check(actor, designation)
+    ctx.ended = True
+    for name, fn in CHECKS:
+        if name != "designation" and not fn(ctx)[0]:
+            return DECISIONS[name]
+    return ENDED_ALLOWED
+
+
+def _moved(actor, pk: int, *, ever_listed: bool, depth: int) -> Decision:
+    d = facts.designation(facts.for_request(actor), pk)
+    successor = d.successor_id if d is not None else None
+    if successor is None or depth > 3:
+        return MOVED_TO_SDS if ever_listed else NO_DESIGNATION
+    decision = check(actor, successor)
+    if decision.code == "designation_not_in_force":
+        decision = check_ended(actor, successor, depth + 1)
+    if decision.allowed:
+        return SDS_ALLOWED
+    if decision.code != NO_DESIGNATION.code:
+        return decision  # on the SDS list, failing a condition of their own there
+    return MOVED_TO_SDS if ever_listed else NO_DESIGNATION
+
+
 def readable_designation_ids(actor) -> list[int]:
     """The designations `check` allows for the actor (for `policy.scope`): the same functions over
     the actor's open entries, read at once."""
     account = actor.account
     if account is None or not account.is_active:
         return []
-    cache = facts.for_request(actor.request_id)
+    cache = facts.for_request(actor)
     ids = facts.preload_listings(cache, account.pk)
     return [pk for pk in ids if check(actor, pk).allowed]
 
 
-def evaluate(*, account_id: int, designation, request_id: str | None = None,
-             third_party: bool = False) -> list[Condition]:
+def evaluate(*, account_id: int, designation, owner=None, third_party: bool = False) -> list[Condition]:
     """Every condition with pass/fail for one account and designation.
 
     For the account itself (`third_party=False`) the details say why; for someone else (a list
     keeper checking a candidate) the assessment detail is coarse: valid or not, never suspended or
     expired (least knowledge, ARCHITECTURE rule 4).
     """
-    ctx = _context(account_id, designation, request_id)
+    ctx = _context(account_id, designation, owner)
     if isinstance(ctx, Decision):
         # Missing, or never listed: the same answer either way (no existence oracle). Nothing about
         # the designation — its state, its tier, hence which assessment counts — is theirs to learn.
@@ -292,13 +356,13 @@ def evaluate(*, account_id: int, designation, request_id: str | None = None,
 
 
 def eligibility(*, account_id: int, designation, organisation, department: str = "", contract=None,
-                request_id: str | None = None) -> list[Condition]:
+                owner=None) -> list[Condition]:
     """Whether a candidate may be added to a list: the conditions a list keeper must see before
     adding (assessment, designation in force, and for business staff the contract and department),
     evaluated on the entry the keeper proposes. The briefing comes after adding, before first access."""
     from hozen.core.roles import OrganisationKind
 
-    cache = facts.for_request(request_id)
+    cache = facts.for_request(owner)
     today, now = _now()
     pk = designation if isinstance(designation, int) else designation.pk
     d = facts.designation(cache, pk)

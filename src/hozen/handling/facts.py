@@ -5,12 +5,16 @@ handler entry, the person's clearances, departures (left / transferred) and exem
 their briefing acknowledgements, and the rules pack in force for the tier. They are plain tuples,
 evaluated against *today* at every decision, so expiry needs no invalidation.
 
-Caching: one `RequestFacts` per `actor.request_id` (each HTTP request, API call, CLI command or
-job run has its own), in a small LRU with a short time-to-live. Every write to a table a fact
-comes from — from any code path, ORM, ``QuerySet.update()`` or raw SQL — bumps a process-wide
-generation through a database execute-wrapper, and a cache of an older generation is thrown
-away: a revocation, suspension, handler removal or contract termination is seen by the very next
-decision (tests check each). `invalidate()` is the explicit hook for anything else.
+Caching: one `RequestFacts` per request, kept on the request's own Actor object (each HTTP
+request, API call, CLI command or job run builds its own): a client cannot choose or reuse it (the
+X-Request-ID header is only a log correlation id), and the facts die with the request. Nothing
+about a person is kept across requests, so a write by another process or the CLI is seen by the
+next request. Within a request, every write to a table a fact comes from — from any code path,
+ORM, ``QuerySet.update()`` or raw SQL — bumps a process-wide generation through a database
+execute-wrapper, and a cache of an older generation is thrown away: a revocation, suspension,
+handler removal or contract termination is seen by the very next decision (tests check each).
+`invalidate()` is the explicit hook for anything else. Only rules packs, immutable once
+published, are shared across requests, by pack id; which one is in force is read per request.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -27,7 +30,7 @@ from django.conf import settings
 WATCHED_TABLES = (
     "assessment_clearance", "assessment_reportableevent", "operators_contract", "operators_certification",
     "designation_designation", "handling_handlerentry", "handling_briefingacknowledgement",
-    "handling_officeholding", "rules_rulespack", "core_account", "core_organisation",
+    "handling_officeholding", "rules_rulespack", "core_account", "core_organisation", "core_roleassignment",
 )
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "REPLACE")
 
@@ -46,7 +49,6 @@ def invalidate() -> None:
     global _generation
     with _lock:
         _generation += 1
-        _CACHES.clear()
 
 
 def _in_transaction(connection) -> bool:
@@ -82,6 +84,7 @@ class DesignationFacts:
     term_end: dt.date
     tier: str
     organisation_id: int
+    successor_id: int | None = None  # the SDS designation of material moved to SDS (load_designation only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,7 @@ class PersonFacts:
     departures: tuple[tuple[str, dt.date, dt.datetime], ...]  # (kind, occurred_on, reported_at)
     offices: tuple[tuple[str, dt.date, dt.date | None], ...]
     acks: dict[str, AckFacts]  # latest per tier
+    organisations: frozenset[int] = frozenset()  # where the person holds an unrevoked role
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,21 +186,22 @@ class RequestFacts:
     packs: dict = field(default_factory=dict)
 
 
-_CACHES: OrderedDict[str, RequestFacts] = OrderedDict()
+#: The attribute under which a request's facts hang on its owner (the Actor object of the request).
+_ATTR = "_hozen_request_facts"
 
 
 def _ttl() -> float:
     return float(getattr(settings, "HOZEN_ACCESS_FACTS_TTL_SECONDS", 5.0))
 
 
-def _max_requests() -> int:
-    return int(getattr(settings, "HOZEN_ACCESS_FACTS_CACHE_REQUESTS", 1024))
-
-
-def for_request(request_id: str | None) -> RequestFacts:
-    """The cache of one request; a fresh one when the generation moved or the TTL passed."""
+def for_request(owner) -> RequestFacts:
+    """The facts of one request: kept on `owner`, the server-side object of that request (its Actor),
+    never under anything a client chooses (an X-Request-ID header is for logs only). They die with
+    the owner, so nothing outlives the request; within a long one (a CLI command, a job run) they are
+    also dropped when this process wrote a watched table (the generation) or after the TTL.
+    `owner=None`: a fresh, unkept cache."""
     now = time.monotonic()
-    if request_id is None:
+    if owner is None or isinstance(owner, str):
         return RequestFacts(_generation, now)
     if _DIRTY:
         from django.db import connections
@@ -207,14 +212,14 @@ def for_request(request_id: str | None) -> RequestFacts:
                 return RequestFacts(_generation, now)  # uncommitted writes: read, do not keep
             _DIRTY.discard(id(connection))  # committed or rolled back since: start afresh
             invalidate()
-    cached = _CACHES.get(request_id)
+    cached = getattr(owner, _ATTR, None)
     if cached is not None and cached.generation == _generation and now - cached.born < _ttl():
         return cached
     cached = RequestFacts(_generation, now)
-    with _lock:
-        _CACHES[request_id] = cached
-        while len(_CACHES) > _max_requests():
-            _CACHES.popitem(last=False)
+    try:
+        object.__setattr__(owner, _ATTR, cached)  # the Actor is a frozen dataclass: set, not replace
+    except (AttributeError, TypeError):  # an owner without a __dict__: read, do not keep
+        pass
     return cached
 
 
@@ -224,7 +229,7 @@ def load_designation(pk: int) -> DesignationFacts | None:
     from hozen.designation.models import Designation
 
     row = (Designation.objects.filter(pk=pk)
-           .values_list("pk", "state", "term_end", "tier", "organisation_id").first())
+           .values_list("pk", "state", "term_end", "tier", "organisation_id", "successor_id").first())
     return DesignationFacts(*row) if row else None
 
 
@@ -241,14 +246,14 @@ def _statements() -> dict[str, str]:
     from django.db import connection
 
     from hozen.assessment.models import Clearance, ReportableEvent
-    from hozen.core.models import Organisation
+    from hozen.core.models import Organisation, RoleAssignment
     from hozen.designation.models import Designation
     from hozen.handling.models import BriefingAcknowledgement, HandlerEntry, OfficeHolding
     from hozen.operators.models import Certification, Contract
 
     t = {m.__name__: connection.ops.quote_name(m._meta.db_table) for m in (
         Clearance, ReportableEvent, Organisation, Designation, BriefingAcknowledgement, HandlerEntry, OfficeHolding,
-        Certification, Contract)}
+        Certification, Contract, RoleAssignment)}
     _SQL["listing"] = (
         "SELECT e.id, e.organisation_id, o.kind, e.department, e.starts_on, e.ends_on, e.added_at, e.ended_at, "
         "e.end_reason, d.id, d.state, d.term_end, d.tier, d.organisation_id, c.id, c.organ_id, c.business_id, "
@@ -265,13 +270,14 @@ def _statements() -> dict[str, str]:
         "SELECT 'a', a.tier, a.rules_pack_id, a.briefing_version, a.text_sha256, a.acknowledged_at, a.id, "
         f"NULL, NULL FROM {t['BriefingAcknowledgement']} a WHERE a.account_id = %s "
         "UNION ALL SELECT 'o', h.office, NULL, NULL, NULL, NULL, NULL, h.since, h.until "
-        f"FROM {t['OfficeHolding']} h WHERE h.account_id = %s")
+        f"FROM {t['OfficeHolding']} h WHERE h.account_id = %s "
+        "UNION ALL SELECT 'r', NULL, NULL, NULL, NULL, NULL, r.organisation_id, NULL, NULL "
+        f"FROM {t['RoleAssignment']} r WHERE r.account_id = %s AND r.revoked_at IS NULL")
     # Everything a first decision of a request needs, in one round trip (a wide UNION ALL: each
     # branch fills its own columns, NULL elsewhere, so every column keeps one type on PostgreSQL).
     listing_cols = _SQL["listing"].split(" FROM ", 1)[0][len("SELECT "):].split(", ")
     clearance_cols = _SQL["clearances"].split(" FROM ", 1)[0][len("SELECT "):].split(", ")
-    own_a = _SQL["own"].split(" UNION ALL ")[0]
-    own_o = _SQL["own"].split(" UNION ALL ")[1]
+    own_a, own_o, own_r = _SQL["own"].split(" UNION ALL ")
     own_a_cols = own_a.split(" FROM ", 1)[0][len("SELECT "):].split(", ")
     own_o_cols = own_o.split(" FROM ", 1)[0][len("SELECT "):].split(", ")
     nl, nc, no = len(listing_cols), len(clearance_cols), len(own_a_cols)
@@ -293,6 +299,7 @@ def _statements() -> dict[str, str]:
         branch("c", clearance_cols, nl, _SQL["clearances"].split(" FROM ", 1)[1]),
         branch("o", own_a_cols, nl + nc, own_a.split(" FROM ", 1)[1]),
         branch("o", own_o_cols, nl + nc, own_o.split(" FROM ", 1)[1]),
+        branch("o", own_r.split(" FROM ", 1)[0][len("SELECT "):].split(", "), nl + nc, own_r.split(" FROM ", 1)[1]),
     ])
     _SQL["widths"] = f"{nl},{nc},{no}"
     return _SQL
@@ -388,7 +395,7 @@ def load_person(account_id: int, person_id: int | None = None) -> PersonFacts | 
         person_id = Account.objects.filter(pk=account_id, is_active=True).values_list("person_id", flat=True).first()
         if person_id is None:
             return None
-    return _person(account_id, person_id, _rows("own", [account_id, account_id]),
+    return _person(account_id, person_id, _rows("own", [account_id, account_id, account_id]),
                    _rows("clearances", [person_id]))
 
 
@@ -396,8 +403,11 @@ def _person(account_id, person_id, own_rows, clearance_rows) -> PersonFacts:
     acks: dict[str, AckFacts] = {}
     latest: dict[str, tuple] = {}
     offices = set()
+    organisations = set()
     for tag, a, pack_id, version, sha, at, ack_id, since, until in own_rows:
-        if tag == "a":
+        if tag == "r":
+            organisations.add(ack_id)  # a role assignment's organisation, in the id column
+        elif tag == "a":
             at = _moment(at)
             if a not in latest or (at, ack_id) > latest[a]:
                 latest[a] = (at, ack_id)
@@ -411,7 +421,7 @@ def _person(account_id, person_id, own_rows, clearance_rows) -> PersonFacts:
         if kind is not None:
             departures.add((kind, _date(occurred_on), _moment(reported_at)))
     return PersonFacts(account_id, person_id, tuple(clearances.values()), tuple(sorted(departures)),
-                       tuple(offices), acks)
+                       tuple(offices), acks, frozenset(organisations))
 
 
 def load_pack(tier: str, on: dt.date) -> PackFacts | None:
@@ -456,7 +466,7 @@ def listing(cache: RequestFacts, designation_id: int, account_id: int, person_id
     sql = _statements()
     nl, nc, no = (int(x) for x in sql["widths"].split(","))
     listing_rows, clearance_rows, own_rows = [], [], []
-    for row in _rows("first", [designation_id, account_id, person_id, account_id, account_id]):
+    for row in _rows("first", [designation_id, account_id, person_id, account_id, account_id, account_id]):
         if row[0] == "l":
             listing_rows.append(row[1:1 + nl])
         elif row[0] == "c":
@@ -476,11 +486,24 @@ def person(cache: RequestFacts, account_id: int, person_id: int | None = None) -
         return facts
 
 
-#: The rules pack in force per (tier, day), shared by requests: packs change only by publishing a
-#: new version (a write this process sees at once through the generation; another process's
-#: publication is seen within PACK_TTL_SECONDS). Revocations and the like are never cached here.
+#: Facts of a rules pack by its id, shared by requests and processes' lifetimes alike: a pack
+#: version is never edited once published (a change is a new version, a new id). Which pack is in
+#: force is read once per request and tier (`_current_pack_id`, one indexed row), so a pack
+#: published by another process or the CLI asks for a new briefing from the very next request.
 _PACKS: dict = {}
-PACK_TTL_SECONDS = 60.0
+
+
+def _current_pack_id(tier: str, on: dt.date) -> int | None:
+    from django.db import connection
+
+    from hozen.rules.models import RulesPack
+
+    table = connection.ops.quote_name(RulesPack._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE tier = %s AND effective_from <= %s "
+                       "ORDER BY effective_from DESC, published_at DESC, id DESC LIMIT 1", [tier, on])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def pack(cache: RequestFacts, tier: str, on: dt.date) -> PackFacts | None:
@@ -489,12 +512,14 @@ def pack(cache: RequestFacts, tier: str, on: dt.date) -> PackFacts | None:
         return cache.packs[key]
     except KeyError:
         pass
-    now = time.monotonic()
-    shared = _PACKS.get(key)
-    if shared is not None and shared[0] == _generation and now - shared[1] < PACK_TTL_SECONDS:
-        facts = shared[2]
+    pk = _current_pack_id(tier, on)
+    if pk is None:
+        facts = None
     else:
-        facts = load_pack(tier, on)
-        _PACKS[key] = (_generation, now, facts)
+        facts = _PACKS.get(pk)
+        if facts is None:
+            facts = load_pack(tier, on)
+            if facts is not None and facts.pk == pk:
+                _PACKS[pk] = facts
     cache.packs[key] = facts
     return facts

@@ -242,7 +242,15 @@ rule("contract.record")(certification_record)
 
 @rule("designation.statistics")
 def designation_statistics(actor, target):
-    """Counts across every organ: oversight, and the server operator (for the annual report)."""
+    """`target` None: counts across every organ, for oversight and the server operator (the annual
+    report). `target` an organ: its own counts, for that organ's head and ESI managers too."""
     if _is_operator(actor):
         return allow("server_operator")
-    return _only(actor, Role.OVERSIGHT, code="not_oversight")
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if actor.role == Role.OVERSIGHT:
+        return allow("oversight")
+    if target is None:
+        return deny("not_oversight", "全機関の統計は監督機関のみが閲覧できます。",
+                    "Only oversight sees the statistics of every organ.")
+    return _in_org(actor, target.pk, Role.ORGAN_HEAD, Role.ESI_MANAGER)

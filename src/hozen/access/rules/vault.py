@@ -28,7 +28,7 @@ from ..policy import NO_ROLE, allow, decide, deny, rule, scope_rule
 
 MATERIAL_READ = "designation.material.read"
 MATERIAL_HANDLE = "designation.material.handle"
-ENDED_STATES = frozenset({"expired", "cancelled", "moved_to_sds"})
+ENDED_STATES = frozenset({"expired", "cancelled", "moved_to_sds", "transferred"})
 REGISTRY_ROLES = (Role.ESI_MANAGER, Role.SECURITY_OFFICER, Role.ORGAN_HEAD)
 KEEPER_ROLES = (Role.ESI_MANAGER, Role.ORGAN_HEAD)
 #: Who keeps the copies held in their own organisation (provided material held by another organ

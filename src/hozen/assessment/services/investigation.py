@@ -18,7 +18,7 @@ from hozen.core.errors import RuleViolation
 
 from .. import rules, states
 from ..duties import DutyProposal
-from ..models import AssessmentCase, CaseDuty, Finding, Inquiry
+from ..models import AssessmentCase, CaseDuty, CaseSummary, Finding, Inquiry
 from ._common import CLOCK_FIELDS, locked, move, person_details, take_duty, today
 
 
@@ -73,6 +73,7 @@ def record_inquiry(*, actor, case: AssessmentCase, recipient_kind: str, recipien
     case = locked(case)
     policy.require(actor, "assessment.record_inquiry", case)
     states.transition(case.state, "assessment.record_inquiry")
+    rules.check_interview_not_scheduled(case)
     if recipient_kind not in Inquiry.RecipientKind.values:
         raise RuleViolation("invalid_recipient_kind", "照会先の種別が不正です。",
                             f"Use one of {', '.join(Inquiry.RecipientKind.values)}.", field="recipient_kind")
@@ -117,8 +118,9 @@ def record_inquiry_response(*, actor, inquiry: Inquiry, response: str, answered_
 
 @transaction.atomic(durable=True)
 def schedule_interview(*, actor, case: AssessmentCase, at: dt.datetime) -> AssessmentCase:
-    """DOMAIN §6 step 5: the interview comes after the other material is gathered — refused while
-    any inquiry is unanswered."""
+    """DOMAIN §6 step 5: the interview comes after the other material is gathered — refused until
+    at least one inquiry is answered and while any is unanswered (``rules.check_material_gathered``);
+    once it is scheduled no new inquiry is recorded. It may be moved (scheduled again)."""
     case = locked(case)
     policy.require(actor, "assessment.schedule_interview", case)
     states.transition(case.state, "assessment.schedule_interview")
@@ -156,14 +158,20 @@ def record_finding(*, actor, case: AssessmentCase, item: str, text: str) -> Find
 
 
 @transaction.atomic(durable=True)
-def complete_investigation(*, actor, case: AssessmentCase) -> AssessmentCase:
-    """Every inquiry answered, the interview held, a finding for each of the seven items."""
+def complete_investigation(*, actor, case: AssessmentCase, summary: str | None = None) -> AssessmentCase:
+    """Every inquiry answered (at least one) before the interview, the interview held, a finding
+    for each of the seven items, and the investigator's case summary for the adjudicator (issue 6
+    §1), stored encrypted under the case's key like the findings."""
     case = locked(case)
     policy.require(actor, "assessment.complete_investigation", case)
     states.transition(case.state, "assessment.complete_investigation")
     rules.check_investigation_complete(case, timezone.now())
-    move(actor, case, "assessment.complete_investigation", kind="investigation_completed")
+    text = rules.check_case_summary(summary)
+    record = CaseSummary(case=case, text=text, recorded_by=actor.account)
+    record.save()
+    move(actor, case, "assessment.complete_investigation", kind="investigation_completed", summary=record.pk)
     case.investigation_completed_at = timezone.now()
     case.save(update_fields=[*CLOCK_FIELDS, "investigation_completed_at"])
-    audit.record(actor, "assessment.complete_investigation", case, details=person_details(case))
+    audit.record(actor, "assessment.complete_investigation", case, details=person_details(
+        case, summary=record.pk, summary_length=len(text)))
     return case

@@ -7,6 +7,8 @@
   if (roleSelect) {
     roleSelect.addEventListener("change", function () { roleSelect.form.submit(); });
   }
+  // The page's listeners are in place (tests wait for this before relying on them).
+  document.documentElement.dataset.jsReady = "1";
   // Idle warning two minutes before the server's idle sign-out. It never reloads or clears the page,
   // so anything typed stays; "Stay signed in" pings the server to push the idle timer forward.
   if (body.dataset.signedIn !== "1") { return; }
