@@ -32,6 +32,8 @@ pytestmark = pytest.mark.browser
 def journey(transactional_db, shipped_packs, tmp_path, settings):  # noqa: F811
     from hozen.core.actor import Actor
     from hozen.designation import services as designations
+    from hozen.handling import services as handling
+    from hozen.handling.models import HandlerEntry
     from tests.handling_factories import make_cleared_handler
 
     settings.DATA_DIR = tmp_path
@@ -56,7 +58,13 @@ def journey(transactional_db, shipped_packs, tmp_path, settings):  # noqa: F811
     designation = designations.approve(actor=actor(head), designation=draft)
     reader = factories.account(role="security_officer", organisation=orgs["METI"])
     handler = make_cleared_handler(designation, reader, valid_until=today + dt.timedelta(days=30))
-    return {"designation": designation, "handler": handler, "colleague": manager, "today": today}
+    # A colleague on the same staff with a valid clearance and the briefing, but no need to know:
+    # taken off this designation's handler list.
+    colleague = make_cleared_handler(designation, factories.account(role="security_officer",
+                                                                    organisation=orgs["METI"])).account
+    handling.remove_handler(actor=actor(manager), entry=HandlerEntry.objects.get(designation=designation,
+                                                                                account=colleague))
+    return {"designation": designation, "handler": handler, "colleague": colleague, "today": today}
 
 
 def test_cleared_handler_opens_a_marked_document_and_others_get_not_found(browser, page, live_server, journey,  # noqa: F811
@@ -83,7 +91,7 @@ def test_cleared_handler_opens_a_marked_document_and_others_get_not_found(browse
     assert all(handler.account.person.full_name in t for t in texts)
     document_url = page.url
 
-    # A colleague of the same organ, not on the handler list (their own browser): exactly the page
+    # A cleared colleague of the same organ, not on the handler list (their own browser): exactly the page
     # of a document that does not exist.
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
     try:
