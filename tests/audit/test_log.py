@@ -16,6 +16,7 @@ from hozen.audit.models import AuditEntry, AuditIntegrator, AuditLeaf, AuditTree
 from hozen.core.actor import Actor
 
 from .helpers import INDEX, recorded, sql, table, write_entries
+from .test_merkle import independent_verify_consistency, independent_verify_inclusion, ref_mth
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +112,16 @@ def test_append_writes_one_leaf_and_its_completed_subtrees_only():
     assert AuditTreeHash.objects.count() - hashes_before == 1 + completed
 
 
+def _stored_leaf_hashes(size: int) -> list[bytes]:
+    """Leaf hashes recomputed from the stored entries' bytes, in log order."""
+    rows = AuditLeaf.objects.select_related("entry").filter(index__lt=size).order_by("index")
+    return [merkle.leaf_hash(leaf.entry.data.encode()) for leaf in rows]
+
+
 def test_inclusion_proofs_from_the_database_verify_for_random_indexes():
     write_entries(40)
     size = integrator.integrate().size
+    leaves = _stored_leaf_hashes(size)
     rng = random.Random(4)
     for _ in range(30):
         tree_size = rng.randint(1, size)
@@ -122,6 +130,10 @@ def test_inclusion_proofs_from_the_database_verify_for_random_indexes():
         data = AuditLeaf.objects.select_related("entry").get(index=index).entry.data
         assert merkle.verify_inclusion(merkle.leaf_hash(data.encode()), index, tree_size, proof,
                                        tree.root(tree_size))
+        # ... and with the verifier written in the tests from RFC 9162's algorithm, against the
+        # root the RFC's recursive definition gives over the stored entries.
+        assert tree.root(tree_size) == ref_mth(leaves[:tree_size])
+        assert independent_verify_inclusion(leaves[index], index, tree_size, proof, ref_mth(leaves[:tree_size]))
         assert not merkle.verify_inclusion(merkle.leaf_hash(b"forged"), index, tree_size, proof,
                                            tree.root(tree_size))
 
@@ -129,12 +141,16 @@ def test_inclusion_proofs_from_the_database_verify_for_random_indexes():
 def test_consistency_proofs_from_the_database_verify_for_random_sizes():
     write_entries(40)
     size = integrator.integrate().size
+    leaves = _stored_leaf_hashes(size)
     rng = random.Random(9)
     for _ in range(30):
         second = rng.randint(1, size)
         first = rng.randint(0, second)
         proof = tree.consistency_proof(first, second)
         assert merkle.verify_consistency(first, second, tree.root(first), tree.root(second), proof)
+        if 0 < first < second:
+            assert independent_verify_consistency(first, second, ref_mth(leaves[:first]), ref_mth(leaves[:second]),
+                                                  proof)
 
 
 def test_a_proof_is_one_query_with_an_in_list():
@@ -347,3 +363,23 @@ def test_api_proof_with_the_last_leaf_hash_missing_reports_a_damaged_store():
     sql(f"DELETE FROM {table(AuditTreeHash)} WHERE {INDEX} = %s", [merkle.stored_hash_index(0, size - 1)])
     with pytest.raises(tree.TreeStorageError, match="is missing"):
         queries.inclusion_proof_for(actor=Actor.operator("tests"), index=0, tree_size=size)
+
+
+def test_verify_reports_progress_forward_up_to_the_log_size(db):
+    from hozen.audit.verify import verify_log
+
+    write_entries(30)
+    integrator.integrate()
+    seen: list[tuple[int, int]] = []
+    verify_log(progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (30, 30)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_cli_verify_with_progress_draws_a_bar_on_stderr(db, capsys):
+    from hozen.cli import main
+
+    write_entries(5)
+    integrator.integrate()
+    assert main(["audit", "verify", "--progress"]) == 0
+    assert "verif" in capsys.readouterr().err.lower()

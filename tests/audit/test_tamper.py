@@ -250,9 +250,34 @@ def test_verify_with_a_pinned_key_rejects_checkpoints_resigned_with_a_substitute
     for cp in AuditCheckpoint.objects.all():
         sql(f"UPDATE {table(AuditCheckpoint)} SET note = %s WHERE id = %s",
             [sign_note(Checkpoint(cp.key.name, cp.size, bytes(cp.root_hash)).format(), impostor), cp.pk])
-    assert verify(capsys)[0] == 0  # ...which the database alone cannot tell,
+    code, err = verify(capsys)  # the log's own sealed seed does not match the substituted public key,
+    assert code == 1 and "the stored public key is not the one its sealed seed belongs to" in err
+    code, err = verify(capsys, "--key", pinned)  # and the key published earlier does not verify them.
+    assert code == 1 and "signature does not verify" in err
+
+
+def test_verify_without_the_kek_needs_the_published_key_to_catch_a_substituted_key(log, capsys, settings,
+                                                                                   monkeypatch, tmp_path):
+    pinned = checkpoints.verifier_key_text()
+    skey, vkey = generate_signer(log[0].key.name)
+    impostor = Signer.from_key_text(skey)
+    sql(f"UPDATE {table(AuditSigningKey)} SET public_key = %s", [base64.b64decode(vkey.split("+", 2)[2])[1:]])
+    for cp in AuditCheckpoint.objects.all():
+        sql(f"UPDATE {table(AuditCheckpoint)} SET note = %s WHERE id = %s",
+            [sign_note(Checkpoint(cp.key.name, cp.size, bytes(cp.root_hash)).format(), impostor), cp.pk])
+    # An outside party with a copy of the database but not the KEK (production settings: no keyring is made):
+    settings.PRODUCTION = True
+    monkeypatch.delenv("HOZEN_KEK", raising=False)
+    monkeypatch.setenv("HOZEN_KEK_FILE", str(tmp_path / "no-kek.json"))
+    assert verify(capsys)[0] == 0  # the database alone cannot tell,
     code, err = verify(capsys, "--key", pinned)  # but the key published earlier can.
     assert code == 1 and "signature does not verify" in err
+
+
+def test_verify_names_a_sealed_signing_seed_that_was_altered(log, capsys):
+    sql(f"UPDATE {table(AuditSigningKey)} SET wrapped_seed = %s", [b"\x00" * 60])
+    code, err = verify(capsys)
+    assert code == 1 and "audit signing key hozen.local/audit: its sealed seed does not open" in err
 
 
 def test_verify_function_raises_with_the_same_message(log):

@@ -66,3 +66,23 @@ def test_production_deploy_check_names_the_missing_keyring_and_passes_with_one(t
     create_keyring_file(tmp_path / "kek.json")
     present = _deploy_check(tmp_path)
     assert "hozen.E001" not in present.stdout + present.stderr, present.stderr
+
+
+def _wsgi_start(tmp_path) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("HOZEN_", "DJANGO_"))}
+    base.update(HOZEN_PRODUCTION="1", HOZEN_SECRET_KEY="x" * 60, HOZEN_DATA_DIR=str(tmp_path),
+                HOZEN_ALLOWED_HOSTS="hozen.example")
+    return subprocess.run([sys.executable, "-c", "import hozen.wsgi"], cwd=tmp_path, env=base,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_production_wsgi_start_fails_on_a_missing_keyring_and_starts_with_one(tmp_path):
+    # gunicorn runs no system checks: the WSGI module itself refuses to start without the KEK.
+    missing = _wsgi_start(tmp_path)
+    assert missing.returncode != 0
+    assert f"(hozen.E001) no key-encryption key: {tmp_path / 'kek.json'} does not exist" in missing.stderr
+    from hozen.crypto.kek import create_keyring_file
+
+    create_keyring_file(tmp_path / "kek.json")
+    started = _wsgi_start(tmp_path)
+    assert started.returncode == 0, started.stderr

@@ -222,3 +222,21 @@ def test_retiring_old_kek_versions_keeps_the_audit_log_able_to_sign(dossiers, ke
     later = checkpoints.issue_checkpoint()
     assert later is not None and later.size > first.size
     open_note(later.note, [Verifier.from_key_text(vkey)])  # same key, still signing
+
+
+def test_rotation_reports_progress_after_each_batch_up_to_the_total(dossiers, keyring, operator):
+    seen: list[tuple[int, int]] = []
+    rotate(actor=operator, batch_size=3, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (7, 7)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)  # only ever forward
+    assert {total for _, total in seen} == {7}
+
+
+def test_cli_rotate_shows_a_progress_bar(dossiers, keyring, monkeypatch, capsys):
+    from rich.progress import Progress
+
+    updates: list[dict] = []
+    original = Progress.update
+    monkeypatch.setattr(Progress, "update", lambda self, task, **kw: (updates.append(kw), original(self, task, **kw)))
+    assert main(["keys", "rotate", "--batch-size", "3"]) == 0
+    assert updates and updates[-1]["completed"] == updates[-1]["total"] == 7

@@ -200,5 +200,7 @@ def record_many(actor, entries: Iterable[Entry | tuple]) -> int:
 
 
 def record_denial(actor, decision, action: str, target: Any = None) -> None:
-    """A policy denial, audited in its own transaction so a rolled-back service cannot erase it."""
+    """A policy denial. Like any entry it joins the caller's transaction when there is one: callers
+    record denials outside atomic blocks (`policy.require` is called before a service opens its
+    transaction, and raises right after), so the rollback of a refused service cannot erase it."""
     record(actor, action, target, outcome="denied", details={"reason": decision.code})

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -131,6 +132,32 @@ def _trusted_upto(rows: list[tuple]) -> dict[int, int]:
     return trusted
 
 
+def _check_stored_key(key: AuditSigningKey) -> None:
+    """The stored public key must be the one the sealed seed belongs to. Someone who can write to
+    the database but has no KEK could otherwise swap in their own public key, re-sign every
+    checkpoint and rewrite history. Where the KEK cannot be had (an outside party with a copy of
+    the database), only a key published earlier (`--key`) can tell: nothing is said here."""
+    from hozen.crypto.provider import KekUnavailable, get_provider
+
+    from .checkpoints import _aad, _raw_public
+
+    try:
+        provider = get_provider()
+    except KekUnavailable:
+        return
+    try:
+        seed = provider.unwrap(key.kek_version, bytes(key.wrapped_seed), _aad(key.name))
+        public = _raw_public(Ed25519PrivateKey.from_private_bytes(seed))
+    except Exception:
+        raise VerificationFailed(
+            f"audit signing key {key.name}: its sealed seed does not open with this KEK (altered, or "
+            f"another KEK); check the log with the key published earlier (--key)") from None
+    if public != bytes(key.public_key):
+        raise VerificationFailed(
+            f"audit signing key {key.name}: the stored public key is not the one its sealed seed belongs "
+            f"to (a substituted key?); check the log with the key published earlier (--key)")
+
+
 def _stored_checkpoints(pinned: Verifier | None) -> tuple[list[_StoredCheckpoint], list[tuple]]:
     """Every stored checkpoint, its signature and its columns checked (see `AuditSignatureMemo`:
     with the log's own stored keys, a signature a passed verify already checked is not checked
@@ -138,8 +165,11 @@ def _stored_checkpoints(pinned: Verifier | None) -> tuple[list[_StoredCheckpoint
     from .checkpoints import verifier
 
     rows = list(AuditCheckpoint.objects.order_by("id").values_list("id", "key_id", "size", "root_hash", "note"))
-    trusted = _trusted_upto(rows) if pinned is None and rows else {}
     keys = {k.id: k for k in AuditSigningKey.objects.all()}
+    if pinned is None:
+        for key_id in sorted({row[1] for row in rows}):
+            _check_stored_key(keys[key_id])
+    trusted = _trusted_upto(rows) if pinned is None and rows else {}
     out = []
     for row_id, key_id, size, root, note in rows:
         root = bytes(root)

@@ -2,9 +2,12 @@
 
 HOZEN_KEK_FILE  path of a keyring file (default: HOZEN_DATA_DIR/kek.json, created by `hozen demo`)
 HOZEN_KEK       the keyring JSON itself, for platforms that inject secrets as variables
+HOZEN_KEK_PROVIDER  dotted path of a factory returning another `KekProvider` (a KMS or HSM
+                backend); when set, the two above are not read
 
-A KMS or HSM backend plugs in here by returning another `KekProvider` (only `current_version`,
-`wrap` and `unwrap` are used by data-key code; rotation of a local keyring file needs the file).
+Only `current_version`, `wrap` and `unwrap` are used by data-key code; `hozen keys rotate` adds
+versions to a local keyring file, so with another backend rotation happens in that backend (a new
+current version there), after which `rotate` re-wraps the data keys as usual.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ def kek_file() -> Path:
                 or Path(settings.DATA_DIR) / "kek.json")
 
 
+def _custom_factory() -> str:
+    return os.environ.get("HOZEN_KEK_PROVIDER") or getattr(settings, "HOZEN_KEK_PROVIDER", "") or ""
+
+
 def _source() -> tuple:
     """What the provider is loaded from; a changed file (new inode, size or mtime) is a new source.
 
@@ -37,6 +44,9 @@ def _source() -> tuple:
     version at its next key operation without a restart, and no process keeps wrapping new data
     keys under a version that `--retire-old` has removed. The price is one stat() per use.
     """
+    factory = _custom_factory()
+    if factory:
+        return ("custom", factory)
     env = os.environ.get("HOZEN_KEK", "")
     if env.strip():
         return ("env",)
@@ -48,14 +58,24 @@ def _source() -> tuple:
     return ("file", str(path), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
 
 
+def is_custom() -> bool:
+    """Whether the KEKs come from a HOZEN_KEK_PROVIDER backend (a KMS or HSM) rather than a keyring."""
+    return _source()[0] == "custom"
+
+
 def describe_source() -> str:
     """Where the keyring comes from, for status output: ``env:HOZEN_KEK`` or ``file:<path>``."""
     source = _source()
+    if source[0] == "custom":
+        return f"provider:{source[1]}"
     return "env:HOZEN_KEK" if source[0] == "env" else f"file:{source[1]}"
 
 
 def keyring_file_for_rotation() -> Path:
     """The keyring file that `hozen keys rotate` may change; refuses a keyring from HOZEN_KEK."""
+    if _source()[0] == "custom":
+        raise KeyManagementError(
+            f"the key-encryption keys are held by {_custom_factory()} (HOZEN_KEK_PROVIDER), not in a file")
     if _source()[0] == "env":
         raise KeyManagementError(
             "the keyring comes from the HOZEN_KEK variable, which Hozen cannot change: rotate with a "
@@ -75,7 +95,15 @@ def get_provider() -> KekProvider:
         if _cached is not None and _cached[0] == source:
             return _cached[1]
         try:
-            if source[0] == "env":
+            if source[0] == "custom":
+                from django.utils.module_loading import import_string
+
+                try:
+                    factory = import_string(source[1])
+                except ImportError as exc:
+                    raise KekUnavailable(f"HOZEN_KEK_PROVIDER {source[1]!r} cannot be imported ({exc})") from None
+                provider = factory()
+            elif source[0] == "env":
                 provider = keyring_from_env_value(os.environ["HOZEN_KEK"])
             else:
                 path = kek_file()

@@ -37,7 +37,7 @@ from .envelope import CryptoError
 from .kek import KeyManagementError, load_keyring
 from .keys import wrap_aad
 from .models import DataKey, RotationRun
-from .provider import get_provider, keyring_file_for_rotation
+from .provider import get_provider, is_custom, keyring_file_for_rotation
 
 DEFAULT_BATCH_SIZE = 500
 _MAX_PASSES = 10
@@ -123,6 +123,23 @@ def _start_or_resume(actor, path, retire_old: bool) -> tuple[RotationRun, bool, 
     return run, resumed, False
 
 
+def _start_or_resume_in_backend(retire_old: bool) -> tuple[RotationRun, bool, bool]:
+    """With a HOZEN_KEK_PROVIDER backend (KMS/HSM), new versions are made and old ones retired in
+    the backend: the run re-wraps every data key under the backend's current version."""
+    if retire_old:
+        raise KeyManagementError("old key-encryption key versions are retired in the HOZEN_KEK_PROVIDER "
+                                 "backend, not by Hozen: rerun without --retire-old")
+    current = get_provider().current_version()
+    run = RotationRun.objects.filter(finished_at__isnull=True).order_by("-id").first()
+    if run is None:
+        return RotationRun.objects.create(target_version=current, retire_old=False), False, False
+    if run.target_version != current:
+        raise KeyManagementError(
+            f"an unfinished rotation (#{run.pk}) targets KEK version {run.target_version}, but the backend's "
+            f"current version is {current}: make it current again to finish, then rotate again")
+    return run, True, False
+
+
 # Other secrets wrapped by the KEK outside DataKey (the audit log's signing key, ...). Apps register
 # a function that re-wraps theirs under the current version and returns how many moved; rotation
 # calls every one before old versions are retired, so nothing is left under a version that goes.
@@ -140,8 +157,11 @@ def rotate(*, actor, retire_old: bool = False, batch_size: int = DEFAULT_BATCH_S
     policy.require(actor, "kek.rotate")
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
-    path = keyring_file_for_rotation()
-    run, resumed, added = _start_or_resume(actor, path, retire_old)
+    if is_custom():
+        run, resumed, added = _start_or_resume_in_backend(retire_old)
+    else:
+        path = keyring_file_for_rotation()
+        run, resumed, added = _start_or_resume(actor, path, retire_old)
     ring = get_provider()  # the file changed, so this is the keyring holding the target version
     if ring.current_version() != run.target_version:  # pragma: no cover - defensive
         raise KeyManagementError("the loaded keyring does not hold the rotation's target version as current")
