@@ -245,3 +245,46 @@ def test_questionnaire_input_typed_before_the_autosave_script_loads_is_saved(bro
         assert row.version >= 1
     finally:
         context.close()
+
+
+def test_idle_warning_before_sign_out_keeps_typed_input_and_stay_signed_in_hides_it(browser, live_server,
+                                                                                   shipped_packs, world):  # noqa: F811
+    """Two minutes before the idle sign-out the page warns, without reloading or clearing anything
+    typed; "Stay signed in" pings the server and hides the warning (the page's clock is driven)."""
+    from tests.assessment.conftest import nominate, to_consented
+
+    subject = world.people["subject"]
+    case = to_consented(world, nominate(world, subject.person))
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.clock.install()
+        page.goto(live_server.url + "/")
+        page.get_by_label(ja("User name"), exact=True).fill(subject.username)
+        page.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+        page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+        expect(page).to_have_url(re.compile(r"/dashboard/$"))
+        page.goto(live_server.url + f"/assessment/portal/{case.pk}/questionnaire/identity/")
+        expect(page.locator("html")).to_have_attribute("data-js-ready", "1")
+        idle_minutes = int(page.locator("body").get_attribute("data-idle-minutes"))
+        warning = page.locator("#idle-warning")
+        expect(warning).to_be_hidden()
+
+        page.clock.run_for(f"{idle_minutes - 3:02d}:00")  # three minutes before sign-out: no warning yet
+        expect(warning).to_be_hidden()
+        page.locator("#q-family_name").fill("山田")
+        page.locator("#q-family_name").blur()  # typing done (a later blur would save again: activity too)
+        page.clock.run_for("00:01")  # the autosave's delay; the save is activity and re-arms the timer
+        expect(page.locator("#save-status")).to_contain_text(ja("Saved"))
+        page.clock.run_for(f"{idle_minutes - 2:02d}:01")
+        expect(warning).to_be_visible()
+        expect(warning).to_contain_text(ja("Stay signed in"))
+        expect(page.locator("#q-family_name")).to_have_value("山田")  # nothing typed is lost
+
+        stay = page.locator("#idle-stay")
+        stay.click()
+        expect(warning).to_be_hidden()
+        expect(page.locator("#q-family_name")).to_have_value("山田")
+    finally:
+        context.close()
