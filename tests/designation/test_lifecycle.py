@@ -253,7 +253,9 @@ def test_oversight_correction_request_and_the_organs_answer_stay_on_the_ledger(m
         services.request_correction(actor=meti["head"], designation=d, kind="cancel", request="自分で求めることはできない")
     services.answer_correction(actor=meti["head"], correction=req, answer="再検討の上、指定を解除した。")
     rows = queries.ledger_rows(meti["oversight"], orgs["METI"])
-    assert "回答済" in rows[0]["corrections"]
+    # The request and the answer themselves, not only whether it was answered.
+    assert "要件(b)を満たしていないため解除を求める。" in rows[0]["corrections"]
+    assert "回答：再検討の上、指定を解除した。" in rows[0]["corrections"]
 
 
 def test_ledger_is_visible_to_the_organ_and_oversight_only(make_designation, meti, orgs):

@@ -108,7 +108,7 @@ def test_provisions_and_designation_events_are_counted_in_statistics(make_design
                               equivalence_finding="情報保護協定に基づき同等の保護措置を確認した。", **BASE)
     services.extend(actor=meti["head"], designation=d, new_end=dt.date(2036, 5, 31), reason="要件を引き続き満たすため延長する")
     stats = queries.statistics(meti["oversight"], year=2026)
-    assert stats["provisions_by_recipient_kind"] == {"organ": 1, "foreign": 1}
+    assert stats["provisions_by_recipient_kind"] == {"organ": 1, "business": 0, "foreign": 1, "diet_or_court": 0}
     assert (stats["designated"], stats["extended"], stats["cancelled"]) == (1, 1, 0)
     assert stats["in_force_by_organ_and_category"][0]["organisation"] == "METI"
     with pytest.raises(PolicyDenied):

@@ -633,13 +633,20 @@ def test_ledger_csv_has_a_bom_japanese_headers_the_rows_and_is_audited(make_desi
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["指定番号", "件名", "区分", "細目", "指定日", "有効期間満了日", "保護措置", "状態",
-                       "延長・解除の記録", "是正要求", "適用規程"]
+                       "延長・解除の記録", "是正要求", "適用規程", "概要", "要件(1)区分・細目への該当の理由",
+                       "要件(2)非公知性の理由", "要件(3)漏えいによる支障のおそれの理由", "要確認事項"]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["指定番号"] == d.reference and row["件名"] == "'=HYPERLINK(\"x\")"
     assert row["指定日"] == "2026-06-01" and row["有効期間満了日"] == "2036-05-31"
     assert row["状態"] == "指定中（延長）" and "延長" in row["延長・解除の記録"] and "未回答" in row["是正要求"]
     assert row["保護措置"] == "表示" and row["適用規程"] == "jp-esi-2025 v1"
+    # DOMAIN §2's fields: the summary and the three justifications; the correction's own text.
+    assert row["概要"] == d.summary and row["要件(1)区分・細目への該当の理由"] == d.justification_category
+    assert row["要件(2)非公知性の理由"] == d.justification_not_public
+    assert row["要件(3)漏えいによる支障のおそれの理由"] == d.justification_harm
+    assert "記録の記載に誤りがあるため是正を求める。" in row["是正要求"]
+    assert "見直しの間隔" in row["要確認事項"]  # the pack's review interval is flagged "to verify"
     entry = last_audit("designation.ledger_exported")
     assert entry["details"] == {"organisation": "METI", "format": "csv", "rows": 1}
     assert entry["actor"]["role"] == "oversight"

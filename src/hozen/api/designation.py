@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 
 from hozen.access import policy
 from hozen.core.errors import NotFound
-from hozen.designation import import_services, importer, queries, services
+from hozen.designation import export_services, import_services, importer, queries, services
 from hozen.designation.models import CorrectionRequest, Provision, Tier
 from hozen.rules.queries import current_pack
 
@@ -176,8 +177,11 @@ class NotificationOut(Schema):
     designation_id: int
     reference: str | None
     organisation: str = Field(description="The holding (sending) organ's code")
-    recipient: str = Field(description="The code of the organisation the notice was sent to")
-    kind: Literal["extended", "expired", "cancelled", "moved_to_sds"]
+    recipient: str | None = Field(description="The code of the organisation the notice was sent to; null for a "
+                                  "recipient outside Hozen (foreign body, the Diet or a court), which the "
+                                  "holding organ sends in writing")
+    recipient_name: str = Field(description="The recipient's name when it is outside Hozen, else empty")
+    kind: Literal["extended", "expired", "cancelled", "moved_to_sds", "transferred_to_archives"]
     marking: str = Field(description="The marking the designation carries since this notice")
     created_at: dt.datetime
     acknowledged_at: dt.datetime | None
@@ -186,7 +190,9 @@ class NotificationOut(Schema):
 
 def _notification(n) -> dict:
     return {"id": n.pk, "designation_id": n.designation_id, "reference": n.designation.reference,
-            "organisation": n.designation.organisation.code, "recipient": n.recipient.code, "kind": n.kind,
+            "organisation": n.designation.organisation.code,
+            "recipient": n.recipient.code if n.recipient_id else None, "recipient_name": n.recipient_name,
+            "kind": n.kind,
             "marking": n.marking, "created_at": n.created_at, "acknowledged_at": n.acknowledged_at,
             "acknowledged_by": (n.acknowledged_by or {}).get("account") if n.acknowledged_by else None}
 
@@ -233,6 +239,16 @@ def acknowledge_notification(request, notification_id: int):
     return _notification(queries.notification_for(request.actor, notification_id))
 
 
+@router.post("/notifications/sent/{int:notification_id}/delivered", response={200: NotificationOut, **WRITE_ERRORS},
+             summary="Record that the holding organ delivered a written notice to a recipient outside Hozen (audited)",
+             description="Only for a notice with no recipient organisation (foreign body, the Diet, a court), by "
+             "the holding organ's roles; 404 otherwise; 422 `already_acknowledged` the second time.")
+def record_notice_delivered(request, notification_id: int):
+    notification = queries.notice_to_deliver_for(request.actor, notification_id)
+    services.acknowledge_notification(actor=request.actor, notification=notification)
+    return _notification(queries.notices_sent_for(request.actor).get(pk=notification_id))
+
+
 class LedgerRowOut(Schema):
     organisation: str
     reference: str
@@ -244,8 +260,14 @@ class LedgerRowOut(Schema):
     protective_measure: str = Field(description="表示 or 通知")
     state: str = Field(description="指定中, 指定中（延長）, 満了, 解除 or 特定秘密へ移行")
     record: str = Field(description="Extensions and the end, one entry each, separated by ；")
-    corrections: str = Field(description="Correction requests and whether they were answered")
+    corrections: str = Field(description="Correction requests with their text and the organ's answer (or 未回答)")
     rules: str = Field(description="The rules pack version the designation applied")
+    summary: str
+    justification_category: str = Field(description="Requirement (1): falls in the category and sub-item")
+    justification_not_public: str = Field(description="Requirement (2): not public")
+    justification_harm: str = Field(description="Requirement (3): harm to national security if leaked")
+    to_verify: str = Field(description="What the designation relies on that its rules pack flags \"to verify\" "
+                           "(a sub-item awaiting confirmation, term figures), separated by ；; empty if nothing")
 
 
 class LedgerOut(Schema):
@@ -261,6 +283,103 @@ def ledger(request, organisation: str):
     org = queries.ledger_organisation_for(request.actor, organisation)  # 404: missing or another organ's
     rows = import_services.export_ledger_rows(actor=request.actor, organisations=[org], fmt="json")
     return {"organisation": org.code, "rows": rows}
+
+
+def _file(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _file_docs(content_type: str, description: str) -> dict:
+    return {"responses": {200: {"description": description, "content": {
+        content_type: {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
+@router.get("/ledger/{organisation}/ledger.csv", response={**READ_ERRORS, 422: ErrorOut},
+            summary="The designation ledger (指定管理簿) of one organ as CSV (UTF-8, Japanese headings; audited)",
+            description="The same file as the ledger screen's CSV export, under the same policy: the organ's own "
+            "roles and oversight. Audit entry `designation.ledger_exported` with format `csv`.",
+            openapi_extra=_file_docs("text/csv", "The ledger as CSV"))
+def ledger_csv(request, organisation: str):
+    org = queries.ledger_organisation_for(request.actor, organisation)
+    body = export_services.export_ledger(actor=request.actor, organisation=org, fmt="csv")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    return _file(body, "text/csv; charset=utf-8", f"designation-ledger-{org.code}-{stamp}.csv")
+
+
+@router.get("/ledger/{organisation}/ledger.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="The designation ledger (指定管理簿) of one organ as a Japanese PDF (audited)",
+            description="The same file as the ledger screen's PDF export, under the same policy. Audit entry "
+            "`designation.ledger_exported` with format `pdf`.",
+            openapi_extra=_file_docs("application/pdf", "The ledger as PDF"))
+def ledger_pdf(request, organisation: str):
+    org = queries.ledger_organisation_for(request.actor, organisation)
+    body = export_services.export_ledger(actor=request.actor, organisation=org, fmt="pdf")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    return _file(body, "application/pdf", f"designation-ledger-{org.code}-{stamp}.pdf")
+
+
+class StatisticsIn(Schema):
+    year: int | None = Field(None, ge=2025, le=2200, description="Only decisions, provisions and correction "
+                             "requests of this calendar year")
+
+
+class StatisticsOut(Schema):
+    year: int | None
+    organisation: str | None = Field(description="The organ counted; null: every organ (oversight)")
+    by_state: dict[str, int] = Field(description="Designations (never drafts) by current state")
+    in_force_by_category: dict[str, int]
+    in_force_by_organ_and_category: list[dict[str, Any]]
+    designated: int
+    extended: int
+    expired: int
+    cancelled: int
+    moved_to_sds: int
+    transferred_to_archives: int
+    correction_requests: int
+    corrections_answered: int
+    corrections_open: int
+    provisions_by_recipient_kind: dict[str, int]
+
+
+@router.get("/statistics", response={200: StatisticsOut, **READ_ERRORS},
+            summary="Designation statistics (counts only): oversight sees every organ, an organ's head and ESI "
+            "managers their own organ", description="Same policy as the statistics screen "
+            "(`designation.statistics`); 403 for other roles.")
+def statistics(request, filters: Query[StatisticsIn]):
+    everyone = policy.decide(request.actor, "designation.statistics", None).allowed
+    return queries.statistics(request.actor, year=filters.year,
+                              organisation=None if everyone else request.actor.organisation)
+
+
+class ReviewsDueIn(Schema):
+    within_days: int = Field(30, ge=0, le=366, description="Also reviews due within this many days")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class ReviewDueOut(DesignationSummaryOut):
+    overdue: bool
+
+
+class ReviewsDueOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[ReviewDueOut]
+
+
+@router.get("/reviews-due", response={200: ReviewsDueOut},
+            summary="Designations in force the caller may see whose review is overdue or due soon, earliest first",
+            description="The ESI manager's dashboard list (`designation.view` scope).")
+def reviews_due(request, filters: Query[ReviewsDueIn]):
+    today = timezone.localdate()
+    qs = queries.reviews_due_for(request.actor, on=today, within_days=filters.within_days)
+    total = qs.count()
+    rows = qs.values("id", *SUMMARY_FIELDS.values())[filters.offset:filters.offset + filters.limit]
+    return {"total": total, "limit": filters.limit, "offset": filters.offset,
+            "items": [{**_summary(r), "overdue": r["review_due"] < today} for r in rows]}
 
 
 # --- designations ----------------------------------------------------------------------------------------
@@ -398,6 +517,34 @@ def extend(request, designation_id: int, payload: ExtendIn):
                     reason=payload.reason, cabinet_approval_ref=payload.cabinet_approval_ref,
                     cap_exemption=payload.cap_exemption)
     return _reloaded(request, designation_id)
+
+
+class RefusedApprovalIn(In):
+    requested_end: dt.date = Field(description="The term end the extension asked for (past the approval threshold)")
+    refusal_ref: str = Field(max_length=100, description="Reference of the Cabinet's refusal")
+    reason: str = ""
+
+
+@router.post("/{int:designation_id}/refused-approval", response={200: DesignationOut, **WRITE_ERRORS},
+             summary="Record that the Cabinet refused the approval an extension past the threshold needed",
+             description="Under the rules pack's `archives.transfer_on_refused_approval` (flagged \"to verify\" for "
+             "ESI) the designation ends in state `transferred`, its files go to the National Archives, markings "
+             "change and every holder and recipient is notified. 422 `cabinet_approval_not_needed` when the "
+             "requested end is within the threshold.")
+def refused_approval(request, designation_id: int, payload: RefusedApprovalIn):
+    d = _visible(request, designation_id)
+    services.record_refused_cabinet_approval(actor=request.actor, designation=d, **payload.dict())
+    return _reloaded(request, designation_id)
+
+
+@router.get("/{int:designation_id}/document.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="The designation document (指定書) as a Japanese PDF (audited)",
+            description="Same policy as the screen's PDF; audit entry `designation.document_exported`. 422 "
+            "`not_designated` for a draft.", openapi_extra=_file_docs("application/pdf", "The 指定書"))
+def document_pdf(request, designation_id: int):
+    d = _visible(request, designation_id)
+    body = export_services.export_document(actor=request.actor, designation=d)
+    return _file(body, "application/pdf", f"designation-{d.reference}.pdf")
 
 
 class CancelIn(In):

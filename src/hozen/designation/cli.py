@@ -277,7 +277,8 @@ def cmd_expire(args) -> int:
     from . import jobs
 
     result = jobs.daily(actor=_operator("expire"))
-    print(f"expired {result['expired']} designation(s); {result['reviews_due']} review(s) due or overdue")
+    print(f"expired {result['expired']} designation(s); {result['reviews_due']} review(s) due or overdue; "
+          f"{result['review_reminders']} new review notice(s) to ESI managers")
     return 0
 
 

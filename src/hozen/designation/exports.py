@@ -35,6 +35,11 @@ LEDGER_CSV_COLUMNS = (
     ("record", "延長・解除の記録"),
     ("corrections", "是正要求"),
     ("rules", "適用規程"),
+    ("summary", "概要"),
+    ("justification_category", "要件(1)区分・細目への該当の理由"),
+    ("justification_not_public", "要件(2)非公知性の理由"),
+    ("justification_harm", "要件(3)漏えいによる支障のおそれの理由"),
+    ("to_verify", "要確認事項"),
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -112,7 +117,8 @@ def ledger_document_row(d: Designation) -> dict:
                         "detail": d.successor.reference if d.successor_id else ""})
     with translation.override("ja"):
         corrections = [{"date": c.requested_at, "event_ja": str(c.get_kind_display()),
-                        "detail": _CORRECTION_ANSWERED_JA[c.answered_at is not None]}
+                        "detail": f"{c.request}　{_CORRECTION_ANSWERED_JA[c.answered_at is not None]}"
+                        + (f"（{documents.date_ja(c.answered_at)}）：{c.answer}" if c.answered_at else "")}
                        for c in d.corrections.all()]
     state = "extended" if d.state == State.DESIGNATED and extensions else d.state
     return {
@@ -126,6 +132,11 @@ def ledger_document_row(d: Designation) -> dict:
         "state": state,
         "records": records,
         "corrections": corrections,
+        "summary": d.summary,
+        "requirements": {"category_fit": d.justification_category, "not_public": d.justification_not_public,
+                         "harm_if_leaked": d.justification_harm},
+        "rules_version": str(d.rules_pack),
+        "to_verify_notes": to_verify_notes(d),
     }
 
 
@@ -164,6 +175,9 @@ def to_verify_notes(d: Designation) -> list[str]:
     for key in TERM_KEYS:
         if pack.has(key) and pack.is_to_verify(key):
             notes.append(f"{TERM_KEY_LABELS_JA[key]}：{pack.describe(key, 'ja')}")
+    archives = "archives.transfer_on_refused_approval"
+    if d.state == State.TRANSFERRED and pack.has(archives) and pack.is_to_verify(archives):
+        notes.append("内閣の承認が得られない場合の国立公文書館への移管（特定秘密保護法に倣う。運用基準との照合待ち）")
     return notes
 
 

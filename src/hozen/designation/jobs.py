@@ -9,9 +9,9 @@ DAY = 24 * 3600
 
 
 def daily(*, actor) -> dict:
-    from . import services
+    from . import queries, services
 
     on = timezone.localdate()
     expired = services.expire_due(actor=actor, on=on)
     reminders = services.remind_reviews_due(actor=actor, on=on)
-    return {"expired": expired, "review_reminders": reminders}
+    return {"expired": expired, "reviews_due": queries.reviews_due_count(on), "review_reminders": reminders}

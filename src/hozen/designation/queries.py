@@ -118,6 +118,15 @@ def notices_sent_for(actor, *, organisation=None, unacknowledged: bool = False, 
     return qs.order_by(F("acknowledged_at").desc(nulls_first=True), "created_at", "id")
 
 
+def notice_to_deliver_for(actor, pk) -> Notification:
+    """A notice to a recipient outside Hozen about one of the actor's organ's designations, which
+    the organ delivers in writing and records as delivered; NotFound otherwise."""
+    try:
+        return notices_sent_for(actor).get(pk=pk, recipient__isnull=True)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+
+
 def provisions_for(actor, designation: Designation | None = None):
     qs = Provision.objects.filter(policy.scope(actor, "provision.view", Provision)).select_related(
         "designation", "recipient", "contract")
@@ -133,10 +142,7 @@ def corrections_for(designation: Designation):
 def ledger_rows(actor, organisation) -> list[dict]:
     """The designation ledger (指定管理簿) of one organ: every designation that was ever in force."""
     policy.require(actor, "ledger.view", organisation)
-    qs = (Designation.objects.filter(organisation=organisation).exclude(state=State.DRAFT)
-          .select_related("category", "sub_item", "successor")
-          .prefetch_related("extensions", "corrections").order_by("year", "serial"))
-    return [ledger_row(d) for d in qs]
+    return [ledger_row(d) for d in ledger_designations(actor, organisation)]
 
 
 STATE_JA = {"designated": "指定中", "expired": "満了", "cancelled": "解除", "moved_to_sds": "特定秘密へ移行",
@@ -166,10 +172,30 @@ def ledger_row(d: Designation) -> dict:
         "protective_measure": MEASURE_JA.get(d.protective_measure, d.protective_measure),
         "state": state,
         "record": "；".join(record),
-        "corrections": "；".join(f"{c.requested_at:%Y-%m-%d} {c.get_kind_display()}"
-                                + ("（回答済）" if c.answered_at else "（未回答）") for c in corrections),
+        "corrections": "；".join(correction_text(c) for c in corrections),
         "rules": str(d.rules_pack) if d.rules_pack_id else "",
+        # DOMAIN §2: the ledger carries the summary and the justification of the three requirements.
+        "summary": d.summary,
+        "justification_category": d.justification_category,
+        "justification_not_public": d.justification_not_public,
+        "justification_harm": d.justification_harm,
+        # What the designation relies on that the pack flags "to verify" (sub-item, term figures).
+        "to_verify": "；".join(to_verify_notes(d)) if d.rules_pack_id else "",
     }
+
+
+def correction_text(c: CorrectionRequest) -> str:
+    """A correction request on the ledger: the request and the organ's answer, in full."""
+    text = f"{c.requested_at:%Y-%m-%d} {c.get_kind_display()}：{c.request}"
+    if c.answered_at:
+        return f"{text}（{c.answered_at:%Y-%m-%d} 回答：{c.answer}）"
+    return f"{text}（未回答）"
+
+
+def to_verify_notes(d: Designation) -> list[str]:
+    from .exports import to_verify_notes as notes
+
+    return notes(d)
 
 
 # --- for the screens (views ask these; none writes) ----------------------------------------------
@@ -314,6 +340,17 @@ def statistics(actor, *, year: int | None = None, organisation=None) -> dict:
         "corrections_open": total_corrections - answered,
         "provisions_by_recipient_kind": {k: by_recipient.get(k, 0) for k in Provision.RecipientKind.values},
     }
+
+
+def draft_initial(d: Designation, pack, fields) -> dict:
+    """The edit form's initial values. A draft made under an older version of the same pack shows
+    the category and sub-item of the same codes in the version in force (as saving will re-map
+    them, `services._follow_current_version`); none when the code is gone, so the preparer chooses."""
+    initial = {k: getattr(d, k) for k in fields}
+    if d.sub_item.pack_id != pack.pk and d.sub_item.pack.code == pack.code:
+        initial["sub_item"] = pack.sub_items.filter(code=d.sub_item.code).first()
+        initial["category"] = pack.categories.filter(code=d.category.code).first()
+    return initial
 
 
 def review_reminders_for(actor):

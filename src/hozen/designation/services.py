@@ -129,6 +129,34 @@ def add_holding_organ(designation: Designation) -> Holder:
                                         defaults={"since": designation.designated_on})[0]
 
 
+def _follow_current_version(designation: Designation, pack, *, chosen: bool = False) -> str:
+    """A draft made under an older version of the same rules pack follows the version in force
+    when it is next edited or approved: its category and sub-item are taken, by code, from the
+    current version (what the preparer chose keeps its meaning; a decision applies the rules in
+    force when it is taken). Returns the older version's name when it re-mapped, else "".
+
+    A category or sub-item the caller chose in this very call (`chosen`) is never re-mapped: one
+    from another version or pack is refused by `rules.check_sub_item_of_pack`. A code the current
+    version no longer has is refused with a clear error: the preparer must choose again.
+    """
+    old_item, old_category = designation.sub_item, designation.category
+    if chosen or (old_item.pack_id == pack.pk and old_category.pack_id == pack.pk):
+        return ""
+    old_pack = old_item.pack
+    if old_pack.code != pack.code:
+        return ""  # another pack altogether (e.g. SDS): the rule check refuses it
+    new_item = pack.sub_items.filter(code=old_item.code).first()
+    new_category = pack.categories.filter(code=old_category.code).first()
+    if new_item is None or new_category is None:
+        raise RuleViolation(
+            "sub_item_not_in_current_version",
+            f"細目 {old_item.code} は現行の規則（{pack}）にありません。区分・細目を選び直してください。",
+            f"Sub-item {old_item.code} is not in the rules pack now in force ({pack}); choose the category "
+            "and sub-item again.", field="sub_item")
+    designation.sub_item, designation.category = new_item, new_category
+    return str(old_pack)
+
+
 FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
           "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end", "protective_measure")
 
@@ -166,12 +194,16 @@ def update_draft(*, actor, designation: Designation, **fields) -> Designation:
         if key in fields:
             setattr(designation, key, fields[key])
     pack = _pack_for(designation.tier)
+    remapped = _follow_current_version(designation, pack, chosen=bool({"category", "sub_item"} & set(fields)))
     designation.rules_pack = pack
     check_content(pack, **{k: getattr(designation, k) for k in (
         "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
         "justification_category", "justification_not_public", "justification_harm")})
     designation.save()
-    audit.record(actor, "designation.draft_updated", designation, details={"fields": sorted(fields)})
+    details = {"fields": sorted(fields), "rules": str(pack)}
+    if remapped:
+        details["remapped_from"] = remapped
+    audit.record(actor, "designation.draft_updated", designation, details=details)
     return designation
 
 
@@ -199,6 +231,7 @@ def _approve(*, actor, designation: Designation) -> Designation:
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "この指定は既に承認されています。", "This designation is already approved.")
     pack = _pack_for(designation.tier)
+    remapped = _follow_current_version(designation, pack)
     check_content(pack, **{k: getattr(designation, k) for k in (
         "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
         "justification_category", "justification_not_public", "justification_harm")})
@@ -219,8 +252,10 @@ def _approve(*, actor, designation: Designation) -> Designation:
                                     defaults={"since": designation.designated_on})
     _event(actor, designation, Event.Kind.DESIGNATED, on=designation.designated_on, pack=pack,
            reference=designation.reference, term_end=designation.term_end.isoformat())
-    audit.record(actor, "designation.designated", designation,
-                 details={"reference": designation.reference, "rules": str(pack)})
+    details = {"reference": designation.reference, "rules": str(pack)}
+    if remapped:
+        details["remapped_from"] = remapped
+    audit.record(actor, "designation.designated", designation, details=details)
     return designation
 
 
@@ -403,9 +438,12 @@ def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, s
     return successor
 
 
+ARCHIVES_KEY = "archives.transfer_on_refused_approval"
+
+
 def _refusal_note(pack) -> tuple[str, str]:
-    return (rules._TO_VERIFY_JA, rules._TO_VERIFY_EN) if pack.is_to_verify(
-        "archives.transfer_on_refused_approval") else ("", "")
+    return (rules._TO_VERIFY_JA, rules._TO_VERIFY_EN) if pack.has(ARCHIVES_KEY) and pack.is_to_verify(
+        ARCHIVES_KEY) else ("", "")
 
 
 @transaction.atomic(durable=True)
@@ -425,7 +463,7 @@ def record_refused_cabinet_approval(*, actor, designation: Designation, requeste
                             "Only a designation in force can have a refused approval recorded.")
     pack = _pack_for(designation.tier)
     ja, en = _refusal_note(pack)
-    if not pack.value("archives.transfer_on_refused_approval"):
+    if not (pack.has(ARCHIVES_KEY) and pack.value(ARCHIVES_KEY)):
         raise RuleViolation("no_archives_transfer_in_pack",
                             f"適用される規則（{pack}）には、承認が得られない場合の移管の定めがありません。{ja}",
                             f"The rules pack that applies ({pack}) provides no transfer to the archives.{en}")
@@ -445,7 +483,7 @@ def record_refused_cabinet_approval(*, actor, designation: Designation, requeste
     designation.end_reason = (reason or "").strip() or f"Cabinet approval refused ({refusal_ref.strip()})"
     designation.review_due = None
     designation.save(update_fields=["state", "ended_on", "end_reason", "review_due", "updated_at"])
-    to_verify = pack.is_to_verify("archives.transfer_on_refused_approval")
+    to_verify = pack.is_to_verify(ARCHIVES_KEY)
     _event(actor, designation, Event.Kind.TRANSFERRED, on=on, pack=pack, refusal_ref=refusal_ref.strip(),
            requested_end=requested_end.isoformat(), to_verify=to_verify)
     notified = _notify_holders(designation, Notification.Kind.TRANSFERRED)

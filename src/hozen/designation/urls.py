@@ -11,6 +11,8 @@ urlpatterns = [
     path("notifications/<int:notification_pk>/acknowledge/", views.acknowledge_notification,
          name="acknowledge_notification"),
     path("notifications/sent/", views.notices_sent, name="notices_sent"),
+    path("notifications/sent/<int:notification_pk>/delivered/", views.record_notice_delivered,
+         name="record_notice_delivered"),
     path("statistics/", views.statistics, name="statistics"),
     path("ledger/", views.ledger_index, name="ledger_index"),
     path("ledger/<str:code>/", views.ledger, name="ledger"),

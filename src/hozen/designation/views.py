@@ -40,7 +40,7 @@ from .forms import (
     ReviewForm,
     StatisticsForm,
 )
-from .models import State, Tier
+from .models import Provision, State, Tier
 from .periods import last_day_of_term
 
 PER_PAGE = 25
@@ -145,6 +145,7 @@ def notifications(request):
         request.actor, "designation.notification.acknowledge", n).allowed}
     return render(request, "designation/notifications.html", {
         "page": page, "acknowledgeable": acknowledgeable, "unacknowledged": unacknowledged,
+        "reminders": list(queries.review_reminders_for(request.actor)[:PER_PAGE]), "today": timezone.localdate(),
         "sees_sent": policy.decide(request.actor, "ledger.view", request.actor.organisation).allowed})
 
 
@@ -166,6 +167,23 @@ def acknowledge_notification(request, notification_pk):
 
 
 @login_required
+@require_POST
+def record_notice_delivered(request, notification_pk):
+    """The holding organ records that it delivered a written notice to a recipient outside Hozen."""
+    notification = queries.notice_to_deliver_for(request.actor, notification_pk)  # 404 otherwise
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.acknowledge_notification(actor=request.actor, notification=notification)
+        except RuleViolation as exc:
+            messages.error(request, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("The delivery of the notice to %(name)s was recorded.") % {
+                "name": notification.recipient_name})
+    return redirect("designation:notices_sent")
+
+
+@login_required
 @require_GET
 def notices_sent(request):
     """The sending organ (and oversight) follow which holders and recipients have not yet
@@ -174,8 +192,10 @@ def notices_sent(request):
     unacknowledged = _unacknowledged_only(request)
     rows = queries.notices_sent_for(request.actor, unacknowledged=unacknowledged)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    deliverable = {n.pk for n in page.object_list if n.sent_by_holding_organ and not n.is_acknowledged
+                   and policy.decide(request.actor, "designation.notification.acknowledge", n).allowed}
     return render(request, "designation/notices_sent.html", {
-        "page": page, "unacknowledged": unacknowledged,
+        "page": page, "unacknowledged": unacknowledged, "deliverable": deliverable,
         "open_count": queries.notices_sent_for(request.actor, unacknowledged=True).count()})
 
 
@@ -280,7 +300,8 @@ def edit(request, pk):
     if pack is None:
         return _to_detail(d)
     return _step(
-        request, d, form=DesignationForm(_posted(request), pack=pack, initial={k: getattr(d, k) for k in FORM_FIELDS}),
+        request, d, form=DesignationForm(_posted(request), pack=pack,
+                                         initial=queries.draft_initial(d, pack, FORM_FIELDS)),
         template="designation/draft_form.html", context={"pack": pack},
         run=lambda form: services.update_draft(actor=request.actor, designation=d, **form.cleaned_data),
         done=lambda _d: _("The draft was updated."))
@@ -342,11 +363,14 @@ def statistics(request):
     actor = request.actor
     form = StatisticsForm(request.GET or None)
     year = form.cleaned_data.get("year") if form.is_valid() else None
-    organisation = None if policy.decide(actor, "designation.statistics", None).allowed else actor.organisation
-    if organisation is None and not policy.decide(actor, "designation.statistics", None).allowed:
-        policy.require(actor, "designation.statistics", None)
-    stats = queries.statistics(actor, year=year, organisation=organisation)
-    return render(request, "designation/statistics.html", {"form": form, "stats": stats})
+    # Every organ's counts when the policy allows them; otherwise the actor's own organ's (403 if neither).
+    everyone = policy.decide(actor, "designation.statistics", None).allowed
+    stats = queries.statistics(actor, year=year, organisation=None if everyone else actor.organisation)
+    return render(request, "designation/statistics.html", {
+        "form": form, "stats": stats,
+        "states": [(k, State(k).label, n) for k, n in stats["by_state"].items()],
+        "recipient_kinds": [(k, Provision.RecipientKind(k).label, n)
+                            for k, n in stats["provisions_by_recipient_kind"].items()]})
 
 
 def _extension_limits(pack, d, language) -> list[dict]:
@@ -482,7 +506,13 @@ def ledger_index(request):
         return redirect("designation:ledger", code=own.code)
     if not organs:  # nothing to choose: the policy says why (403), or there is no organ yet
         policy.require(request.actor, "ledger.view", own)
-    return render(request, "designation/ledger_index.html", {"organs": organs})
+    return render(request, "designation/ledger_index.html", {"organs": organs,
+                                                             "sees_statistics": _sees_statistics(request.actor)})
+
+
+def _sees_statistics(actor) -> bool:
+    return (policy.decide(actor, "designation.statistics", None).allowed
+            or policy.decide(actor, "designation.statistics", actor.organisation).allowed)
 
 
 @login_required
@@ -492,7 +522,8 @@ def ledger(request, code):
     designations = queries.ledger_designations(request.actor, organisation)
     page = Paginator(designations, LEDGER_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(d, queries.ledger_row(d)) for d in page.object_list]
-    return render(request, "designation/ledger.html", {"organisation": organisation, "page": page, "rows": rows})
+    return render(request, "designation/ledger.html", {"organisation": organisation, "page": page, "rows": rows,
+                                                       "sees_statistics": _sees_statistics(request.actor)})
 
 
 @login_required

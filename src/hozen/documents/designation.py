@@ -164,8 +164,11 @@ def designation_ledger(
 
     organ: {name_ja}. Each row: reference, title, category {code}, sub_item {code, name_ja},
     designated_on, term_end, protective_measure, state (designated | extended
-    | expired | cancelled | moved_to_sds, or its Japanese label); optional records (延長・解除の
-    記録) and corrections (是正要求), each a list of text or {date, event_ja?, detail?}.
+    | expired | cancelled | moved_to_sds | transferred, or its Japanese label); optional records
+    (延長・解除の記録) and corrections (是正要求), each a list of text or {date, event_ja?, detail?};
+    optional (DOMAIN §2's remaining ledger fields, printed per designation after the table):
+    summary, requirements {category_fit, not_public, harm_if_leaked}, rules_version,
+    to_verify_notes [str].
     Raises ValueError naming the first missing or malformed key (rows[3].term_end)."""
     where = "designation_ledger"
     organ_name = Reader(organ, where=where, path="organ").text("name_ja")
@@ -174,6 +177,8 @@ def designation_ledger(
     if isinstance(rows, str | bytes | Mapping) or not hasattr(rows, "__iter__"):
         raise ValueError(f"{where}: 'rows' must be a list of mappings")
     table = [_ledger_row(Reader(row, where=where, path=f"rows[{i}]")) for i, row in enumerate(rows)]
+    details = [d for d in (_ledger_details(Reader(row, where=where, path=f"rows[{i}]"))
+                           for i, row in enumerate(rows)) if d]
     generated = datetime_ja(generated_at)
 
     doc = Document(
@@ -196,7 +201,30 @@ def designation_ledger(
         small=True,
         empty="登録された指定はありません。",
     )
+    if details:
+        doc.heading("各指定の概要、指定の理由及び適用規程")
+        for reference, pairs, notes in details:
+            doc.heading(reference, level=2)
+            doc.key_values(pairs, key_share=0.2)
+            if notes:
+                doc.note(notes, title="要確認事項（規程の確認待ちの事項を含む）")
     return doc.render()
+
+
+def _ledger_details(r: Reader) -> tuple | None:
+    """(reference, [(label, text)], to-verify notes) for a row that carries the optional fields."""
+    if not any(key in r.data for key in ("summary", "requirements", "rules_version")):
+        return None
+    pairs = []
+    if r.data.get("summary") is not None:
+        pairs.append(("概要", r.text("summary")))
+    if r.data.get("requirements") is not None:
+        requirements = r.mapping("requirements")
+        pairs += [(label, requirements.text(key)) for key, label in REQUIREMENTS]
+    if r.data.get("rules_version") is not None:
+        pairs.append(("適用規程", r.text("rules_version")))
+    notes = [_note(r, i, item) for i, item in enumerate(r.items("to_verify_notes", required=False))]
+    return (r.text("reference"), pairs, notes)
 
 
 def _ledger_row(r: Reader) -> list[str]:

@@ -193,7 +193,11 @@ def provision_scope(actor):
 
 @rule("designation.notification.acknowledge")
 def notification_acknowledge(actor, target):
-    """`target` is a Notification: a role holder of the organisation it was sent to confirms receipt."""
+    """`target` is a Notification: a role holder of the organisation it was sent to confirms receipt.
+    A recipient outside Hozen (no organisation: a foreign body, the Diet, a court) cannot: the
+    holding organ's roles record that the written notice was delivered to it."""
+    if target.recipient_id is None:
+        return _in_org(actor, target.designation.organisation_id, *ORGAN_ROLES)
     decision = _only(actor, *RECIPIENT_ROLES, code="wrong_role")
     if not decision.allowed:
         return decision
