@@ -15,16 +15,18 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hozen.assessment import services
-from hozen.assessment.models import AssessmentCase, BusinessNotice, Exemption
+from hozen.assessment.models import AdverseTreatmentReport, AssessmentCase, BusinessNotice, Exemption
 from hozen.audit.models import AuditEntry
 from tests import factories
 from tests.assessment.conftest import (  # noqa: F401  (fixtures)
     REASONS,
+    SUMMARY,
     _frozen_today,
     _packs,
     answers,
     cleared,
     fill_questionnaire,
+    fresh,
     new_employee,
     nominate,
     to_consented,
@@ -120,9 +122,15 @@ def test_a_case_walks_from_a_business_nomination_to_both_notifications_over_the_
     for n in range(1, 8):
         ok(investigator.put(f"/cases/{cid}/findings/item_{n}", {"text": f"事項{n}: 懸念なし"}))
     assert set(ok(investigator.get(f"/cases/{cid}/findings"))) == {f"item_{n}" for n in range(1, 8)}
-    assert ok(investigator.post(f"/cases/{cid}/investigation/complete"))["state"] == "investigation_complete"
+    refused = investigator.post(f"/cases/{cid}/investigation/complete", {"summary": " "})
+    assert refused.status_code == 422 and (refused.json()["code"], refused.json()["field"]) == (
+        "summary_required", "summary")
+    assert ok(investigator.post(f"/cases/{cid}/investigation/complete", {"summary": SUMMARY}))["state"] == \
+        "investigation_complete"
 
     ok(api("head").post(f"/cases/{cid}/adjudicator", {"username": world.people["adjudicator"].username}))
+    assert ok(api("adjudicator").get(f"/cases/{cid}/summary"))["text"] == SUMMARY  # the case summary
+    assert business.get(f"/cases/{cid}/summary").json()["code"] == "status_only"
     decided = ok(api("adjudicator").post(f"/cases/{cid}/adjudication", {"outcome": "favourable", "reasons": REASONS}))
     assert decided["outcome"] == "favourable" and decided["rules_pack"].startswith("jp-esi-2025")
     clearance = ok(security.post(f"/cases/{cid}/notify"))
@@ -417,3 +425,120 @@ def test_the_openapi_document_describes_the_assessment_api(client):
     components = schema["components"]["schemas"]
     assert {"CaseOut", "SecondFactorIn", "NominateIn", "ManyErrorsOut", "ErrorOut"} <= set(components)
     assert "totp_code" in components["SecondFactorIn"]["required"]
+
+
+# --- issue 6 §4 "every action in the API": adverse-treatment reports, the papers ---------------------
+
+def _adverse(world, api, case, kind="pay_cut"):
+    return ok(api(world.people["subject"]).post(f"/cases/{case.pk}/adverse-treatment",
+                                                {"kind": kind, "text": "同意しなかったことを理由に減給された。"}), 201)
+
+
+def test_adverse_treatment_reports_are_listed_and_read_by_the_subject_and_the_organ_only(world, api):
+    case = to_consented(world, nominate(world))
+    other_case = to_consented(world, nominate(world, new_employee(world)))
+    report = _adverse(world, api, case)
+    other = services.report_adverse_treatment(actor=world.subject_actor(other_case.person), case=other_case,
+                                              kind="demotion", text="降格された。")
+    subject, head = api(world.people["subject"]), api("head")
+    # The subject: their own reports only, with the text.
+    listed = ok(subject.get("/adverse-treatment"))
+    assert [r["id"] for r in listed["items"]] == [report["id"]] and listed["total"] == 1
+    assert "text" not in listed["items"][0]
+    mine = ok(subject.get(f"/cases/{case.pk}/adverse-treatment"))
+    assert [(r["id"], r["text"], r["outcome"]) for r in mine] == [(report["id"], "同意しなかったことを理由に減給された。", None)]
+    assert subject.get(f"/adverse-treatment/{other.pk}").status_code == 404  # another person's: not there
+    # The organ's head: its organ's reports, undecided first to find the ids, then decides one.
+    pending = ok(head.get("/adverse-treatment?decided=false"))
+    assert {r["id"] for r in pending["items"]} == {report["id"], other.pk}
+    assert ok(head.get(f"/adverse-treatment/{report['id']}"))["text"] == "同意しなかったことを理由に減給された。"
+    ok(head.post(f"/adverse-treatment/{report['id']}/decision",
+                 {"outcome": "employer_instructed", "reasons": "事実を確認し、雇用主に是正を求めた。"}))
+    assert [r["id"] for r in ok(head.get("/adverse-treatment?decided=true"))["items"]] == [report["id"]]
+    decided = ok(subject.get(f"/adverse-treatment/{report['id']}"))
+    assert (decided["outcome"], decided["outcome_reasons"]) == ("employer_instructed", "事実を確認し、雇用主に是正を求めた。")
+    reads = AuditEntry.objects.filter(action="personal_data.read", subject_person_id=case.person_id)
+    assert any(json.loads(e.data).get("purpose") == "adverse_treatment_handling" for e in reads)
+    # Never the employer, nor another organ.
+    assert ok(api("business").get("/adverse-treatment"))["items"] == []
+    r = api("business").get(f"/cases/{case.pk}/adverse-treatment")
+    assert r.status_code == 403 and r.json()["code"] == "status_only"
+    assert api("business").get(f"/adverse-treatment/{report['id']}").status_code == 404
+    assert ok(api("mic_head").get("/adverse-treatment"))["items"] == []
+
+
+def test_the_adverse_treatment_scope_agrees_with_the_policy_row_by_row(world):
+    from hozen.access import policy
+    from hozen.assessment.models import AdverseTreatmentReport
+
+    case = to_consented(world, nominate(world))
+    other_case = to_consented(world, nominate(world, new_employee(world)))
+    for c in (case, other_case):
+        services.report_adverse_treatment(actor=world.subject_actor(c.person), case=c, kind="other", text="x")
+    for who in ("subject", "head", "mic_head", "business", "security", "sysadmin", "handler"):
+        actor = world[who]
+        visible = set(AdverseTreatmentReport.objects.filter(
+            policy.scope(actor, "assessment.read_adverse_report", AdverseTreatmentReport)).values_list("pk", flat=True))
+        for report in AdverseTreatmentReport.objects.all():
+            assert policy.decide(actor, "assessment.read_adverse_report", report).allowed == (report.pk in visible), who
+
+
+def test_the_subject_reads_the_written_notice_and_gets_every_pdf_over_the_api(world, api):
+    subject_account = world.people["subject"]
+    subject = api(subject_account)
+    case = to_notified(world, nominate(world))
+    notice = ok(subject.get(f"/cases/{case.pk}/notice?language=en"))
+    assert notice["language"] == "en" and notice["given_in"] == "ja"
+    assert len(notice["sections"]) == 8 and any("(7)" in p for p in notice["sections"][0]["paragraphs"])
+    assert ok(subject.get(f"/cases/{case.pk}/notice"))["sections"][0]["heading"].startswith("1")
+    for path in ("notice.pdf", "consent.pdf", "result.pdf", "questionnaire.pdf"):
+        for language in ("ja", "en"):
+            r = subject.get(f"/cases/{case.pk}/{path}?language={language}")
+            assert r.status_code == 200 and r["Content-Type"] == "application/pdf", (path, r.content[:200])
+            assert r.content.startswith(b"%PDF")
+    assert subject.get(f"/cases/{case.pk}/questionnaire.pdf")["X-Content-SHA256"] == fresh(case).questionnaire_sha256
+    # The complaint's written outcome.
+    complaint = services.file_complaint(actor=world.subject_actor(case.person), case=case, text="理由を知りたい。")
+    assert subject.get(f"/complaints/{complaint.pk}/outcome.pdf").status_code == 404  # not decided yet
+    services.assign_complaint_handler(actor=world["head"], complaint=complaint,
+                                      handler=world.people["complaint_handler"])
+    services.decide_complaint(actor=world["handler"], complaint=complaint, outcome="not_upheld",
+                              reasons="手続に誤りは認められない。")
+    for language in ("ja", "en"):
+        r = subject.get(f"/complaints/{complaint.pk}/outcome.pdf?language={language}")
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    # The handler's duty ended with the decision: the case is no longer theirs to see.
+    assert api("handler").get(f"/complaints/{complaint.pk}/outcome.pdf").status_code == 404
+    # The decision on an adverse-treatment report.
+    report = _adverse(world, api, case)
+    services.decide_adverse_treatment(actor=world["head"], report=AdverseTreatmentReport.objects.get(pk=report["id"]),
+                                      outcome="not_substantiated", reasons="確認できなかった。")
+    r = subject.get(f"/adverse-treatment/{report['id']}/decision.pdf?language=en")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+
+def test_the_papers_are_refused_to_the_nominating_side_and_the_sysadmin(world, api):
+    case = to_notified(world, nominate(world))
+    for path in ("notice", "notice.pdf", "consent.pdf"):
+        r = api("business").get(f"/cases/{case.pk}/{path}")
+        assert r.status_code == 403 and r.json()["code"] == "status_only", path
+        assert api("sysadmin").get(f"/cases/{case.pk}/{path}").status_code == 404  # reads no case at all
+    for path in ("result.pdf", "questionnaire.pdf"):
+        r = api("business").get(f"/cases/{case.pk}/{path}")
+        assert r.status_code == 403 and r.json()["code"] == "status_only", path
+    assert api("subject").get(f"/cases/{case.pk}/notice.pdf?language=fr").status_code == 422
+    # The deciding organ, who gave the notice, reads the kept notice and consent record.
+    assert api("head").get(f"/cases/{case.pk}/notice.pdf").status_code == 200
+    assert api("head").get(f"/cases/{case.pk}/consent.pdf").status_code == 200
+
+
+def test_openapi_lists_the_papers_and_the_adverse_treatment_reads(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in ("/cases/{case_id}/notice", "/cases/{case_id}/notice.pdf", "/cases/{case_id}/consent.pdf",
+                 "/cases/{case_id}/result.pdf", "/cases/{case_id}/questionnaire.pdf", "/cases/{case_id}/summary",
+                 "/complaints/{complaint_id}/outcome.pdf", "/adverse-treatment", "/adverse-treatment/{report_id}",
+                 "/adverse-treatment/{report_id}/decision.pdf", "/cases/{case_id}/adverse-treatment"):
+        assert "get" in paths[f"/api/v1/assessment{path}"], path
+    assert "application/pdf" in paths["/api/v1/assessment/cases/{case_id}/notice.pdf"]["get"]["responses"]["200"][
+        "content"]
+    assert "post" in paths["/api/v1/assessment/cases/{case_id}/notice"]

@@ -1,4 +1,7 @@
-"""The audit log API contract (issue 4): checkpoint, entries, proofs; 400 naming the parameter; 403 by role."""
+"""The audit log API contract (issue 4): checkpoint, entries, proofs; 400 naming the parameter; 403 by role.
+And the assessed person's "who has read my data" (issue 6 §2: for the UI and the API alike)."""
+
+# ruff: noqa: F811  (the assessment fixtures are imported by name)
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from hozen.audit.canonical import canonical_json
 from hozen.audit.models import AuditEntry
 from hozen.audit.note import Checkpoint, Verifier, open_note
 from tests import factories
+from tests.assessment.conftest import _frozen_today, _packs, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +207,83 @@ def test_openapi_documents_the_audit_endpoints(client):
     assert "ErrorOut" in schema["components"]["schemas"]
     assert set(schema["components"]["schemas"]["InclusionProofOut"]["properties"]) == {
         "index", "tree_size", "audit_path"}
+
+
+# --- the subject's "who has read my data" (issue 6 §2: for the UI and the API alike) -----------------
+
+def _read_ids(person) -> set[int]:
+    return set(AuditEntry.objects.filter(action="personal_data.read", subject_person_id=person.pk)
+               .values_list("id", flat=True))
+
+
+def _setup_reads(world):
+    from hozen.assessment import queries as assessment_queries
+    from hozen.assessment import services as assessment_services
+    from tests.assessment.conftest import new_employee, nominate, to_submitted
+
+    mine = to_submitted(world, nominate(world))
+    assessment_services.assign_investigator(actor=world["cao_head"], case=mine,
+                                            investigator=world.people["investigator"])
+    assessment_queries.answers_for(world["investigator"], mine, purpose="investigation")
+    other = new_employee(world)
+    to_submitted(world, nominate(world, other))
+    return mine, other
+
+
+def _get(client, account, query=""):
+    return client.get(f"{BASE}/my-reads{query}", HTTP_AUTHORIZATION=f"Bearer {factories.api_token(account)}")
+
+
+def test_the_subject_gets_exactly_the_reads_of_their_own_data(client, world):
+    mine, other = _setup_reads(world)
+    subject = world.people["subject"]
+    response = _get(client, subject, "?limit=200")
+    assert response.status_code == 200, response.content[:400]
+    body = response.json()
+    ids = {row["id"] for row in body["items"]}
+    assert ids == _read_ids(subject.person) and body["total"] == len(ids) > 0
+    assert not ids & _read_ids(other)  # another person's reads never
+    by_role = {row["role"]: row for row in body["items"]}
+    investigator = by_role["investigator"]
+    assert investigator["organisation"] == world.orgs["CAO"].code and investigator["purpose"] == "investigation"
+    assert investigator["organisation_name"] and investigator["role_label"] and investigator["purpose_label"]
+    assert set(investigator) == {"id", "time", "role", "role_label", "organisation", "organisation_name", "purpose",
+                                 "purpose_label", "outcome"}
+    assert "subject" in by_role  # their own reads (submission) are on their list too
+    times = [row["time"] for row in body["items"]]
+    assert times == sorted(times, reverse=True)  # newest first
+
+
+def test_my_reads_is_paged_with_limit_and_offset(client, world):
+    _setup_reads(world)
+    subject = world.people["subject"]
+    everything = _get(client, subject, "?limit=200").json()["items"]
+    page = _get(client, subject, "?limit=1&offset=1").json()
+    assert (page["limit"], page["offset"], page["total"]) == (1, 1, len(everything))
+    assert [row["id"] for row in page["items"]] == [everything[1]["id"]]
+
+
+@pytest.mark.parametrize("query,field", [("?limit=0", "limit"), ("?limit=201", "limit"), ("?offset=-1", "offset"),
+                                         ("?limit=x", "limit"), ("?offset=1&offset=2", "offset")])
+def test_bad_paging_parameters_are_400_naming_the_parameter(client, world, query, field):
+    response = _get(client, world.people["subject"], query)
+    assert response.status_code == 400 and response.json()["field"] == field
+
+
+@pytest.mark.parametrize("who", ["investigator", "business", "auditor", "sysadmin", "head", "security"])
+def test_other_roles_are_refused_my_reads_with_the_policy_reason(client, world, who):
+    _setup_reads(world)
+    before = AuditEntry.objects.filter(action="workspace.view", outcome="denied").count()
+    response = _get(client, world[who].account)
+    assert response.status_code == 403 and response.json()["code"] == "wrong_role"
+    assert AuditEntry.objects.filter(action="workspace.view", outcome="denied").count() == before + 1
+
+
+def test_my_reads_needs_a_token(client, world):
+    assert client.get(f"{BASE}/my-reads").status_code == 401
+
+
+def test_openapi_documents_my_reads(client):
+    operation = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/audit/my-reads"]["get"]
+    assert operation["summary"] and {p["name"] for p in operation["parameters"]} == {"limit", "offset"}
+    assert set(operation["responses"]) >= {"200", "400", "403"}

@@ -21,7 +21,9 @@ from tests import factories
 
 from .conftest import (
     REASONS,
+    SUMMARY,
     actor_of,
+    answered_inquiry,
     fill_questionnaire,
     fresh,
     nominate,

@@ -4,18 +4,19 @@ after the other material, findings per item."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
 
 from hozen.access.policy import PolicyDenied
 from hozen.assessment import queries, services
-from hozen.assessment.models import CaseDuty
+from hozen.assessment.models import CaseDuty, CaseSummary
 from hozen.assessment.states import State
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.crypto import reveal
 
-from .conftest import fresh, nominate, to_notified, to_submitted
+from .conftest import SUMMARY, answered_inquiry, audit_entries, fresh, nominate, to_notified, to_submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -89,18 +90,89 @@ def test_the_interview_is_refused_until_every_inquiry_is_answered(world, investi
 
 def test_completion_needs_the_interview_and_a_finding_for_each_of_the_seven_items(world, investigating):
     investigator = world["investigator"]
+    answered_inquiry(world, investigating)
     with pytest.raises(RuleViolation) as info:
-        services.complete_investigation(actor=investigator, case=investigating)
+        services.complete_investigation(actor=investigator, case=investigating, summary=SUMMARY)
     assert info.value.code == "interview_not_held"
     services.schedule_interview(actor=investigator, case=investigating, at=timezone.now())
     for n in range(1, 7):
         services.record_finding(actor=investigator, case=investigating, item=f"item_{n}", text="懸念なし")
     with pytest.raises(RuleViolation) as info:
-        services.complete_investigation(actor=investigator, case=investigating)
+        services.complete_investigation(actor=investigator, case=investigating, summary=SUMMARY)
     assert (info.value.code, info.value.field) == ("findings_missing", "item_7")
     services.record_finding(actor=investigator, case=investigating, item="item_7", text="懸念なし")
-    services.complete_investigation(actor=investigator, case=investigating)
+    services.complete_investigation(actor=investigator, case=investigating, summary=SUMMARY)
     assert fresh(investigating).state == State.INVESTIGATION_COMPLETE
+
+
+def _ready_to_complete(world, case):
+    answered_inquiry(world, case)
+    services.schedule_interview(actor=world["investigator"], case=case, at=timezone.now())
+    for n in range(1, 8):
+        services.record_finding(actor=world["investigator"], case=case, item=f"item_{n}", text="懸念なし")
+
+
+def test_the_interview_waits_until_at_least_one_inquiry_is_answered(world, investigating):
+    # DOMAIN §6 step 5: with no inquiry made at all, the other material is not gathered yet.
+    with pytest.raises(RuleViolation) as info:
+        services.schedule_interview(actor=world["investigator"], case=investigating, at=timezone.now())
+    assert (info.value.code, info.value.field) == ("no_inquiry_answered", "at")
+    assert fresh(investigating).interview_at is None
+    assert not investigating.events.filter(kind="interview_scheduled").exists()
+
+
+def test_no_inquiry_is_recorded_once_the_interview_is_scheduled(world, investigating):
+    answered_inquiry(world, investigating)
+    services.schedule_interview(actor=world["investigator"], case=investigating, at=timezone.now())
+    with pytest.raises(RuleViolation) as info:
+        inquiry(world, investigating)
+    assert info.value.code == "interview_already_scheduled"
+    assert investigating.inquiries.count() == 1
+    # Moving the interview stays possible.
+    services.schedule_interview(actor=world["investigator"], case=investigating,
+                                at=timezone.now() - dt.timedelta(hours=1))
+
+
+def test_completion_refuses_material_answered_after_the_interview(world, investigating):
+    answered_inquiry(world, investigating)
+    # The interview was held the day before the answer is dated: the order is wrong.
+    services.schedule_interview(actor=world["investigator"], case=investigating,
+                                at=timezone.now() - dt.timedelta(days=2))
+    for n in range(1, 8):
+        services.record_finding(actor=world["investigator"], case=investigating, item=f"item_{n}", text="懸念なし")
+    with pytest.raises(RuleViolation) as info:
+        services.complete_investigation(actor=world["investigator"], case=investigating, summary=SUMMARY)
+    assert info.value.code == "material_after_interview"
+    assert fresh(investigating).state == State.UNDER_INVESTIGATION
+
+
+@pytest.mark.parametrize("summary", [None, "", "   "])
+def test_completion_needs_a_case_summary_for_the_adjudicator(world, investigating, summary):
+    _ready_to_complete(world, investigating)
+    with pytest.raises(RuleViolation) as info:
+        services.complete_investigation(actor=world["investigator"], case=investigating, summary=summary)
+    assert (info.value.code, info.value.field) == ("summary_required", "summary")
+    assert fresh(investigating).state == State.UNDER_INVESTIGATION
+    assert not CaseSummary.objects.filter(case=investigating).exists()
+
+
+def test_the_case_summary_is_encrypted_audited_and_read_by_the_cases_workers_only(world, investigating):
+    _ready_to_complete(world, investigating)
+    services.complete_investigation(actor=world["investigator"], case=investigating, summary=SUMMARY)
+    summary = CaseSummary.objects.get(case=investigating)
+    assert str(summary.text) == "[encrypted]"
+    entry = audit_entries("assessment.complete_investigation")[-1]
+    assert entry["details"]["summary"] == summary.pk and SUMMARY not in json.dumps(entry, ensure_ascii=False)
+    services.assign_adjudicator(actor=world["head"], case=investigating, adjudicator=world.people["adjudicator"])
+    assert queries.summary_for(world["adjudicator"], fresh(investigating), purpose="adjudication")["text"] == SUMMARY
+    for who, code in (("business", "status_only"), ("sysadmin", "no_assessment_content"),
+                      ("investigator2", "not_assigned_to_case")):
+        with pytest.raises(PolicyDenied) as info:
+            queries.summary_for(world[who], investigating, purpose="case_work")
+        assert info.value.decision.code == code
+    with pytest.raises(PolicyDenied) as info:
+        queries.summary_for(world.subject_actor(investigating.person), investigating, purpose="subject_access")
+    assert info.value.decision.code == "not_disclosed_to_subject"
 
 
 def test_findings_are_kept_per_item_of_the_act_only(world, investigating):

@@ -22,7 +22,17 @@ from hozen.assessment.models import AssessmentCase
 from hozen.assessment.views import staff_common
 from tests import factories
 
-from .conftest import REASONS, actor_of, fresh, nominate, to_investigation_complete, to_notified, to_submitted
+from .conftest import (
+    REASONS,
+    SUMMARY,
+    actor_of,
+    answered_inquiry,
+    fresh,
+    nominate,
+    to_investigation_complete,
+    to_notified,
+    to_submitted,
+)
 
 
 def text(response) -> str:

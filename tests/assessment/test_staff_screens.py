@@ -17,7 +17,16 @@ from hozen.assessment.models import AssessmentCase, CaseDuty, Complaint, Finding
 from hozen.audit.models import AuditEntry
 from tests import factories
 
-from .conftest import REASONS, fresh, nominate, to_investigation_complete, to_notified, to_submitted
+from .conftest import (
+    REASONS,
+    SUMMARY,
+    answered_inquiry,
+    fresh,
+    nominate,
+    to_investigation_complete,
+    to_notified,
+    to_submitted,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -222,8 +231,10 @@ def test_interview_is_refused_until_the_other_material_is_in(world, signed_in, i
 
 
 def test_investigation_completes_through_the_screens(world, signed_in, investigating, _frozen_today):
+    answered_inquiry(world, investigating)
     client = signed_in(world.people["investigator"])
-    response = client.post(url("investigator_complete", investigating.pk), follow=True)
+    response = client.post(url("investigator_complete", investigating.pk), {"complete-summary": SUMMARY},
+                           follow=True)
     assert "面接が実施されていません" in text(response)
     client.post(url("investigator_interview", investigating.pk), {"interview-at": "2026-06-01T11:00"})
     for n in range(1, 8):
@@ -232,8 +243,24 @@ def test_investigation_completes_through_the_screens(world, signed_in, investiga
     assert Finding.objects.filter(case=investigating).count() == 7
     _frozen_today.move_to(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC) + dt.timedelta(hours=9))
     client = signed_in(world.people["investigator"])
-    assert client.post(url("investigator_complete", investigating.pk)).status_code == 302
+    # The case summary for the adjudicator is required: refused beside the field, nothing written.
+    response = client.post(url("investigator_complete", investigating.pk), {"complete-summary": "  "})
+    assert response.status_code == 200 and "id_complete-summary_error" in text(response)
+    assert fresh(investigating).state == "under_investigation"
+    assert client.post(url("investigator_complete", investigating.pk),
+                       {"complete-summary": SUMMARY}).status_code == 302
     assert fresh(investigating).state == "investigation_complete"
+
+
+def test_the_adjudicator_reads_the_case_summary_in_the_case_file(world, signed_in):
+    case = to_investigation_complete(world, nominate(world))
+    services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
+    client = signed_in(world.people["adjudicator"])
+    assert 'id="summary-recorded"' in text(client.get(url("adjudicator_case", case.pk)))
+    page = text(client.get(url("staff_case_file", case.pk)))
+    assert 'id="file-summary"' in page and SUMMARY in page
+    business = signed_in(world.people["business_officer"])
+    assert SUMMARY not in text(business.get(url("staff_case_file", case.pk)))
 
 
 # --- malformed input: a message beside the field, nothing written ---------------------------------
@@ -573,3 +600,44 @@ def test_business_copy_is_destroyed_on_its_timer_and_the_outcome_no_longer_shown
     row = page[page.index(f'data-case="{case.pk}"'):].split("</tr>")[0]
     assert "2036" not in row  # valid until: gone with the notice
     assert "Not shown" in row or "表示なし" in row
+
+
+# --- the nominator's clocks (issue 6 §1 "Clocks": every queue shows what is due and overdue) --------------
+
+def _row(page: str, case) -> str:
+    import re
+
+    return re.search(rf'<tr data-case="{case.pk}"[^>]*>.*?</tr>', page, re.S).group(0)
+
+
+def test_our_nominations_show_the_stage_target_date_and_an_overdue_flag(world, signed_in, _frozen_today):
+    waiting = nominate(world)  # notice due in 14 days
+    notified = to_notified(world, nominate(world, factories.account(role="subject",
+                                                                    organisation=world.orgs["TOWA"]).person))
+    business = signed_in(world.people["business_officer"])
+    page = text(business.get(url("staff_nominations")))
+    row = _row(page, waiting)
+    assert "2026-06-15" in row or "令和8年6月15日" in row
+    assert "overdue-flag" not in row and 'class="overdue"' not in row
+    assert "overdue-flag" not in _row(page, notified) and "due-flag" not in _row(page, notified)
+    _frozen_today.move_to(dt.datetime(2026, 6, 20, 3, 0, tzinfo=dt.UTC))
+    business = signed_in(world.people["business_officer"])  # a new session on the later day
+    page = text(business.get(url("staff_nominations")))
+    row = _row(page, waiting)
+    assert "overdue-flag" in row and 'class="overdue"' in row
+
+
+def test_the_nominators_target_date_does_not_reveal_an_unnotified_decision(world):
+    from hozen.assessment import staff_queries
+
+    favourable = to_investigation_complete(world, nominate(world))
+    unfavourable = to_investigation_complete(world, nominate(world, factories.account(
+        role="subject", organisation=world.orgs["TOWA"]).person))
+    before = [staff_queries.nominator_clock(fresh(c)) for c in (favourable, unfavourable)]
+    services.assign_adjudicator(actor=world["head"], case=favourable, adjudicator=world.people["adjudicator"])
+    services.adjudicate(actor=world["adjudicator"], case=favourable, outcome="favourable", reasons=REASONS)
+    services.assign_adjudicator(actor=world["head"], case=unfavourable, adjudicator=world.people["adjudicator2"])
+    services.adjudicate(actor=world["adjudicator2"], case=unfavourable, outcome="unfavourable", reasons=REASONS)
+    after = [staff_queries.nominator_clock(fresh(c)) for c in (favourable, unfavourable)]
+    # The same date before and after either decision (completion + 30 days), so nothing leaks.
+    assert before == after and after[0]["due_on"] == dt.date(2026, 7, 1)

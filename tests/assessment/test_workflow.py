@@ -12,7 +12,7 @@ from hozen.assessment.models import BusinessNotice, CaseEvent, Clearance
 from hozen.assessment.states import State
 from hozen.crypto import reveal
 
-from .conftest import REASONS, audit_entries, fill_questionnaire, fresh, nominate
+from .conftest import REASONS, SUMMARY, audit_entries, fill_questionnaire, fresh, nominate
 
 pytestmark = pytest.mark.django_db
 

@@ -259,7 +259,11 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     response.get_by_label(ja("Answered on"), exact=True).fill(today.isoformat())
     response.get_by_role("button", name=ja("Record the response")).click()
     expect(page.locator(".messages")).to_contain_text(ja("The response was recorded."))
-    earlier = (timezone.localtime() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    # An hour ago, but never yesterday: the answers are dated today, and material dated after the
+    # interview day is refused.
+    now = timezone.localtime()
+    earlier = max(now - dt.timedelta(hours=1), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    earlier = earlier.strftime("%Y-%m-%dT%H:%M")
     page.locator("#interview-form").get_by_label(ja("Interview date and time")).fill(earlier)
     page.locator("#interview-form").get_by_role("button", name=ja("Schedule the interview")).click()
     expect(page.locator(".messages")).to_contain_text(ja("The interview was scheduled."))
@@ -269,6 +273,8 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
         finding.get_by_label(ja("Finding"), exact=True).fill(FINDING.format(n=item.number))
         finding.get_by_role("button", name=ja("Record the finding")).click()
         expect(page.locator(".messages")).to_contain_text(ja("The finding was recorded."))
+    page.locator("#complete-form").get_by_label(ja("Case summary for the adjudicator")).fill(
+        "照会及び面接の結果、七つの事項のいずれについても懸念は認められない。")
     page.locator("#complete-form").get_by_role("button").click()
     expect(page.locator(".messages")).to_contain_text(
         ja("The investigation is complete; the case goes to the adjudicator."))

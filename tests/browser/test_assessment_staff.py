@@ -97,7 +97,11 @@ def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_
     expect(page.locator(".messages")).to_contain_text(ja("The inquiry was recorded."))
 
     # The interview is refused while the inquiry is unanswered: the service's message, beside the field.
-    earlier = (timezone.localtime() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    # An hour ago, but never yesterday: the answers are dated today, and material dated after the
+    # interview day is refused.
+    now = timezone.localtime()
+    earlier = max(now - dt.timedelta(hours=1), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    earlier = earlier.strftime("%Y-%m-%dT%H:%M")
     page.locator("#interview-form").get_by_label(ja("Interview date and time")).fill(earlier)
     page.locator("#interview-form").get_by_role("button", name=ja("Schedule the interview")).click()
     expect(page.locator("#interview-form .field-errors")).to_contain_text("面接は他の資料がそろった後に行います")
@@ -118,6 +122,8 @@ def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_
         finding.get_by_label(ja("Finding"), exact=True).fill(f"事項{item.number}について懸念は認められない")
         finding.get_by_role("button", name=ja("Record the finding")).click()
         expect(page.locator(".messages")).to_contain_text(ja("The finding was recorded."))
+    page.locator("#complete-form").get_by_label(ja("Case summary for the adjudicator")).fill(
+        "照会及び面接の結果、七つの事項のいずれについても懸念は認められない。")
     page.locator("#complete-form").get_by_role("button").click()
     expect(page.locator(".messages")).to_contain_text(ja("The investigation is complete; the case goes to the adjudicator."))
     assert AssessmentCase.objects.get(pk=case.pk).state == "investigation_complete"

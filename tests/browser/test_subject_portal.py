@@ -67,10 +67,13 @@ def investigate_adjudicate_and_notify(world, case):  # noqa: F811
                                       question="勤務態度について", sent_on=timezone.localdate())
     services.record_inquiry_response(actor=investigator, inquiry=inquiry, response="特段の問題はない",
                                      answered_on=timezone.localdate())
-    services.schedule_interview(actor=investigator, case=case, at=timezone.now() - dt.timedelta(minutes=1))
+    now = timezone.localtime()  # a minute ago, but never yesterday (the answer is dated today)
+    services.schedule_interview(actor=investigator, case=case,
+                                at=max(now - dt.timedelta(minutes=1), now.replace(hour=0, minute=0, second=0)))
     for n in range(1, 8):
         services.record_finding(actor=investigator, case=case, item=f"item_{n}", text=f"事項{n}: 懸念なし")
-    services.complete_investigation(actor=investigator, case=case)
+    services.complete_investigation(actor=investigator, case=case,
+                                    summary="照会及び面接の結果、七つの事項のいずれについても懸念は認められない。")
     services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
     services.adjudicate(actor=world["adjudicator"], case=case, outcome="favourable", reasons=REASONS)
     services.notify_result(actor=world["security"], case=case)

@@ -493,6 +493,13 @@ def _purpose(request) -> str:
     return "subject_access" if request.actor.role == "subject" else "case_work"
 
 
+def _purpose_of_duty(request) -> str:
+    """The purpose a case worker's read is recorded with, as on the screens."""
+    from hozen.assessment.staff_queries import READ_PURPOSES
+
+    return "subject_access" if request.actor.role == "subject" else READ_PURPOSES.get(request.actor.role, "case_work")
+
+
 class SectionIn(In):
     content: dict[str, Any] = Field(description="The section's answers as the questionnaire schema names them")
 
@@ -647,10 +654,28 @@ def list_findings(request, case_id: int):
     return queries.findings_for(request.actor, _case(request, case_id), purpose="case_work")
 
 
+class CompleteIn(In):
+    summary: Text = Field(description="The investigator's case summary for the adjudicator (required; encrypted)")
+
+
 @router.post("/cases/{int:case_id}/investigation/complete", response={200: CaseOut, **WRITE_ERRORS},
-             summary="Complete the investigation: every inquiry answered, the interview held, a finding per item")
-def complete_investigation(request, case_id: int):
-    return _done(request, services.complete_investigation(actor=request.actor, case=_case(request, case_id)))
+             summary="Complete the investigation: at least one inquiry answered and none unanswered before the "
+             "interview, the interview held, a finding per item, and the case summary for the adjudicator")
+def complete_investigation(request, case_id: int, payload: CompleteIn):
+    return _done(request, services.complete_investigation(actor=request.actor, case=_case(request, case_id),
+                                                          summary=payload.summary))
+
+
+class SummaryOut(Schema):
+    text: str
+    recorded_at: dt.datetime
+
+
+@router.get("/cases/{int:case_id}/summary", response={200: SummaryOut | None, **READ_ERRORS},
+            summary="The investigator's case summary for the adjudicator (the case's workers only; null before "
+            "the investigation is completed). Each read is audited")
+def case_summary(request, case_id: int):
+    return queries.summary_for(request.actor, _case(request, case_id), purpose=_purpose_of_duty(request))
 
 
 # --- adjudication and notification ----------------------------------------------------------------------
@@ -943,6 +968,10 @@ class AdverseOut(Schema):
     decided_at: dt.datetime | None
 
 
+class AdverseListItemOut(AdverseOut):
+    case: int
+
+
 def _adverse_out(r) -> dict:
     return {"id": r.pk, "kind": r.kind, "employer": r.employer.code, "filed_at": r.filed_at,
             "outcome": r.outcome or None, "decided_at": r.decided_at}
@@ -957,6 +986,54 @@ def report_adverse_treatment(request, case_id: int, payload: AdverseIn):
     return Status(201, _adverse_out(report))
 
 
+class AdverseDetailOut(AdverseOut):
+    case: int
+    text: str | None = Field(None, description="null once the case's file is destroyed")
+    outcome_reasons: str | None = None
+    notified_at: dt.datetime | None = None
+
+
+def _adverse_detail(report, texts: dict) -> dict:
+    return {**_adverse_out(report), "case": report.case_id, "notified_at": report.notified_at, **texts}
+
+
+def _adverse_purpose(request) -> str:
+    return "subject_access" if request.actor.role == "subject" else "adverse_treatment_handling"
+
+
+class AdverseListOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[AdverseListItemOut]
+
+
+@router.get("/adverse-treatment", response={200: AdverseListOut, 422: InvalidOut},
+            summary="Adverse-treatment reports the caller may read, newest first: the subject their own, the "
+            "deciding organ's head its organ's (to find the ones to decide) — never the employer. No text here")
+def list_adverse_treatment(request, decided: bool | None = None, limit: int = 50, offset: int = 0):
+    qs = queries.adverse_reports_for(request.actor, decided=decided)
+    window = _window(offset, limit)
+    return {"total": qs.count(), "limit": window.stop - window.start, "offset": window.start,
+            "items": [{**_adverse_out(r), "case": r.case_id} for r in qs[window]]}
+
+
+@router.get("/adverse-treatment/{int:report_id}", response={200: AdverseDetailOut, **READ_ERRORS},
+            summary="One adverse-treatment report with its text and, once decided, the reasons (read and audited)")
+def get_adverse_treatment(request, report_id: int):
+    report = queries.adverse_report_for(request.actor, report_id)
+    return _adverse_detail(report, queries.adverse_report_texts(request.actor, report,
+                                                                purpose=_adverse_purpose(request)))
+
+
+@router.get("/cases/{int:case_id}/adverse-treatment", response={200: list[AdverseDetailOut], **READ_ERRORS},
+            summary="The case's adverse-treatment reports with text and outcome (the subject; the deciding organ's "
+            "head). Refused with the policy's reason for anyone else, the employer included")
+def list_case_adverse_treatment(request, case_id: int):
+    rows = queries.adverse_reports_of(request.actor, _case(request, case_id), purpose=_adverse_purpose(request))
+    return [_adverse_detail(r, texts) for r, texts in rows]
+
+
 @router.post("/adverse-treatment/{int:report_id}/decision", response={200: AdverseOut, **WRITE_ERRORS},
              summary="The deciding organ's head decides on the report and notifies the subject")
 def decide_adverse_treatment(request, report_id: int, payload: DecisionIn):
@@ -967,3 +1044,123 @@ def decide_adverse_treatment(request, report_id: int, payload: DecisionIn):
     report = services.decide_adverse_treatment(actor=request.actor, report=report, outcome=payload.outcome,
                                                reasons=payload.reasons)
     return _adverse_out(report)
+
+
+# --- the subject's papers: the written notice, and the PDFs (告知書, 同意書, 結果通知書, copies) --------
+
+Language = Literal["ja", "en"]
+
+_PDF = {200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                   "format": "binary"}}}}}
+
+
+def _pdf(body: bytes, filename: str, sha256: str | None = None):
+    from django.http import HttpResponse
+
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if sha256:
+        response["X-Content-SHA256"] = sha256
+    return response
+
+
+class NoticeSectionOut(Schema):
+    heading: str
+    paragraphs: list[str]
+
+
+class NoticeTextOut(Schema):
+    language: str
+    given_in: str = Field(description="The language the organ gave the notice in")
+    notice_given_at: dt.datetime
+    sections: list[NoticeSectionOut] = Field(description="The seven items (the Act's labels), the methods, the "
+                                             "right to refuse, no disadvantage, withdrawal, reasons, complaints")
+
+
+@router.get("/cases/{int:case_id}/notice", response={200: NoticeTextOut, **READ_ERRORS},
+            summary="The written notice (告知) as the subject reads it, in Japanese or English (the subject; the "
+            "deciding organ). The same text as the portal's notice page and the kept PDF")
+def notice_text(request, case_id: int, language: Language | None = None):
+    from hozen.access import policy
+    from hozen.assessment import papers, portal_queries
+    from hozen.documents import assessment as documents
+
+    case = _case(request, case_id)
+    policy.require(request.actor, "assessment.read_papers", case)
+    if case.notice_given_at is None:
+        raise NotFound
+    given_in = portal_queries.notice_language(case)
+    language = language or given_in
+    return {"language": language, "given_in": given_in, "notice_given_at": case.notice_given_at,
+            "sections": [{"heading": h, "paragraphs": p}
+                         for h, p in documents.notice_sections(language, papers.ITEM_DATA)]}
+
+
+@router.get("/cases/{int:case_id}/notice.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="告知書: the notice PDF exactly as kept when the notice was given (SHA-256 in X-Content-SHA256)",
+            openapi_extra={"responses": _PDF})
+def notice_pdf(request, case_id: int, language: Language = "ja"):
+    from hozen.assessment import papers
+    from hozen.assessment.models import CaseDocument
+
+    case = _case(request, case_id)
+    body, sha256 = papers.kept_pdf(request.actor, case, CaseDocument.Kind.NOTICE, language, purpose=_purpose(request))
+    return _pdf(body, f"assessment-{case.pk}-notice-{language}.pdf", sha256)
+
+
+@router.get("/cases/{int:case_id}/consent.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="同意書 (or the record of refusal or withdrawal) exactly as kept at the latest declaration",
+            openapi_extra={"responses": _PDF})
+def consent_pdf(request, case_id: int, language: Language = "ja"):
+    from hozen.assessment import papers
+    from hozen.assessment.models import CaseDocument
+
+    case = _case(request, case_id)
+    body, sha256 = papers.kept_pdf(request.actor, case, CaseDocument.Kind.CONSENT_RECORD, language,
+                                   purpose=_purpose(request))
+    return _pdf(body, f"assessment-{case.pk}-consent-{language}.pdf", sha256)
+
+
+@router.get("/cases/{int:case_id}/result.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="結果通知書: the notified result with the reasons per item unless waived (the subject once "
+            "notified; the adjudicators and complaint handler)", openapi_extra={"responses": _PDF})
+def result_pdf(request, case_id: int, language: Language = "ja"):
+    from hozen.assessment import papers
+
+    case = _case(request, case_id)
+    return _pdf(papers.result_pdf(request.actor, case, language), f"assessment-{case.pk}-result-{language}.pdf")
+
+
+@router.get("/cases/{int:case_id}/questionnaire.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="The copy of exactly what the subject submitted, with its SHA-256 (also in X-Content-SHA256)",
+            openapi_extra={"responses": _PDF})
+def questionnaire_pdf(request, case_id: int, language: Language = "ja"):
+    from hozen.assessment import papers
+
+    case = _case(request, case_id)
+    body, sha256 = papers.questionnaire_copy_pdf(request.actor, case, language, purpose=_purpose(request))
+    return _pdf(body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf", sha256)
+
+
+@router.get("/complaints/{int:complaint_id}/outcome.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="The written outcome of a decided complaint (the subject; its handler)",
+            openapi_extra={"responses": _PDF})
+def complaint_outcome_pdf(request, complaint_id: int, language: Language = "ja"):
+    from hozen.access import policy
+    from hozen.assessment import papers
+
+    complaint = _complaint(request, complaint_id)
+    policy.require(request.actor, "assessment.read_complaint", complaint)
+    body = papers.complaint_outcome_pdf(request.actor, complaint, language, purpose=_purpose(request))
+    return _pdf(body, f"assessment-{complaint.case_id}-complaint-{complaint.pk}-{language}.pdf")
+
+
+@router.get("/adverse-treatment/{int:report_id}/decision.pdf", response={**READ_ERRORS, 422: ErrorOut},
+            summary="The organ's written decision on an adverse-treatment report (the subject; the deciding organ)",
+            openapi_extra={"responses": _PDF})
+def adverse_decision_pdf(request, report_id: int, language: Language = "ja"):
+    from hozen.assessment import papers
+
+    report = queries.adverse_report_for(request.actor, report_id)
+    body = papers.adverse_decision_pdf(request.actor, report, language, purpose=_adverse_purpose(request))
+    return _pdf(body, f"assessment-{report.case_id}-adverse-treatment-{report.pk}-{language}.pdf")

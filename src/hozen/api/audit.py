@@ -5,6 +5,7 @@ Contract (issue 4):
   GET /audit/entries/{index}                     {"index", "leaf_hash", "entry"}
   GET /audit/proof/inclusion?index=&tree_size=   {"index", "tree_size", "audit_path"}
   GET /audit/proof/consistency?first=&second=    {"first", "second", "consistency_path"}
+  GET /audit/my-reads?limit=&offset=             the signed-in subject's "who has read my data" list
 Hashes are standard base64. A missing, malformed or out-of-range parameter is answered 400 with
 `field` naming it (not Ninja's 422): parameters arrive as raw strings and are checked here, so
 "12abc", "-1", "1.0" and sizes past the log are all the client's error, stated plainly.
@@ -13,6 +14,7 @@ Hashes are standard base64. A missing, malformed or out-of-range parameter is an
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from typing import Annotated, Any
 
@@ -185,3 +187,85 @@ def consistency_proof(request):
     except RuleViolation as exc:
         return _bad(request, exc)
     return {"first": params.first, "second": params.second, "consistency_path": [_b64(h) for h in path]}
+
+
+# --- the assessed person's "who has read my data" (ARCHITECTURE rule 4; issue 6 §2) -----------------
+
+class ReadOut(Schema):
+    id: int = Field(description="The audit entry's id")
+    time: dt.datetime
+    role: str = Field(description="The reader's role code (system:<channel> for the system itself)")
+    role_label: str
+    organisation: str = Field(description="The reader's organisation code (empty for the system)")
+    organisation_name: str
+    purpose: str = Field(description="The purpose code the read was recorded with")
+    purpose_label: str
+    outcome: str
+
+
+class ReadsOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[ReadOut]
+
+
+def _optional_number(request, field: str, default: int, *, low: int, high: int | None = None) -> int:
+    given = request.GET.getlist(field)
+    if len(given) > 1:
+        raise _bad_parameter(field, f"{field} が複数指定されています。", f"{field} is given more than once.")
+    value = _whole_number(field, given[0]) if given else default
+    if value < low or (high is not None and value > high):
+        raise _bad_parameter(field, f"{field} は {low} 以上{f' {high} 以下' if high else ''}で指定してください。",
+                             f"{field} must be at least {low}{f' and at most {high}' if high else ''}.")
+    return value
+
+
+def _role_label(code: str) -> str:
+    from django.utils.translation import gettext
+
+    from hozen.core.roles import Role
+
+    if code.startswith("system:"):
+        return gettext("System (%(channel)s)") % {"channel": code.partition(":")[2]}
+    try:
+        return str(Role(code).label) if code else ""
+    except ValueError:
+        return code
+
+
+@router.get(
+    "/my-reads",
+    summary="Who has read my data: every read of the signed-in subject's own personal data, newest first",
+    description="The assessed person's list (the subject role only): for each read the reader's role and "
+    "organisation, the time and the recorded purpose — never the reader's name. The same rows as the page "
+    "`/audit/my-reads/`. Paged with `limit` (1–200, default 50) and `offset`.",
+    response={200: ReadsOut, **ERRORS},
+    openapi_extra={"parameters": [
+        {"in": "query", "name": "limit", "required": False, "schema": {"type": "integer", "minimum": 1,
+                                                                        "maximum": 200, "default": 50}},
+        {"in": "query", "name": "offset", "required": False, "schema": {"type": "integer", "minimum": 0,
+                                                                         "default": 0}}]},
+)
+def my_reads(request):
+    from django.utils import translation
+
+    from hozen.core.roles import Role
+
+    # The subject's workspace, as the portal asks it: any other role hears 403 with the policy's reason.
+    policy.require(request.actor, "workspace.view", Role.SUBJECT)
+    try:
+        limit = _optional_number(request, "limit", 50, low=1, high=200)
+        offset = _optional_number(request, "offset", 0, low=0)
+    except RuleViolation as exc:
+        return _bad(request, exc)
+    language = _language(request)
+    entries = queries.reads_of_person_for(actor=request.actor, person=request.actor.account.person)
+    total = entries.count()
+    rows = queries.read_rows(entries[offset:offset + limit], language=language)
+    with translation.override(language):
+        items = [{"id": r.id, "time": r.time, "role": r.role, "role_label": _role_label(r.role),
+                  "organisation": r.organisation, "organisation_name": r.organisation_name, "purpose": r.purpose,
+                  "purpose_label": str(queries.PURPOSE_LABELS.get(r.purpose, r.purpose)), "outcome": r.outcome}
+                 for r in rows]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}

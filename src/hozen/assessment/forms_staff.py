@@ -197,6 +197,14 @@ class FindingForm(ViolationMixin, forms.Form):
     text = text_area(_("Finding"), rows=4)
 
 
+class CompleteForm(ViolationMixin, forms.Form):
+    """Completing the investigation: the investigator's case summary for the adjudicator."""
+
+    summary = text_area(_("Case summary for the adjudicator"), rows=6,
+                        help_text=_("What the inquiries, the interview and the findings show, for the adjudicator. "
+                                    "Kept encrypted with the case file."))
+
+
 class AdjudicationForm(ViolationMixin, forms.Form):
     """Favourable or unfavourable with a reason for each of the seven items (DOMAIN §6 step 6)."""
 

@@ -278,7 +278,7 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
     def may(action, target) -> bool:
         return policy.decide(actor, action, target).allowed
 
-    out: dict = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None}
+    out: dict = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None}
     for row in case.sections.select_related("case"):
         if may("assessment.read_answers", row):
             out["answers"][row.section] = reveal(actor, row, "content", purpose=purpose)
@@ -292,6 +292,11 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
                                      "sent_on": inquiry.sent_on, "answered_on": inquiry.answered_on,
                                      **reveal_many(actor, inquiry, ["recipient_name", "question", "response"],
                                                    purpose=purpose)})
+    from .models import CaseSummary
+
+    summary = CaseSummary.objects.filter(case=case).select_related("case").first()
+    if summary is not None and may("assessment.read_investigation", summary):
+        out["summary"] = reveal(actor, summary, "text", purpose=purpose)
     adjudication = case.adjudications.select_related("case").order_by("-round").first()
     if adjudication is not None and may("assessment.read_reasons", adjudication):
         out["reasons"] = {"outcome": adjudication.outcome, "round": adjudication.round,
@@ -423,6 +428,20 @@ def findings_for(actor, case: AssessmentCase, *, purpose: str) -> dict[str, dict
                      "recorded_at": f.recorded_at} for f in case.findings.select_related("case")}
 
 
+def summary_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:
+    """The investigator's case summary for the adjudicator (the case's workers only, like the
+    findings); None before the investigation is completed. Refused before anything is read."""
+    from hozen.crypto import reveal
+
+    from .models import CaseSummary
+
+    policy.require(actor, "assessment.read_investigation", case)
+    summary = CaseSummary.objects.filter(case=case).select_related("case", "recorded_by").first()
+    if summary is None:
+        return None
+    return {"text": reveal(actor, summary, "text", purpose=purpose), "recorded_at": summary.recorded_at}
+
+
 def inquiries_for(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
     """Inquiries with names, questions and answers (the case's workers only)."""
     from hozen.crypto import reveal_many
@@ -467,3 +486,47 @@ def complaints_of(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
     return [{"id": c.pk, "state": c.state, "filed_at": c.filed_at, "due_on": c.due_on, "outcome": c.outcome or None,
              "decided_at": c.decided_at,
              **reveal_many(actor, c, ["text", "outcome_reasons"], purpose=purpose)} for c in readable]
+
+
+# --- adverse-treatment reports (the subject's own; the deciding organ's) --------------------------
+
+def adverse_reports_for(actor, *, decided: bool | None = None):
+    """Reports the actor may read, newest first: the subject their own, the deciding organ's head
+    its organ's (``policy.scope``; never the employer). No text is read here."""
+    qs = (AdverseTreatmentReport.objects
+          .filter(policy.scope(actor, "assessment.read_adverse_report", AdverseTreatmentReport))
+          .select_related("case", "employer"))
+    if decided is not None:
+        qs = qs.filter(decided_at__isnull=not decided)
+    return qs.order_by("-filed_at", "-id")
+
+
+def adverse_report_for(actor, pk) -> AdverseTreatmentReport:
+    """One report; NotFound alike for a missing one and one the actor may not read."""
+    try:
+        report = AdverseTreatmentReport.objects.select_related("case", "case__person", "employer").get(pk=pk)
+    except (AdverseTreatmentReport.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+    if not policy.decide(actor, "assessment.read_adverse_report", report).allowed:
+        raise NotFound
+    return report
+
+
+def adverse_report_texts(actor, report: AdverseTreatmentReport, *, purpose: str) -> dict:
+    """The report's text and, once decided, the reasons for the outcome (read and audited);
+    None for both once the case's file is destroyed."""
+    from hozen.crypto import reveal_many
+
+    if report.case.shredded_at is not None:
+        return {"text": None, "outcome_reasons": None}
+    fields = ["text", "outcome_reasons"] if report.decided_at else ["text"]
+    texts = reveal_many(actor, report, fields, purpose=purpose)
+    return {"text": texts["text"], "outcome_reasons": texts.get("outcome_reasons")}
+
+
+def adverse_reports_of(actor, case: AssessmentCase, *, purpose: str) -> list[tuple[AdverseTreatmentReport, dict]]:
+    """A case's reports with their texts (the subject, the deciding organ's head); refused for
+    anyone else with the policy's reason."""
+    policy.require(actor, "assessment.read_adverse_report", case)
+    rows = AdverseTreatmentReport.objects.filter(case=case).select_related("case", "employer").order_by("filed_at", "id")
+    return [(r, adverse_report_texts(actor, r, purpose=purpose)) for r in rows]

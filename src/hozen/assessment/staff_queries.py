@@ -103,8 +103,38 @@ def nomination_rows(actor, cases) -> list[dict]:
     for notice in queries.notices_for(actor).filter(case__in=cases):
         notices.setdefault(notice.case_id, notice)  # the latest first
     statuses = nominator_statuses(cases)  # the three facts, nothing else (DOMAIN §6 step 7)
-    return [{"case": case, "person": case.person, "notice": notices.get(case.pk), "status": statuses[case.pk]}
-            for case in cases]
+    on = _today()
+    from hozen.rules.models import RulesPack
+
+    pack_ids = {c.rules_pack_id for c in cases if c.state in _DECISION_STATES}
+    packs = {p.pk: p for p in RulesPack.objects.filter(pk__in=pack_ids)} if pack_ids else {}
+    return [{"case": case, "person": case.person, "notice": notices.get(case.pk), "status": statuses[case.pk],
+             **nominator_clock(case, on, packs=packs)} for case in cases]
+
+
+#: From the investigation's completion until the result is notified, the nominating side sees one
+#: target date — the decision's — so that neither the date nor its changes tell it whether a
+#: decision was made or which way (a concurrence stage exists only for an unfavourable one).
+_DECISION_STATES = frozenset({"investigation_complete", "adjudicated_favourable",
+                              "adjudicated_unfavourable_pending_concurrence", "adjudicated_unfavourable"})
+
+
+def nominator_clock(case: AssessmentCase, on: dt.date | None = None, *, packs: dict | None = None) -> dict:
+    """The target date the nominating side is shown for an open case, and whether it is overdue
+    or due within 7 days (issue 6 §1 "Clocks": every queue, the nominator's too). Status only: the
+    current stage's target up to the investigation's completion; after it, the decision's target
+    (completion + the pack's adjudication days), whatever happened since. Nothing once the case
+    is closed or notified."""
+    on = _today(on)
+    due = None
+    if case.state in _DECISION_STATES and case.investigation_completed_at is not None:
+        completed = timezone.localtime(case.investigation_completed_at).date()
+        pack = (packs or {}).get(case.rules_pack_id) or case.rules_pack
+        due = completed + dt.timedelta(days=pack.value("assessment.target_days.adjudication"))
+    elif case.state in OPEN and case.state not in _DECISION_STATES:
+        due = case.stage_due_on
+    return {"due_on": due, "overdue": due is not None and due < on,
+            "due_soon": due is not None and on <= due <= on + dt.timedelta(days=7)}
 
 
 def nominations_for(actor, *, limit: int = 500) -> list[dict]:

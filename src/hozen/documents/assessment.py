@@ -339,3 +339,93 @@ def questionnaire_copy(d: Mapping[str, Any], *, language: str = "ja") -> bytes:
     doc.heading("ハッシュ値の対象（正規化した JSON）" if ja else "What the hash is of (canonical JSON)")
     doc.paragraph(r.text("canonical"), small=True)
     return doc.render()
+
+
+# --- written outcomes: a complaint (苦情処理結果通知書) and an adverse-treatment report ---------------
+
+COMPLAINT_OUTCOMES = {
+    "not_upheld": ("苦情の申出には理由がないと判断しました。", "Not upheld."),
+    "corrected": ("苦情の申出には理由があると認め、取扱いを是正しました。", "Upheld: the handling was corrected."),
+    "re_examination": ("苦情の申出には理由があると認め、適性評価を改めて行います。",
+                       "Upheld: the assessment is examined again."),
+}
+
+ADVERSE_OUTCOMES = {
+    "not_substantiated": ("申出の事実は認められませんでした。", "The report was not substantiated."),
+    "employer_instructed": ("申出の事実を認め、雇用主に是正を求めました。",
+                            "Substantiated: the employer was instructed to remedy the treatment."),
+    "contract_action": ("申出の事実を認め、契約に関する措置を検討します。",
+                        "Substantiated: action on the employer's contract is under way."),
+}
+
+ADVERSE_KINDS = {
+    "dismissal": ("解雇", "Dismissal"), "pay_cut": ("減給", "Pay cut"), "demotion": ("降格", "Demotion"),
+    "transfer": ("不利益な配置の変更", "Unfavourable transfer"), "menial_tasks": ("雑務に従事させること",
+                                                                        "Confined to menial tasks"),
+    "other": ("その他", "Other"),
+}
+
+
+def complaint_outcome(d: Mapping[str, Any], *, language: str = "ja") -> bytes:
+    """苦情処理結果通知書 (DOMAIN §6 step 9: the outcome is notified in writing). Keys: case_ref,
+    person_name, organ_name, nominating_organisation, post?, complaint_ref, filed_at, decided_at,
+    outcome (not_upheld | corrected | re_examination), complaint_text, reasons."""
+    language = _lang(language)
+    r = Reader(d, where="complaint_outcome")
+    filed_at, decided_at = r.datetime("filed_at"), r.datetime("decided_at")
+    outcome = r.choice("outcome", {k: k for k in COMPLAINT_OUTCOMES})
+    ja = language == "ja"
+    title = "苦情処理結果通知書" if ja else "Notice of the outcome of a complaint"
+    doc = _document(r, language, title=title, created_at=decided_at)
+    doc.title_block(title, subtitle="適性評価についての苦情" if ja else "適性評価についての苦情処理結果通知書（英語版）")
+    doc.paragraph(_date(decided_at, language), align="right")
+    doc.paragraph(f"{r.text('person_name')}　殿" if ja else f"To {r.text('person_name')}")
+    doc.paragraph(r.text("organ_name"), align="right")
+    doc.paragraph(f"{_date(filed_at, language)}付けで申出のあった苦情について、次のとおり処理したので通知します。" if ja else
+                  f"Your complaint of {_date(filed_at, language)} has been handled as follows.")
+    _facts(doc, _case_rows(r, language) + [
+        ("苦情番号" if ja else "Complaint", r.text("complaint_ref")),
+        ("申出の日時" if ja else "Filed", _when(filed_at, language)),
+        ("処理の日時" if ja else "Decided", _when(decided_at, language)),
+        ("処理の結果" if ja else "Outcome", COMPLAINT_OUTCOMES[outcome][0 if ja else 1])])
+    doc.heading("処理の理由" if ja else "Reasons")
+    doc.paragraph(r.text("reasons"))
+    doc.heading("申出の内容" if ja else "Your complaint")
+    doc.paragraph(r.text("complaint_text"), small=True)
+    doc.note(["苦情は、この適性評価に関与していない者が処理しました。苦情を申し出たことを理由として、不利益な取扱いを受けることはありません。"]
+             if ja else ["Someone who did not work on your assessment handled the complaint. You may not be treated "
+                         "unfavourably because you complained."], title="注記" if ja else "Note")
+    return doc.render()
+
+
+def adverse_treatment_decision(d: Mapping[str, Any], *, language: str = "ja") -> bytes:
+    """The organ's written decision on an adverse-treatment report (DOMAIN §6, purpose
+    limitation). Keys: case_ref, person_name, organ_name, nominating_organisation, post?,
+    report_ref, filed_at, decided_at, kind, outcome, employer, report_text, reasons."""
+    language = _lang(language)
+    r = Reader(d, where="adverse_treatment_decision")
+    filed_at, decided_at = r.datetime("filed_at"), r.datetime("decided_at")
+    outcome = r.choice("outcome", {k: k for k in ADVERSE_OUTCOMES})
+    kind = r.choice("kind", {k: k for k in ADVERSE_KINDS})
+    ja = language == "ja"
+    title = "不利益取扱いの申出に対する処理結果通知書" if ja else "Notice of the decision on a report of adverse treatment"
+    doc = _document(r, language, title=title, created_at=decided_at)
+    doc.title_block(title, subtitle="適性評価" if ja else "Aptitude assessment (適性評価)")
+    doc.paragraph(_date(decided_at, language), align="right")
+    doc.paragraph(f"{r.text('person_name')}　殿" if ja else f"To {r.text('person_name')}")
+    doc.paragraph(r.text("organ_name"), align="right")
+    _facts(doc, _case_rows(r, language) + [
+        ("申出番号" if ja else "Report", r.text("report_ref")),
+        ("申出の日時" if ja else "Filed", _when(filed_at, language)),
+        ("雇用主" if ja else "Employer", r.text("employer")),
+        ("取扱いの種類" if ja else "Kind of treatment", ADVERSE_KINDS[kind][0 if ja else 1]),
+        ("処理の日時" if ja else "Decided", _when(decided_at, language)),
+        ("処理の結果" if ja else "Outcome", ADVERSE_OUTCOMES[outcome][0 if ja else 1])])
+    doc.heading("処理の理由" if ja else "Reasons")
+    doc.paragraph(r.text("reasons"))
+    doc.heading("申出の内容" if ja else "Your report")
+    doc.paragraph(r.text("report_text"), small=True)
+    doc.note(["この申出は行政機関が処理したもので、雇用主には送付されていません。"] if ja else
+             ["The administrative organ handled this report; it was not sent to your employer."],
+             title="注記" if ja else "Note")
+    return doc.render()

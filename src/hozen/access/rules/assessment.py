@@ -10,7 +10,8 @@ Who sees what:
 - the Cabinet Office's investigator, the adjudicator, the concurring adjudicator and the complaint
   handler see the case file of the cases they are assigned to, and only those;
 - the organ head's delegate of the deciding organ sees status, assigns adjudicators and complaint
-  handlers, and receives adverse-treatment reports; the Cabinet Office's organ head assigns
+  handlers, and receives adverse-treatment reports; with the organ's security officer it reads the
+  kept notice and consent papers (``assessment.read_papers``); the Cabinet Office's organ head assigns
   investigators;
 - a system administrator, an auditor and an oversight inspector read no case (oversight gets counts).
 
@@ -292,6 +293,33 @@ def assessment_read_adverse_report(actor, target):
     if _is_subject_of(actor, case):
         return allow("subject_access")
     if actor.role == Role.ORGAN_HEAD and _in(actor, case.organ_id):
+        return allow("organ")
+    return _content_denial(actor, case)
+
+
+@scope_rule("assessment.read_adverse_report", "assessment.adversetreatmentreport")
+def assessment_read_adverse_report_scope(actor):
+    """The reports a list may show: the subject their own, the deciding organ's head its organ's."""
+    if actor.assignment is None:
+        return Q(pk__in=[])
+    if actor.role == Role.SUBJECT:
+        return Q(case__person_id=_person_id(actor))
+    if actor.role == Role.ORGAN_HEAD:
+        return Q(case__organ_id=actor.organisation.pk)
+    return Q(pk__in=[])
+
+
+@rule("assessment.read_papers")
+def assessment_read_papers(actor, target):
+    """The kept 告知書 and 同意書 (a ``CaseDocument``, or the case): the subject; the deciding
+    organ's head and security officer, who give the notice (the papers say who was notified of
+    what and whether they consented — nothing of the questionnaire, findings or reasons)."""
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    case = _case_of(target)
+    if _is_subject_of(actor, case):
+        return allow("subject_access")
+    if actor.role in (Role.ORGAN_HEAD, Role.SECURITY_OFFICER) and _in(actor, case.organ_id):
         return allow("organ")
     return _content_denial(actor, case)
 

@@ -14,7 +14,8 @@ from hozen import audit
 from hozen.access import policy
 from hozen.core.errors import RuleViolation
 
-from ..models import AssessmentCase, Clearance
+from .. import papers
+from ..models import AssessmentCase, CaseDocument, Clearance
 from ._common import CLOCK_FIELDS, close_without_result, locked, move, notify_nominator, person_details
 from .questionnaire import prefill_from_last_answers
 
@@ -27,7 +28,8 @@ def consent(*, actor, case: AssessmentCase) -> AssessmentCase:
     move(actor, case, "assessment.consent", kind="consented")
     case.consent_decided_at = timezone.now()
     case.save(update_fields=[*CLOCK_FIELDS, "consent_decided_at"])
-    audit.record(actor, "assessment.consent", case, details=person_details(case))
+    hashes = _keep_consent_record(case)
+    audit.record(actor, "assessment.consent", case, details=person_details(case, consent_pdf_sha256=hashes))
     # A re-assessment (or any later assessment) starts from the last accepted answers.
     prefill_from_last_answers(actor, case)
     return case
@@ -39,8 +41,18 @@ def _end_not_consented(actor, case: AssessmentCase, action: str, kind: str) -> A
     close_without_result(actor, case, Clearance.EndReason.REASSESSMENT_NOT_COMPLETED)
     case.save(update_fields=[*CLOCK_FIELDS, "consent_decided_at", "closed_at", "retain_until"])
     notify_nominator(case, case.rules_pack, consented=False)
-    audit.record(actor, action, case, details=person_details(case))
+    hashes = _keep_consent_record(case)
+    audit.record(actor, action, case, details=person_details(case, consent_pdf_sha256=hashes))
     return case
+
+
+def _keep_consent_record(case: AssessmentCase) -> dict[str, str] | None:
+    """Issue 6 §1: a PDF of the consent is kept — the 同意書 (or record of refusal or withdrawal)
+    with every declaration so far, rendered now and stored (both languages). A withdrawal of the
+    agreement to be listed before any notice has no paper to keep."""
+    if case.notice_given_at is None:
+        return None
+    return papers.keep(case, CaseDocument.Kind.CONSENT_RECORD)
 
 
 @transaction.atomic(durable=True)

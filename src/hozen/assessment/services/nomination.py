@@ -21,8 +21,8 @@ from hozen.operators.models import Contract
 from hozen.rules.models import Tier
 from hozen.rules.queries import current_pack
 
-from .. import rules, states
-from ..models import AssessmentCase, Exemption, Trigger
+from .. import papers, rules, states
+from ..models import AssessmentCase, CaseDocument, Exemption, Trigger
 from ._common import CLOCK_FIELDS, event, locked, move, person_details, save_new_case, today
 
 
@@ -202,5 +202,8 @@ def give_notice(*, actor, case: AssessmentCase, language: str = "ja") -> Assessm
     move(actor, case, "assessment.give_notice", kind="notice_given", language=language)
     case.notice_given_at = timezone.now()
     case.save(update_fields=[*CLOCK_FIELDS, "notice_given_at"])
-    audit.record(actor, "assessment.give_notice", case, details=person_details(case, language=language))
+    # Issue 6 §1: a PDF of the notice is kept, as given (both languages; the hashes in the audit entry).
+    hashes = papers.keep(case, CaseDocument.Kind.NOTICE)
+    audit.record(actor, "assessment.give_notice", case, details=person_details(
+        case, language=language, notice_pdf_sha256=hashes))
     return case

@@ -26,12 +26,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hozen.access import policy
 from hozen.access.policy import PolicyDenied
-from hozen.audit.canonical import canonical_json
 from hozen.core import services as core_services
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.roles import Role
 from hozen.documents import assessment as papers
 
+from .. import papers as kept_papers
 from .. import portal_queries as pq
 from .. import questionnaire, services, validation
 from ..forms_portal import (
@@ -40,14 +40,13 @@ from ..forms_portal import (
     ConsentForm,
     SecondFactorForm,
     WaiveReasonsForm,
-    answer_rows,
     apply_row_action,
     errors_by_field,
     parse_section,
     path_label,
     render_section,
 )
-from ..items import ITEMS
+from ..models import AdverseTreatmentReport, CaseDocument, Complaint
 from ..states import State
 from ..validation import QuestionnaireInvalid
 
@@ -127,15 +126,7 @@ def _has_totp(request) -> bool:
     return TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
 
 
-def _facts(case, language: str) -> dict:
-    organ, nominator = case.organ, case.nominating_organisation
-    return {"case_ref": str(case.pk), "person_name": case.person.full_name,
-            "organ_name": organ.name_en if language == "en" else organ.name_ja,
-            "nominating_organisation": nominator.name_en if language == "en" else nominator.name_ja,
-            "post": f"{case.department} {case.post}".strip()}
-
-
-ITEM_DATA = [{"number": i.number, "label_ja": i.label_ja, "label_en": i.label_en} for i in ITEMS]
+ITEM_DATA = kept_papers.ITEM_DATA
 
 
 # --- home and case -------------------------------------------------------------------------------------
@@ -231,32 +222,34 @@ def portal_waive_reasons(request, pk):
     return _to_case(case)
 
 
+def _kept(request, case, kind: str, name: str):
+    """A kept paper, exactly as rendered when it was given (``papers.kept_pdf``)."""
+    if case.notice_given_at is None:
+        raise Http404
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    language = _language(request)
+    try:
+        body, sha256 = kept_papers.kept_pdf(request.actor, case, kind, language, purpose=pq.PURPOSE)
+    except NotFound:
+        raise Http404 from None
+    response = _pdf(body, f"assessment-{case.pk}-{name}-{language}.pdf")
+    response["X-Content-SHA256"] = sha256
+    return response
+
+
 @login_required
 @require_GET
 def portal_notice_pdf(request, pk):
-    """告知書, generated from the stored facts of the notice (the same text as the notice page)."""
-    case = _case(request, pk)
-    if case.notice_given_at is None:
-        raise Http404
-    language = _language(request)
-    body = papers.assessment_notice({**_facts(case, language), "notice_given_at": case.notice_given_at,
-                                     "rules_version": f"{case.rules_pack.code} v{case.rules_pack.version}",
-                                     "items": ITEM_DATA}, language=language)
-    return _pdf(body, f"assessment-{case.pk}-notice-{language}.pdf")
+    """告知書, as kept when the notice was given."""
+    return _kept(request, _case(request, pk), CaseDocument.Kind.NOTICE, "notice")
 
 
 @login_required
 @require_GET
 def portal_consent_pdf(request, pk):
-    """同意書 (or the record of refusal), generated from the recorded declarations."""
-    case = _case(request, pk)
-    declarations = [{"kind": e.kind, "at": e.at} for e in pq.consent_events(case)]
-    if not declarations or case.notice_given_at is None:
-        raise Http404
-    language = _language(request)
-    body = papers.consent_record({**_facts(case, language), "notice_given_at": case.notice_given_at,
-                                  "declarations": declarations}, language=language)
-    return _pdf(body, f"assessment-{case.pk}-consent-{language}.pdf")
+    """同意書 (or the record of refusal or withdrawal), as kept at the latest declaration."""
+    return _kept(request, _case(request, pk), CaseDocument.Kind.CONSENT_RECORD, "consent")
 
 
 # --- the questionnaire ---------------------------------------------------------------------------------
@@ -382,15 +375,7 @@ def portal_copy_pdf(request, pk):
     if (gone := _file_destroyed(request, case)) is not None:
         return gone
     language = _language(request)
-    answers = pq.submitted_answers(request.actor, case)
-    sha256 = services.submitted_sha256(case, answers)
-    if sha256 != case.questionnaire_sha256:  # pragma: no cover - the rows are frozen after submission
-        raise RuleViolation("copy_mismatch", "提出時の回答と一致しません。", "The answers no longer match the submission.")
-    sections = [answer_rows(s, answers.get(s.code, {}), language) for s in questionnaire.SECTIONS]
-    canonical = canonical_json({"case": str(case.crypto_id), "sections": answers}).decode()
-    body = papers.questionnaire_copy({**_facts(case, language), "submitted_at": case.questionnaire_submitted_at,
-                                      "sha256": sha256, "case_id": str(case.crypto_id), "sections": sections,
-                                      "canonical": canonical}, language=language)
+    body, sha256 = kept_papers.questionnaire_copy_pdf(request.actor, case, language, purpose=pq.PURPOSE)
     return _pdf(body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf")
 
 
@@ -421,16 +406,11 @@ def portal_result_pdf(request, pk):
         raise Http404
     if (gone := _file_destroyed(request, case)) is not None:
         return gone
+    language = _language(request)
     try:
-        result = pq.result(request.actor, case)
+        body = kept_papers.result_pdf(request.actor, case, language)
     except NotFound:
         raise Http404 from None
-    language = _language(request)
-    reasons = [{"number": i.number, "label_ja": i.label_ja, "label_en": i.label_en, "reason": r["reason"]}
-               for i, r in zip(ITEMS, result["reasons"] or [], strict=False)]
-    body = papers.result_notice({**_facts(case, language), "notified_at": result["notified_at"],
-                                 "favourable": result["favourable"], "valid_until": result["valid_until"],
-                                 "reasons_waived": result["reasons_waived"], "reasons": reasons}, language=language)
     return _pdf(body, f"assessment-{case.pk}-result-{language}.pdf")
 
 
@@ -475,6 +455,36 @@ def portal_adverse(request, pk):
     return _render(request, "adverse.html", case, {"form": form, "reports": pq.adverse_reports(request.actor, case)})
 
 
+@login_required
+@require_GET
+def portal_complaint_pdf(request, pk, complaint_pk):
+    """The written outcome of one of the person's complaints (DOMAIN §6 step 9)."""
+    case = _case(request, pk)
+    complaint = Complaint.objects.filter(case=case, pk=complaint_pk).select_related("case").first()
+    if complaint is None or complaint.decided_at is None:
+        raise Http404
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    language = _language(request)
+    body = kept_papers.complaint_outcome_pdf(request.actor, complaint, language, purpose=pq.PURPOSE)
+    return _pdf(body, f"assessment-{case.pk}-complaint-{complaint.pk}-{language}.pdf")
+
+
+@login_required
+@require_GET
+def portal_adverse_pdf(request, pk, report_pk):
+    """The organ's written decision on one of the person's adverse-treatment reports."""
+    case = _case(request, pk)
+    report = AdverseTreatmentReport.objects.filter(case=case, pk=report_pk).select_related("case", "employer").first()
+    if report is None or report.decided_at is None:
+        raise Http404
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    language = _language(request)
+    body = kept_papers.adverse_decision_pdf(request.actor, report, language, purpose=pq.PURPOSE)
+    return _pdf(body, f"assessment-{case.pk}-adverse-treatment-{report.pk}-{language}.pdf")
+
+
 urlpatterns: list = [
     path("portal/", portal_home, name="portal_home"),
     path("portal/<int:pk>/", portal_case, name="portal_case"),
@@ -491,5 +501,7 @@ urlpatterns: list = [
     path("portal/<int:pk>/result.pdf", portal_result_pdf, name="portal_result_pdf"),
     path("portal/<int:pk>/inquiries/", portal_inquiries, name="portal_inquiries"),
     path("portal/<int:pk>/complaints/", portal_complaints, name="portal_complaints"),
+    path("portal/<int:pk>/complaints/<int:complaint_pk>.pdf", portal_complaint_pdf, name="portal_complaint_pdf"),
+    path("portal/<int:pk>/adverse-treatment/<int:report_pk>.pdf", portal_adverse_pdf, name="portal_adverse_pdf"),
     path("portal/<int:pk>/adverse-treatment/", portal_adverse, name="portal_adverse"),
 ]

@@ -27,6 +27,7 @@ from ..forms_staff import (
     AdverseDecisionForm,
     AssignForm,
     ComplaintDecisionForm,
+    CompleteForm,
     ConcurForm,
     FindingForm,
     InquiryForm,
@@ -34,7 +35,7 @@ from ..forms_staff import (
     InterviewForm,
 )
 from ..items import ITEMS
-from ..models import CaseDuty, Inquiry
+from ..models import CaseDuty, CaseSummary, Inquiry
 from .staff_common import gate, language, paginate, posted
 
 INVESTIGATOR = CaseDuty.Kind.INVESTIGATOR
@@ -67,6 +68,7 @@ def _investigator_page(request, case, *, response_form=None, response_for=None, 
         "inquiry_form": InquiryForm(prefix="inquiry", initial={"sent_on": timezone.localdate()}),
         "interview_form": InterviewForm(prefix="interview"),
         "finding_form": FindingForm(prefix="finding"),
+        "complete_form": CompleteForm(prefix="complete"),
     }
     defaults.update(forms)
     recorded = staff_queries.findings_recorded(case)
@@ -156,9 +158,15 @@ def investigator_finding(request, pk):
 def investigator_complete(request, pk):
     gate(request, Role.INVESTIGATOR)
     case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    form = CompleteForm(request.POST, prefix="complete")
+    if not form.is_valid():
+        return _investigator_page(request, case, complete_form=form)
     try:
-        services.complete_investigation(actor=request.actor, case=case)
+        services.complete_investigation(actor=request.actor, case=case, summary=form.cleaned_data["summary"])
     except RuleViolation as exc:
+        if exc.field == "summary":
+            form.add_violation(exc, language(request))
+            return _investigator_page(request, case, complete_form=form)
         messages.error(request, exc.message(language(request)))
         return redirect("assessment:investigator_case", pk=case.pk)
     messages.success(request, _("The investigation is complete; the case goes to the adjudicator."))
@@ -190,6 +198,7 @@ def _adjudicator_page(request, case, *, form=None, concur_form=None):
         "case": case, "status": queries.case_status(actor, case), "adjudication": adjudication,
         "duties": staff_queries.duty_holders(case), "inquiry_count": len(staff_queries.inquiries_of(case)),
         "findings_recorded": len(staff_queries.findings_recorded(case)),
+        "has_summary": CaseSummary.objects.filter(case=case).exists(),
         "may_decide": may_decide, "may_concur": may_concur,
         "form": form or AdjudicationForm(), "concur_form": concur_form or ConcurForm(),
     })

@@ -98,7 +98,7 @@ def case_file(request, pk):
     policy.require(actor, "assessment.read_answers", case)
     purpose = staff_queries.READ_PURPOSES.get(actor.role, "case_work")
     if case.shredded_at is not None:  # crypto-shredded after retention: nothing left to read
-        file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None}
+        file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None}
     else:
         file = queries.reveal_case_file(actor, case, purpose=purpose)
     sections = [{"code": s.code, "title_ja": s.title_ja, "title_en": s.title_en,
@@ -113,5 +113,5 @@ def case_file(request, pk):
         actor.role)
     return render(request, "assessment/staff/case_file.html", {
         "case": case, "purpose": purpose, "sections": sections, "findings": findings,
-        "inquiries": file["inquiries"], "reasons": reasons, "back": back,
+        "inquiries": file["inquiries"], "reasons": reasons, "back": back, "summary": file["summary"],
         "file_destroyed": case.shredded_at is not None})
