@@ -170,7 +170,8 @@ def test_reviews_list_for_the_keeper(client, designation, people, _frozen_today)
 
 
 def test_office_holding_recorded_by_an_organ_head_only(client, people):
-    body = {"account": people["subject"].username, "office": "minister_of_state", "since": "2026-01-01"}
+    staff = people["security_officer"]  # a person of the organ head's own organisation (METI)
+    body = {"account": staff.username, "office": "minister_of_state", "since": "2026-01-01"}
     response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
                            **bearer(people["esi_manager"]))
     assert response.status_code == 403
@@ -180,3 +181,18 @@ def test_office_holding_recorded_by_an_organ_head_only(client, people):
     response = client.post(f"{BASE}/office-holdings", data={**body, "office": "mayor"},
                            content_type="application/json", **bearer(people["organ_head"]))
     assert response.status_code == 422 and response.json()["field"] == "office"
+
+
+def test_organ_head_cannot_record_an_office_for_someone_of_another_organisation(client, people):
+    from hozen.handling.models import OfficeHolding
+
+    outsider = people["subject"]  # staff of TOWA, not of the head's METI
+    body = {"account": outsider.username, "office": "minister_of_state", "since": "2026-01-01"}
+    response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
+                           **bearer(people["organ_head"]))
+    unknown = client.post(f"{BASE}/office-holdings", data={**body, "account": "no-such-user"},
+                          content_type="application/json", **bearer(people["organ_head"]))
+    assert response.status_code == unknown.status_code == 404  # another organisation's person looks missing
+    assert not OfficeHolding.objects.exists()
+
+

@@ -4,6 +4,7 @@ removal from the list is seen by the very next decision of the same request."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import pytest
 from django.utils import timezone
@@ -98,14 +99,14 @@ def test_explicit_invalidation_drops_the_cache(designation):
     before = facts.generation()
     facts.invalidate()
     assert facts.generation() == before + 1
-    assert facts.for_request(actor.request_id).persons == {}
+    assert facts.for_request(actor).persons == {}
 
 
 def test_cache_lives_no_longer_than_its_time_to_live(designation, settings):
     actor = make_cleared_handler(designation)
     decide(actor, READ, designation)
     settings.HOZEN_ACCESS_FACTS_TTL_SECONDS = 0
-    assert facts.for_request(actor.request_id).persons == {}
+    assert facts.for_request(actor).persons == {}
 
 
 def test_cache_not_stale_after_the_clearance_is_ended(designation):
@@ -153,3 +154,67 @@ def test_facts_read_inside_a_rolled_back_transaction_are_not_kept(designation, s
     except Abort:
         pass
     assert decide(actor, READ, designation).code == "not_on_handler_list"
+
+
+# --- the cache belongs to the server's request object, never to a client-chosen id -------------------
+
+@contextmanager
+def _another_process():
+    """Writes as another app process or the CLI would make them: this process's watcher does not
+    see them, so its generation does not move (the only thing telling this process is the database)."""
+    from django.db import connection
+
+    connection.execute_wrappers.remove(facts._watch)
+    before = facts.generation()
+    try:
+        yield
+    finally:
+        connection.execute_wrappers.append(facts._watch)
+    assert facts.generation() == before
+
+
+def _same_request_id(actor):
+    from hozen.core.actor import Actor
+
+    return Actor.for_account(actor.account, actor.assignment, channel="web", request_id=actor.request_id)
+
+
+def test_a_reused_request_id_does_not_carry_facts_into_another_request(designation):
+    actor = make_cleared_handler(designation)
+    assert decide(actor, READ, designation).allowed
+    again = _same_request_id(actor)  # a client sending the same X-Request-ID on its next request
+    assert facts.for_request(again) is not facts.for_request(actor)
+    assert facts.for_request(again).persons == {}
+
+
+def test_a_suspension_written_by_another_process_is_seen_by_the_next_request(designation):
+    actor = make_cleared_handler(designation)
+    assert decide(actor, READ, designation).allowed
+    with _another_process():
+        Clearance.objects.filter(person=actor.account.person).update(suspended_at=timezone.now())
+    assert decide(_same_request_id(actor), READ, designation).code == "no_valid_assessment"
+    assert decide(actor_for(actor.account), READ, designation).code == "no_valid_assessment"
+
+
+def test_a_removal_written_by_another_process_is_seen_by_the_next_request(designation):
+    actor = make_cleared_handler(designation)
+    assert decide(actor, READ, designation).allowed
+    with _another_process():
+        HandlerEntry.objects.filter(account=actor.account).update(ended_at=timezone.now(), end_reason="removed")
+    assert decide(_same_request_id(actor), READ, designation).code == "not_on_handler_list"
+
+
+def test_a_rules_pack_published_by_another_process_asks_for_a_new_briefing_at_the_next_request(designation):
+    from hozen.core.actor import Actor
+    from hozen.rules import services as rules_services
+    from hozen.rules.queries import current_pack
+
+    actor = make_cleared_handler(designation)
+    assert decide(actor, READ, designation).allowed
+    pack = current_pack("esi", dt.date(2026, 6, 1))
+    text = pack.source_text.replace("version: 1\n", "version: 2\n", 1).replace(
+        "effective_from: 2025-05-16", "effective_from: 2026-06-01", 1)
+    with _another_process():
+        rules_services.publish_pack(actor=Actor.operator("tests"), source_text=text, filename="jp-esi-2025-v2.yaml")
+    assert decide(actor_for(actor.account), READ, designation).code == "briefing_not_acknowledged"
+

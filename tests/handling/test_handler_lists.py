@@ -173,6 +173,24 @@ def test_need_to_know_lapses_when_the_person_leaves(designation, people):
     assert audit_entries("handling.handler.lapsed")[0]["details"]["reason"] == "left"
 
 
+def test_need_to_know_lapses_when_the_role_in_the_organisation_is_revoked(designation):
+    """Leaving or transferring is first seen as the person's role in the listing organisation being
+    revoked: access ends at once, the keeper's list shows the lapse, the job records it."""
+    from django.utils import timezone
+
+    from hozen.handling import queries
+
+    actor = make_cleared_handler(designation)
+    actor.account.role_assignments.update(revoked_at=timezone.now())
+    assert decide(actor_for(actor.account), READ, designation).code == "not_on_handler_list"
+    keeper = keeper_for(designation.organisation)
+    row = next(r for r in queries.handler_list(keeper, designation) if r.entry.account_id == actor.account.pk)
+    assert (row.status, row.detail) == ("lapsed", "role_revoked")
+    assert services.lapse_and_review(actor=_job())["lapsed"] == 1
+    assert HandlerEntry.objects.get(account=actor.account).end_reason == "role_revoked"
+    assert audit_entries("handling.handler.lapsed")[0]["details"]["reason"] == "role_revoked"
+
+
 def test_need_to_know_lapses_when_the_contract_ends(provided, towa_employee):
     actor = make_cleared_handler(provided, towa_employee)
     Contract.objects.update(terminated_on=dt.date(2026, 6, 1))
@@ -261,3 +279,22 @@ def test_entry_scope_agrees_with_decide(provided, towa_employee, people, orgs):
                       .values_list("pk", flat=True))
         for entry in HandlerEntry.objects.all():
             assert (entry.pk in visible) == decide(actor, "handling.handler.view", entry).allowed
+
+
+def test_a_denied_or_missing_handler_entry_is_audited_and_both_look_missing(designation, orgs):
+    from hozen.audit.models import AuditEntry
+    from hozen.core.errors import NotFound
+    from hozen.handling import queries
+
+    actor = make_cleared_handler(designation)
+    entry = HandlerEntry.objects.get(account=actor.account)
+    outsider = actor_for(factories.account(role="subject", organisation=orgs["METI"]))
+    with pytest.raises(NotFound):
+        queries.entry_for(outsider, entry.pk)
+    with pytest.raises(NotFound):
+        queries.entry_for(outsider, entry.pk + 1000)
+    with pytest.raises(NotFound):
+        queries.entry_for(outsider, "not-a-number")
+    denied = list(AuditEntry.objects.filter(action="handling.handler.view", outcome="denied").order_by("time", "pk"))
+    assert len(denied) == 3 and denied[0].target_id == str(entry.pk)
+    assert queries.entry_for(actor, entry.pk) == entry

@@ -331,3 +331,140 @@ def test_material_scope_agrees_with_decide_on_every_designation(make_designation
             for d in Designation.objects.all():
                 assert (d.pk in visible) == decide(fresh, READ, d).allowed, (actor, d)
     assert set(Designation.objects.filter(policy.scope(handler, READ, Designation))) == {provided, other}
+
+
+# --- every sub-condition, taken away (each test fails if its check is dropped from conditions.py) ----
+
+def _explained(actor, designation, name):
+    from hozen.handling import conditions
+
+    return {c.name: c for c in conditions.evaluate(account_id=actor.account.pk, designation=designation)}[name]
+
+
+def _contract_with_another_organ(ctx):
+    Contract.objects.filter(business=ctx["orgs"]["TOWA"]).update(organ=ctx["orgs"]["MIC"])
+
+
+def _contract_with_another_business(ctx):
+    from hozen.core import services as core
+    from hozen.core.roles import OrganisationKind
+
+    other = core.create_organisation(actor=_operator(), code="NIPPO", kind=OrganisationKind.BUSINESS,
+                                     name_ja="日邦工業株式会社", name_en="Nippo Industries")
+    Contract.objects.filter(business=ctx["orgs"]["TOWA"]).update(business=other)
+
+
+def _operator():
+    from tests import factories
+
+    return factories.operator()
+
+
+def _certification_suspended(ctx):
+    Certification.objects.filter(business=ctx["orgs"]["TOWA"]).update(suspended_on=dt.date(2026, 6, 1))
+
+
+def _certification_not_yet_granted(ctx):
+    Certification.objects.filter(business=ctx["orgs"]["TOWA"]).update(certified_on=dt.date(2026, 6, 2))
+
+
+def _contract_past_valid_until(ctx):
+    Contract.objects.filter(business=ctx["orgs"]["TOWA"]).update(valid_until=dt.date(2026, 5, 31))
+
+
+def _contract_before_valid_from(ctx):
+    Contract.objects.filter(business=ctx["orgs"]["TOWA"]).update(valid_from=dt.date(2026, 6, 2))
+
+
+def _no_contract(ctx):
+    HandlerEntry.objects.filter(pk=ctx["entry"].pk).update(contract=None)
+
+
+CONTRACT_FLIPS = {
+    "wrong_organ": _contract_with_another_organ,
+    "wrong_business": _contract_with_another_business,
+    "certification_suspended": _certification_suspended,
+    "certification_not_yet_granted": _certification_not_yet_granted,
+    "contract_past_valid_until": _contract_past_valid_until,
+    "contract_before_valid_from": _contract_before_valid_from,
+    "no_contract": _no_contract,
+}
+CONTRACT_DETAILS = {"wrong_organ": "wrong_organ", "wrong_business": "wrong_organ",
+                    "no_contract": "no_contract"}
+
+
+@pytest.mark.parametrize("case", sorted(CONTRACT_FLIPS))
+def test_business_staff_contract_condition_in_every_part(business_ctx, case):
+    """Contract of the holding organ with the listing business, active on the day (from/until, not
+    terminated), certification granted and neither suspended nor revoked."""
+    actor, designation = business_ctx["actor"], business_ctx["designation"]
+    assert decide(actor, READ, designation).allowed
+    CONTRACT_FLIPS[case](business_ctx)
+    for a in (actor, fresh_actor(actor)):
+        decision = decide(a, READ, designation)
+        assert (decision.allowed, decision.code) == (False, "no_active_contract")
+    assert _explained(actor, designation, "contract").detail == CONTRACT_DETAILS.get(case, "contract_inactive")
+
+
+def test_unfavourable_assessment_denies(ctx):
+    Clearance.objects.filter(person=ctx["actor"].account.person).update(favourable=False, valid_until=None)
+    for a in (ctx["actor"], fresh_actor(ctx["actor"])):
+        assert decide(a, READ, ctx["designation"]).code == "no_valid_assessment"
+    assert _explained(ctx["actor"], ctx["designation"], "assessment").detail == "unfavourable"
+
+
+def test_suspended_assessment_is_explained_as_suspended(ctx):
+    _suspend_clearance(ctx)
+    assert _explained(ctx["actor"], ctx["designation"], "assessment").detail == "suspended"
+
+
+def test_handler_entry_not_started_yet_denies(ctx):
+    HandlerEntry.objects.filter(pk=ctx["entry"].pk).update(starts_on=dt.date(2026, 6, 2))
+    for a in (ctx["actor"], fresh_actor(ctx["actor"])):
+        decision = decide(a, READ, ctx["designation"])
+        assert (decision.allowed, decision.code) == (False, "not_on_handler_list")
+    assert _explained(ctx["actor"], ctx["designation"], "handler_list").detail == "not_started"
+
+
+def test_handler_entry_ended_denies(ctx):
+    HandlerEntry.objects.filter(pk=ctx["entry"].pk).update(ended_at=timezone.now(), end_reason="removed")
+    assert decide(fresh_actor(ctx["actor"]), READ, ctx["designation"]).code == "not_on_handler_list"
+    assert _explained(ctx["actor"], ctx["designation"], "handler_list").detail == "entry_ended"
+
+
+@pytest.mark.parametrize("business", [False, True])
+def test_revoked_role_in_the_listing_organisation_lapses_the_entry(request, business):
+    """Leaving or transferring shows first as the role assignment in the organisation being revoked
+    (before any clearance event is reported): the entry lapses at once."""
+    c = request.getfixturevalue("business_ctx" if business else "ctx")
+    actor = c["actor"]
+    assert decide(actor, READ, c["designation"]).allowed
+    actor.account.role_assignments.filter(organisation=c["entry"].organisation).update(revoked_at=timezone.now())
+    for a in (actor, fresh_actor(actor)):  # the same request sees it (watched table), and a new one
+        assert decide(a, READ, c["designation"]).code == "not_on_handler_list"
+    assert _explained(actor, c["designation"], "handler_list").detail == "role_revoked"
+
+
+def test_a_role_in_another_organisation_does_not_keep_the_entry(ctx, orgs):
+    from hozen.core.models import RoleAssignment
+
+    account = ctx["actor"].account
+    RoleAssignment.objects.create(account=account, role="subject", organisation=orgs["MIC"])  # moved to MIC
+    account.role_assignments.filter(organisation=orgs["METI"]).update(revoked_at=timezone.now())
+    assert decide(actor_for(account, orgs["MIC"]), READ, ctx["designation"]).code == "not_on_handler_list"
+
+
+# --- exempt office holders: recorded only for the organ head's own people ----------------------------
+
+def test_organ_head_cannot_record_an_exempt_office_for_someone_of_another_organisation(people, orgs):
+    from hozen.handling.models import OfficeHolding
+
+    head = actor_for(people["organ_head"])
+    with pytest.raises(PolicyDenied) as denied:
+        services.record_office_holding(actor=head, account=people["subject"], office="minister_of_state",
+                                       since=dt.date(2026, 1, 1))
+    assert denied.value.decision.code == "not_own_organisation"
+    assert not OfficeHolding.objects.exists()
+    services.record_office_holding(actor=head, account=people["security_officer"], office="minister_of_state",
+                                   since=dt.date(2026, 1, 1))
+    assert OfficeHolding.objects.count() == 1

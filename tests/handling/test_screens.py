@@ -123,12 +123,38 @@ def test_explain_to_a_colleague_without_need_to_know_reveals_nothing_else(design
     assert designation.reference not in html and designation.title not in html
 
 
+def _page(response) -> str:
+    import re
+
+    html = response.content.decode()
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
 def test_explain_of_an_unknown_reference_looks_like_not_listed(people, signed_in):
     client = signed_in(people["subject"])
     response = client.get("/handling/explain/", {"reference": "METI-2099-9999"})
-    assert response.status_code == 302
-    html = client.get(response["Location"]).content.decode()
-    assert 'data-code="not_on_handler_list"' in html
+    assert response.status_code == 200
+    assert 'data-code="not_on_handler_list"' in response.content.decode()
+
+
+def test_explain_lookup_answers_an_unknown_and_a_not_visible_reference_alike(designation, orgs, signed_in):
+    """No existence oracle: the same page for a reference that does not exist and for one the person
+    may not know, and no internal id in either (no redirect to /explain/<id>/)."""
+    make_cleared_handler(designation)  # someone else is listed
+    colleague = factories.account(role="subject", organisation=orgs["METI"])
+    client = signed_in(colleague)
+    known = client.get("/handling/explain/", {"reference": designation.reference})
+    unknown = client.get("/handling/explain/", {"reference": "METI-2099-9999"})
+    assert known.status_code == unknown.status_code == 200
+    assert "Location" not in known and "Location" not in unknown
+    assert _page(known).replace(designation.reference, "METI-2099-9999") == _page(unknown)
+    assert f"/handling/explain/{designation.pk}/" not in _page(known)
+
+
+def test_explain_lookup_takes_a_listed_handler_to_the_designation(designation, signed_in):
+    actor = make_cleared_handler(designation, briefed=False)
+    response = signed_in(actor.account).get("/handling/explain/", {"reference": designation.reference})
+    assert response.status_code == 302 and response["Location"] == f"/handling/explain/{designation.pk}/"
 
 
 def test_index_shows_my_entries_and_briefing_status(designation, signed_in):

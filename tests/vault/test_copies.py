@@ -13,6 +13,7 @@ from hozen.audit.models import AuditEntry
 from hozen.core.errors import NotFound
 from hozen.vault import services, stamping, trace
 from hozen.vault.models import Copy, CustodyEvent
+from tests.vault.conftest import actor_of
 
 
 def _pages_text(data: bytes) -> list[str]:
@@ -80,8 +81,11 @@ def test_marking_changes_to_cancelled_when_the_designation_is_cancelled(upload_p
 def test_marking_changes_to_expired_once_the_term_has_passed(upload_pdf, handler, designation, _frozen_today):
     import datetime as dt
 
+    from hozen.handling import services as handling
+
     version = upload_pdf()
     _frozen_today.move_to(dt.datetime(2031, 6, 2, 3, 0, tzinfo=dt.UTC))
+    handling.acknowledge_briefing(actor=handler)  # still a valid handler: every other condition holds
     copy, data, _ = _download(handler, version)
     assert copy.marking == "重要経済安保情報（指定の有効期間満了）"
     assert all("重要経済安保情報（指定の有効期間満了）" in t for t in _pages_text(data))
@@ -236,3 +240,107 @@ def test_trace_identifies_a_zip_copy_and_its_cover_sheet_alone(handler, designat
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         cover = archive.read("00_cover.pdf")
     assert [m.copy.pk for m in trace.trace(actor=operator, data=cover).matches] == [copy.pk]
+
+
+# --- SDS-tier markings and material moved to SDS (DOMAIN §2) -----------------------------------------
+
+def _sds_designation(make_designation):
+    from hozen.rules.queries import current_pack
+
+    from .conftest import TODAY
+
+    pack = current_pack("sds", TODAY)
+    item = pack.sub_items.select_related("category").order_by("position").first()
+    return make_designation(tier="sds", category=item.category, sub_item=item)
+
+
+def _upload(actor, designation, pdf_bytes):
+    return services.upload(actor=actor, designation=designation, title="防護計画書", source=io.BytesIO(pdf_bytes),
+                           filename="plan.pdf", content_type="application/pdf", declared_size=len(pdf_bytes))
+
+
+def test_sds_material_carries_the_sds_marking_on_every_page(make_designation, cleared, pdf_bytes):
+    sds = _sds_designation(make_designation)
+    handler = cleared(sds)
+    version = _upload(handler, sds, pdf_bytes)
+    copy, data, _ = _download(handler, version)
+    assert copy.marking == "特定秘密"
+    texts = _pages_text(data)
+    assert len(texts) == 3 and all("特定秘密" in t for t in texts)
+    assert not any("重要経済安保情報" in t for t in texts)
+
+
+def test_cancelled_material_reaches_a_still_valid_handler_with_the_cancelled_marking(upload_pdf, handler,
+                                                                                    designation, meti):
+    from hozen.designation import services as designations
+
+    version = upload_pdf()
+    designations.cancel(actor=meti["head"], designation=designation, reason="非公知性の要件を欠くに至ったため解除する。")
+    copy, data, _ = _download(actor_of(handler.account), version)
+    assert copy.marking == "重要経済安保情報（指定解除）"
+    assert all("重要経済安保情報（指定解除）" in t for t in _pages_text(data))
+
+
+def test_cancelled_material_is_refused_to_a_former_handler_whose_clearance_expired(upload_pdf, handler,
+                                                                                  designation, meti):
+    import datetime as dt
+
+    from hozen.assessment.models import Clearance
+    from hozen.designation import services as designations
+
+    version = upload_pdf()
+    designations.cancel(actor=meti["head"], designation=designation, reason="非公知性の要件を欠くに至ったため解除する。")
+    Clearance.objects.filter(person=handler.account.person).update(valid_until=dt.date(2026, 5, 31))
+    with pytest.raises(PolicyDenied) as denied:
+        _download(actor_of(handler.account), version)
+    assert denied.value.decision.code == "no_valid_assessment"
+    assert not Copy.objects.filter(kind=Copy.Kind.DOWNLOAD).exists()
+
+
+def _move_to_sds(designation, meti):
+    import datetime as dt
+
+    from hozen.designation import services as designations
+    from hozen.rules.queries import current_pack
+
+    from .conftest import TODAY
+
+    pack = current_pack("sds", TODAY)
+    item = pack.sub_items.select_related("category").order_by("position").first()
+    return designations.move_to_sds(actor=meti["head"], designation=designation,
+                                    reason="著しい支障のおそれがあると判断したため", sds_category=item.category,
+                                    sds_sub_item=item, term_end=dt.date(2031, 5, 31),
+                                    justification_harm="漏えいすれば安全保障に著しい支障を与えるおそれがある。")
+
+
+def test_material_moved_to_sds_reaches_the_sds_handler_with_the_moved_marking(upload_pdf, handler, designation,
+                                                                             meti, cleared, orgs):
+    from tests import factories
+
+    version = upload_pdf()
+    successor = _move_to_sds(designation, meti)
+    sds_handler = cleared(successor, factories.account(role="subject", organisation=orgs["METI"]))
+    copy, data, _ = _download(sds_handler, version)
+    assert copy.marking == "重要経済安保情報（指定解除・特定秘密へ移行）"
+    assert all("特定秘密へ移行" in t for t in _pages_text(data))
+
+
+def test_material_moved_to_sds_is_refused_to_an_esi_only_handler(upload_pdf, handler, designation, meti):
+    version = upload_pdf()
+    _move_to_sds(designation, meti)
+    with pytest.raises(PolicyDenied) as denied:
+        _download(actor_of(handler.account), version)
+    assert denied.value.decision.code == "moved_to_sds"
+    assert not Copy.objects.filter(kind=Copy.Kind.DOWNLOAD).exists()
+
+
+def test_material_moved_to_sds_is_listed_for_the_sds_handler_only(upload_pdf, handler, designation, meti,
+                                                                cleared, orgs):
+    from hozen.vault import queries
+    from tests import factories
+
+    upload_pdf()
+    successor = _move_to_sds(designation, meti)
+    sds_handler = cleared(successor, factories.account(role="subject", organisation=orgs["METI"]))
+    assert designation.pk in [d.pk for d in queries.designations_for(sds_handler)]
+    assert designation.pk not in [d.pk for d in queries.designations_for(actor_of(handler.account))]

@@ -163,3 +163,31 @@ def test_provided_material_a_business_employee_downloads_and_the_protection_offi
     assert list(queries.open_items_for(officer)) == [copy]
     services.destroy_copy(actor=officer, copy=copy, witness=employee.account, method="細断")
     assert list(queries.open_items_for(officer)) == [] and list(queries.open_items_for(meti["security"])) == []
+
+
+def test_a_denied_or_missing_copy_record_is_audited_and_both_look_missing(upload_pdf, handler, designation, orgs):
+    """ARCHITECTURE rule 1: every denial of a read is audited; the caller hears 404 either way."""
+    from hozen.audit.models import AuditEntry
+    from hozen.core.errors import NotFound
+    from hozen.vault import queries
+    from tests import factories
+    from tests.vault.conftest import actor_of
+
+    copy, _, _ = _download_for_denial_test(handler, upload_pdf())
+    outsider = actor_of(factories.account(role="subject", organisation=orgs["METI"]))
+    with pytest.raises(NotFound):
+        queries.copy_for(outsider, copy.pk)
+    with pytest.raises(NotFound):
+        queries.copy_for(outsider, copy.pk + 1000)
+    denied = list(AuditEntry.objects.filter(action="vault.copy.view", outcome="denied").order_by("time", "pk"))
+    assert len(denied) == 2
+    assert denied[0].target_id == str(copy.pk) and denied[0].actor_name == outsider.account.username
+    assert queries.copy_for(handler, copy.pk) == copy  # the custodian still sees it
+
+
+def _download_for_denial_test(actor, version):
+    delivery = services.deliver(actor=actor, version=version, kind="download")
+    try:
+        return delivery.copy, delivery.file.read(), delivery
+    finally:
+        delivery.close()

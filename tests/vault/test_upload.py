@@ -133,3 +133,42 @@ def test_a_tampered_stored_object_is_never_delivered(upload_pdf, _vault_folder):
     path.write_bytes(bytes(data))
     with pytest.raises(DecryptionError):
         blobs.open_plaintext(version)
+
+
+class _SourceFailingMidRead(io.BytesIO):
+    """An upload stream that breaks after `after` bytes (a client disconnecting, a disk error)."""
+
+    def __init__(self, data: bytes, after: int):
+        super().__init__(data)
+        self.after = after
+
+    def read(self, size=-1):
+        if self.tell() >= self.after:
+            raise OSError("connection reset by peer")
+        if size is None or size < 0 or self.tell() + size > self.after:
+            size = self.after - self.tell()
+        return super().read(size)
+
+
+def test_upload_whose_source_breaks_mid_read_leaves_nothing_behind(handler, designation, _vault_folder):
+    body = bytes(range(256)) * (3 * 4096 + 17)  # about 3 MiB: several encrypted chunks before the break
+    source = _SourceFailingMidRead(body, after=len(body) // 2)
+    with pytest.raises(OSError):
+        services.upload(actor=handler, designation=designation, title="計測データ", source=source,
+                        filename="data.bin", content_type="application/octet-stream")
+    assert not Document.objects.exists() and not DocumentVersion.objects.exists()
+    assert not DataKey.objects.filter(owner__startswith="vault.").exists()
+    assert not _stored_files(_vault_folder)
+    assert not AuditEntry.objects.filter(action="vault.document.uploaded").exists()
+
+
+def test_new_version_whose_source_breaks_mid_read_keeps_the_document_as_it_was(handler, designation, _vault_folder):
+    first = services.upload(actor=handler, designation=designation, title="計測データ", source=io.BytesIO(b"v1"),
+                            filename="data.bin", content_type="application/octet-stream")
+    files_before = sorted(_stored_files(_vault_folder))
+    body = b"x" * (3 * 1024 * 1024)
+    with pytest.raises(OSError):
+        services.upload(actor=handler, document=first.document, source=_SourceFailingMidRead(body, 2 * 1024 * 1024),
+                        filename="data.bin", content_type="application/octet-stream")
+    assert list(DocumentVersion.objects.values_list("number", flat=True)) == [1]
+    assert sorted(_stored_files(_vault_folder)) == files_before

@@ -246,7 +246,7 @@ class OfficeHoldingOut(Schema):
 @router.post("/office-holdings", response={201: OfficeHoldingOut, **WRITE_ERRORS},
              summary="Record an exempt political office (organ head): passes the assessment condition only")
 def record_office_holding(request, payload: OfficeHoldingIn):
-    account = queries.account_by_username_for(request.actor, payload.account)
+    account = queries.office_holder_for(request.actor, payload.account)
     holding = services.record_office_holding(actor=request.actor, account=account, office=payload.office,
                                              since=payload.since, until=payload.until)
     return Status(201, {"id": holding.pk, "account": account.username, "office": holding.office,

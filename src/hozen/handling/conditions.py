@@ -16,6 +16,11 @@ Conditions, in the order a denial names them:
 
 Someone who was never on the list hears only "not on the handler list": nothing about the
 designation's state leaks to them.
+
+Material of a designation that is no longer in force: `check_ended` (every condition but
+"designation" for expired or cancelled material; the SDS successor's conditions for material moved
+to SDS). The handler-list condition also lapses when the person's role in the listing
+organisation is revoked (`role_revoked`).
 """
 
 from __future__ import annotations
@@ -159,7 +164,9 @@ def _handler_list(c: _Ctx) -> tuple[bool, str]:
         return False, "entry_ended"
     if e.starts_on > c.today:
         return False, "not_started"
-    if e.ends_on < c.today:
+    if e.ends_on < c.today and not (c.ended and e.ends_on >= c.d.term_end):
+        # Ended material: an end date that ran to the designation's own term end meant "while it is
+        # designated", not an earlier end of this person's need to know.
         return False, "end_date_passed"
     person = c.person
     if person is not None and e.organisation_id not in person.organisations:

@@ -250,6 +250,7 @@ def _statements() -> dict[str, str]:
     from hozen.designation.models import Designation
     from hozen.handling.models import BriefingAcknowledgement, HandlerEntry, OfficeHolding
     from hozen.operators.models import Certification, Contract
+    from hozen.rules.models import RulesPack
 
     t = {m.__name__: connection.ops.quote_name(m._meta.db_table) for m in (
         Clearance, ReportableEvent, Organisation, Designation, BriefingAcknowledgement, HandlerEntry, OfficeHolding,
@@ -266,6 +267,9 @@ def _statements() -> dict[str, str]:
         "SELECT cl.id, cl.tier, cl.favourable, cl.valid_until, cl.suspended_at, cl.ended_on, ev.kind, "
         f"ev.occurred_on, ev.reported_at FROM {t['Clearance']} cl LEFT JOIN {t['ReportableEvent']} ev "
         "ON ev.clearance_id = cl.id AND ev.kind IN ('left', 'transferred') WHERE cl.person_id = %s")
+    pack_table = connection.ops.quote_name(RulesPack._meta.db_table)
+    _SQL["pack"] = (f"SELECT id FROM {pack_table} WHERE tier = %s AND effective_from <= %s "
+                    "ORDER BY effective_from DESC, published_at DESC, id DESC LIMIT 1")
     _SQL["own"] = (
         "SELECT 'a', a.tier, a.rules_pack_id, a.briefing_version, a.text_sha256, a.acknowledged_at, a.id, "
         f"NULL, NULL FROM {t['BriefingAcknowledgement']} a WHERE a.account_id = %s "
@@ -494,16 +498,10 @@ _PACKS: dict = {}
 
 
 def _current_pack_id(tier: str, on: dt.date) -> int | None:
-    from django.db import connection
-
-    from hozen.rules.models import RulesPack
-
-    table = connection.ops.quote_name(RulesPack._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE tier = %s AND effective_from <= %s "
-                       "ORDER BY effective_from DESC, published_at DESC, id DESC LIMIT 1", [tier, on])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    """The id of the pack in force (`hozen.rules.queries.current_pack`'s order), one indexed row
+    (a prepared statement on PostgreSQL)."""
+    rows = _rows("pack", [tier, on])
+    return rows[0][0] if rows else None
 
 
 def pack(cache: RequestFacts, tier: str, on: dt.date) -> PackFacts | None:

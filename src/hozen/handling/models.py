@@ -3,8 +3,8 @@
 A `HandlerEntry` is one need-to-know grant: one account on the handler list of one designation,
 kept by the holding organisation (the holding organ, or the recipient business or organ of
 provided material). It ends by itself: on its end date, when the person leaves or transfers
-(reported through the assessment app's ReportableEvent), when the contract ends, or when the
-designation ends. The policy checks those facts at every decision, so a lapse takes effect at
+(reported through the assessment app's ReportableEvent, or their role in the listing organisation
+revoked), when the contract ends, or when the designation ends. The policy checks those facts at every decision, so a lapse takes effect at
 once; the daily job then records it on the row (`ended_at`, `end_reason`) and audits it.
 
 A `BriefingAcknowledgement` is the signed record that an account acknowledged the briefing text
@@ -27,6 +27,7 @@ class EndReason(models.TextChoices):
     END_DATE = "end_date", _("End date reached")
     LEFT = "left", _("Left the employer")
     TRANSFERRED = "transferred", _("Transferred")
+    ROLE_REVOKED = "role_revoked", _("Role in the organisation revoked")
     CONTRACT_ENDED = "contract_ended", _("Contract ended")
     DESIGNATION_ENDED = "designation_ended", _("Designation no longer in force")
 

@@ -45,12 +45,12 @@ class Row:
         return self.status == "active" and self.entry.review_due <= timezone.localdate()
 
 
-def _status(entry: HandlerEntry, departures: dict, on: dt.date) -> tuple[str, str]:
+def _status(entry: HandlerEntry, departures: dict, on: dt.date, staff_of: set) -> tuple[str, str]:
     if entry.ended_at is not None:
         return "ended", entry.end_reason
     from .services import _lapse_reason
 
-    reason = _lapse_reason(entry, on, departures)
+    reason = _lapse_reason(entry, on, departures, staff_of)
     if reason is not None:
         return "lapsed", reason  # the daily job will record it; access already ended
     return "active", ""
@@ -75,18 +75,32 @@ def handler_list(actor, designation, *, include_ended: bool = False) -> list[Row
                                                        .values_list("clearance__person_id", "kind", "occurred_on",
                                                                     "reported_at")):
         departures.setdefault(person_id, []).append((kind, occurred_on, reported_at))
+    from hozen.core.models import RoleAssignment
+
+    staff_of = set(RoleAssignment.objects.filter(account_id__in={e.account_id for e in entries},
+                                                 revoked_at__isnull=True)
+                   .values_list("account_id", "organisation_id"))
     on = timezone.localdate()
-    return [Row(e, *_status(e, departures, on)) for e in entries]
+    return [Row(e, *_status(e, departures, on, staff_of)) for e in entries]
 
 
 def entry_for(actor, pk) -> HandlerEntry:
     """One entry the actor may see (its keepers, the person listed); 404 alike for missing and forbidden."""
+    from hozen import audit
+
     try:
         entry = (HandlerEntry.objects.select_related("designation", "organisation", "account__person")
-                 .get(Q(pk=pk) & policy.scope(actor, "handling.handler.view", HandlerEntry)))
-    except (HandlerEntry.DoesNotExist, ValueError, TypeError):
-        raise NotFound from None
-    if not policy.decide(actor, "handling.handler.view", entry).allowed:
+                 .filter(pk=int(pk)).first())
+    except (ValueError, TypeError, OverflowError):
+        entry = None
+    if entry is None:
+        audit.record(actor, "handling.handler.view", {"type": "handling.handlerentry", "id": str(pk)[:40]},
+                     outcome="denied", details={"reason": "not_found"})
+        raise NotFound
+    decision = policy.decide(actor, "handling.handler.view", entry)
+    if not decision.allowed:
+        # Audited with the entry; the caller hears 404 exactly as for a missing one.
+        audit.record_denial(actor, decision, "handling.handler.view", entry)
         raise NotFound
     return entry
 
@@ -117,6 +131,21 @@ def account_by_username_for(actor, username: str) -> Account:
     return account
 
 
+def office_holder_for(actor, username: str) -> Account:
+    """The person an exempt office is recorded for: for an organ head only people of the head's own
+    organisation (anyone else looks missing); the server's operator may name any account."""
+    accounts = Account.objects.filter(username=username, is_active=True)
+    if not (actor.is_system and actor.channel == "cli"):
+        if actor.assignment is None:
+            raise NotFound
+        accounts = accounts.filter(role_assignments__organisation=actor.organisation,
+                                   role_assignments__revoked_at__isnull=True).distinct()
+    account = accounts.first()
+    if account is None:
+        raise NotFound
+    return account
+
+
 def eligibility_for(actor, designation, account: Account, *, department: str = "", contract=None):
     """Why a candidate can or cannot be added (coarse about their assessment: least knowledge)."""
     policy.require(actor, "handling.handler.add", designation)
@@ -125,7 +154,7 @@ def eligibility_for(actor, designation, account: Account, *, department: str = "
 
         contract = _contract_for(designation, actor.organisation, department)
     return conditions.eligibility(account_id=account.pk, designation=designation, organisation=actor.organisation,
-                                  department=department, contract=contract, request_id=None)
+                                  department=department, contract=contract, owner=actor)
 
 
 def reviews_for(actor):
@@ -162,6 +191,25 @@ class Explanation:
         return self.reason_en if (language or "ja").startswith("en") else self.reason_ja
 
 
+def _knows(actor, designation) -> bool:
+    """Whether the actor may learn that this designation exists: ever on its list, or may view it."""
+    return (HandlerEntry.objects.filter(designation_id=designation.pk, account=actor.account).exists()
+            or policy.decide(actor, "designation.view", designation).allowed)
+
+
+def explainable_designation(actor, reference: str) -> int | None:
+    """The id behind a reference typed on the explain screen, only when the actor may know it; None
+    for an unknown reference and for one the actor may not know alike."""
+    from hozen.designation.models import Designation
+
+    if actor.account is None:
+        return None
+    d = Designation.objects.filter(reference=(reference or "").strip()).first()
+    if d is None or not _knows(actor, d):
+        return None
+    return d.pk
+
+
 def explain(actor, designation) -> Explanation:
     """Every condition of `designation.material.read` for the actor, with pass/fail and why.
 
@@ -173,14 +221,15 @@ def explain(actor, designation) -> Explanation:
     policy.require(actor, "designation.material.explain", designation)
     pk = designation if isinstance(designation, int) else getattr(designation, "pk", None)
     decision = policy.decide(actor, "designation.material.read", pk)
-    rows = conditions.evaluate(account_id=actor.account.pk, designation=pk, request_id=actor.request_id)
+    if decision.code == "designation_not_in_force":
+        # Ended material: what the vault applies to it (still a valid handler, or the SDS successor's rule).
+        decision = policy.decide(actor, "designation.material.read_ended", pk)
+    rows = conditions.evaluate(account_id=actor.account.pk, designation=pk, owner=actor)
     reference = tier = None
     if pk is not None:
         d = Designation.objects.filter(pk=pk).first()
         if d is not None:
-            knows = (HandlerEntry.objects.filter(designation_id=pk, account=actor.account).exists()
-                     or policy.decide(actor, "designation.view", d).allowed)
-            if knows:
+            if _knows(actor, d):
                 reference, tier = d.reference, d.tier
     return Explanation(pk, reference, tier, decision.allowed, decision.code, decision.reason_ja, decision.reason_en,
                        rows)

@@ -95,7 +95,7 @@ def add_handler(*, actor, designation, account: Account, ends_on: dt.date | None
         contract = None
     failing = [c for c in conditions.eligibility(account_id=account.pk, designation=designation,
                                                  organisation=organisation, department=department,
-                                                 contract=contract, request_id=actor.request_id) if not c.passed]
+                                                 contract=contract, owner=actor) if not c.passed]
     if failing:
         ja, en = refusal_message(failing)
         raise RuleViolation("cannot_add_handler", ja, en, field="account")
@@ -229,7 +229,7 @@ def record_office_holding(*, actor, account: Account, office: str, since: dt.dat
     """Record that a person holds an exempt office of the rules pack (DOMAIN §5)."""
     from hozen.rules.queries import current_pack
 
-    policy.require(actor, "handling.office.record", None)
+    policy.require(actor, "handling.office.record", account)
     on = today()
     codes = set()
     for tier in ("esi", "sds"):
@@ -253,7 +253,7 @@ def record_office_holding(*, actor, account: Account, office: str, since: dt.dat
 
 # --- the daily job -----------------------------------------------------------------------------
 
-def _lapse_reason(entry: HandlerEntry, on: dt.date, departures: dict) -> str | None:
+def _lapse_reason(entry: HandlerEntry, on: dt.date, departures: dict, staff_of: set) -> str | None:
     d = entry.designation
     if d.state != "designated" or d.term_end < on:
         return EndReason.DESIGNATION_ENDED
@@ -265,6 +265,8 @@ def _lapse_reason(entry: HandlerEntry, on: dt.date, departures: dict) -> str | N
     for kind, occurred_on, reported_at in departures.get(entry.account.person_id, ()):
         if occurred_on <= on and (reported_at >= entry.added_at or occurred_on > added_on):
             return EndReason.LEFT if kind == "left" else EndReason.TRANSFERRED
+    if (entry.account_id, entry.organisation_id) not in staff_of:
+        return EndReason.ROLE_REVOKED
     return None
 
 
@@ -287,9 +289,14 @@ def lapse_and_review(*, actor, on: dt.date | None = None) -> dict:
                                                        .values_list("clearance__person_id", "kind", "occurred_on",
                                                                     "reported_at")):
         departures.setdefault(person_id, []).append((kind, occurred_on, reported_at))
+    from hozen.core.models import RoleAssignment
+
+    staff_of = set(RoleAssignment.objects.filter(account_id__in={e.account_id for e in open_entries},
+                                                 revoked_at__isnull=True)
+                   .values_list("account_id", "organisation_id"))
     lapsed = 0
     for entry in open_entries:
-        reason = _lapse_reason(entry, on, departures)
+        reason = _lapse_reason(entry, on, departures, staff_of)
         if reason is None:
             continue
         _end(actor, entry, reason)

@@ -150,12 +150,14 @@ def briefing(request):
 def explain_lookup(request):
     form = ExplainForm(request.GET or None)
     if form.is_valid():
-        from hozen.designation.models import Designation
-
-        pk = (Designation.objects.filter(reference=form.cleaned_data["reference"].strip())
-              .values_list("pk", flat=True).first())
-        # An unknown reference explains like one the person is not listed for (no existence oracle).
-        return redirect("handling:explain", pk=pk or 0)
+        pk = queries.explainable_designation(request.actor, form.cleaned_data["reference"])
+        if pk is not None:
+            return redirect("handling:explain", pk=pk)
+        # Unknown, or not the person's to know: the same page either way (no existence oracle, no id).
+        explanation = queries.explain(request.actor, None)
+        return render(request, "handling/explain.html", {
+            "x": explanation, "reason": explanation.reason(request.LANGUAGE_CODE),
+            "conditions": _conditions(explanation.conditions, request.LANGUAGE_CODE)})
     return render(request, "handling/explain_lookup.html", {"form": form})
 
 

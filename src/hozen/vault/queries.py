@@ -134,13 +134,16 @@ def documents_for(actor, *, designation: Designation | None = None):
 
 def designations_for(actor) -> list[Designation]:
     """Designations whose material the actor may read, with ``document_count``: where they are on
-    the handler list (``hozen.handling``), and for the holding organ's keepers its ended ones."""
+    the handler list (``hozen.handling``) or on the list of its SDS successor, and for the holding
+    organ's keepers its ended ones."""
     from hozen.access.rules.vault import ENDED_STATES, KEEPER_ROLES
     from hozen.handling.queries import my_entries
 
     if actor.account is None or actor.assignment is None:
         return []
     ids = set(my_entries(actor).values_list("designation_id", flat=True))
+    # Material moved to SDS is read through its SDS successor's list.
+    ids |= set(Designation.objects.filter(successor_id__in=ids).values_list("pk", flat=True))
     if actor.role in KEEPER_ROLES:
         ids |= set(Designation.objects.filter(organisation_id=actor.organisation.pk, state__in=ENDED_STATES)
                    .values_list("pk", flat=True))
@@ -164,8 +167,11 @@ def copy_for(actor, copy_id) -> Copy:
     copy = (Copy.objects.select_related("version__document__designation__organisation", "holder__person",
                                         "recipient__person", "parent").filter(pk=pk).first() if pk else None)
     if copy is None:
-        raise NotFound
-    if not policy.decide(actor, "vault.copy.view", copy).allowed:
+        _missing(actor, "vault.copy.view", "vault.copy", copy_id)
+    decision = policy.decide(actor, "vault.copy.view", copy)
+    if not decision.allowed:
+        # Audited with the copy; the caller hears 404 as for a missing one (nothing leaks).
+        audit.record_denial(actor, decision, "vault.copy.view", copy)
         raise NotFound
     return copy
 

@@ -41,6 +41,18 @@ def material_handle(actor, target):
     return check(actor, target)
 
 
+@rule("designation.material.read_ended")
+def material_read_ended(actor, target):
+    """Material of a designation no longer in force (expired, cancelled, moved to SDS): every other
+    condition still applies; moved-to-SDS material follows the SDS successor (`check_ended`)."""
+    from hozen.handling.conditions import check_ended
+
+    return check_ended(actor, target)
+
+
+rule("designation.material.handle_ended")(material_read_ended)
+
+
 @scope_rule("designation.material.read", "designation.designation")
 def material_read_scope(actor):
     """The designations whose material the actor may read: what `decide` allows, row for row."""
@@ -133,10 +145,17 @@ rule("handling.briefing.view")(briefing_acknowledge)
 
 @rule("handling.office.record")
 def office_record(actor, target):
-    """Exempt political offices (DOMAIN §5): recorded by the server's operator or an organ head."""
+    """Exempt political offices (DOMAIN §5): recorded by the server's operator, or by an organ head
+    for a person of the head's own organisation (`target`: the Account; None asks about the role)."""
     if _is_operator(actor):
         return allow("server_operator")
-    return _only(actor, Role.ORGAN_HEAD, code="not_organ_head")
+    decision = _only(actor, Role.ORGAN_HEAD, code="not_organ_head")
+    if not decision.allowed or target is None:
+        return decision
+    if not target.role_assignments.filter(organisation_id=actor.organisation.pk, revoked_at__isnull=True).exists():
+        return deny("not_own_organisation", "自組織の職員についてのみ記録できます。",
+                    "You can record this only for people of your own organisation.")
+    return decision
 
 
 @rule("handling.lapse")

@@ -4,11 +4,13 @@ Reading or adding material is handling designated material: the vault asks
 ``designation.material.read`` (clearance, handler list, contract, briefing, designation in force:
 ``hozen.access.rules.handling``) and adds only what is about documents and copies.
 
-Material whose designation has ended (expired, cancelled, moved to SDS) is no longer ESI; it keeps
-its new marking (DOMAIN §2) and stays with the holding organ. It is read by the people still on the
-designation's handler list (the only failing condition being that the designation is no longer in
-force) and by the holding organ's ESI manager and organ head, who re-mark, archive or destroy it.
-Nothing can be added to it.
+Material whose designation has ended keeps its new marking (DOMAIN §2) and stays with the holding
+organ. Expired or cancelled: it is read by the people who are still valid handlers — every
+condition of ``designation.material.read`` except "in force" (listed, not removed, lapsed, left or
+moved; valid assessment of the tier; contract; briefing) — and by the holding organ's ESI manager
+and organ head, who re-mark, archive or destroy it. Moved to SDS: it is SDS now, so access follows
+the SDS successor designation (its handler list, an SDS clearance, the SDS briefing) or is refused
+with ``moved_to_sds``; the ESI keepers get no exception. Nothing can be added to ended material.
 
 Custody records (return, destruction, transfer) are about the paper trail, not about reading: the
 custodian of a copy records them even after their clearance has lapsed, which is exactly when a
@@ -94,10 +96,13 @@ def _material(actor, target, action: str):
     if decision.allowed:
         return decision
     if target.state in ENDED_STATES or decision.code == "designation_not_in_force":
-        if decision.code == "designation_not_in_force":
-            return allow("former_handler")  # still listed; the material now bears its new marking
-        if _keeper(actor, target):
-            return allow("holding_organ_keeper")
+        # Ended material: every condition but "in force" (moved to SDS: the SDS successor's).
+        ended = decide(actor, action + "_ended", target)
+        if ended.allowed:
+            return ended
+        if target.state in ("expired", "cancelled") and _keeper(actor, target):
+            return allow("holding_organ_keeper")  # re-marks, archives or destroys it; never SDS material
+        return ended
     return decision
 
 
