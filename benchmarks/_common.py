@@ -321,7 +321,7 @@ def machine_facts(extra: dict[str, str] | None = None) -> str:
     import django
 
     facts = {
-        "Hozen measured": _SOURCE["label"] or "work tree",
+        "Hozen measured": _SOURCE["label"] or use_source(None),  # benches without --rev: the work tree's commit
         "CPU": f"{os.cpu_count()} cores, {_cpu_model()}",
         "memory": _mem_gib(),
         "OS": f"{platform.system()} {platform.release()}",
