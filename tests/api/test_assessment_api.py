@@ -465,6 +465,11 @@ def test_adverse_treatment_reports_are_listed_and_read_by_the_subject_and_the_or
     assert r.status_code == 403 and r.json()["code"] == "status_only"
     assert api("business").get(f"/adverse-treatment/{report['id']}").status_code == 404
     assert ok(api("mic_head").get("/adverse-treatment"))["items"] == []
+    # The refused read and a missing one answer alike, and both are in the audit log.
+    refused = AuditEntry.objects.filter(action="assessment.read_adverse_report", outcome="denied")
+    assert refused.filter(target_id=str(report["id"])).exists()
+    assert subject.get("/adverse-treatment/999999").status_code == 404
+    assert refused.filter(target_id="999999").exists()
 
 
 def test_the_adverse_treatment_scope_agrees_with_the_policy_row_by_row(world):
@@ -542,3 +547,33 @@ def test_openapi_lists_the_papers_and_the_adverse_treatment_reads(client):
     assert "application/pdf" in paths["/api/v1/assessment/cases/{case_id}/notice.pdf"]["get"]["responses"]["200"][
         "content"]
     assert "post" in paths["/api/v1/assessment/cases/{case_id}/notice"]
+
+
+def test_adverse_treatment_list_refuses_out_of_range_paging_with_the_field_named(world, api):
+    caller = api(world.people["subject"])
+    for query, field in (("limit=0", "limit"), ("limit=501", "limit"), ("offset=-1", "offset")):
+        response = caller.get(f"/adverse-treatment?{query}")
+        assert response.status_code == 422, query
+        assert field in response.content.decode()
+
+
+def test_an_id_beyond_any_stored_is_a_clean_refusal_not_a_server_error(world, api):
+    caller = api(world.people["subject"])
+    for path in (f"/cases/{2**63}", f"/adverse-treatment/{2**64}", f"/cases/{2**63}/result.pdf",
+                 f"/complaints/{2**63}/handler"):
+        response = caller.get(path) if "handler" not in path else caller.post(path, {"username": "x"})
+        assert response.status_code in (400, 404), (path, response.status_code)
+
+
+def test_a_case_workers_read_of_the_result_is_recorded_with_their_duty_not_as_the_subjects_own(world, api):
+    case = to_notified(world, nominate(world))
+    services.file_complaint(actor=world.subject_actor(case.person), case=case, text="苦情の内容です。")
+    services.assign_complaint_handler(actor=world["head"], complaint=case.complaints.first(),
+                                      handler=world.people["complaint_handler"])
+    last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+    handler = api("handler")
+    ok(handler.get(f"/cases/{case.pk}/result"))
+    assert handler.get(f"/cases/{case.pk}/result.pdf").status_code == 200
+    reads = [json.loads(e.data) for e in AuditEntry.objects.filter(id__gt=last, action="personal_data.read",
+                                                                   subject_person_id=case.person_id)]
+    assert len(reads) >= 2 and {r["purpose"] for r in reads} == {"complaint_handling"}

@@ -289,3 +289,15 @@ def test_the_api_case_list_reads_a_fixed_number_of_queries_whatever_the_number_o
     rows_many, many = count()
     assert rows_many == rows_few + 3
     assert many == few
+
+
+def test_the_nominator_sees_no_due_date_after_notification_even_during_a_reexamination(world):
+    """After notification the nominating side has its three facts: a complaint's re-examination
+    must not show as a new stage with a date, nor the old decision date as overdue."""
+    from hozen.assessment.staff_queries import nominator_clock
+
+    case = to_notified(world, nominate(world))
+    assert nominator_clock(fresh(case))["due_on"] is None
+    AssessmentCase.objects.filter(pk=case.pk).update(state="under_reexamination")
+    clock = nominator_clock(fresh(case), timezone.localdate() + dt.timedelta(days=400))
+    assert clock == {"due_on": None, "overdue": False, "due_soon": False}

@@ -781,7 +781,7 @@ class ResultOut(Schema):
             summary="The notified result as the subject receives it (the subject; the adjudicators and complaint "
             "handler)")
 def result(request, case_id: int):
-    return queries.result_of(request.actor, _case(request, case_id))
+    return queries.result_of(request.actor, _case(request, case_id), purpose=_purpose_of_duty(request))
 
 
 class InquiryLogOut(Schema):
@@ -926,7 +926,7 @@ def complaints_queue(request, limit: int = 50, offset: int = 0):
 
 
 def _complaint(request, complaint_id: int) -> Complaint:
-    complaint = Complaint.objects.select_related("case").filter(pk=complaint_id).first()
+    complaint = Complaint.objects.select_related("case").filter(pk=queries._pk(complaint_id)).first()
     if complaint is None:
         raise NotFound
     queries.case_for(request.actor, complaint.case_id)
@@ -1011,11 +1011,12 @@ class AdverseListOut(Schema):
 @router.get("/adverse-treatment", response={200: AdverseListOut, 422: InvalidOut},
             summary="Adverse-treatment reports the caller may read, newest first: the subject their own, the "
             "deciding organ's head its organ's (to find the ones to decide) — never the employer. No text here")
-def list_adverse_treatment(request, decided: bool | None = None, limit: int = 50, offset: int = 0):
+def list_adverse_treatment(request, decided: bool | None = None,
+                           limit: int = Query(50, ge=1, le=500, description="Reports per page (1-500)"),
+                           offset: int = Query(0, ge=0, le=2**62, description="Reports to skip")):
     qs = queries.adverse_reports_for(request.actor, decided=decided)
-    window = _window(offset, limit)
-    return {"total": qs.count(), "limit": window.stop - window.start, "offset": window.start,
-            "items": [{**_adverse_out(r), "case": r.case_id} for r in qs[window]]}
+    return {"total": qs.count(), "limit": limit, "offset": offset,
+            "items": [{**_adverse_out(r), "case": r.case_id} for r in qs[offset:offset + limit]]}
 
 
 @router.get("/adverse-treatment/{int:report_id}", response={200: AdverseDetailOut, **READ_ERRORS},
@@ -1128,7 +1129,8 @@ def result_pdf(request, case_id: int, language: Language = "ja"):
     from hozen.assessment import papers
 
     case = _case(request, case_id)
-    return _pdf(papers.result_pdf(request.actor, case, language), f"assessment-{case.pk}-result-{language}.pdf")
+    return _pdf(papers.result_pdf(request.actor, case, language, purpose=_purpose_of_duty(request)),
+                f"assessment-{case.pk}-result-{language}.pdf")
 
 
 @router.get("/cases/{int:case_id}/questionnaire.pdf", response={**READ_ERRORS, 422: ErrorOut},

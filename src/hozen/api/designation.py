@@ -370,7 +370,7 @@ class ReviewsDueOut(Schema):
     items: list[ReviewDueOut]
 
 
-@router.get("/reviews-due", response={200: ReviewsDueOut},
+@router.get("/reviews-due", response={200: ReviewsDueOut, 403: ErrorOut, 422: ErrorOut | InvalidOut},
             summary="Designations in force the caller may see whose review is overdue or due soon, earliest first",
             description="The ESI manager's dashboard list (`designation.view` scope).")
 def reviews_due(request, filters: Query[ReviewsDueIn]):

@@ -43,6 +43,13 @@ def not_found(request, exc):
     return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
 
 
+@api.exception_handler(OverflowError)
+def out_of_range(request, exc):
+    # An id or number beyond what the database can hold (SQLite: 2**63 and up): bad input, not a 500.
+    return api.create_response(request, {"detail": "A number in the request is out of range.",
+                                         "code": "out_of_range"}, status=400)
+
+
 @api.exception_handler(RuleViolation)
 def rule_violation(request, exc: RuleViolation):
     body = {"detail": exc.message(_language(request)), "code": exc.code}

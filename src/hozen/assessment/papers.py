@@ -106,13 +106,13 @@ def kept_pdf(actor, case: AssessmentCase, kind: str, language: str, *, purpose: 
 
 # --- papers rendered from the stored facts when asked for ------------------------------------------
 
-def result_pdf(actor, case: AssessmentCase, language: str) -> bytes:
+def result_pdf(actor, case: AssessmentCase, language: str, *, purpose: str = "subject_access") -> bytes:
     """結果通知書 with the reasons per item, unless the subject waived them (``assessment.view_result``)."""
     check_language(language)
     if case.notified_at is None:
         raise NotFound
     _check_kept(case)
-    result = queries.result_of(actor, case)
+    result = queries.result_of(actor, case, purpose=purpose)
     reasons = [{"number": i.number, "label_ja": i.label_ja, "label_en": i.label_en, "reason": r["reason"]}
                for i, r in zip(ITEMS, result["reasons"] or [], strict=False)]
     return documents.result_notice({**facts(case, language), "notified_at": result["notified_at"],

@@ -14,6 +14,7 @@ import datetime as dt
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hozen import audit
 from hozen.access import policy
 from hozen.core.errors import NotFound
 from hozen.core.roles import Role
@@ -42,10 +43,20 @@ def cases_for(actor, *, state: str | None = None):
     return qs.order_by("-nominated_at", "-id")
 
 
+def _pk(value) -> int | None:
+    """A row id from a path or form value, or None: out-of-range ids (SQLite overflows at 2**63) are
+    missing rows, never a server error."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if 0 < n < 2**62 else None
+
+
 def case_for(actor, pk) -> AssessmentCase:
     try:
         case = (AssessmentCase.objects.select_related("person", "organ", "nominating_organisation", "rules_pack",
-                                                      "contract").get(pk=pk))
+                                                      "contract").get(pk=_pk(pk)))
     except (AssessmentCase.DoesNotExist, ValueError, TypeError):
         raise NotFound from None
     if not policy.decide(actor, "assessment.view", case).allowed:
@@ -304,7 +315,7 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
     return out
 
 
-def result_for_subject(actor, case: AssessmentCase) -> dict:
+def result_for_subject(actor, case: AssessmentCase, *, purpose: str = "subject_access") -> dict:
     """The notified result as the subject receives it: outcome, valid until, and the reasons per
     item unless they asked in advance not to receive them (read and audited as subject access)."""
     from hozen.crypto import reveal
@@ -317,7 +328,7 @@ def result_for_subject(actor, case: AssessmentCase) -> dict:
     clearance = Clearance.objects.filter(case=case).first()
     reasons = None
     if not adjudication.reasons_waived:
-        texts = reveal(actor, adjudication, "reasons", purpose="subject_access")
+        texts = reveal(actor, adjudication, "reasons", purpose=purpose)
         reasons = [{"item": i.code, "label_ja": i.label_ja, "label_en": i.label_en, "reason": texts[i.code]}
                    for i in ITEMS]
     return {"outcome": adjudication.outcome, "favourable": adjudication.outcome == Outcome.FAVOURABLE,
@@ -335,7 +346,7 @@ def exemptions_for(actor, *, state: str | None = None):
 
 def exemption_for(actor, pk) -> Exemption:
     try:
-        exemption = Exemption.objects.select_related("person", "basis", "organ").get(pk=pk)
+        exemption = Exemption.objects.select_related("person", "basis", "organ").get(pk=_pk(pk))
     except (Exemption.DoesNotExist, ValueError, TypeError):
         raise NotFound from None
     if not policy.decide(actor, "assessment.view_exemption", exemption).allowed:
@@ -468,10 +479,11 @@ def reasons_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:
             "reasons": reveal(actor, adjudication, "reasons", purpose=purpose)}
 
 
-def result_of(actor, case: AssessmentCase) -> dict:
-    """``result_for_subject`` behind ``assessment.view_result`` (refused, audited, for anyone else)."""
+def result_of(actor, case: AssessmentCase, *, purpose: str = "subject_access") -> dict:
+    """``result_for_subject`` behind ``assessment.view_result`` (refused, audited, for anyone else).
+    `purpose`: what the read is recorded with (a case worker's duty, not "subject_access")."""
     policy.require(actor, "assessment.view_result", case)
-    return result_for_subject(actor, case)
+    return result_for_subject(actor, case, purpose=purpose)
 
 
 def complaints_of(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
@@ -504,11 +516,16 @@ def adverse_reports_for(actor, *, decided: bool | None = None):
 def adverse_report_for(actor, pk) -> AdverseTreatmentReport:
     """One report; NotFound alike for a missing one and one the actor may not read."""
     try:
-        report = AdverseTreatmentReport.objects.select_related("case", "case__person", "employer").get(pk=pk)
+        report = AdverseTreatmentReport.objects.select_related("case", "case__person", "employer").get(pk=_pk(pk))
     except (AdverseTreatmentReport.DoesNotExist, ValueError, TypeError):
+        audit.record(actor, "assessment.read_adverse_report", {"type": "assessment.adversetreatmentreport",
+                                                                "id": str(pk)[:40]},
+                     outcome="denied", details={"reason": "not_found"})
         raise NotFound from None
-    if not policy.decide(actor, "assessment.read_adverse_report", report).allowed:
-        raise NotFound
+    decision = policy.decide(actor, "assessment.read_adverse_report", report)
+    if not decision.allowed:
+        audit.record_denial(actor, decision, "assessment.read_adverse_report", report)
+        raise NotFound  # missing and forbidden look the same to the actor; the log tells them apart
     return report
 
 

@@ -396,6 +396,7 @@ PURPOSE_LABELS = {
     "questionnaire_submission": _("Submission of your questionnaire (its copy and hash)"),
     "questionnaire_confirmation": _("Your confirmation of a questionnaire section"),
     "reassessment_prefill": _("Your earlier answers carried into the re-assessment"),
+    "adverse_treatment_handling": _("Handling of your report of adverse treatment"),
 }
 
 

@@ -108,7 +108,7 @@ class ActorMiddleware:
             return render(request, "core/denied.html",
                           {"reason": exception.decision.reason(language), "code": exception.decision.code},
                           status=403)
-        if isinstance(exception, NotFound):
+        if isinstance(exception, NotFound | OverflowError):  # an id beyond any stored one is a missing row
             raise Http404
         return None
 
