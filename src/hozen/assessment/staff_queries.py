@@ -127,11 +127,11 @@ def nominator_clock(case: AssessmentCase, on: dt.date | None = None, *, packs: d
     is closed or notified."""
     on = _today(on)
     due = None
+    # After notification (case.notified_at) the nominating side has its three facts and nothing more:
+    # a complaint's re-examination must not show as a new stage, nor the old decision date as overdue.
     if case.notified_at is not None:
-        # After notification the nominating side has its three facts and nothing more: a complaint's
-        # re-examination must not show as a new stage, nor the old decision date as overdue.
-        pass
-    elif case.state in _DECISION_STATES and case.investigation_completed_at is not None:
+        return {"due_on": None, "overdue": False, "due_soon": False}
+    if case.state in _DECISION_STATES and case.investigation_completed_at is not None:
         completed = timezone.localtime(case.investigation_completed_at).date()
         pack = (packs or {}).get(case.rules_pack_id) or case.rules_pack
         due = completed + dt.timedelta(days=pack.value("assessment.target_days.adjudication"))
