@@ -301,11 +301,36 @@ def test_rule_violation_speaks_the_callers_language(client, tokens, people):
 
 
 def test_update_draft(client, tokens, draft):
+    read = client.get(f"{BASE}/{draft.pk}", **tokens["manager"])
+    assert read["ETag"] == f'"{draft.version}"'
     response = patch(client, f"{BASE}/{draft.pk}", {"title": "改題した件名", "term_end": "2030-03-31"},
-                     tokens["manager"])
+                     {**tokens["manager"], "HTTP_IF_MATCH": read["ETag"]})
     assert response.status_code == 200, response.content
     assert response.json()["title"] == "改題した件名" and response.json()["term_end"] == "2030-03-31"
+    assert response["ETag"] == f'"{draft.version + 1}"' and response.json()["version"] == draft.version + 1
     assert last_audit("designation.draft_updated")["details"]["fields"] == ["term_end", "title"]
+
+
+def test_a_draft_edit_without_if_match_is_refused_with_428_and_writes_nothing(client, tokens, draft):
+    before = writes()
+    response = patch(client, f"{BASE}/{draft.pk}", {"title": "改題した件名"}, tokens["manager"])
+    assert response.status_code == 428 and response.json()["code"] == "version_required"
+    assert response.json()["current_version"] == draft.version
+    assert writes() == before
+
+
+def test_a_stale_draft_edit_is_refused_with_409_and_writes_nothing(client, tokens, draft):
+    stale = f'"{draft.version}"'
+    first = patch(client, f"{BASE}/{draft.pk}", {"title": "先に保存した件名"}, {**tokens["manager"], "HTTP_IF_MATCH": stale})
+    assert first.status_code == 200
+    before = writes()
+    second = patch(client, f"{BASE}/{draft.pk}", {"title": "古い版からの変更"},
+                   {**tokens["manager"], "HTTP_IF_MATCH": stale, "HTTP_ACCEPT_LANGUAGE": "en"})
+    assert second.status_code == 409 and second.json()["code"] == "stale_edit"
+    assert second.json()["current_version"] == draft.version + 1 and second["ETag"] == f'"{draft.version + 1}"'
+    assert "someone else" in second.json()["detail"] or "他の人" in second.json()["detail"]
+    assert Designation.objects.get(pk=draft.pk).title == "先に保存した件名"
+    assert writes() == before
 
 
 def test_update_draft_personas(client, tokens, draft):
@@ -324,8 +349,28 @@ def test_update_draft_with_an_unknown_sub_item_writes_nothing(client, tokens, dr
 
 
 def test_update_after_approval_is_refused(client, tokens, designated):
-    response = patch(client, f"{BASE}/{designated.pk}", {"title": "変更"}, tokens["manager"])
+    response = patch(client, f"{BASE}/{designated.pk}", {"title": "変更"},
+                     {**tokens["manager"], "HTTP_IF_MATCH": f'"{designated.version}"'})
     assert response.status_code == 422 and response.json()["code"] == "not_a_draft"
+
+
+def test_an_edit_made_on_the_draft_before_its_approval_is_refused_as_stale(client, tokens, draft):
+    seen = f'"{draft.version}"'
+    assert post(client, f"{BASE}/{draft.pk}/approve", {}, tokens["head"]).status_code == 200
+    response = patch(client, f"{BASE}/{draft.pk}", {"title": "変更"}, {**tokens["manager"], "HTTP_IF_MATCH": seen})
+    assert response.status_code == 409 and response.json()["code"] == "stale_edit"
+    d = Designation.objects.get(pk=draft.pk)
+    assert d.state == "designated" and d.reference == "METI-2026-0001" and d.title != "変更"
+
+
+def test_approval_with_if_match_approves_only_the_version_read(client, tokens, draft):
+    seen = f'"{draft.version}"'
+    assert patch(client, f"{BASE}/{draft.pk}", {"title": "承認直前の変更"},
+                 {**tokens["manager"], "HTTP_IF_MATCH": seen}).status_code == 200
+    response = client.post(f"{BASE}/{draft.pk}/approve", data="{}", content_type="application/json",
+                           HTTP_IF_MATCH=seen, **tokens["head"])
+    assert response.status_code == 409 and response.json()["code"] == "stale_edit"
+    assert Designation.objects.get(pk=draft.pk).state == "draft"
 
 
 # --- designating and after ----------------------------------------------------------------------------------

@@ -182,7 +182,8 @@ def test_cancelled_or_expired_designations_cannot_be_edited(make_designation, me
         services.extend(actor=meti["head"], designation=d, new_end=dt.date(2032, 1, 1), reason="延長の理由をここに書く")
     assert info.value.code == "designation_not_editable"
     with pytest.raises(RuleViolation):
-        services.update_draft(actor=meti["manager"], designation=Designation.objects.get(pk=d.pk), title="x")
+        services.update_draft(actor=meti["manager"], designation=d.pk, version=Designation.objects.get(pk=d.pk).version,
+                              title="x")
 
 
 def test_cancellation_changes_the_marking_and_notifies_holders(make_designation, meti):

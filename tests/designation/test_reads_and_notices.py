@@ -40,7 +40,7 @@ def test_the_holding_organ_holds_its_draft_from_the_start(meti, orgs, draft_fiel
                                   **{**draft_fields, "designated_on": dt.date(2026, 7, 1)})
     assert list(Holder.objects.filter(designation=draft).values_list("organisation__code", "since")) == [
         ("METI", dt.date(2026, 7, 1))]
-    services.update_draft(actor=meti["manager"], designation=draft, designated_on=dt.date(2026, 6, 1))
+    services.update_draft(actor=meti["manager"], designation=draft, version=draft.version, designated_on=dt.date(2026, 6, 1))
     services.approve(actor=meti["head"], designation=Designation.objects.get(pk=draft.pk))
     # One row still, holding from the designation date.
     assert list(Holder.objects.filter(designation=draft).values_list("organisation__code", "since")) == [

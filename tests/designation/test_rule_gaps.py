@@ -49,7 +49,7 @@ def test_editing_an_expired_designation_is_refused_and_writes_nothing(make_desig
     assert d.state == State.EXPIRED
     before = writes()
     attempts = [
-        lambda: services.update_draft(actor=meti["manager"], designation=d, title="変更後の件名"),
+        lambda: services.update_draft(actor=meti["manager"], designation=d, version=d.version, title="変更後の件名"),
         lambda: services.extend(actor=meti["head"], designation=d, new_end=dt.date(2031, 12, 31), reason=REASON),
         lambda: services.cancel(actor=meti["head"], designation=d, reason="要件を満たさなくなったため解除"),
         lambda: services.review(actor=meti["manager"], designation=d, requirements_met=True),
@@ -190,7 +190,8 @@ def test_editing_a_draft_made_under_an_older_version_re_maps_it_and_the_form_off
     same_in_v2 = v2.sub_items.get(code=draft_fields["sub_item"].code)
     page = signed_in(people["esi_manager"]).get(f"/designations/{draft.pk}/edit/").content.decode()
     assert f'value="{same_in_v2.pk}" selected' in page
-    services.update_draft(actor=meti["manager"], designation=Designation.objects.get(pk=draft.pk), title="新しい件名")
+    services.update_draft(actor=meti["manager"], designation=draft.pk, version=Designation.objects.get(pk=draft.pk).version,
+                          title="新しい件名")
     d = Designation.objects.get(pk=draft.pk)
     assert d.rules_pack == v2 and d.sub_item == same_in_v2 and d.title == "新しい件名"
 

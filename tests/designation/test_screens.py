@@ -366,10 +366,11 @@ def test_esi_manager_edits_a_draft(draft, c):
     data = form_data({f: getattr(draft, f) for f in (
         "title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
         "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end", "protective_measure")})
-    response = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", {**data, "title": "改めた件名"})
+    response = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", {**data, "title": "改めた件名", "version": draft.version})
     assert response.status_code == 302
     assert Designation.objects.get(pk=draft.pk).title == "改めた件名"
     assert audits("designation.draft_updated").count() == 1
+    data["version"] = Designation.objects.get(pk=draft.pk).version
     bad = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", {**data, "title": "別の件名", "term_end": "2040-01-01"})
     assert field_errors(bad, "term_end")
     assert Designation.objects.get(pk=draft.pk).title == "改めた件名"

@@ -18,13 +18,14 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import NotFound
 from hozen.designation import export_services, import_services, importer, queries, services
-from hozen.designation.models import CorrectionRequest, Provision, Tier
+from hozen.designation.models import CorrectionRequest, Provision, Tier, state_on
 from hozen.rules.queries import current_pack
 
 router = Router(tags=["designations"])
@@ -73,8 +74,20 @@ class InvalidOut(Schema):
     message: str
 
 
+class ConflictOut(ErrorOut):
+    """409: the designation changed since the version named in If-Match (nothing was written);
+    428: the edit named no version. Reload it (its ETag is `current_version`), then change it again."""
+
+    current_version: int | None = Field(None, description="The stored version (also this response's ETag)")
+
+
 READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut | InvalidOut}
+#: Writes that name the version they change (If-Match): a stale one is 409, a missing one 428 on edits.
+VERSIONED_ERRORS = {**WRITE_ERRORS, 409: ConflictOut, 428: ConflictOut}
+
+IF_MATCH_DOC = ("The designation's ETag from your read (its `version`, quoted: `\"3\"`). The change is made only "
+                "if the designation is still that version; otherwise 409 and nothing is written.")
 
 
 class TaxonOut(Schema):
@@ -122,6 +135,8 @@ class DesignationOut(Schema):
     ended_on: dt.date | None
     end_reason: str
     successor: str | None = Field(description="Reference of the SDS designation this one moved to")
+    version: int = Field(description="Goes up with every change; the ETag of this designation. Send it back in "
+                         "If-Match to change the draft")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -132,8 +147,10 @@ SUMMARY_FIELDS = {"reference": "reference", "tier": "tier", "state": "state", "o
                   "designated_on": "designated_on", "term_end": "term_end", "review_due": "review_due"}
 
 
-def _summary(row: dict) -> dict:
-    return {"id": row["id"], **{name: row[lookup] for name, lookup in SUMMARY_FIELDS.items()}}
+def _summary(row: dict, on: dt.date | None = None) -> dict:
+    out = {"id": row["id"], **{name: row[lookup] for name, lookup in SUMMARY_FIELDS.items()}}
+    out["state"] = state_on(row["state"], row["term_end"], on or timezone.localdate())  # dates decide (rule 9)
+    return out
 
 
 def _taxon(row) -> dict:
@@ -142,7 +159,7 @@ def _taxon(row) -> dict:
 
 def _detail(d) -> dict:
     return {
-        "id": d.pk, "reference": d.reference, "tier": d.tier, "state": d.state, "marking": d.marking,
+        "id": d.pk, "reference": d.reference, "tier": d.tier, "state": d.state_on(), "marking": d.marking,
         "organisation": d.organisation.code, "title": d.title, "summary": d.summary,
         "category": _taxon(d.category), "sub_item": _taxon(d.sub_item), "rules_pack": str(d.rules_pack),
         "designated_on": d.designated_on, "term_end": d.term_end, "protective_measure": d.protective_measure,
@@ -150,7 +167,7 @@ def _detail(d) -> dict:
         "justification_not_public": d.justification_not_public, "justification_harm": d.justification_harm,
         "in_advance": d.in_advance, "advance_reason": d.advance_reason, "review_due": d.review_due,
         "approved_at": d.approved_at, "ended_on": d.ended_on, "end_reason": d.end_reason,
-        "successor": d.successor.reference if d.successor_id else None,
+        "successor": d.successor.reference if d.successor_id else None, "version": d.version,
         "created_at": d.created_at, "updated_at": d.updated_at,
     }
 
@@ -160,8 +177,12 @@ def _visible(request, designation_id: int):
     return queries.designation_for(request.actor, designation_id)
 
 
-def _reloaded(request, designation_id: int) -> dict:
-    return _detail(queries.designation_for(request.actor, designation_id))
+def _reloaded(request, designation_id: int, response: HttpResponse | None = None) -> dict:
+    """The designation as stored now; with `response`, its version as the response's ETag."""
+    d = queries.designation_for(request.actor, designation_id)
+    if response is not None:
+        response["ETag"] = rows.etag(d)
+    return _detail(d)
 
 
 # --- notifications and the ledger (before /{id} so their paths are never read as ids) ----------------------
@@ -461,9 +482,12 @@ def create_draft(request, payload: DraftIn):
 @router.get("/{int:designation_id}", response={200: DesignationOut, **READ_ERRORS},
             summary="One designation (404 when missing or not visible to the caller); audited",
             description="Each read is an audit entry `designation.read` (a refused or missing one too, "
-            "with outcome `denied`).")
-def get_designation(request, designation_id: int):
-    return _detail(services.read_designation(actor=request.actor, pk=designation_id))
+            "with outcome `denied`). The response's ETag is the designation's version: send it in If-Match "
+            "to change the draft.")
+def get_designation(request, designation_id: int, response: HttpResponse):
+    d = services.read_designation(actor=request.actor, pk=designation_id)
+    response["ETag"] = rows.etag(d)
+    return _detail(d)
 
 
 class DraftUpdateIn(In):
@@ -483,22 +507,31 @@ class DraftUpdateIn(In):
     advance_reason: Text | None = None
 
 
-@router.patch("/{int:designation_id}", response={200: DesignationOut, **WRITE_ERRORS},
+@router.patch("/{int:designation_id}", response={200: DesignationOut, **VERSIONED_ERRORS},
               summary="Change a draft (ESI manager of the organ); a designation in force is changed only "
-              "by extension or cancellation")
-def update_draft(request, designation_id: int, payload: DraftUpdateIn):
+              "by extension or cancellation",
+              description="Requires `If-Match` with the ETag of your read: 428 `version_required` without it, 409 "
+              "`stale_edit` when the draft changed since (someone else's edit, or its approval); nothing is "
+              "written either way. The response carries the new ETag.")
+def update_draft(request, designation_id: int, payload: DraftUpdateIn, response: HttpResponse,
+                 if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     designation = _visible(request, designation_id)
     given = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     fields = _draft_fields(given, _esi_pack(), current=designation)
-    services.update_draft(actor=request.actor, designation=designation, **fields)
-    return _reloaded(request, designation_id)
+    services.update_draft(actor=request.actor, designation=designation.pk,
+                          version=rows.version_from_if_match(if_match), **fields)
+    return _reloaded(request, designation_id, response)
 
 
-@router.post("/{int:designation_id}/approve", response={200: DesignationOut, **WRITE_ERRORS},
-             summary="Designate a draft (the organ head's delegate; never the draft's preparer)")
-def approve(request, designation_id: int):
-    services.approve(actor=request.actor, designation=_visible(request, designation_id))
-    return _reloaded(request, designation_id)
+@router.post("/{int:designation_id}/approve", response={200: DesignationOut, **VERSIONED_ERRORS},
+             summary="Designate a draft (the organ head's delegate; never the draft's preparer)",
+             description="With `If-Match`, the draft is designated only if it is still the version you read "
+             "(409 `stale_edit` otherwise): the head approves exactly what they read.")
+def approve(request, designation_id: int, response: HttpResponse,
+            if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
+    services.approve(actor=request.actor, designation=_visible(request, designation_id).pk,
+                     version=rows.version_from_if_match(if_match))
+    return _reloaded(request, designation_id, response)
 
 
 class ExtendIn(In):

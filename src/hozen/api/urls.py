@@ -52,10 +52,18 @@ def out_of_range(request, exc):
 
 @api.exception_handler(RuleViolation)
 def rule_violation(request, exc: RuleViolation):
+    """422 for a broken rule; 409 for an edit of an older version (with the stored version, whose
+    ETag the response carries); 428 for an edit that named no version (If-Match missing)."""
     body = {"detail": exc.message(_language(request)), "code": exc.code}
     if exc.field:
         body["field"] = exc.field
-    return api.create_response(request, body, status=422)
+    current = getattr(exc, "current_version", None)
+    if current is not None:
+        body["current_version"] = current
+    response = api.create_response(request, body, status=exc.status)
+    if current is not None:
+        response["ETag"] = f'"{current}"'
+    return response
 
 
 @api.exception_handler(ValidationError)

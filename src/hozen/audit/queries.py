@@ -439,3 +439,38 @@ def read_rows(entries, *, language: str | None = None) -> list[ReadRow]:
                             organisation_name=names.get(e.organisation, ""), purpose=data.get("purpose") or "",
                             outcome=e.outcome))
     return rows
+
+
+@dataclass(frozen=True)
+class Change:
+    """One recorded change of a versioned record: which version it made, what, when and by whom."""
+
+    version: int
+    action: str
+    time: dt.datetime
+    actor_name: str
+    fields: tuple[str, ...]
+
+
+def changes_since(target, version: int, *, limit: int = 50) -> list[Change]:
+    """The recorded changes of `target` (a versioned row) after `version`, oldest first: what an
+    edit refused as stale (409) had not seen. Entries name the changed fields, never their values
+    (the values are on the record, which the caller is already showing to someone allowed to see
+    it). Reads the target's entries newest first (index on target_type, target_id) and stops at
+    the first at or below `version`."""
+    ref = service.target_ref(target)
+    changes: list[Change] = []
+    entries = (AuditEntry.objects.filter(target_type=ref["type"], target_id=ref["id"], outcome="success")
+               .order_by("-id").only("data", "time", "action", "actor_name"))
+    for entry in entries[:limit * 4]:
+        details = json.loads(entry.data).get("details") or {}
+        made = details.get("version")
+        if not isinstance(made, int):
+            continue
+        if made <= version:
+            break
+        changes.append(Change(version=made, action=entry.action, time=entry.time, actor_name=entry.actor_name,
+                              fields=tuple(details.get("fields") or ())))
+        if len(changes) >= limit:
+            break
+    return changes[::-1]

@@ -53,11 +53,24 @@ class ViolationMixin:
 
     def add_violation(self, exc, language: str) -> None:
         field = self.field_map.get(exc.field, exc.field) if exc.field else None
+        if field in self.fields and self.fields[field].widget.is_hidden:
+            field = None  # a hidden field's error (the version) is said above the form
         self.add_error(field if field in self.fields else None, exc.message(language))
 
 
+class VersionField(forms.IntegerField):
+    """The version of the record the form was opened with (ARCHITECTURE rule 8): the service
+    refuses the change if the record has changed since (409), so nobody overwrites a newer one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, min_value=0, widget=forms.HiddenInput, **kwargs)
+
+
 class DesignationForm(ViolationMixin, forms.Form):
-    """Create or edit a draft. Category and sub-item come from the rules pack in force."""
+    """Create or edit a draft. Category and sub-item come from the rules pack in force. An edit
+    carries the version it was opened with (`version`, hidden)."""
+
+    version = VersionField()
 
     title = forms.CharField(label=_("Title"), max_length=200,
                             help_text=_("Name the information without revealing it."))
@@ -90,7 +103,10 @@ class DesignationForm(ViolationMixin, forms.Form):
 
 
 class ApproveForm(ViolationMixin, forms.Form):
-    """Approval has no input: the organ head confirms the draft as shown (a refusal shows above it)."""
+    """Approval has no input but the version shown: the organ head approves the draft exactly as
+    shown (a refusal shows above it; a draft changed since the page opened is refused)."""
+
+    version = VersionField()
 
 
 class AcknowledgeForm(ViolationMixin, forms.Form):

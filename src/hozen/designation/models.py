@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hozen.core.models import Account, Organisation
+from hozen.core.rows import Versioned
 
 
 class Tier(models.TextChoices):
@@ -48,7 +49,22 @@ class ProtectiveMeasure(models.TextChoices):
     WRITTEN_NOTICE = "written_notice", _("Written notification (通知)")
 
 
-class Designation(models.Model):
+def state_q(state: str, on) -> models.Q:
+    """The rows in `state` on the date `on`, as dates decide (ARCHITECTURE rule 9): a designation
+    whose term has ended is expired from the next day, whether or not the daily job has recorded it."""
+    if state == State.DESIGNATED:
+        return models.Q(state=State.DESIGNATED, term_end__gte=on)
+    if state == State.EXPIRED:
+        return models.Q(state=State.EXPIRED) | models.Q(state=State.DESIGNATED, term_end__lt=on)
+    return models.Q(state=state)
+
+
+def state_on(state: str, term_end, on) -> str:
+    """`state_q` for one row's values."""
+    return State.EXPIRED if state == State.DESIGNATED and term_end < on else state
+
+
+class Designation(Versioned):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="designations",
                                      verbose_name=_("holding organ"))
     tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices, default=Tier.ESI)
@@ -100,13 +116,22 @@ class Designation(models.Model):
     def __str__(self) -> str:
         return self.reference or f"draft #{self.pk}"
 
+    def state_on(self, on=None) -> str:
+        """The state the dates give on `on` (today by default): `state` as stored, except that a
+        designation whose term has ended is expired from the next day (ARCHITECTURE rule 9)."""
+        return state_on(self.state, self.term_end, on or timezone.localdate())
+
+    def get_state_on_display(self) -> str:
+        """The label of `state_on()` for screens (a designation past its term end reads "Expired")."""
+        return State(self.state_on()).label
+
     @property
     def marking(self) -> str:
-        return MARKINGS.get((self.tier, self.state), "")
+        return MARKINGS.get((self.tier, self.state_on()), "")
 
     @property
     def is_in_force(self) -> bool:
-        return self.state == State.DESIGNATED
+        return self.state_on() == State.DESIGNATED
 
     @property
     def first_designated_on(self):

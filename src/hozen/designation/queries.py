@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from hozen.access import policy
 from hozen.core.errors import NotFound
 
-from .models import CorrectionRequest, Designation, Notification, Provision, State
+from .models import CorrectionRequest, Designation, Notification, Provision, State, state_q
 
 #: Long texts no list shows: deferred, so a page's rows stay narrow. SQLite sorts whole rows (with
 #: the joined ones) when it answers the scope from the holder index, so every byte of a row counts;
@@ -27,7 +29,7 @@ def designations_for(actor, *, organisation=None, state: str | None = None, sear
     if organisation is not None:
         qs = qs.filter(organisation=organisation)
     if state:
-        qs = qs.filter(state=state)
+        qs = qs.filter(state_q(state, timezone.localdate()))  # dates decide (rule 9)
     if category:
         qs = qs.filter(category__code=category)
     if search:
@@ -78,7 +80,8 @@ def by_reference(actor, reference: str) -> Designation:
 
 def reviews_due_for(actor, *, on: dt.date | None = None, within_days: int = 30):
     on = on or timezone.localdate()
-    return (designations_for(actor).filter(state=State.DESIGNATED, review_due__lte=on + dt.timedelta(days=within_days))
+    return (designations_for(actor).filter(state_q(State.DESIGNATED, on),
+                                           review_due__lte=on + dt.timedelta(days=within_days))
             .order_by("review_due"))
 
 
@@ -309,7 +312,8 @@ def statistics(actor, *, year: int | None = None, organisation=None) -> dict:
         events = events.filter(on__year=year)
         provisions = provisions.filter(provided_on__year=year)
         corrections = corrections.filter(requested_at__year=year)
-    in_force = (designations.filter(state=State.DESIGNATED)
+    today = timezone.localdate()
+    in_force = (designations.filter(state_q(State.DESIGNATED, today))
                 .values("organisation__code", "category__code").annotate(n=Count("id"))
                 .order_by("organisation__code", "category__code"))
     by_category: dict[str, int] = {}
@@ -317,6 +321,11 @@ def statistics(actor, *, year: int | None = None, organisation=None) -> dict:
         by_category[r["category__code"]] = by_category.get(r["category__code"], 0) + r["n"]
     by_kind = dict(events.values_list("kind").annotate(n=Count("id")).order_by())
     by_state = dict(designations.values_list("state").annotate(n=Count("id")).order_by())
+    # Dates decide (rule 9): a term that ended counts as expired before the daily job records it.
+    lapsed = designations.filter(state=State.DESIGNATED, term_end__lt=today).count()
+    if lapsed:
+        by_state[State.DESIGNATED] -= lapsed
+        by_state[State.EXPIRED] = by_state.get(State.EXPIRED, 0) + lapsed
     by_recipient = dict(provisions.values_list("recipient_kind").annotate(n=Count("id")).order_by())
     answered = corrections.filter(answered_at__isnull=False).count()
     total_corrections = corrections.count()
@@ -342,6 +351,39 @@ def statistics(actor, *, year: int | None = None, organisation=None) -> dict:
     }
 
 
+#: What each recorded change of a designation did, for the "changed by someone else" panel.
+CHANGE_LABELS = {
+    "designation.drafted": _("Draft prepared"),
+    "designation.draft_updated": _("Draft changed"),
+    "designation.designated": _("Approved and designated"),
+    "designation.extended": _("Term extended"),
+    "designation.reviewed": _("Reviewed"),
+    "designation.cancelled": _("Cancelled"),
+    "designation.expired": _("Expired"),
+    "designation.moved_to_sds": _("Moved to SDS"),
+    "designation.transferred_to_archives": _("Ended: transferred to the National Archives"),
+}
+
+
+def changes_since(designation: Designation, version: int) -> list[dict]:
+    """What changed in a designation after `version` (the one a refused edit was made on), for the
+    "changed by someone else" panel: each change's version, time, who, what it did and the labels
+    of the fields it changed (never their values: the page shows the record as it now is)."""
+    from hozen.audit.queries import changes_since as recorded_changes
+
+    rows = []
+    for change in recorded_changes(designation, version):
+        labels = []
+        for name in change.fields:
+            try:
+                labels.append(str(Designation._meta.get_field(name).verbose_name))
+            except FieldDoesNotExist:  # a field since removed from the model: its name still informs
+                labels.append(name)
+        rows.append({"version": change.version, "time": change.time, "actor": change.actor_name,
+                     "action": str(CHANGE_LABELS.get(change.action, change.action)), "fields": labels})
+    return rows
+
+
 def draft_initial(d: Designation, pack, fields) -> dict:
     """The edit form's initial values. A draft made under an older version of the same pack shows
     the category and sub-item of the same codes in the version in force (as saving will re-map
@@ -360,5 +402,6 @@ def review_reminders_for(actor):
     if actor.organisation is None or actor.role not in ("esi_manager", "organ_head"):
         return ReviewReminder.objects.none()
     return (ReviewReminder.objects.filter(organisation=actor.organisation, designation__state=State.DESIGNATED,
+                                          designation__term_end__gte=timezone.localdate(),
                                           designation__review_due=F("due"))
             .select_related("designation").order_by("due", "id"))

@@ -87,13 +87,35 @@ def check_editable(designation) -> None:
         )
 
 
-def check_extension(pack, designation, new_end: dt.date, cabinet_approval_ref: str, exempt_category: bool) -> None:
-    """DOMAIN §2: each extension at most N years; past the approval threshold only with a recorded
-    Cabinet approval; never past the absolute cap outside exempt categories (to verify for ESI)."""
+def check_term_not_ended(designation, on: dt.date) -> None:
+    """ARCHITECTURE rule 9, dates decide: a term that has ended is over on that date, whether or
+    not the daily job has recorded the expiry yet. Nothing is approved, extended, reviewed,
+    cancelled, moved or provided under it."""
+    if designation.term_end < on:
+        raise RuleViolation(
+            "term_ended",
+            f"有効期間は {designation.term_end:%Y-%m-%d} に満了しています。満了後の指定は承認・延長・変更できません。",
+            f"The term ended on {designation.term_end:%Y-%m-%d}: an ended designation can no longer be approved, "
+            "extended or changed.",
+            field="term_end" if designation.state == State.DRAFT else None,
+        )
+
+
+def check_in_force(designation, on: dt.date, *, message_ja: str, message_en: str) -> None:
+    """The designation is in force on `on`: designated, and its term not ended (dates decide)."""
     check_editable(designation)
     if designation.state != State.DESIGNATED:
-        raise RuleViolation("not_designated", "指定中の指定のみ延長できます。",
-                            "Only a designation in force can be extended.")
+        raise RuleViolation("not_designated", message_ja, message_en)
+    check_term_not_ended(designation, on)
+
+
+def check_extension(pack, designation, new_end: dt.date, cabinet_approval_ref: str, exempt_category: bool,
+                    on: dt.date) -> None:
+    """DOMAIN §2: each extension at most N years; past the approval threshold only with a recorded
+    Cabinet approval; never past the absolute cap outside exempt categories (to verify for ESI).
+    Only a designation in force on `on` is extended: after its term end it has expired (rule 9)."""
+    check_in_force(designation, on, message_ja="指定中の指定のみ延長できます。",
+                   message_en="Only a designation in force can be extended.")
     previous_end = designation.term_end
     if new_end <= previous_end:
         raise RuleViolation("extension_not_later", "新しい満了日は現在の満了日より後でなければなりません。",

@@ -6,13 +6,15 @@ DOMAIN §2 and §3. The rule checks live in rules.py; the policy decides who may
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation
 from hozen.rules.queries import current_pack
@@ -177,30 +179,55 @@ def create_draft(*, actor, organisation: Organisation, tier: str = Tier.ESI, **f
     designation.save()
     add_holding_organ(designation)
     _event(actor, designation, Event.Kind.DRAFTED, pack=pack)
-    audit.record(actor, "designation.drafted", designation, details={"organisation": organisation.code})
+    audit.record(actor, "designation.drafted", designation,
+                 details={"organisation": organisation.code, "state": State.DRAFT, "version": designation.version})
     return designation
 
 
+def _scratch(designation: Designation) -> Designation:
+    """An unsaved copy to run the content rules on the draft as it would be saved: a refused
+    change leaves the locked row as it was, and `rows.change` sees what differs."""
+    return Designation(**{f.attname: getattr(designation, f.attname) for f in Designation._meta.concrete_fields})
+
+
+def _locked(designation) -> Designation:
+    """The designation (an instance or an id) read afresh and locked for this transaction (rule 8)."""
+    return rows.lock(Designation, designation, related=("organisation", "category", "sub_item"))
+
+
+CONTENT = ("category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
+           "justification_category", "justification_not_public", "justification_harm")
+
+
 @transaction.atomic(durable=True)
-def update_draft(*, actor, designation: Designation, **fields) -> Designation:
+def update_draft(*, actor, designation: Designation | int, version: int | str | None, **fields) -> Designation:
+    """Change a draft. `version` is the version the preparer opened (the form's hidden field, the
+    API's If-Match): an edit of an older copy is refused (StaleEdit, 409) and one that names no
+    version too (VersionRequired, 428): nobody overwrites a newer draft, or an approval, blindly."""
+    designation = _locked(designation)
     policy.require(actor, "designation.update", designation)
+    rows.check_version(designation, version, required=True)
     rules.check_editable(designation)
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "指定後の内容は変更できません（延長・解除の手続によります）。",
                             "A designation in force is changed only by extension or cancellation.")
     if "protective_measure" in fields:
         _check_protective_measure(fields["protective_measure"])
-    for key in FIELDS:
-        if key in fields:
-            setattr(designation, key, fields[key])
+    values = {key: fields[key] for key in FIELDS if key in fields}
+    if "title" in values and not (values["title"] or "").strip():
+        raise RuleViolation("title_required", "件名を入力してください。", "Enter a title.", field="title")
+    proposed = _scratch(designation)
+    for key, value in values.items():
+        setattr(proposed, key, value)
     pack = _pack_for(designation.tier)
-    remapped = _follow_current_version(designation, pack, chosen=bool({"category", "sub_item"} & set(fields)))
-    designation.rules_pack = pack
-    check_content(pack, **{k: getattr(designation, k) for k in (
-        "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
-        "justification_category", "justification_not_public", "justification_harm")})
-    designation.save()
-    details = {"fields": sorted(fields), "rules": str(pack)}
+    remapped = _follow_current_version(proposed, pack, chosen=bool({"category", "sub_item"} & set(fields)))
+    check_content(pack, **{k: getattr(proposed, k) for k in CONTENT})
+    changed = rows.change(designation, rules_pack=pack, category=proposed.category, sub_item=proposed.sub_item,
+                          **{k: v for k, v in values.items() if k not in ("category", "sub_item")})
+    if not changed:
+        return designation
+    details = {"fields": sorted(changed), "rules": str(pack), "state": designation.state,
+               "version": designation.version}
     if remapped:
         details["remapped_from"] = remapped
     audit.record(actor, "designation.draft_updated", designation, details=details)
@@ -209,50 +236,57 @@ def update_draft(*, actor, designation: Designation, **fields) -> Designation:
 
 # --- designating ----------------------------------------------------------------------------------
 
-def _assign_reference(designation: Designation, year: int) -> None:
-    # Lock the organ's row so two approvals in one organ and year never take the same serial.
-    Organisation.objects.select_for_update().get(pk=designation.organisation_id)
+class Reference(NamedTuple):
+    year: int
+    serial: int
+    text: str
+
+
+def _assign_reference(designation: Designation, year: int) -> Reference:
+    """The next reference of the organ, tier and year. The organ's row is locked until the
+    approval commits, so two approvals in one organ never take the same serial, and the serial is
+    the largest committed one plus one: an approval that rolls back leaves no gap. The unique
+    constraints on (organ, tier, year, serial) and on the reference back this in the database."""
+    organisation = rows.lock(Organisation, designation.organisation_id)
     last = (Designation.objects.filter(organisation_id=designation.organisation_id, tier=designation.tier, year=year)
             .aggregate(m=Max("serial"))["m"]) or 0
-    designation.year, designation.serial = year, last + 1
     infix = "" if designation.tier == Tier.ESI else "SDS-"
-    designation.reference = f"{designation.organisation.code}-{infix}{year}-{designation.serial:04d}"
+    return Reference(year, last + 1, f"{organisation.code}-{infix}{year}-{last + 1:04d}")
 
 
 @transaction.atomic(durable=True)
-def approve(*, actor, designation: Designation) -> Designation:
-    """The organ head's delegate designates a draft (not the person who prepared it)."""
-    return _approve(actor=actor, designation=designation)
+def approve(*, actor, designation: Designation | int, version: int | str | None = None) -> Designation:
+    """The organ head's delegate designates a draft (not the person who prepared it).
 
-
-def _approve(*, actor, designation: Designation) -> Designation:
+    The draft is locked for the approval's transaction, so an edit or a second approval waits and
+    then finds it designated. `version`, when given (the approval page sends the version it
+    showed), must still be the draft's: the head approves exactly what they read. The reference
+    number is taken inside this transaction, so a refused or rolled-back approval burns none.
+    """
+    designation = _locked(designation)
     policy.require(actor, "designation.approve", designation)
     rules.check_editable(designation)
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "この指定は既に承認されています。", "This designation is already approved.")
+    rows.check_version(designation, version)
+    on = today()
+    rules.check_term_not_ended(designation, on)
     pack = _pack_for(designation.tier)
-    remapped = _follow_current_version(designation, pack)
-    check_content(pack, **{k: getattr(designation, k) for k in (
-        "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
-        "justification_category", "justification_not_public", "justification_harm")})
-    designation.rules_pack = pack
-    _assign_reference(designation, designation.designated_on.year)
-    designation.state = State.DESIGNATED
-    designation.approved_by = actor.account
-    designation.approved_at = timezone.now()
-    designation.review_due = add_months(designation.designated_on, pack.value("review.interval_months"))
-    try:
-        with transaction.atomic():
-            designation.save()
-    except IntegrityError:  # pragma: no cover - the organ lock above prevents it
-        raise RuleViolation("reference_taken", "指定番号の採番が競合しました。もう一度お試しください。",
-                            "Two approvals took the same reference number; try again.") from None
+    proposed = _scratch(designation)
+    remapped = _follow_current_version(proposed, pack)
+    check_content(pack, **{k: getattr(proposed, k) for k in CONTENT})
+    reference = _assign_reference(designation, designation.designated_on.year)
+    rows.change(designation, rules_pack=pack, category=proposed.category, sub_item=proposed.sub_item,
+                year=reference.year, serial=reference.serial, reference=reference.text, state=State.DESIGNATED,
+                approved_by=actor.account, approved_at=timezone.now(),
+                review_due=add_months(designation.designated_on, pack.value("review.interval_months")))
     # The holding organ's row exists from the draft on; it holds the information from the designation date.
     Holder.objects.update_or_create(designation=designation, organisation=designation.organisation,
                                     defaults={"since": designation.designated_on})
     _event(actor, designation, Event.Kind.DESIGNATED, on=designation.designated_on, pack=pack,
            reference=designation.reference, term_end=designation.term_end.isoformat())
-    details = {"reference": designation.reference, "rules": str(pack)}
+    details = {"reference": designation.reference, "rules": str(pack), "state": State.DESIGNATED,
+               "term_end": designation.term_end, "approved_by": actor.account.username, "version": designation.version}
     if remapped:
         details["remapped_from"] = remapped
     audit.record(actor, "designation.designated", designation, details=details)
@@ -278,99 +312,100 @@ def _cap_exemption(pack, designation, claimed: str) -> str:
 
 
 @transaction.atomic(durable=True)
-def extend(*, actor, designation: Designation, new_end: dt.date, reason: str,
+def extend(*, actor, designation: Designation | int, new_end: dt.date, reason: str,
            cabinet_approval_ref: str = "", cap_exemption: str = "") -> Designation:
-    """DOMAIN §2: extend within the pack's caps; every extension re-marks and re-notifies."""
+    """DOMAIN §2: extend within the pack's caps; every extension re-marks and re-notifies. Only a
+    designation in force today: once its term end has passed it has expired (rule 9)."""
+    designation = _locked(designation)
     policy.require(actor, "designation.extend", designation)
-    designation = (Designation.objects.select_for_update().select_related("category", "sub_item")
-                   .get(pk=designation.pk))
     pack = _pack_for(designation.tier)
     if len((reason or "").strip()) < 10:
         raise RuleViolation("reason_required", "延長の理由を記載してください。", "Give the reason for the extension.",
                             field="reason")
     exemption = _cap_exemption(pack, designation, cap_exemption)
-    rules.check_extension(pack, designation, new_end, cabinet_approval_ref, bool(exemption))
+    rules.check_extension(pack, designation, new_end, cabinet_approval_ref, bool(exemption), today())
     Extension.objects.create(designation=designation, previous_end=designation.term_end, new_end=new_end,
                              reason=reason, cabinet_approval_ref=cabinet_approval_ref.strip(), rules_pack=pack,
                              decided_by=actor.account, cap_exemption=exemption)
     previous = designation.term_end
-    designation.term_end = new_end
-    designation.save(update_fields=["term_end", "updated_at"])
+    rows.change(designation, term_end=new_end)
     _event(actor, designation, Event.Kind.EXTENDED, pack=pack, previous_end=previous.isoformat(),
            new_end=new_end.isoformat(), cabinet_approval_ref=cabinet_approval_ref.strip())
     notified = _notify_holders(designation, Notification.Kind.EXTENDED)
     audit.record(actor, "designation.extended", designation,
-                 details={"until": new_end, "rules": str(pack), "notified": notified})
+                 details={"until": new_end, "previous_end": previous, "rules": str(pack), "notified": notified,
+                          "state": designation.state, "term_end": new_end, "version": designation.version})
     return designation
 
 
 def _end(actor, designation: Designation, state: str, kind_event: str, kind_notice: str, on: dt.date,
-         reason: str) -> int:
-    designation.state = state
-    designation.ended_on = on
-    designation.end_reason = reason
-    designation.review_due = None
-    designation.save(update_fields=["state", "ended_on", "end_reason", "review_due", "updated_at"])
+         reason: str) -> dict:
+    """End a locked designation in `state` on `on`; returns the audit details every ending records
+    (the state, the end date, how many were notified, the version)."""
+    rows.change(designation, state=state, ended_on=on, end_reason=reason, review_due=None)
     _event(actor, designation, kind_event, on=on, pack=_pack_for(designation.tier))
-    return _notify_holders(designation, kind_notice)
+    notified = _notify_holders(designation, kind_notice)
+    return {"notified": notified, "state": state, "ended_on": on, "version": designation.version}
+
+
+def _check_reason(text: str, field: str, ja: str, en: str) -> None:
+    if len((text or "").strip()) < 10:
+        raise RuleViolation("reason_required", ja, en, field=field)
 
 
 @transaction.atomic(durable=True)
-def cancel(*, actor, designation: Designation, reason: str) -> Designation:
+def cancel(*, actor, designation: Designation | int, reason: str) -> Designation:
     """DOMAIN §2: cancel as soon as a requirement fails; markings change, holders are told."""
+    designation = _locked(designation)
     policy.require(actor, "designation.cancel", designation)
-    designation = Designation.objects.select_for_update().get(pk=designation.pk)
-    rules.check_editable(designation)
-    if designation.state != State.DESIGNATED:
-        raise RuleViolation("not_designated", "指定中の指定のみ解除できます。", "Only a designation in force can be cancelled.")
-    if len((reason or "").strip()) < 10:
-        raise RuleViolation("reason_required", "解除の理由を記載してください。", "Give the reason for the cancellation.",
-                            field="reason")
-    notified = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED,
-                    today(), reason)
-    audit.record(actor, "designation.cancelled", designation, details={"notified": notified})
+    rules.check_in_force(designation, today(), message_ja="指定中の指定のみ解除できます。",
+                         message_en="Only a designation in force can be cancelled.")
+    _check_reason(reason, "reason", "解除の理由を記載してください。", "Give the reason for the cancellation.")
+    details = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED,
+                   today(), reason)
+    audit.record(actor, "designation.cancelled", designation, details=details)
     return designation
 
 
 @transaction.atomic(durable=True)
-def review(*, actor, designation: Designation, requirements_met: bool, note: str = "") -> Review:
+def review(*, actor, designation: Designation | int, requirements_met: bool, note: str = "") -> Review:
     """The yearly (configurable) review: requirements still met, or cancellation."""
+    designation = _locked(designation)
     policy.require(actor, "designation.review", designation)
-    designation = Designation.objects.select_for_update().get(pk=designation.pk)
-    rules.check_editable(designation)
-    if designation.state != State.DESIGNATED:
-        raise RuleViolation("not_designated", "指定中の指定のみ見直せます。", "Only a designation in force is reviewed.")
-    pack = _pack_for(designation.tier)
     on = today()
+    rules.check_in_force(designation, on, message_ja="指定中の指定のみ見直せます。",
+                         message_en="Only a designation in force is reviewed.")
+    pack = _pack_for(designation.tier)
     if requirements_met:
         next_due = add_months(on, pack.value("review.interval_months"))
         row = Review.objects.create(designation=designation, reviewed_on=on, outcome=Review.Outcome.REQUIREMENTS_MET,
                                     note=note, next_due=next_due, rules_pack=pack, reviewed_by=actor.account)
-        designation.review_due = next_due
-        designation.save(update_fields=["review_due", "updated_at"])
+        rows.change(designation, review_due=next_due)
         _event(actor, designation, Event.Kind.REVIEWED, pack=pack, next_due=next_due.isoformat())
-        audit.record(actor, "designation.reviewed", designation, details={"outcome": row.outcome})
+        audit.record(actor, "designation.reviewed", designation,
+                     details={"outcome": row.outcome, "state": designation.state, "version": designation.version})
         return row
-    if len((note or "").strip()) < 10:
-        raise RuleViolation("reason_required", "要件を満たさなくなった理由を記載してください。",
-                            "Say which requirement no longer holds.", field="note")
+    _check_reason(note, "note", "要件を満たさなくなった理由を記載してください。", "Say which requirement no longer holds.")
     row = Review.objects.create(designation=designation, reviewed_on=on, outcome=Review.Outcome.CANCEL, note=note,
                                 rules_pack=pack, reviewed_by=actor.account)
-    notified = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED, on, note)
-    audit.record(actor, "designation.reviewed", designation, details={"outcome": row.outcome, "notified": notified})
+    details = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED, on, note)
+    audit.record(actor, "designation.reviewed", designation, details={"outcome": row.outcome, **details})
     return row
 
 
 @transaction.atomic(durable=True)
 def expire_due(*, actor, on: dt.date | None = None) -> int:
-    """The background job: designations whose term has ended become expired (DOMAIN §2)."""
+    """The daily job records what the dates already decided (rule 9): designations whose term has
+    ended are expired from the day after their term end (every decision already treats them so);
+    the job writes the state, the ledger event and the notices to every holder (DOMAIN §2)."""
     policy.require(actor, "designation.expire")
     on = on or today()
     count = 0
-    for designation in Designation.objects.select_for_update().filter(state=State.DESIGNATED, term_end__lt=on):
-        notified = _end(actor, designation, State.EXPIRED, Event.Kind.EXPIRED, Notification.Kind.EXPIRED,
-                        designation.term_end + dt.timedelta(days=1), "")
-        audit.record(actor, "designation.expired", designation, details={"notified": notified})
+    for designation in (Designation.objects.select_for_update().filter(state=State.DESIGNATED, term_end__lt=on)
+                        .order_by("pk")):
+        details = _end(actor, designation, State.EXPIRED, Event.Kind.EXPIRED, Notification.Kind.EXPIRED,
+                       designation.term_end + dt.timedelta(days=1), "")
+        audit.record(actor, "designation.expired", designation, details=details)
         count += 1
     return count
 
@@ -395,19 +430,17 @@ def remind_reviews_due(*, actor, on: dt.date | None = None) -> int:
 
 
 @transaction.atomic(durable=True)
-def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, sds_sub_item,
+def move_to_sds(*, actor, designation: Designation | int, reason: str, sds_category, sds_sub_item,
                 term_end: dt.date, justification_harm: str) -> Designation:
     """One item is ESI or SDS, never both: cancel the ESI designation and create the SDS one, linked."""
+    designation = _locked(designation)
     policy.require(actor, "designation.move_to_sds", designation)
-    designation = Designation.objects.select_for_update().get(pk=designation.pk)
-    rules.check_editable(designation)
-    if designation.state != State.DESIGNATED or designation.tier != Tier.ESI:
-        raise RuleViolation("not_designated", "指定中の重要経済安保情報のみ特定秘密へ移行できます。",
-                            "Only an ESI designation in force can move to SDS.")
-    if len((reason or "").strip()) < 10:
-        raise RuleViolation("reason_required", "移行の理由を記載してください。", "Give the reason for the move.",
-                            field="reason")
     on = today()
+    message = ("指定中の重要経済安保情報のみ特定秘密へ移行できます。", "Only an ESI designation in force can move to SDS.")
+    rules.check_in_force(designation, on, message_ja=message[0], message_en=message[1])
+    if designation.tier != Tier.ESI:
+        raise RuleViolation("not_designated", *message)
+    _check_reason(reason, "reason", "移行の理由を記載してください。", "Give the reason for the move.")
     sds_pack = _pack_for(Tier.SDS, on)
     successor = Designation(
         organisation=designation.organisation, tier=Tier.SDS, rules_pack=sds_pack, title=designation.title,
@@ -421,7 +454,8 @@ def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, s
     rules.check_term_within_maximum(sds_pack, on, term_end)
     rules.check_justifications(successor.justification_category, successor.justification_not_public,
                                justification_harm)
-    _assign_reference(successor, on.year)
+    reference = _assign_reference(successor, on.year)
+    successor.year, successor.serial, successor.reference = reference
     successor.state = State.DESIGNATED
     successor.approved_by = actor.account
     successor.approved_at = timezone.now()
@@ -429,12 +463,16 @@ def move_to_sds(*, actor, designation: Designation, reason: str, sds_category, s
     successor.save()
     Holder.objects.create(designation=successor, organisation=successor.organisation, since=on)
     _event(actor, successor, Event.Kind.DESIGNATED, pack=sds_pack, predecessor=designation.reference)
-    designation.successor = successor
-    designation.save(update_fields=["successor"])
-    notified = _end(actor, designation, State.MOVED_TO_SDS, Event.Kind.MOVED_TO_SDS, Notification.Kind.MOVED_TO_SDS,
-                    on, reason)
+    # The SDS designation's own lifecycle entry: the log names its designation as it names any other.
+    audit.record(actor, "designation.designated", successor, details={
+        "reference": successor.reference, "rules": str(sds_pack), "state": State.DESIGNATED,
+        "term_end": term_end, "approved_by": actor.account.username, "predecessor": designation.reference,
+        "version": successor.version})
+    rows.change(designation, successor=successor)
+    details = _end(actor, designation, State.MOVED_TO_SDS, Event.Kind.MOVED_TO_SDS, Notification.Kind.MOVED_TO_SDS,
+                   on, reason)
     audit.record(actor, "designation.moved_to_sds", designation,
-                 details={"successor": successor.reference, "notified": notified})
+                 details={"successor": successor.reference, **details})
     return successor
 
 
@@ -447,20 +485,18 @@ def _refusal_note(pack) -> tuple[str, str]:
 
 
 @transaction.atomic(durable=True)
-def record_refused_cabinet_approval(*, actor, designation: Designation, requested_end: dt.date,
+def record_refused_cabinet_approval(*, actor, designation: Designation | int, requested_end: dt.date,
                                     refusal_ref: str, reason: str = "") -> Designation:
     """DOMAIN §2 (to verify for ESI): an extension past the Cabinet-approval threshold whose
     approval the Cabinet refused. Where the pack's `archives.transfer_on_refused_approval` holds,
     the designation ends and its files go to the National Archives; markings change and every
     holder and recipient is notified, as for any other ending. The audit entry and the event say
     the value applied is awaiting confirmation when the pack flags it."""
+    designation = _locked(designation)
     policy.require(actor, "designation.extend", designation)
-    designation = (Designation.objects.select_for_update().select_related("category", "sub_item")
-                   .get(pk=designation.pk))
-    rules.check_editable(designation)
-    if designation.state != State.DESIGNATED:
-        raise RuleViolation("not_designated", "指定中の指定のみ記録できます。",
-                            "Only a designation in force can have a refused approval recorded.")
+    on = today()
+    rules.check_in_force(designation, on, message_ja="指定中の指定のみ記録できます。",
+                         message_en="Only a designation in force can have a refused approval recorded.")
     pack = _pack_for(designation.tier)
     ja, en = _refusal_note(pack)
     if not (pack.has(ARCHIVES_KEY) and pack.value(ARCHIVES_KEY)):
@@ -477,19 +513,16 @@ def record_refused_cabinet_approval(*, actor, designation: Designation, requeste
     if not (refusal_ref or "").strip():
         raise RuleViolation("refusal_ref_required", "内閣の不承認の記録番号を入力してください。",
                             "Enter the reference of the Cabinet's refusal.", field="refusal_ref")
-    on = today()
-    designation.state = State.TRANSFERRED
-    designation.ended_on = on
-    designation.end_reason = (reason or "").strip() or f"Cabinet approval refused ({refusal_ref.strip()})"
-    designation.review_due = None
-    designation.save(update_fields=["state", "ended_on", "end_reason", "review_due", "updated_at"])
+    rows.change(designation, state=State.TRANSFERRED, ended_on=on, review_due=None,
+                end_reason=(reason or "").strip() or f"Cabinet approval refused ({refusal_ref.strip()})")
     to_verify = pack.is_to_verify(ARCHIVES_KEY)
     _event(actor, designation, Event.Kind.TRANSFERRED, on=on, pack=pack, refusal_ref=refusal_ref.strip(),
            requested_end=requested_end.isoformat(), to_verify=to_verify)
     notified = _notify_holders(designation, Notification.Kind.TRANSFERRED)
     audit.record(actor, "designation.transferred_to_archives", designation,
                  details={"refusal_ref": refusal_ref.strip(), "rules": str(pack), "to_verify": to_verify,
-                          "notified": notified})
+                          "notified": notified, "state": State.TRANSFERRED, "ended_on": on,
+                          "version": designation.version})
     return designation
 
 
@@ -499,14 +532,12 @@ def record_refused_cabinet_approval(*, actor, designation: Designation, requeste
 def acknowledge_notification(*, actor, notification: Notification) -> Notification:
     """A holder or recipient confirms it received the written notice (and re-marked its copies);
     the sending organ and oversight see which notices are still unacknowledged."""
+    notification = rows.lock(Notification, notification)
     policy.require(actor, "designation.notification.acknowledge", notification)
-    notification = Notification.objects.select_for_update().get(pk=notification.pk)
     if notification.acknowledged_at is not None:
         raise RuleViolation("already_acknowledged", "この通知は受領確認済みです。",
                             "This notice has already been acknowledged.")
-    notification.acknowledged_at = timezone.now()
-    notification.acknowledged_by = actor.describe()
-    notification.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    rows.change(notification, acknowledged_at=timezone.now(), acknowledged_by=actor.describe())
     audit.record(actor, "designation.notification_acknowledged", notification,
                  details={"designation": notification.designation_id, "kind": notification.kind})
     return notification
@@ -531,16 +562,13 @@ def request_correction(*, actor, designation: Designation, kind: str, request: s
 
 @transaction.atomic(durable=True)
 def answer_correction(*, actor, correction: CorrectionRequest, answer: str) -> CorrectionRequest:
+    correction = rows.lock(CorrectionRequest, correction, related=("designation",))
     policy.require(actor, "designation.answer_correction", correction.designation)
-    correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
     if correction.answered_at is not None:
         raise RuleViolation("already_answered", "この是正要求には回答済みです。", "This request is already answered.")
     if len((answer or "").strip()) < 10:
         raise RuleViolation("answer_required", "回答を記載してください。", "Write the answer.", field="answer")
-    correction.answer = answer
-    correction.answered_by = actor.describe()
-    correction.answered_at = timezone.now()
-    correction.save(update_fields=["answer", "answered_by", "answered_at"])
+    rows.change(correction, answer=answer, answered_by=actor.describe(), answered_at=timezone.now())
     _event(actor, correction.designation, Event.Kind.CORRECTION_ANSWERED, correction=correction.pk)
     audit.record(actor, "designation.correction_answered", correction.designation,
                  details={"correction": correction.pk})
@@ -553,11 +581,17 @@ def answer_correction(*, actor, correction: CorrectionRequest, answer: str) -> C
 def record_provision(*, actor, designation: Designation, recipient_kind: str, basis: str, provided_on: dt.date,
                      items: str, recipient: Organisation | None = None, recipient_name: str = "",
                      contract=None, equivalence_finding: str = "", handler_list: list[str] | None = None) -> Provision:
-    """DOMAIN §3: basis, recipient, items, date and the recipient's handler list, always."""
+    """DOMAIN §3: basis, recipient, items, date and the recipient's handler list, always. Only
+    under a designation in force on the provision date (locked, so a cancellation waits or wins)."""
+    designation = _locked(designation)
     policy.require(actor, "provision.create", designation)
     if designation.state != State.DESIGNATED:
         raise RuleViolation("not_designated", "指定中の情報のみ提供を記録できます。",
                             "Only information under a designation in force can be provided.")
+    rules.check_term_not_ended(designation, today())
+    if isinstance(provided_on, dt.date) and provided_on > designation.term_end:
+        raise RuleViolation("provided_after_term_end", "提供日が指定の有効期間の満了日より後です。",
+                            "The provision date is after the designation's term end.", field="provided_on")
     kinds = Provision.RecipientKind
     if recipient_kind not in kinds.values:
         raise RuleViolation("invalid_recipient_kind", "提供先の種類が不正です。",

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hozen.access import policy
 from hozen.access.policy import NO_ROLE, PolicyDenied, deny
-from hozen.core.errors import RuleViolation
+from hozen.core.errors import RuleViolation, StaleEdit
 from hozen.rules.queries import current_pack
 
 from . import export_services, queries, services
@@ -259,17 +259,37 @@ def _step(request, d, *, form, template, run, done, context=None, then=None):
     - on success, the message `done(result)` and the page of `then(result)` (default: `d`).
 
     `context` may be a callable, evaluated only when the form is shown again.
+
+    A change refused because the designation changed since the page was opened (StaleEdit, 409)
+    is shown with what changed since (`stale_changes`) and the record as it now is; the form keeps
+    what the person typed and now carries the current version, so sending it again applies their
+    change on top of the newer record knowingly.
     """
+    status = 200
+    extra: dict = {}
     if request.method == "POST" and form.is_valid():
         try:
             result = run(form)
+        except StaleEdit as exc:
+            form.add_violation(exc, request.LANGUAGE_CODE)
+            d = queries.designation_for(request.actor, d.pk)
+            form.data = form.data.copy()
+            form.data["version"] = str(exc.current_version)
+            extra = {"stale_changes": queries.changes_since(d, exc.seen_version or 0), "stale": True}
+            status = 409
         except RuleViolation as exc:
             form.add_violation(exc, request.LANGUAGE_CODE)
+            status = 409 if exc.status == 409 else 200
         else:
             messages.success(request, done(result))
             return _to_detail(then(result) if then else d)
-    extra = context() if callable(context) else (context or {})
-    return render(request, template, {"d": d, "form": form, **extra})
+    extra = {**(context() if callable(context) else (context or {})), **extra}
+    return render(request, template, {"d": d, "form": form, **extra}, status=status)
+
+
+def _fields(form) -> dict:
+    """The form's values for a service, without the version (passed on its own)."""
+    return {k: v for k, v in form.cleaned_data.items() if k != "version"}
 
 
 @login_required
@@ -286,7 +306,7 @@ def create(request):
     return _step(
         request, None, form=DesignationForm(_posted(request), pack=pack, initial=initial),
         template="designation/draft_form.html", context={"pack": pack},
-        run=lambda form: services.create_draft(actor=request.actor, organisation=organisation, **form.cleaned_data),
+        run=lambda form: services.create_draft(actor=request.actor, organisation=organisation, **_fields(form)),
         done=lambda _d: _("The draft was saved. The organ head approves it to designate."),
         then=lambda draft: draft)
 
@@ -301,9 +321,10 @@ def edit(request, pk):
         return _to_detail(d)
     return _step(
         request, d, form=DesignationForm(_posted(request), pack=pack,
-                                         initial=queries.draft_initial(d, pack, FORM_FIELDS)),
+                                         initial={**queries.draft_initial(d, pack, FORM_FIELDS), "version": d.version}),
         template="designation/draft_form.html", context={"pack": pack},
-        run=lambda form: services.update_draft(actor=request.actor, designation=d, **form.cleaned_data),
+        run=lambda form: services.update_draft(actor=request.actor, designation=d.pk,
+                                               version=form.cleaned_data.get("version"), **_fields(form)),
         done=lambda _d: _("The draft was updated."))
 
 
@@ -313,8 +334,10 @@ def approve(request, pk):
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.approve", d)
     return _step(
-        request, d, form=ApproveForm(_posted(request)), template="designation/approve.html",
-        run=lambda form: services.approve(actor=request.actor, designation=d),
+        request, d, form=ApproveForm(_posted(request), initial={"version": d.version}),
+        template="designation/approve.html",
+        run=lambda form: services.approve(actor=request.actor, designation=d.pk,
+                                          version=form.cleaned_data.get("version")),
         done=lambda done: _("Designated as %(reference)s.") % {"reference": done.reference})
 
 

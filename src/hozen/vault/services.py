@@ -30,7 +30,7 @@ from hozen.core.errors import RuleViolation
 from hozen.core.models import Account
 from hozen.crypto.envelope import CryptoError
 from hozen.crypto.keys import DataKeyDestroyed
-from hozen.designation.models import MARKINGS, Designation, State
+from hozen.designation.models import Designation
 
 from . import blobs, stamping
 from .models import Copy, CustodyEvent, Document, DocumentVersion
@@ -49,9 +49,7 @@ def _megabytes(n: int) -> str:
 
 def current_marking(designation: Designation) -> str:
     """The marking a rendering carries today (DOMAIN §2): a designation past its term end reads as
-    expired even before the nightly job has recorded the expiry."""
-    if designation.state == State.DESIGNATED and designation.term_end < timezone.localdate():
-        return MARKINGS.get((designation.tier, State.EXPIRED), "")
+    expired even before the nightly job has recorded the expiry (`Designation.marking` follows the dates)."""
     return designation.marking
 
 
