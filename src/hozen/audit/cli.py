@@ -5,6 +5,8 @@
   prove       print an inclusion (--index) or consistency (--first) proof as JSON
   key         print the verifier key (note vkey form) that checks the log's checkpoints
   integrate   sequence pending entries now (the background job does this every minute)
+  reconcile   replay the log's lifecycle entries and compare them with the rows (exit 1 names each
+              disagreement); `verify --state` runs it after the log verifies
 """
 
 from __future__ import annotations
@@ -103,7 +105,40 @@ def cmd_verify(args) -> int:
     except VerificationFailed as exc:
         raise CliError(f"audit log does not verify: {exc}") from None
     print(report.summary())
+    if args.state:
+        return _reconcile(_operator("verify --state"), json_output=False, kinds=None)
     return 0
+
+
+def _reconcile(actor, *, json_output: bool, kinds) -> int:
+    """Run the reconcile check as `actor`, print its report; 1 when anything disagreed."""
+    from hozen.cli import CliError
+
+    from .reconcile import run_and_record
+
+    try:
+        report, run = run_and_record(actor=actor, kinds=kinds)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if json_output:
+        print(json.dumps({**report.as_dict(), "run": run.pk}, ensure_ascii=False, indent=2))
+    else:
+        checked = ", ".join(f"{n} {kind}" for kind, n in sorted(report.checked.items())) or "nothing"
+        if report.ok:
+            print(f"state ok: the rows agree with the log ({checked} checked)")
+        else:
+            for d in report.disagreements:
+                print(d.line())
+            more = report.count - len(report.disagreements)
+            if more:
+                print(f"... and {more} more")
+            print(f"state does not agree with the log: {report.count} disagreement(s) ({checked} checked)",
+                  file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_reconcile(args) -> int:
+    return _reconcile(_operator("reconcile"), json_output=args.json, kinds=args.kind or None)
 
 
 @_key_errors
@@ -197,7 +232,15 @@ def register(sub) -> None:
     s.add_argument("--key", metavar="VKEY|FILE",
                    help="trust this verifier key (from `hozen audit key`, kept elsewhere) instead of the stored one")
     s.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    s.add_argument("--state", action="store_true",
+                   help="then replay the log and check the rows agree with it (as `hozen audit reconcile`)")
     s.set_defaults(func=cmd_verify)
+
+    s = audit.add_parser("reconcile", help="replay the log's lifecycle entries and check the rows agree with them")
+    s.add_argument("--kind", action="append", metavar="KIND",
+                   help="only this kind of record (designation, assessment_case, ...); may be repeated")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(func=cmd_reconcile)
 
     audit.add_parser("checkpoint", help="sign a checkpoint if the log grew; print the latest").set_defaults(
         func=cmd_checkpoint)

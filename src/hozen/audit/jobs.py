@@ -22,3 +22,17 @@ def issue_checkpoint_if_grown(*, actor=None):
     actor = actor or Actor.job(JOB_NAME)
     policy.require(actor, "audit.checkpoint")
     return checkpoints.issue_checkpoint_if_grown()
+
+
+RECONCILE_JOB = "audit.reconcile"
+RECONCILE_EVERY_SECONDS = 24 * 3600
+
+
+def reconcile_daily(*, actor=None):
+    """The daily reconcile check (ARCHITECTURE rule 10): replay the log, compare the rows, keep the
+    run for the auditors' dashboard and write `audit.reconciled` (see hozen.audit.reconcile)."""
+    from hozen.core.actor import Actor
+
+    from .reconcile import run_and_record
+
+    return run_and_record(actor=actor or Actor.job(RECONCILE_JOB))[1]

@@ -205,3 +205,24 @@ class AuditSignatureMemo(models.Model):
 
     def __str__(self) -> str:
         return f"signatures checked up to checkpoint #{self.checkpoint_id}"
+
+
+class ReconcileRun(models.Model):
+    """One run of the reconcile check (`hozen.audit.reconcile`): how many records of each kind were
+    replayed and compared, and what disagreed (the first REPORT_LIMIT in full). The latest run is
+    on the auditors' dashboard; each run is also an audit entry `audit.reconciled`."""
+
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"))
+    checked = models.JSONField(_("records checked, by kind"), default=dict)
+    disagreements = models.PositiveIntegerField(_("disagreements"), default=0)
+    details = models.JSONField(_("disagreements found"), default=list)
+    run_by = models.JSONField(_("run by"))
+
+    class Meta:
+        verbose_name = _("reconcile run")
+        verbose_name_plural = _("reconcile runs")
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconcile run {self.pk}"

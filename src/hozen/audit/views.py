@@ -23,6 +23,17 @@ from .forms import LogFilterForm
 
 READS_PER_PAGE = 50
 
+
+def dashboard_context(actor, role: str) -> dict:
+    """The auditors' dashboard: the latest reconcile run (do the rows agree with the log?), with
+    its first disagreements, so a contradiction found by the daily job is in front of them."""
+    if role != Role.AUDITOR:
+        return {}
+    from .reconcile import latest_run
+
+    run = latest_run()
+    return {"reconcile_run": run, "reconcile_details": (run.details[:10] if run else [])}
+
 OUTCOME_LABELS = dict(queries.OUTCOME_CHOICES)
 
 CSV_HEADER = [

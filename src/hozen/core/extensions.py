@@ -13,6 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 
 UI_EXTENSIONS = (
+    "hozen.audit.views",
     "hozen.assessment.views.portal",
     "hozen.assessment.views.staff",
     "hozen.handling.views",

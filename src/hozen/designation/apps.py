@@ -13,3 +13,9 @@ class DesignationConfig(AppConfig):
         from . import jobs
 
         registry.register("designation.expire_and_review", every_seconds=jobs.DAY, fn=jobs.daily)
+
+        from hozen.audit import reconcile
+
+        from .reconcile import REPLAYER
+
+        reconcile.register(REPLAYER)

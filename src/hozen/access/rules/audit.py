@@ -60,6 +60,16 @@ def audit_integrate(actor, target):
     return deny("server_operator_only", "サーバーの操作者のみが実行できます。", "Only the server's operator may do this.")
 
 
+@rule("audit.reconcile")
+def audit_reconcile(actor, target):
+    """Replay the log's lifecycle entries and compare them with the rows (`hozen audit reconcile`,
+    the daily job): the operator, the job, or an auditor. Reports name records by id and fields by
+    name, never content."""
+    if _is_operator(actor) or _is_job(actor):
+        return allow("server_operator" if _is_operator(actor) else "background_job")
+    return _only(actor, Role.AUDITOR, code="not_auditor")
+
+
 PERSONAL_DATA_READ = "personal_data.read"  # written by hozen.crypto.reveal
 
 

@@ -1,0 +1,174 @@
+"""Integrity under concurrency for designations (issue 11): parallel requests over the API, each
+thread with its own connection; exactly the allowed number succeed, the others get a clear 409 or
+422 (never a 5xx), one audit entry per success, no reference burnt or given twice, and the rows
+agree with the log afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hozen.designation import services
+from hozen.designation.models import Designation, State
+from hozen.rules.queries import current_pack
+from tests import factories
+from tests.designation.conftest import actor_of, sub_item
+
+from .harness import (
+    assert_no_server_errors,
+    assert_reconciled,
+    assert_refusals_are_clear,
+    audit_count,
+    bearer,
+    patch,
+    post,
+    race,
+    statuses,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE = "/api/v1/designations"
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture
+def metis(db):
+    orgs = factories.organisations()
+    people = {
+        "manager": factories.account(role="esi_manager", organisation=orgs["METI"]),
+        "head": factories.account(role="organ_head", organisation=orgs["METI"]),
+        "head2": factories.account(role="organ_head", organisation=orgs["METI"]),
+    }
+    tokens = {name: bearer(factories.api_token(account)) for name, account in people.items()}
+    return orgs, people, tokens
+
+
+def make_draft(orgs, people, **overrides) -> Designation:
+    item = sub_item(current_pack("esi", TODAY))
+    fields = {
+        "title": "発電設備の防護計画に関する情報", "summary": "基幹インフラの発電設備に係る防護措置の計画（内容は記載しない）",
+        "category": item.category, "sub_item": item,
+        "justification_category": "法第2条第4項第1号の措置に関する計画であり細目A-1に該当する。",
+        "justification_not_public": "公表されておらず、関係者以外に知られていない。",
+        "justification_harm": "漏えいすれば設備への妨害行為を容易にし安全保障に支障を与える。",
+        "designated_on": TODAY, "term_end": dt.date(2031, 5, 31), "protective_measure": "marking", **overrides,
+    }
+    return services.create_draft(actor=actor_of(people["manager"]), organisation=orgs["METI"], **fields)
+
+
+def designate(orgs, people) -> Designation:
+    return services.approve(actor=actor_of(people["head"]), designation=make_draft(orgs, people).pk)
+
+
+def test_twenty_parallel_approvals_of_one_draft_designate_it_once_with_one_reference(metis):
+    orgs, people, tokens = metis
+    draft = make_draft(orgs, people)
+    outcomes = race(*[post(f"{BASE}/{draft.pk}/approve", {}, tokens["head" if i % 2 else "head2"]) for i in range(20)])
+    assert_refusals_are_clear(outcomes)
+    assert statuses(outcomes)[200] == 1, statuses(outcomes)
+    assert {o.json()["code"] for o in outcomes if o.status != 200} == {"not_a_draft"}
+    d = Designation.objects.get(pk=draft.pk)
+    assert d.state == State.DESIGNATED and d.reference == "METI-2026-0001"
+    assert audit_count("designation.designated") == 1
+    assert_reconciled()
+
+
+def test_an_approval_and_an_edit_at_once_never_undo_the_approval(metis):
+    orgs, people, tokens = metis
+    for _ in range(5):
+        draft = make_draft(orgs, people)
+        seen = f'"{draft.version}"'
+        approve, edit = race(
+            post(f"{BASE}/{draft.pk}/approve", {}, tokens["head"]),
+            patch(f"{BASE}/{draft.pk}", {"title": "同時に保存した件名"}, {**tokens["manager"], "HTTP_IF_MATCH": seen}))
+        assert_refusals_are_clear([approve, edit])
+        assert approve.status == 200, approve.value.content
+        d = Designation.objects.get(pk=draft.pk)
+        assert d.state == State.DESIGNATED and d.reference and d.approved_by_id == people["head"].pk
+        if edit.status == 200:  # the edit went first: the approval designated the edited draft
+            assert d.title == "同時に保存した件名" and approve.json()["title"] == "同時に保存した件名"
+        else:  # the approval went first: the edit was made on the draft before it, refused
+            assert edit.status == 409 and edit.json()["code"] == "stale_edit" and d.title != "同時に保存した件名"
+    references = list(Designation.objects.order_by("serial").values_list("reference", flat=True))
+    assert references == [f"METI-2026-{n:04d}" for n in range(1, 6)]
+    assert audit_count("designation.designated") == 5
+    assert_reconciled()
+
+
+def test_two_edits_of_the_same_version_one_wins_the_other_is_told(metis):
+    orgs, people, tokens = metis
+    draft = make_draft(orgs, people)
+    seen = {**tokens["manager"], "HTTP_IF_MATCH": f'"{draft.version}"'}
+    outcomes = race(patch(f"{BASE}/{draft.pk}", {"title": "一人目の件名"}, seen),
+                    patch(f"{BASE}/{draft.pk}", {"title": "二人目の件名"}, seen))
+    assert_refusals_are_clear(outcomes)
+    assert sorted(o.status for o in outcomes) == [200, 409]
+    winner = next(o for o in outcomes if o.status == 200).json()["title"]
+    assert Designation.objects.get(pk=draft.pk).title == winner
+    assert audit_count("designation.draft_updated") == 1
+    assert_reconciled()
+
+
+def test_parallel_approvals_of_many_drafts_number_them_without_gaps_or_repeats(metis):
+    orgs, people, tokens = metis
+    drafts = [make_draft(orgs, people) for _ in range(10)]
+    outcomes = race(*[post(f"{BASE}/{d.pk}/approve", {}, tokens["head" if i % 2 else "head2"])
+                      for i, d in enumerate(drafts)])
+    assert_no_server_errors(outcomes)
+    assert statuses(outcomes) == {200: 10}
+    references = sorted(Designation.objects.values_list("reference", flat=True))
+    assert references == [f"METI-2026-{n:04d}" for n in range(1, 11)]
+    assert sorted(o.json()["reference"] for o in outcomes) == references
+    assert_reconciled()
+
+
+def test_a_refused_approval_burns_no_reference(metis):
+    orgs, people, tokens = metis
+    ended = make_draft(orgs, people, designated_on=dt.date(2025, 6, 1), term_end=dt.date(2026, 5, 31))
+    good = make_draft(orgs, people)
+    refused, approved = race(post(f"{BASE}/{ended.pk}/approve", {}, tokens["head"]),
+                             post(f"{BASE}/{good.pk}/approve", {}, tokens["head2"]))
+    assert refused.status == 422 and refused.json()["code"] == "term_ended"
+    assert approved.status == 200 and approved.json()["reference"] == "METI-2026-0001"
+    assert Designation.objects.get(pk=ended.pk).reference is None
+    assert_reconciled()
+
+
+def test_an_extension_and_a_cancellation_at_once_are_applied_in_one_order(metis):
+    orgs, people, tokens = metis
+    for _ in range(4):
+        d = designate(orgs, people)
+        extend, cancel = race(
+            post(f"{BASE}/{d.pk}/extend", {"new_end": "2034-05-31", "reason": "延長の理由をここに十分に書く"}, tokens["head"]),
+            post(f"{BASE}/{d.pk}/cancel", {"reason": "非公知性の要件を満たさなくなったため"}, tokens["head2"]))
+        assert_refusals_are_clear([extend, cancel])
+        assert cancel.status == 200
+        row = Designation.objects.get(pk=d.pk)
+        assert row.state == State.CANCELLED
+        if extend.status == 200:  # extended first, then cancelled
+            assert row.term_end == dt.date(2034, 5, 31)
+        else:
+            assert extend.json()["code"] == "designation_not_editable" and row.term_end == dt.date(2031, 5, 31)
+    assert audit_count("designation.cancelled") == 4
+    assert_reconciled()
+
+
+def test_a_cancellation_and_a_move_to_sds_at_once_end_the_designation_once(metis):
+    orgs, people, tokens = metis
+    sds = current_pack("sds", TODAY)
+    item = sds.sub_items.first()
+    move_body = {"reason": "特定秘密に該当するため移行する", "sub_item": item.code, "term_end": "2031-05-31",
+                 "justification_harm": "漏えいすれば安全保障に著しい支障を与えるおそれがある。"}
+    for _ in range(4):
+        d = designate(orgs, people)
+        cancel, move = race(post(f"{BASE}/{d.pk}/cancel", {"reason": "非公知性の要件を満たさなくなったため"}, tokens["head"]),
+                            post(f"{BASE}/{d.pk}/move-to-sds", move_body, tokens["head2"]))
+        assert_refusals_are_clear([cancel, move])
+        assert sorted(o.status for o in (cancel, move)) in ([200, 422], [201, 422])
+        row = Designation.objects.get(pk=d.pk)
+        assert row.state in (State.CANCELLED, State.MOVED_TO_SDS)
+        assert (row.successor_id is not None) == (row.state == State.MOVED_TO_SDS)
+    assert audit_count("designation.cancelled") + audit_count("designation.moved_to_sds") == 4
+    assert_reconciled()
