@@ -165,3 +165,52 @@ def test_manager_drafts_head_approves_extends_and_cancels_with_both_pdfs(page, l
     expect(page.locator("#notices-sent tbody tr")).to_have_count(2)
     expect(page.locator("#notices-sent tbody tr").first).to_contain_text(ja("Not yet acknowledged"))
     assert AuditEntry.objects.filter(action="designation.notification_acknowledged").count() == 1
+
+
+def test_a_colleagues_save_meanwhile_is_shown_and_nothing_is_overwritten(page, live_server, orgs, shipped_packs,
+                                                                         request):
+    """Issue 11: two ESI managers edit one draft; the second to save is told, in the browser, that it
+    changed since they opened it (409), sees who changed which field and keeps what they typed; sending
+    again applies their change on top, without reverting the colleague's."""
+    from hozen.designation import services
+    from tests.designation.conftest import actor_of
+
+    me = factories.account(role="esi_manager", organisation=orgs["METI"])
+    colleague = factories.account(role="esi_manager", organisation=orgs["METI"])
+    item = shipped_packs.sub_items.select_related("category").get(code="A-1")
+    today = timezone.localdate()
+    draft = services.create_draft(
+        actor=actor_of(me), organisation=orgs["METI"], title="送電網の防護計画に関する情報",
+        summary="基幹インフラの送電設備に係る防護措置の計画（内容は記載しない）", category=item.category, sub_item=item,
+        justification_category="法第2条第4項第1号の措置に関する計画であり細目A-1に該当する。",
+        justification_not_public="公表されておらず、関係者以外に知られていない。",
+        justification_harm="漏えいすれば設備への妨害行為を容易にし安全保障に支障を与える。", designated_on=today,
+        term_end=add_years(today, 3) - dt.timedelta(days=1), protective_measure="marking")
+
+    sign_in(page, live_server, me)
+    page.goto(f"{live_server.url}/designations/{draft.pk}/edit/")
+    expect(heading(page)).to_have_text(ja("Edit the draft"))
+    # The colleague saves a new title while my form is open.
+    services.update_draft(actor=actor_of(colleague), designation=draft.pk, version=draft.version,
+                          title="同僚が改めた送電網の件名")
+    page.get_by_label(ja("Summary"), exact=True).fill("私が書き直した概要（内容は記載しない）")
+    page.get_by_role("button", name=ja("Save the draft"), exact=True).click()
+
+    stale = page.locator("#stale-edit")
+    expect(stale).to_be_visible()
+    expect(stale.get_by_role("heading")).to_have_text(ja("Changed by someone else since you opened it"))
+    expect(stale).to_contain_text(colleague.username)
+    expect(page.locator("#stale-yours")).to_contain_text("送電網の防護計画に関する情報")  # what my form had
+    expect(page.get_by_label(ja("Title"), exact=True)).to_have_value("同僚が改めた送電網の件名")
+    expect(page.get_by_label(ja("Summary"), exact=True)).to_have_value("私が書き直した概要（内容は記載しない）")
+    stored = Designation.objects.get(pk=draft.pk)
+    assert stored.title == "同僚が改めた送電網の件名" and stored.summary.startswith("基幹インフラ")
+    # The refused save is a 409 page, which the browser logs as a console error: expected here.
+    problems = request.node._browser_console_problems
+    assert problems and all(re.search(r"status of 409", p) for p in problems), problems
+    del problems[:]
+
+    page.get_by_role("button", name=ja("Save the draft"), exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/designations/{draft.pk}/$"))
+    stored = Designation.objects.get(pk=draft.pk)
+    assert stored.title == "同僚が改めた送電網の件名" and stored.summary == "私が書き直した概要（内容は記載しない）"

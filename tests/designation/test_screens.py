@@ -733,3 +733,53 @@ def test_the_screens_render_in_english_too(d, c):
     c["organ_head"].post("/language/", {"language": "en"})
     page = html(c["organ_head"].get(f"{BASE}{d.pk}/"))
     assert "Extend the term" in page and "2026-06-01" in page
+
+
+# --- stale edits (issue 11): refused with what changed, nothing written, sent again on purpose ----------
+
+EDIT_FIELDS = ("title", "summary", "category", "sub_item", "justification_category", "justification_not_public",
+               "justification_harm", "in_advance", "advance_reason", "designated_on", "term_end", "protective_measure")
+
+
+def test_a_stale_edit_on_screen_is_refused_with_409_showing_what_changed_and_writes_nothing(draft, c, meti):
+    opened = form_data({f: getattr(draft, f) for f in EDIT_FIELDS})
+    opened["version"] = draft.version
+    services.update_draft(actor=meti["manager2"], designation=draft.pk, version=draft.version, title="同僚が改めた件名")
+    writes_before = audits("designation.draft_updated").count()
+    response = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", {**opened, "summary": "私が書き直した概要（内容は記載しない）"})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert 'id="stale-edit"' in page and response.context["stale"]
+    change = response.context["stale_changes"][0]
+    assert change["actor"] == meti["manager2"].account.username and change["names"] == ["title"]
+    [yours] = response.context["stale_yours"]  # the title: what I had in the form, and what is saved now
+    assert (yours["value"], yours["current"]) == (draft.title, "同僚が改めた件名")
+    stored = Designation.objects.get(pk=draft.pk)
+    assert stored.title == "同僚が改めた件名" and stored.summary == draft.summary
+    assert audits("designation.draft_updated").count() == writes_before
+    # The form now holds the colleague's title, my summary, and the current version: sending it again
+    # applies my change on top of theirs.
+    form = response.context["form"]
+    assert form.data["title"] == "同僚が改めた件名" and form.data["summary"] == "私が書き直した概要（内容は記載しない）"
+    assert form.data["version"] == str(stored.version)
+    again = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", form.data)
+    assert again.status_code == 302
+    stored = Designation.objects.get(pk=draft.pk)
+    assert stored.title == "同僚が改めた件名" and stored.summary == "私が書き直した概要（内容は記載しない）"
+
+
+def test_an_edit_without_the_version_is_refused_and_writes_nothing(draft, c):
+    data = form_data({f: getattr(draft, f) for f in EDIT_FIELDS})
+    response = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", {**data, "title": "版なしの変更"})
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    assert Designation.objects.get(pk=draft.pk).title != "版なしの変更"
+
+
+def test_the_head_approves_only_the_version_shown(draft, c, meti):
+    shown = draft.version
+    services.update_draft(actor=meti["manager"], designation=draft.pk, version=shown, title="承認画面を開いた後の変更")
+    response = c["organ_head"].post(f"{BASE}{draft.pk}/approve/", {"version": shown})
+    assert response.status_code == 409 and response.context["stale_changes"][0]["names"] == ["title"]
+    assert Designation.objects.get(pk=draft.pk).state == "draft"
+    again = c["organ_head"].post(f"{BASE}{draft.pk}/approve/", response.context["form"].data)
+    assert again.status_code == 302 and Designation.objects.get(pk=draft.pk).state == "designated"

@@ -380,7 +380,8 @@ def changes_since(designation: Designation, version: int) -> list[dict]:
             except FieldDoesNotExist:  # a field since removed from the model: its name still informs
                 labels.append(name)
         rows.append({"version": change.version, "time": change.time, "actor": change.actor_name,
-                     "action": str(CHANGE_LABELS.get(change.action, change.action)), "fields": labels})
+                     "action": str(CHANGE_LABELS.get(change.action, change.action)), "fields": labels,
+                     "names": list(change.fields)})
     return rows
 
 

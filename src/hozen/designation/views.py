@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -261,9 +262,11 @@ def _step(request, d, *, form, template, run, done, context=None, then=None):
     `context` may be a callable, evaluated only when the form is shown again.
 
     A change refused because the designation changed since the page was opened (StaleEdit, 409)
-    is shown with what changed since (`stale_changes`) and the record as it now is; the form keeps
-    what the person typed and now carries the current version, so sending it again applies their
-    change on top of the newer record knowingly.
+    is shown with what changed since (`stale_changes`: when, who, which fields) and the record as
+    it now is. The form then holds the current values of the fields someone else changed (what
+    this person had typed there is listed beside them, `stale_yours`, so nothing typed is lost)
+    and this person's input everywhere else, with the current version: sending it again applies
+    their change on top of the newer record, never silently reverting the other change.
     """
     status = 200
     extra: dict = {}
@@ -273,9 +276,9 @@ def _step(request, d, *, form, template, run, done, context=None, then=None):
         except StaleEdit as exc:
             form.add_violation(exc, request.LANGUAGE_CODE)
             d = queries.designation_for(request.actor, d.pk)
-            form.data = form.data.copy()
-            form.data["version"] = str(exc.current_version)
-            extra = {"stale_changes": queries.changes_since(d, exc.seen_version or 0), "stale": True}
+            changes = queries.changes_since(d, exc.seen_version or 0)
+            extra = {"stale_changes": changes, "stale": True,
+                     "stale_yours": _take_current_values(form, d, changes, exc.current_version)}
             status = 409
         except RuleViolation as exc:
             form.add_violation(exc, request.LANGUAGE_CODE)
@@ -285,6 +288,42 @@ def _step(request, d, *, form, template, run, done, context=None, then=None):
             return _to_detail(then(result) if then else d)
     extra = {**(context() if callable(context) else (context or {})), **extra}
     return render(request, template, {"d": d, "form": form, **extra}, status=status)
+
+
+def _take_current_values(form, d, changes: list[dict], version: int) -> list[dict]:
+    """Put the stored value of every field someone else changed into the bound form (and the
+    current version); return what this person had typed in those fields, labelled, to show."""
+    data = form.data.copy()
+    data["version"] = str(version)
+    yours = []
+    for name in dict.fromkeys(n for c in changes for n in c["names"]):
+        if name not in form.fields or form.fields[name].widget.is_hidden:
+            continue
+        field = form.fields[name]
+        typed = form.cleaned_data.get(name)
+        current = getattr(d, name)
+        if typed == current:
+            continue
+        yours.append({"label": field.label, "value": _shown(field, typed), "current": _shown(field, current)})
+        value = field.prepare_value(current)
+        if isinstance(field, forms.BooleanField):
+            data.pop(name, None)
+            if current:
+                data[name] = "on"
+        else:
+            data[name] = value.isoformat() if isinstance(value, dt.date) else ("" if value is None else str(value))
+    form.data = data
+    return yours
+
+
+def _shown(field, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(field, forms.ModelChoiceField):
+        return field.label_from_instance(value)
+    if isinstance(field, forms.BooleanField):
+        return str(_("Yes") if value else _("No"))
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _fields(form) -> dict:
