@@ -103,6 +103,14 @@ def ledger_csv(designations) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def _ended_on(d: Designation):
+    """The day a designation ended: as recorded, or (term ended, the daily job not yet run) the day
+    after its term end, which is when the dates ended it (ARCHITECTURE rule 9)."""
+    if d.ended_on:
+        return d.ended_on
+    return d.term_end + dt.timedelta(days=1) if d.state_on() == State.EXPIRED else None
+
+
 def ledger_document_row(d: Designation) -> dict:
     """One row of `documents.designation_ledger`."""
     extensions = list(d.extensions.all())
@@ -112,15 +120,16 @@ def ledger_document_row(d: Designation) -> dict:
         if e.cabinet_approval_ref:
             detail += f"（閣議承認 {e.cabinet_approval_ref}）"
         records.append({"date": e.decided_at, "event_ja": "延長", "detail": detail})
-    if d.ended_on:
-        records.append({"date": d.ended_on, "event_ja": _STATE_JA.get(d.state, d.state),
+    now, ended_on = d.state_on(), _ended_on(d)  # dates decide: an ended term reads as expired
+    if ended_on:
+        records.append({"date": ended_on, "event_ja": _STATE_JA.get(now, now),
                         "detail": d.successor.reference if d.successor_id else ""})
     with translation.override("ja"):
         corrections = [{"date": c.requested_at, "event_ja": str(c.get_kind_display()),
                         "detail": f"{c.request}　{_CORRECTION_ANSWERED_JA[c.answered_at is not None]}"
                         + (f"（{documents.date_ja(c.answered_at)}）：{c.answer}" if c.answered_at else "")}
                        for c in d.corrections.all()]
-    state = "extended" if d.state == State.DESIGNATED and extensions else d.state
+    state = "extended" if now == State.DESIGNATED and extensions else now
     return {
         "reference": d.reference,
         "title": d.title,

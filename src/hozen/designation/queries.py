@@ -157,13 +157,15 @@ MEASURE_JA = {"marking": "表示", "written_notice": "通知"}
 def ledger_row(d: Designation) -> dict:
     extensions = list(d.extensions.all())
     corrections = list(d.corrections.all())
-    state = STATE_JA.get(d.state, d.state)
-    if d.state == State.DESIGNATED and extensions:
+    now = d.state_on()  # dates decide: a term that has ended reads as expired before the job records it
+    state = STATE_JA.get(now, now)
+    if now == State.DESIGNATED and extensions:
         state = "指定中（延長）"
     record = [f"{e.decided_at:%Y-%m-%d} 延長 {e.previous_end:%Y-%m-%d}→{e.new_end:%Y-%m-%d}"
               + (f"（閣議承認 {e.cabinet_approval_ref}）" if e.cabinet_approval_ref else "") for e in extensions]
-    if d.ended_on:
-        record.append(f"{d.ended_on:%Y-%m-%d} {STATE_JA.get(d.state, d.state)}"
+    ended_on = d.ended_on or (d.term_end + dt.timedelta(days=1) if now == State.EXPIRED else None)
+    if ended_on:
+        record.append(f"{ended_on:%Y-%m-%d} {STATE_JA.get(now, now)}"
                       + (f"（{d.successor.reference}）" if d.successor_id else ""))
     return {
         "reference": d.reference,
