@@ -54,7 +54,7 @@ def test_person_with_two_roles_switches_the_active_one(people, orgs, signed_in):
     client.post("/role/", {"assignment": second.pk})
     assert client.get("/dashboard/").templates[0].name == "core/dashboards/complaint_handler.html"
     entry = json.loads(AuditEntry.objects.filter(action="role.switched").last().data)
-    assert entry["details"] == {"organisation": "MIC", "role": "complaint_handler"}
+    assert entry["details"] == {"organisation": "MIC", "role": "complaint_handler", "assignment": second.pk}
 
 
 def test_cannot_switch_to_someone_elses_role(people, signed_in):

@@ -53,8 +53,10 @@ def _role(assignment, language: str) -> dict:
             "organisation_name": assignment.organisation.name(language)}
 
 
-def _me(actor) -> dict:
-    account = actor.account
+def _me(actor, account=None) -> dict:
+    """The caller as `account` holds it (default: as loaded for the request; after a change, the
+    row the service wrote)."""
+    account = account or actor.account
     person = account.person
     return {
         "username": account.username,
@@ -80,5 +82,7 @@ class MeIn(Schema):
 
 @router.patch("/me", response=MeOut, summary="Change the caller's preferences (language)")
 def update_me(request, payload: MeIn):
-    services.set_language(actor=request.actor, language=payload.language)
-    return _me(request.actor)
+    """Preferences are the caller's own and carry no version (no If-Match): of two changes at once
+    the later one stays, and each is in the audit log in the order they were stored."""
+    account = services.set_language(actor=request.actor, language=payload.language)
+    return _me(request.actor, account)

@@ -1,4 +1,18 @@
-"""Every write of the core app: one function per use case, one transaction, one audit entry."""
+"""Every write of the core app: one function per use case, one transaction, one audit entry.
+
+Lock what you check (ARCHITECTURE rule 8). The account row is the lock of everything that hangs
+off it: its role assignments, second factors, API tokens, session generation and language. Each
+service reads it afresh with ``rows.lock`` first thing (``SELECT … FOR UPDATE`` on PostgreSQL; on
+SQLite the transaction holds the database's write lock from its start), asks the policy and checks
+the state on that locked row, and saves only the fields it changed. So two clicks at once on one
+account run one after the other, and the second sees what the first did: one enrolled device, one
+set of recovery codes, one assignment of a role. Creations that have no row to lock yet (a user
+name, an organisation code) rely on the database's unique constraints and turn a lost race into the
+same clear refusal as a sequential duplicate, never an IntegrityError.
+
+Lifecycle entries carry what the reconcile check (``hozen.core.reconcile``) replays: ids, states and
+counters, never a secret.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +22,7 @@ import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -16,11 +30,23 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hozen import audit
 from hozen.access import policy
 
-from .errors import RuleViolation
+from . import rows
+from .errors import NotFound, RuleViolation
 from .models import Account, ApiToken, Organisation, Person, RoleAssignment, nfkc
 from .roles import ROLE_ORGANISATION_KINDS, OrganisationKind, Role
 
 RECOVERY_CODE_COUNT = 10
+
+
+class ChangedMeanwhile(RuleViolation):
+    """Refused because another request changed the same thing a moment before (409): what the
+    person asked for was done, or undone, in another window or by someone else. Nothing written."""
+
+    status = 409
+
+
+def _pk(row_or_pk):
+    return row_or_pk.pk if isinstance(row_or_pk, models.Model) else row_or_pk
 
 
 def _validate(instance, *, exclude=None):
@@ -32,31 +58,84 @@ def _validate(instance, *, exclude=None):
                             field=field) from None
 
 
+def _organisation(organisation: Organisation | int) -> Organisation:
+    """The organisation read afresh (its kind decides which roles it may hold; never a caller's copy)."""
+    try:
+        return Organisation.objects.get(pk=_pk(organisation))
+    except (Organisation.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+
+
+def _own_account(actor, action: str) -> Account:
+    """The actor's own account, locked, with the policy asked about it on the locked row."""
+    if actor.account is None:
+        policy.require(actor, action, None)  # refuses: there is no account to act on
+    account = rows.lock(Account, actor.account.pk)
+    policy.require(actor, action, account)
+    return account
+
+
+def _code_taken(code: str) -> RuleViolation:
+    return RuleViolation("organisation_code_taken", f"組織コード {code} は既に使われています。",
+                         f"The organisation code {code} is already taken.", field="code")
+
+
 @transaction.atomic(durable=True)
 def create_organisation(*, actor, code: str, kind: str, name_ja: str, name_en: str) -> Organisation:
+    """A new organisation. Two creations of one code at once: one is made, the other refused like a
+    sequential duplicate (the code's unique constraint decides between them)."""
     policy.require(actor, "organisation.create")
     if kind not in OrganisationKind.values:
         raise RuleViolation("invalid_kind", f"組織の種別 {kind!r} は不正です。",
                             f"Unknown organisation kind {kind!r}; use one of {', '.join(OrganisationKind.values)}.",
                             field="kind")
+    if Organisation.objects.filter(code=code).exists():
+        raise _code_taken(code)
     org = Organisation(code=code, kind=kind, name_ja=name_ja, name_en=name_en)
     _validate(org)
-    org.save()
+    try:
+        with transaction.atomic():
+            org.save()
+    except IntegrityError:  # a concurrent creation of the same code committed first
+        raise _code_taken(code) from None
     audit.record(actor, "organisation.created", org, details={"code": org.code, "kind": kind})
     return org
 
 
+def _username_taken(username: str) -> RuleViolation:
+    return RuleViolation("username_taken", f"ユーザー名 {username} は既に使われています。",
+                         f"The user name {username} is already taken.", field="username")
+
+
+def _check_role(role: str, organisation: Organisation) -> None:
+    if role not in Role.values:
+        raise RuleViolation("invalid_role", f"役割 {role!r} は存在しません。",
+                            f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role")
+    if organisation.kind not in ROLE_ORGANISATION_KINDS[role]:
+        raise RuleViolation(
+            "role_not_for_organisation",
+            f"役割 {role} は種別 {organisation.kind} の組織には割り当てられません。",
+            f"The role {role} cannot be held in an organisation of kind {organisation.kind}.",
+            field="organisation",
+        )
+
+
 @transaction.atomic(durable=True)
 def create_account(*, actor, username: str, family_name: str, given_name: str = "", family_name_kana: str = "",
-                   given_name_kana: str = "", date_of_birth: dt.date | None = None, role: str, organisation: Organisation,
-                   password: str | None = None, email: str = "", language: str = "ja",
-                   totp_key_hex: str | None = None) -> Account:
-    """Create a person, their account and their first role assignment."""
+                   given_name_kana: str = "", date_of_birth: dt.date | None = None, role: str,
+                   organisation: Organisation | int, password: str | None = None, email: str = "",
+                   language: str = "ja", totp_key_hex: str | None = None) -> Account:
+    """Create a person, their account and their first role assignment.
+
+    Two creations of one user name at once: one account is made, the other is refused with
+    ``username_taken`` exactly as a later duplicate is (the user name's unique constraint decides
+    between them; nothing of the refused one is kept)."""
     policy.require(actor, "account.create")
     username = nfkc(username).lower()
     if Account.objects.filter(username=username).exists():
-        raise RuleViolation("username_taken", f"ユーザー名 {username} は既に使われています。",
-                            f"The user name {username} is already taken.", field="username")
+        raise _username_taken(username)
+    organisation = _organisation(organisation)
+    _check_role(role, organisation)
     person = Person(family_name=family_name, given_name=given_name, family_name_kana=nfkc(family_name_kana),
                     given_name_kana=nfkc(given_name_kana), date_of_birth=date_of_birth)
     _validate(person)
@@ -72,73 +151,121 @@ def create_account(*, actor, username: str, family_name: str, given_name: str = 
     else:
         account.set_unusable_password()
     _validate(account, exclude=["password", "person"])
-    account.save()
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError:  # a concurrent creation of the same user name committed first
+        raise _username_taken(username) from None
     if totp_key_hex:
         # Demo and migration only: a known TOTP secret, so a printed code works (never for real accounts).
         TOTPDevice.objects.create(user=account, name="authenticator", key=totp_key_hex, confirmed=True)
     audit.record(actor, "account.created", account,
-                 details={"username": username, "totp_preset": bool(totp_key_hex)})
+                 details={"username": username, "totp_preset": bool(totp_key_hex), "language": account.language,
+                          "active": account.is_active, "session_generation": account.session_generation})
     _assign_role(actor=actor, account=account, role=role, organisation=organisation)
     return account
 
 
+def _role_taken(account: Account, role: str, organisation: Organisation) -> RuleViolation:
+    return RuleViolation("role_already_assigned", f"{account} は既に {role}@{organisation.code} を持っています。",
+                         f"{account} already holds {role}@{organisation.code}.", field="role")
+
+
 def _assign_role(*, actor, account: Account, role: str, organisation: Organisation) -> RoleAssignment:
-    if role not in Role.values:
-        raise RuleViolation("invalid_role", f"役割 {role!r} は存在しません。",
-                            f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role")
-    if organisation.kind not in ROLE_ORGANISATION_KINDS[role]:
-        raise RuleViolation(
-            "role_not_for_organisation",
-            f"役割 {role} は種別 {organisation.kind} の組織には割り当てられません。",
-            f"The role {role} cannot be held in an organisation of kind {organisation.kind}.",
-            field="organisation",
-        )
+    """`account` is locked (or created) by the caller's transaction; `organisation` read afresh."""
+    _check_role(role, organisation)
+    if account.role_assignments.filter(role=role, organisation=organisation, revoked_at__isnull=True).exists():
+        raise _role_taken(account, role, organisation)
     try:
         with transaction.atomic():
             assignment = RoleAssignment.objects.create(account=account, role=role, organisation=organisation)
-    except IntegrityError:
-        raise RuleViolation("role_already_assigned", f"{account} は既に {role}@{organisation.code} を持っています。",
-                            f"{account} already holds {role}@{organisation.code}.", field="role") from None
-    audit.record(actor, "role.assigned", account, details={"role": role, "organisation": organisation.code})
+    except IntegrityError:  # the partial unique constraint: one active assignment per role and organisation
+        raise _role_taken(account, role, organisation) from None
+    audit.record(actor, "role.assigned", account,
+                 details={"role": role, "organisation": organisation.code, "assignment": assignment.pk})
     return assignment
 
 
 @transaction.atomic(durable=True)
-def assign_role(*, actor, account: Account, role: str, organisation: Organisation) -> RoleAssignment:
+def assign_role(*, actor, account: Account | int, role: str, organisation: Organisation | int) -> RoleAssignment:
+    """Give an account another role. The account is locked first, so two assignments of one role at
+    once give one assignment and one ``role_already_assigned`` refusal."""
     policy.require(actor, "account.create")
-    return _assign_role(actor=actor, account=account, role=role, organisation=organisation)
+    account = rows.lock(Account, account)
+    return _assign_role(actor=actor, account=account, role=role, organisation=_organisation(organisation))
 
 
 @transaction.atomic(durable=True)
-def switch_role(*, actor, assignment: RoleAssignment) -> RoleAssignment:
+def revoke_role(*, actor, assignment: RoleAssignment | int) -> RoleAssignment:
+    """End a role assignment. From then on no session or API token acts in it (both check
+    ``revoked_at`` at every request); handler entries that need the role lapse with it."""
+    policy.require(actor, "role.revoke")
+    account_id = RoleAssignment.objects.filter(pk=_pk(assignment)).values_list("account_id", flat=True).first()
+    if account_id is None:
+        raise NotFound
+    rows.lock(Account, account_id)  # the account's lock orders every change of its roles
+    assignment = rows.lock(RoleAssignment, assignment, related=("organisation",))
+    if assignment.revoked_at is not None:
+        raise RuleViolation("role_already_revoked",
+                            f"{assignment.role}@{assignment.organisation.code} は既に解除されています。",
+                            f"{assignment.role}@{assignment.organisation.code} was already revoked.", field="role")
+    rows.change(assignment, revoked_at=timezone.now())
+    audit.record(actor, "role.revoked", assignment.account, details={
+        "role": assignment.role, "organisation": assignment.organisation.code, "assignment": assignment.pk})
+    return assignment
+
+
+@transaction.atomic(durable=True)
+def switch_role(*, actor, assignment: RoleAssignment | int) -> RoleAssignment:
+    """Act in another of one's own roles. The assignment is read afresh and locked, so a role revoked
+    a moment before is refused (the policy asks about the locked row), not switched to."""
+    assignment = rows.lock(RoleAssignment, assignment, related=("organisation",))
     policy.require(actor, "role.switch", assignment)
     audit.record(actor, "role.switched", actor.account,
-                 details={"role": assignment.role, "organisation": assignment.organisation.code})
+                 details={"role": assignment.role, "organisation": assignment.organisation.code,
+                          "assignment": assignment.pk})
     return assignment
 
 
 @transaction.atomic(durable=True)
 def set_language(*, actor, language: str) -> Account:
-    policy.require(actor, "profile.update", actor.account)
+    """The account's language. A preference of the person alone, so it carries no version: of two
+    changes at once the later one stays, and each change has its entry (log order is commit
+    order, as the account is locked), so the log always names the stored language."""
     if language not in ("ja", "en"):
         raise RuleViolation("invalid_language", "言語は ja または en を指定してください。",
                             "language must be 'ja' or 'en'.", field="language")
-    account = actor.account
-    account.language = language
-    account.save(update_fields=["language"])
-    audit.record(actor, "profile.language_set", account, details={"language": language})
+    account = _own_account(actor, "profile.update")
+    if rows.change(account, language=language):
+        audit.record(actor, "profile.language_set", account, details={"language": language})
     return account
+
+
+def _revoke_tokens(actor, account: Account, *, reason: str) -> int:
+    """Revoke the account's live API tokens (locked in id order), one `token.revoked` entry each:
+    each token's state is replayable from its own entries."""
+    tokens = list(ApiToken.objects.select_for_update().filter(account=account, revoked_at__isnull=True)
+                  .order_by("pk"))
+    if not tokens:
+        return 0
+    now = timezone.now()
+    ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked_at=now)
+    audit.record_many(actor, [
+        audit.Entry("token.revoked", token, details={"account": account.username, "prefix": token.prefix,
+                                                     "reason": reason, "revoked": True})
+        for token in tokens])
+    return len(tokens)
 
 
 @transaction.atomic(durable=True)
 def sign_out_everywhere(*, actor) -> Account:
-    """Ends every session of the account: the session hash includes the generation counter."""
-    policy.require(actor, "session.sign_out_everywhere", actor.account)
-    account = Account.objects.select_for_update().get(pk=actor.account.pk)
-    account.session_generation += 1
-    account.save(update_fields=["session_generation"])
-    ApiToken.objects.filter(account=account, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    audit.record(actor, "session.signed_out_everywhere", account)
+    """Ends every session of the account (the session hash includes the generation counter) and
+    revokes its API tokens."""
+    account = _own_account(actor, "session.sign_out_everywhere")
+    rows.change(account, session_generation=account.session_generation + 1)
+    revoked = _revoke_tokens(actor, account, reason="signed_out_everywhere")
+    audit.record(actor, "session.signed_out_everywhere", account,
+                 details={"session_generation": account.session_generation, "tokens_revoked": revoked})
     return account
 
 
@@ -159,36 +286,64 @@ def record_sign_out(*, actor) -> None:
 
 
 # --- second factor -----------------------------------------------------------------------------------
+# One confirmed authenticator and one set of recovery codes per account, at most one enrolment in
+# progress: each service below works under the account's lock, and unique indexes on django-otp's
+# tables (core migration 0002) hold the same in the database.
 
 @transaction.atomic(durable=True)
 def start_totp_enrolment(*, actor) -> TOTPDevice:
-    """An unconfirmed TOTP device; it counts only after the user proves it with a code."""
-    policy.require(actor, "otp.enrol", actor.account)
-    account = actor.account
-    TOTPDevice.objects.filter(user=account, confirmed=False).delete()
+    """The account's enrolment in progress: an unconfirmed TOTP device, which counts only once the
+    person proves it with a code. An enrolment already in progress is returned as it is, so two
+    windows opening the enrolment page at once show the same secret, and confirming in either works."""
+    account = _own_account(actor, "otp.enrol")
+    device = TOTPDevice.objects.filter(user=account, confirmed=False).order_by("pk").first()
+    if device is not None:
+        return device
     device = TOTPDevice.objects.create(user=account, name="authenticator", confirmed=False)
-    audit.record(actor, "otp.enrolment_started", account)
+    audit.record(actor, "otp.enrolment_started", account, details={"device": device.pk})
     return device
 
 
 @transaction.atomic(durable=True)
-def confirm_totp_enrolment(*, actor, device: TOTPDevice, token: str) -> list[str]:
-    """Confirm the device with a first code; returns fresh one-time recovery codes (shown once)."""
-    policy.require(actor, "otp.enrol", actor.account)
-    if device.user_id != actor.account.pk or device.confirmed:
+def confirm_totp_enrolment(*, actor, device: TOTPDevice | int, token: str) -> list[str]:
+    """Confirm the device with a first code; returns fresh one-time recovery codes (shown once).
+
+    The account and the device are read afresh and locked: of two confirmations at once one enrols
+    the device and the other is refused (``already_enrolled``, 409) without spending the code; a
+    confirmation after an administrator's reset (which removed the device) is refused
+    (``enrolment_gone``, 409). The policy is asked on the locked state, so a password-only session
+    cannot confirm a device once another one is confirmed."""
+    if actor.account is None:
+        policy.require(actor, "otp.enrol", None)
+    account = rows.lock(Account, actor.account.pk)
+    try:
+        device = rows.lock(TOTPDevice, device)
+    except NotFound:
+        raise ChangedMeanwhile(
+            "enrolment_gone", "この登録手続きは取り消されました（管理者による二要素認証のリセットなど）。最初からやり直してください。",
+            "This enrolment was cancelled meanwhile (for example by an administrator's reset of your second "
+            "factor). Start again.", field="token") from None
+    if device.user_id != account.pk:
         raise RuleViolation("no_enrolment", "登録手続きが見つかりません。", "No enrolment in progress.", field="token")
+    if device.confirmed:
+        raise ChangedMeanwhile(
+            "already_enrolled", "この認証アプリは別の画面で既に登録されました。回復コードはその画面に表示されています。",
+            "This authenticator was already confirmed in another window; its recovery codes were shown there.",
+            field="token")
+    policy.require(actor, "otp.enrol", account)
     if not device.verify_token(token.strip()):
-        audit.record(actor, "otp.enrolment_failed", actor.account, outcome="failure")
         raise RuleViolation("wrong_code", "確認コードが正しくありません。", "The code is not correct.", field="token")
-    TOTPDevice.objects.filter(user=actor.account, confirmed=True).exclude(pk=device.pk).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    codes = _new_recovery_codes(actor.account)
-    audit.record(actor, "otp.enrolled", actor.account, details={"recovery_codes": len(codes)})
+    replaced = list(TOTPDevice.objects.filter(user=account, confirmed=True).values_list("pk", flat=True))
+    TOTPDevice.objects.filter(pk__in=replaced).delete()  # before confirming: one confirmed device per account
+    rows.change(device, confirmed=True)
+    codes = _new_recovery_codes(account)
+    audit.record(actor, "otp.enrolled", account,
+                 details={"device": device.pk, "replaced": replaced, "recovery_codes": len(codes)})
     return codes
 
 
 def _new_recovery_codes(account: Account) -> list[str]:
+    """A new set of recovery codes in place of any earlier one (the caller holds the account's lock)."""
     StaticDevice.objects.filter(user=account).delete()
     device = StaticDevice.objects.create(user=account, name="recovery", confirmed=True)
     # 64 random bits each, stored as 16 hex digits (django-otp's column width); shown in groups of four.
@@ -204,47 +359,76 @@ def normalise_code(text: str) -> str:
 
 @transaction.atomic(durable=True)
 def regenerate_recovery_codes(*, actor) -> list[str]:
-    policy.require(actor, "otp.enrol", actor.account)
-    codes = _new_recovery_codes(actor.account)
-    audit.record(actor, "otp.recovery_codes_regenerated", actor.account)
+    """A new set of recovery codes; every earlier code stops working. Of two regenerations at once,
+    the later one's codes are the only ones valid afterwards (its entry is the later one too)."""
+    account = _own_account(actor, "otp.enrol")
+    codes = _new_recovery_codes(account)
+    audit.record(actor, "otp.recovery_codes_regenerated", account, details={"recovery_codes": len(codes)})
     return codes
 
 
 @transaction.atomic(durable=True)
-def reset_second_factor(*, actor, account: Account, reason: str) -> Account:
+def reset_second_factor(*, actor, account: Account | int, reason: str) -> Account:
     """A lost phone: an administrator removes the factors; the user enrols anew at next sign-in
-    (LESSONS.md: nobody locked out for days). Their sessions end too."""
-    policy.require(actor, "otp.reset", account)
+    (LESSONS.md: nobody locked out for days). Their sessions end too. An enrolment being confirmed
+    at the same moment either completes first (and is then removed) or finds its device gone."""
     reason = (reason or "").strip()
+    account = rows.lock(Account, account)
+    policy.require(actor, "otp.reset", account)
     if len(reason) < 10:
         raise RuleViolation("reason_required", "理由を10文字以上で記入してください。",
                             "Give a reason of at least 10 characters.", field="reason")
-    TOTPDevice.objects.filter(user=account).delete()
+    removed = list(TOTPDevice.objects.filter(user=account).order_by("pk").values_list("pk", flat=True))
+    TOTPDevice.objects.filter(pk__in=removed).delete()
     StaticDevice.objects.filter(user=account).delete()
-    account.session_generation += 1
-    account.save(update_fields=["session_generation"])
-    audit.record(actor, "otp.reset", account, purpose=reason)
+    rows.change(account, session_generation=account.session_generation + 1)
+    audit.record(actor, "otp.reset", account, purpose=reason,
+                 details={"devices_removed": removed, "session_generation": account.session_generation})
     return account
 
 
 # --- API tokens -------------------------------------------------------------------------------------
 
+#: Attempts at a fresh token prefix before giving up (48 random bits each: a clash is rare, three are not).
+PREFIX_ATTEMPTS = 3
+
+
 def hash_token_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _insert_token(*, account: Account, assignment: RoleAssignment, secret_hash: str, label: str) -> ApiToken:
+    """A token row under a fresh random prefix; a prefix already taken (the unique constraint) is
+    drawn again, so a clash never reaches the caller as an IntegrityError."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with transaction.atomic():
+                return ApiToken.objects.create(account=account, assignment=assignment, prefix=secrets.token_hex(6),
+                                               secret_hash=secret_hash, label=label)
+        except IntegrityError:
+            if attempts >= PREFIX_ATTEMPTS:
+                raise
+
+
 @transaction.atomic(durable=True)
-def create_api_token(*, actor, account: Account, assignment: RoleAssignment | None = None, label: str = "") -> str:
-    """Returns the token text `hz_<prefix>_<secret>` once; only its hash is kept."""
+def create_api_token(*, actor, account: Account | int, assignment: RoleAssignment | int | None = None,
+                     label: str = "") -> str:
+    """Returns the token text `hz_<prefix>_<secret>` once; only its hash is kept.
+
+    The account is locked and its assignment read under that lock, so a token is never issued for
+    a role revoked a moment before, and a sign-out everywhere either revokes it or came first."""
+    account = rows.lock(Account, account)
     policy.require(actor, "token.create", account)
-    if assignment is None:
-        assignment = account.active_assignments().order_by("id").first()
-    if assignment is None or assignment.account_id != account.pk:
+    active = RoleAssignment.objects.filter(account=account, revoked_at__isnull=True).select_related("organisation")
+    chosen = active.order_by("id").first() if assignment is None else active.filter(pk=_pk(assignment)).first()
+    if chosen is None:
         raise RuleViolation("no_role", f"{account} には有効な役割がありません。",
                             f"{account} has no active role to act in.", field="username")
-    prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(account=account, assignment=assignment, prefix=prefix,
-                                    secret_hash=hash_token_secret(secret), label=label)
-    audit.record(actor, "token.created", token, details={"account": account.username, "prefix": prefix})
-    return f"hz_{prefix}_{secret}"
+    token = _insert_token(account=account, assignment=chosen, secret_hash=hash_token_secret(secret), label=label)
+    audit.record(actor, "token.created", token, details={
+        "account": account.username, "prefix": token.prefix, "assignment": chosen.pk, "role": chosen.role,
+        "organisation": chosen.organisation.code, "revoked": False})
+    return f"hz_{token.prefix}_{secret}"

@@ -173,6 +173,7 @@ def account_list(actor, target):
 
 rule("organisation.create")(account_create)
 rule("token.create")(account_create)
+rule("role.revoke")(account_create)
 
 
 @rule("demo.load")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import segno
+from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -102,7 +103,14 @@ def otp_enrol(request):
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = services.confirm_totp_enrolment(actor=request.actor, device=device, token=form.cleaned_data["token"])
+            codes = services.confirm_totp_enrolment(actor=request.actor, device=device.pk,
+                                                    token=form.cleaned_data["token"])
+        except services.ChangedMeanwhile as exc:
+            # Confirmed in another window, or removed by an administrator's reset, a moment ago:
+            # this page's secret is no longer the one to confirm. Say so on the page that is now
+            # the next step (the code step, or sign-in once the reset has ended the session).
+            messages.error(request, exc.message(request.LANGUAGE_CODE))
+            return redirect("core:otp_verify")
         except RuleViolation as exc:
             form.add_error("token", exc.message(request.LANGUAGE_CODE))
         else:

@@ -52,7 +52,8 @@ def switch_role(request):
     assignment = next((a for a in request.assignments if a.pk == wanted), None)
     if assignment is None:
         raise Http404
-    services.switch_role(actor=request.actor, assignment=assignment)
+    # The service reads the assignment afresh and refuses one revoked since this request began.
+    assignment = services.switch_role(actor=request.actor, assignment=assignment.pk)
     request.session[ACTIVE_ASSIGNMENT] = assignment.pk
     return redirect("core:dashboard")
 
