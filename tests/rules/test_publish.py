@@ -65,11 +65,39 @@ def test_publishing_a_version_that_exists_is_refused(packs, operator):
     assert _counts() == before
 
 
+def test_a_version_that_skips_a_number_is_refused_and_writes_nothing(packs, operator):
+    before = _counts()
+    with pytest.raises(RuleViolation) as info:
+        services.publish_pack(actor=operator, source_text=variant(version=3), filename="v3.yaml")
+    assert info.value.code == "rules_pack_version_gap" and info.value.field == "version"
+    assert "next version of jp-esi-2025 is 2" in info.value.message_en and "次の版は 2" in info.value.message_ja
+    assert _counts() == before
+
+
+def test_the_first_version_of_a_new_code_is_one(packs, operator):
+    before = _counts()
+    with pytest.raises(RuleViolation) as info:
+        services.publish_pack(actor=operator, source_text=variant(code="jp-esi-2027", version=2,
+                                                                  effective_from="2027-04-01"), filename="x.yaml")
+    assert info.value.code == "rules_pack_version_gap" and "is 1" in info.value.message_en
+    assert _counts() == before
+
+
 def test_publishing_a_lower_version_is_refused(packs, operator):
-    services.publish_pack(actor=operator, source_text=variant(version=3), filename="v3.yaml")
+    # A series with a gap, as publishing allowed before versions had to follow each other (issue 11).
+    from hozen.rules.storage import write_pack
+
+    text = variant(version=3)
+    write_pack(RulesPack, Category, SubItem, data=loader.load(text, "v3.yaml"), source_text=text, filename="v3.yaml",
+               published_by={"kind": "system", "name": "tests", "channel": "cli"})
+    before = _counts()
     with pytest.raises(RuleViolation) as info:
         services.publish_pack(actor=operator, source_text=variant(version=2), filename="v2.yaml")
     assert info.value.code == "rules_pack_version_not_newer"
+    with pytest.raises(RuleViolation) as info:
+        services.publish_pack(actor=operator, source_text=variant(version=3), filename="v3.yaml")
+    assert info.value.code == "rules_pack_version_exists" and "next is 4" in info.value.message_en
+    assert _counts() == before
 
 
 def test_a_new_version_cannot_take_effect_before_the_previous_one(packs, operator):
@@ -79,14 +107,14 @@ def test_a_new_version_cannot_take_effect_before_the_previous_one(packs, operato
                               filename="v2.yaml")
     # Caught by the loader already: no ESI pack may take effect before the regime started.
     assert "regime_start" in info.value.message_en
+    services.publish_pack(actor=operator, source_text=variant(version=2, effective_from="2027-01-01"),
+                          filename="v2.yaml")
     with pytest.raises(RuleViolation) as info:
-        services.publish_pack(actor=operator, source_text=variant(version=3, effective_from="2027-01-01"),
+        services.publish_pack(actor=operator, source_text=variant(version=3, effective_from="2026-12-31"),
                               filename="v3.yaml")
-        services.publish_pack(actor=operator, source_text=variant(version=4, effective_from="2026-12-31"),
-                              filename="v4.yaml")
     assert info.value.code == "rules_pack_effective_date_earlier"
     assert "2026-12-31" in info.value.message_ja and "2027-01-01" in info.value.message_en
-    assert _counts()[0] == before[0] + 1  # v3 only
+    assert _counts()[0] == before[0] + 1  # v2 only
 
 
 def test_a_pack_with_a_new_code_can_be_published(packs, operator):
