@@ -6,3 +6,11 @@ class CoreConfig(AppConfig):
     name = "hozen.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from hozen.audit import reconcile
+
+        from .reconcile import REPLAYERS
+
+        for replayer in REPLAYERS:
+            reconcile.register(replayer)
