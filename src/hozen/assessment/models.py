@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hozen.core.models import Account, Organisation, Person
+from hozen.core.rows import Versioned
 from hozen.crypto.fields import EncryptedJSONField, EncryptedTextField
 from hozen.crypto.models import ProtectedRecord, ProtectedSubject
 from hozen.rules.models import Tier
@@ -181,6 +182,13 @@ class CaseEvent(models.Model):
         verbose_name = _("assessment event")
         verbose_name_plural = _("assessment events")
         ordering = ["at", "id"]
+        constraints = [
+            # One notice per case, and one consent decision (consent or refusal) per notice: the
+            # state table allows each once; these keep a second one out of the database too.
+            models.UniqueConstraint(fields=["case"], condition=Q(kind="notice_given"), name="one_notice_per_case"),
+            models.UniqueConstraint(fields=["case"], condition=Q(kind__in=["consented", "refused"]),
+                                    name="one_consent_decision_per_notice"),
+        ]
 
     def __str__(self) -> str:
         return f"assessment {self.case_id} {self.kind}"
@@ -222,6 +230,12 @@ class Exemption(models.Model):
         verbose_name = _("exemption from assessment (適性評価の省略)")
         verbose_name_plural = _("exemptions from assessment")
         ordering = ["-nominated_at", "-id"]
+        constraints = [
+            # One nomination awaiting the organ per person, organ and tier: two nominations at once
+            # cannot both be held (the check in rules.py is the friendly message, this the guarantee).
+            models.UniqueConstraint(fields=["person", "organ", "tier"], condition=Q(state="pending"),
+                                    name="one_pending_exemption_per_person_organ_tier"),
+        ]
         indexes = [models.Index(fields=["organ", "state"], name="assessment_exemption_organ"),
                    models.Index(fields=["nominating_organisation", "state"], name="assessment_exemption_nominator")]
 
@@ -244,10 +258,12 @@ class CaseRecord(ProtectedRecord):
         return self.case.person_id
 
 
-class QuestionnaireSection(CaseRecord):
+class QuestionnaireSection(CaseRecord, Versioned):
     """One section of the subject's questionnaire, as its latest draft (or as submitted).
 
-    ``version`` counts changes: saving the same content again changes nothing. ``content_digest``
+    ``version`` counts changes (1 for the first save; a section never saved is "version 0"): saving
+    the same content again changes nothing, and a save made on an older version than the stored one
+    (a second tab, another device) is refused (ARCHITECTURE rule 8). ``content_digest``
     is an HMAC of the content under the server's secret (never a bare hash: short answers could be
     guessed), kept only to recognise a repeated save and wiped when the case is shredded.
     ``is_complete`` and ``error_count`` drive the completeness view without decrypting anything.
@@ -256,7 +272,6 @@ class QuestionnaireSection(CaseRecord):
     case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="sections")
     section = models.CharField(_("section"), max_length=40, choices=SECTION_CHOICES)
     content = EncryptedJSONField(_("answers"))
-    version = models.PositiveIntegerField(_("version"), default=0)
     content_digest = models.CharField(max_length=64, blank=True, editable=False)
     is_complete = models.BooleanField(_("complete"), default=False)
     error_count = models.PositiveIntegerField(default=0)
@@ -316,8 +331,10 @@ class Inquiry(CaseRecord):
         return f"inquiry {self.pk} of assessment {self.case_id}"
 
 
-class Finding(CaseRecord):
-    """The investigation's finding on one of the seven items."""
+class Finding(CaseRecord, Versioned):
+    """The investigation's finding on one of the seven items. ``revision`` numbers the texts
+    recorded; ``version`` is what an edit names (the form's hidden field, the API's If-Match), so a
+    revision made on an older copy (another tab, a colleague) is refused, never written over it."""
 
     case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="findings")
     item = models.CharField(_("item"), max_length=8, choices=ITEM_CHOICES)
@@ -458,6 +475,12 @@ class Clearance(models.Model):
         verbose_name = _("clearance (適性評価の結果)")
         verbose_name_plural = _("clearances")
         ordering = ["-notified_on", "-id"]
+        constraints = [
+            # One current (not ended) result per person, organ and tier: a later result of the same
+            # organ and tier ends the earlier one when it is notified (``services.notify_result``).
+            models.UniqueConstraint(fields=["person", "organ", "tier"], condition=Q(ended_on__isnull=True),
+                                    name="one_current_clearance_per_person_organ_tier"),
+        ]
         indexes = [
             models.Index(fields=["person", "organ", "tier", "notified_on"], name="assessment_clearance_person"),
             models.Index(fields=["organ", "valid_until"], name="assessment_clearance_expiry"),
@@ -466,8 +489,17 @@ class Clearance(models.Model):
     def __str__(self) -> str:
         return f"clearance {self.pk}"
 
+    @staticmethod
+    def in_force_q(on: dt.date) -> Q:
+        """The rows whose ``status(on)`` is "valid", as a filter: lists, queues and jobs ask the
+        dates on the day they run (ARCHITECTURE rule 9), never a flag a job would have to set."""
+        return (Q(favourable=True, suspended_at__isnull=True, valid_until__gte=on)
+                & (Q(ended_on__isnull=True) | Q(ended_on__gt=on)))
+
     def status(self, on: dt.date) -> str:
-        """unfavourable | ended | suspended | expired | valid, on the day ``on``."""
+        """unfavourable | ended | suspended | expired | valid, on the day ``on``: computed from the
+        dates at the moment of each decision (nothing ends a result but its dates and the services
+        that record a later result, a suspension or an end)."""
         if not self.favourable:
             return "unfavourable"
         if self.ended_on is not None and self.ended_on <= on:

@@ -24,6 +24,9 @@ class Actor:
     system_name: str = ""
     ip: str | None = None
     second_factor_verified: bool = False
+    #: The second factor offered with this one action (``hozen.core.second_factor.Proof``), spent by
+    #: the service only if the action succeeds; None when none was offered.
+    second_factor: object | None = None
 
     @property
     def role(self) -> str | None:

@@ -1,5 +1,20 @@
 """What every assessment use case shares: today's date, the locked case, moving it through the
-state table with its event and clock, duties, the nominator's notice, and closing a case."""
+state table with its event and clock, duties, the nominator's notice, and closing a case.
+
+Lock what you check (ARCHITECTURE rule 8). Every service reads the rows it decides on afresh,
+``SELECT … FOR UPDATE`` inside its own transaction (``hozen.core.rows.lock``), whatever instance the
+caller passed (a view's copy is only a hint of which row), and saves only the fields it changed.
+So that two services never wait on each other in a circle (PostgreSQL would abort one with a
+deadlock), rows are always locked in one order:
+
+    person → case(s), by id → clearance(s), by id → exemption → complaint → the case's other
+    records (reported change, adverse-treatment report, questionnaire section, finding, inquiry,
+    adjudication) → duties → the second factor's device
+
+On SQLite the whole transaction holds the database's write lock from its first statement
+(``BEGIN IMMEDIATE``), so the order matters only on PostgreSQL, where it is tested
+(tests/concurrency/test_assessment_races.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +24,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hozen.core.errors import RuleViolation
+from hozen import audit
+from hozen.core import rows, second_factor
+from hozen.core.errors import NotFound, RuleViolation
+from hozen.core.models import Person
 
 from .. import rules, states
 from ..models import AssessmentCase, BusinessNotice, CaseDuty, CaseEvent, Clearance
@@ -19,15 +37,44 @@ def today() -> dt.date:
     return timezone.localdate()
 
 
-def locked(case: AssessmentCase) -> AssessmentCase:
-    """The case read afresh and locked for this transaction, so two writers never act on one state."""
-    return (AssessmentCase.objects.select_for_update().select_related("rules_pack", "organ", "nominating_organisation")
-            .get(pk=case.pk))
+def locked(case: AssessmentCase | int) -> AssessmentCase:
+    """The case (an instance or an id) read afresh and locked for this transaction, so two writers
+    never act on one state; NotFound when it is gone."""
+    return rows.lock(AssessmentCase, case, related=("rules_pack", "organ", "nominating_organisation"))
+
+
+def lock_person(person: Person | int) -> Person:
+    """The person's row, locked first (the head of the lock order): decisions about the person as a
+    whole — a nomination, an exemption, a reported concern — wait for each other."""
+    return rows.lock(Person, person)
+
+
+def hint(model, row_or_pk):
+    """An unlocked read of ``model``'s row to learn which other rows to lock first (its person, its
+    case): only foreign keys that never change are taken from it; the row is then locked and read
+    again in its place in the lock order. NotFound when there is no such row."""
+    pk = row_or_pk.pk if hasattr(row_or_pk, "pk") else row_or_pk
+    try:
+        return model._default_manager.get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound from None
 
 
 def person_details(case: AssessmentCase, **details) -> dict:
-    """Audit details: codes and ids only, and whose case it is, so it reaches their own history."""
-    return {"subject_person_id": case.person_id, **details}
+    """Audit details: codes and ids only, whose case it is (so it reaches their own history), and
+    the state the case is in after the change (so the log replays it: ``assessment.reconcile``)."""
+    return {"subject_person_id": case.person_id, "state": case.state, **details}
+
+
+def spend_second_factor(actor) -> dict | None:
+    """Spend the second factor offered with this action, once every other check has passed
+    (``hozen.core.second_factor``): a refused action leaves it unspent. Returns what the audit entry
+    records of it (its kind, never the code), or None when none came with the actor."""
+    proof = actor.second_factor
+    if proof is None:
+        return None
+    second_factor.spend(proof, account=actor.account)
+    return proof.describe()
 
 
 def event(actor, case: AssessmentCase, kind: str, *, state_from: str = "", state_to: str = "", **details) -> CaseEvent:
@@ -125,11 +172,31 @@ def notify_nominator(case: AssessmentCase, pack, *, consented: bool, favourable:
 
 def close_without_result(actor, case: AssessmentCase, end_reason: str) -> None:
     """A case that ends before a result (refused, withdrawn, discontinued): duties end, the file's
-    retention clock starts, and a suspended clearance the case was re-assessing ends with it."""
+    retention clock starts, and a suspended clearance the case was re-assessing ends with it.
+    The case is locked by the caller; the clearance comes after it in the lock order."""
     now = timezone.now()
     case.closed_at = now
     case.retain_until = rules.case_retained_until(case, today())
     end_duties(case)
     if case.reassessment_of_id is not None:
-        Clearance.objects.filter(pk=case.reassessment_of_id, ended_on__isnull=True).update(
-            ended_on=today(), end_reason=end_reason)
+        end_clearance(actor, rows.lock(Clearance, case.reassessment_of_id), end_reason, case=case)
+
+
+# --- clearances: each change is an entry naming the clearance (replayed by ``assessment.reconcile``) ---
+
+def clearance_details(clearance: Clearance, **details) -> dict:
+    """What a clearance's entry records: whose it is, and its dates and flags after the change."""
+    return {"subject_person_id": clearance.person_id, "favourable": clearance.favourable,
+            "notified_on": clearance.notified_on, "valid_until": clearance.valid_until,
+            "suspended": clearance.suspended_at is not None, "ended_on": clearance.ended_on,
+            "end_reason": clearance.end_reason, **details}
+
+
+def end_clearance(actor, clearance: Clearance, end_reason: str, *, case: AssessmentCase) -> bool:
+    """End a (locked) clearance today for ``end_reason`` because of ``case``; one already ended is
+    left as it is. Returns whether it ended now."""
+    if clearance.ended_on is not None:
+        return False
+    rows.change(clearance, ended_on=today(), end_reason=end_reason)
+    audit.record(actor, "assessment.end_clearance", clearance, details=clearance_details(clearance, case=case.pk))
+    return True

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.rules.queries import current_pack
 
@@ -23,6 +24,8 @@ from ..models import Adjudication, AssessmentCase, CaseDuty, Clearance, Outcome
 from ..states import State
 from ._common import (
     CLOCK_FIELDS,
+    clearance_details,
+    end_clearance,
     end_duties,
     locked,
     move,
@@ -34,7 +37,7 @@ from .investigation import assign
 
 
 @transaction.atomic(durable=True)
-def assign_adjudicator(*, actor, case: AssessmentCase, adjudicator) -> AssessmentCase:
+def assign_adjudicator(*, actor, case: AssessmentCase | int, adjudicator) -> AssessmentCase:
     """The deciding organ's head assigns its adjudicator (from the submitted questionnaire on)."""
     case = locked(case)
     assign(actor, case, CaseDuty.Kind.ADJUDICATOR, adjudicator, action="assessment.assign_adjudicator")
@@ -44,7 +47,7 @@ def assign_adjudicator(*, actor, case: AssessmentCase, adjudicator) -> Assessmen
 
 
 @transaction.atomic(durable=True)
-def assign_concurring_adjudicator(*, actor, case: AssessmentCase, adjudicator) -> AssessmentCase:
+def assign_concurring_adjudicator(*, actor, case: AssessmentCase | int, adjudicator) -> AssessmentCase:
     """The second adjudicator for an unfavourable decision: a different person, not on the case."""
     case = locked(case)
     assign(actor, case, CaseDuty.Kind.CONCURRING_ADJUDICATOR, adjudicator,
@@ -57,8 +60,9 @@ def assign_concurring_adjudicator(*, actor, case: AssessmentCase, adjudicator) -
 
 
 @transaction.atomic(durable=True)
-def adjudicate(*, actor, case: AssessmentCase, outcome: str, reasons: dict[str, str]) -> Adjudication:
-    """Decide with reasons for each of the seven items, under the rules pack in force today."""
+def adjudicate(*, actor, case: AssessmentCase | int, outcome: str, reasons: dict[str, str]) -> Adjudication:
+    """Decide with reasons for each of the seven items, under the rules pack in force today. The
+    audit entry names the case (whose state it moves) and the adjudication by id and round."""
     case = locked(case)
     policy.require(actor, "assessment.adjudicate", case)
     if outcome not in Outcome.values:
@@ -77,15 +81,16 @@ def adjudicate(*, actor, case: AssessmentCase, outcome: str, reasons: dict[str, 
          round=adjudication.round, rules=str(pack))
     case.adjudicated_at = adjudication.decided_at
     case.save(update_fields=[*CLOCK_FIELDS, "adjudicated_at"])
-    audit.record(actor, "assessment.adjudicate", adjudication, details=person_details(
-        case, outcome=outcome, round=adjudication.round, rules=str(pack), reasons_waived=case.reasons_waived))
+    audit.record(actor, "assessment.adjudicate", case, details=person_details(
+        case, adjudication=adjudication.pk, outcome=outcome, round=adjudication.round, rules=str(pack),
+        reasons_waived=case.reasons_waived))
     return adjudication
 
 
 @transaction.atomic(durable=True)
-def concur(*, actor, case: AssessmentCase, agree: bool) -> Adjudication:
+def concur(*, actor, case: AssessmentCase | int, agree: bool) -> Adjudication:
     """The second adjudicator concurs with an unfavourable decision (it may then be notified) or
-    does not (the case goes back for a new decision)."""
+    does not (the case goes back for a new decision). The entry names the case, as ``adjudicate``."""
     case = locked(case)
     policy.require(actor, "assessment.concur", case)
     if not isinstance(agree, bool):
@@ -94,25 +99,27 @@ def concur(*, actor, case: AssessmentCase, agree: bool) -> Adjudication:
     target = State.ADJUDICATED_UNFAVOURABLE if agree else State.INVESTIGATION_COMPLETE
     states.transition(case.state, "assessment.concur", target)
     adjudication = Adjudication.objects.select_for_update().filter(case=case).order_by("-round").first()
-    adjudication.concurrence = Adjudication.Concurrence.AGREED if agree else Adjudication.Concurrence.NOT_AGREED
-    adjudication.concurred_by, adjudication.concurred_at = actor.account, timezone.now()
-    adjudication.save(update_fields=["concurrence", "concurred_by", "concurred_at"])
+    rows.change(adjudication, concurrence=Adjudication.Concurrence.AGREED if agree else
+                Adjudication.Concurrence.NOT_AGREED, concurred_by=actor.account, concurred_at=timezone.now())
     move(actor, case, "assessment.concur", kind="concurred" if agree else "concurrence_declined", target=target,
          round=adjudication.round)
     case.save(update_fields=CLOCK_FIELDS)
-    audit.record(actor, "assessment.concur", adjudication, details=person_details(
-        case, agree=agree, round=adjudication.round))
+    audit.record(actor, "assessment.concur", case, details=person_details(
+        case, adjudication=adjudication.pk, agree=agree, round=adjudication.round))
     return adjudication
 
 
 @transaction.atomic(durable=True)
-def notify_result(*, actor, case: AssessmentCase) -> Clearance:
+def notify_result(*, actor, case: AssessmentCase | int) -> Clearance:
     """Notify the result (DOMAIN §6 step 7): the subject's result with reasons unless waived,
     the nominator's notice (consented, favourable or not, valid until — nothing else), and the
     eligibility record, valid for the pack's period from today (step 8).
 
-    A re-assessment's result replaces the record it re-assessed; after a re-examination the
-    case's own record is updated.
+    The result replaces the person's current record of the same organ and tier — the one a
+    re-assessment re-assessed, or the one a ten-year renewal renews: it ends today (superseded,
+    or unfavourable re-assessment), so one record per person, organ and tier is current (a database
+    constraint). After a re-examination the case's own record is updated. Each record changed gets
+    its own audit entry (``assessment.record_result``, ``assessment.end_clearance``).
     """
     case = locked(case)
     policy.require(actor, "assessment.notify_result", case)
@@ -122,15 +129,23 @@ def notify_result(*, actor, case: AssessmentCase) -> Clearance:
     on, now = today(), timezone.now()
     pack = adjudication.rules_pack
     until = rules.valid_until(on, pack) if favourable else None
-    clearance, created = Clearance.objects.update_or_create(case=case, defaults={
-        "person": case.person, "organ": case.organ, "tier": case.tier, "favourable": favourable, "notified_on": on,
-        "valid_until": until, "rules_pack": pack, "suspended_at": None, "suspended_by": None,
-        "ended_on": None, "end_reason": ""})
-    if case.reassessment_of_id is not None:
-        reason = Clearance.EndReason.SUPERSEDED if favourable else Clearance.EndReason.REASSESSMENT_UNFAVOURABLE
-        Clearance.objects.filter(pk=case.reassessment_of_id, ended_on__isnull=True).update(ended_on=on, end_reason=reason)
-    adjudication.notified_at = now
-    adjudication.save(update_fields=["notified_at"])
+    earlier = (Clearance.objects.select_for_update().filter(person_id=case.person_id, organ_id=case.organ_id,
+                                                            tier=case.tier, ended_on__isnull=True)
+               .exclude(case=case).order_by("pk"))
+    ending = Clearance.EndReason.SUPERSEDED if favourable else Clearance.EndReason.REASSESSMENT_UNFAVOURABLE
+    for old in earlier:
+        end_clearance(actor, old, ending, case=case)
+    values = {"favourable": favourable, "notified_on": on, "valid_until": until, "rules_pack": pack,
+              "suspended_at": None, "suspended_by": None, "ended_on": None, "end_reason": ""}
+    clearance = Clearance.objects.select_for_update().filter(case=case).first()
+    if clearance is None:
+        clearance = Clearance.objects.create(case=case, person_id=case.person_id, organ_id=case.organ_id,
+                                             tier=case.tier, **values)
+    else:  # re-notified after a re-examination: the case's own record takes the new result
+        rows.change(clearance, **values)
+    audit.record(actor, "assessment.record_result", clearance, details=clearance_details(
+        clearance, case=case.pk, round=adjudication.round))
+    rows.change(adjudication, notified_at=now)
     notice = notify_nominator(case, pack, consented=True, favourable=favourable, valid_until=until)
     move(actor, case, "assessment.notify_result", kind="result_notified", outcome=adjudication.outcome,
          round=adjudication.round, reasons_included=not adjudication.reasons_waived, notice=notice.pk)
@@ -140,5 +155,5 @@ def notify_result(*, actor, case: AssessmentCase) -> Clearance:
     end_duties(case, CaseDuty.Kind.INVESTIGATOR, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
     audit.record(actor, "assessment.notify_result", case, details=person_details(
         case, outcome=adjudication.outcome, valid_until=until, clearance=clearance,
-        reasons_included=not adjudication.reasons_waived, notice=notice))
+        reasons_included=not adjudication.reasons_waived, notice=notice, retain_until=case.retain_until))
     return clearance

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.rules.queries import current_pack
 
@@ -28,8 +29,11 @@ from ..states import BEFORE_NOTIFICATION, OPEN, ComplaintState
 from ._common import (
     CLOCK_FIELDS,
     check_file_kept,
+    clearance_details,
     close_without_result,
     event,
+    hint,
+    lock_person,
     locked,
     move,
     person_details,
@@ -48,7 +52,7 @@ def _date(value, field: str) -> dt.date:
 
 
 @transaction.atomic(durable=True)
-def report_event(*, actor, clearance: Clearance, kind: str, occurred_on: dt.date, new_post: str = "",
+def report_event(*, actor, clearance: Clearance | int, kind: str, occurred_on: dt.date, new_post: str = "",
                  description: str | None = None) -> ReportableEvent:
     """The employer or the organ reports a change about a person with a result (DOMAIN §6 step 8).
 
@@ -58,8 +62,19 @@ def report_event(*, actor, clearance: Clearance, kind: str, occurred_on: dt.date
     - ``concerning_event``: opens a re-assessment (trigger ``concern``) and suspends the clearance
       — and so the person's handling — until the re-assessment ends. The description is encrypted
       under the new case's key.
+
+    Locks in the one order (``_common``): the person, then the person's open assessment by the
+    clearance's organ and tier (a concern) or the cases a departure discontinues, then the clearance.
     """
-    clearance = Clearance.objects.select_for_update().select_related("case").get(pk=clearance.pk)
+    seen = hint(Clearance, clearance)
+    lock_person(seen.person_id)
+    open_case = (AssessmentCase.objects.select_for_update()
+                 .filter(person_id=seen.person_id, organ_id=seen.organ_id, tier=seen.tier, state__in=sorted(OPEN))
+                 .order_by("pk").first())
+    leaving = list(AssessmentCase.objects.select_for_update()
+                   .filter(person_id=seen.person_id, organ_id=seen.organ_id, state__in=BEFORE_NOTIFICATION)
+                   .order_by("pk")) if kind == ReportableEvent.Kind.LEFT else []
+    clearance = rows.lock(Clearance, seen.pk, related=("case",))
     policy.require(actor, "assessment.report_event", clearance)
     if kind not in ReportableEvent.Kind.values:
         raise RuleViolation("invalid_kind", "報告の種類が不正です。",
@@ -80,22 +95,20 @@ def report_event(*, actor, clearance: Clearance, kind: str, occurred_on: dt.date
         if not clearance.is_valid(today()):
             raise RuleViolation("clearance_not_valid", "有効な適性評価の結果についてのみ懸念事項を報告できます。",
                                 "A concern is reported against a result that is still valid.")
-        open_case = (AssessmentCase.objects.select_for_update()
-                     .filter(person=clearance.person, organ=clearance.organ, tier=clearance.tier,
-                             state__in=sorted(OPEN)).first())
         if open_case is not None:
             case = _fold_concern(actor, clearance, open_case, record, description)
         else:
             rules.check_no_open_case(clearance.person, clearance.organ, clearance.tier)  # a pending exemption
             case = _open_reassessment(actor, clearance, original, record, description, new_post)
-        clearance.suspended_at, clearance.suspended_by = timezone.now(), case
-        clearance.save(update_fields=["suspended_at", "suspended_by"])
+        rows.change(clearance, suspended_at=timezone.now(), suspended_by=case)
         event(actor, original, "clearance_suspended", reassessment=case.pk, reported_event=record.pk)
+        audit.record(actor, "assessment.suspend_clearance", clearance, details=clearance_details(
+            clearance, case=case.pk, reported_event=record.pk))
     else:
         record.save()
         event(actor, original, f"reported_{kind}", reported_event=record.pk)
         if kind == ReportableEvent.Kind.LEFT:
-            _discontinue_open_cases(actor, clearance, record)
+            _discontinue_open_cases(actor, leaving, record)
     audit.record(actor, "assessment.report_event", record, details={
         "subject_person_id": clearance.person_id, "kind": kind, "clearance": clearance,
         "reassessment": record.case})
@@ -149,19 +162,21 @@ def _fold_concern(actor, clearance: Clearance, case: AssessmentCase, record: Rep
     return case
 
 
-def _discontinue_open_cases(actor, clearance: Clearance, record: ReportableEvent) -> None:
-    for case in (AssessmentCase.objects.select_for_update()
-                 .filter(person_id=clearance.person_id, organ_id=clearance.organ_id,
-                         nominating_organisation=record.reporter, state__in=BEFORE_NOTIFICATION)
-                 .select_related("rules_pack")):
+def _discontinue_open_cases(actor, cases: list[AssessmentCase], record: ReportableEvent) -> None:
+    """The person left: their assessments by the organ that this reporter nominated and that have
+    no result yet end as discontinued (``cases`` were locked before the clearance, in id order)."""
+    for case in cases:
+        if case.nominating_organisation_id != record.reporter_id or case.state not in BEFORE_NOTIFICATION:
+            continue
         move(actor, case, "assessment.discontinue", kind="discontinued", reported_event=record.pk)
         close_without_result(actor, case, Clearance.EndReason.REASSESSMENT_NOT_COMPLETED)
         case.save(update_fields=[*CLOCK_FIELDS, "closed_at", "retain_until"])
-        audit.record(actor, "assessment.discontinue", case, details=person_details(case, reported_event=record.pk))
+        audit.record(actor, "assessment.discontinue", case, details=person_details(
+            case, reported_event=record.pk, retain_until=case.retain_until))
 
 
 @transaction.atomic(durable=True)
-def file_complaint(*, actor, case: AssessmentCase, text: str) -> Complaint:
+def file_complaint(*, actor, case: AssessmentCase | int, text: str) -> Complaint:
     """The subject complains in writing to the organ head about the assessment or its result
     (DOMAIN §6 step 9). No disadvantage may follow from complaining."""
     case = locked(case)
@@ -172,19 +187,27 @@ def file_complaint(*, actor, case: AssessmentCase, text: str) -> Complaint:
                           due_on=today() + dt.timedelta(days=case.rules_pack.value("assessment.target_days.complaint")))
     complaint.save()
     event(actor, case, "complaint_filed", complaint=complaint.pk)
-    audit.record(actor, "assessment.file_complaint", complaint, details=person_details(case))
+    audit.record(actor, "assessment.file_complaint", complaint, details=complaint_details(case, complaint))
     return complaint
 
 
-def _locked_complaint(complaint: Complaint) -> Complaint:
-    return Complaint.objects.select_for_update().select_related("case").get(pk=complaint.pk)
+def complaint_details(case: AssessmentCase, complaint: Complaint, **details) -> dict:
+    """A complaint's entry: whose case, the case's state, and the complaint's state, handler and
+    outcome after the change (replayed by ``assessment.reconcile``)."""
+    return person_details(case, complaint_state=complaint.state, handler=complaint.handler_id,
+                          outcome=complaint.outcome, **details)
+
+
+def _locked_complaint(complaint: Complaint | int) -> tuple[AssessmentCase, Complaint]:
+    """The complaint's case, then the complaint, each read afresh and locked (the lock order)."""
+    case = locked(hint(Complaint, complaint).case_id)
+    return case, rows.lock(Complaint, complaint, related=("case",))
 
 
 @transaction.atomic(durable=True)
-def assign_complaint_handler(*, actor, complaint: Complaint, handler) -> Complaint:
+def assign_complaint_handler(*, actor, complaint: Complaint | int, handler) -> Complaint:
     """The organ head's delegate gives the complaint to a handler who never worked the case."""
-    case = locked(complaint.case)
-    complaint = _locked_complaint(complaint)
+    case, complaint = _locked_complaint(complaint)
     row = states.check_in(states.COMPLAINT_TRANSITIONS, complaint.state, "assessment.assign_complaint_handler")
     if handler is None:
         raise RuleViolation("assignee_required", "担当者を指定してください。", "Name the person to assign.",
@@ -197,20 +220,19 @@ def assign_complaint_handler(*, actor, complaint: Complaint, handler) -> Complai
             case=case, handler_id=previous, state=ComplaintState.ASSIGNED).exclude(pk=complaint.pk).exists():
         CaseDuty.objects.filter(case=case, account_id=previous, kind=CaseDuty.Kind.COMPLAINT_HANDLER).update(
             ended_at=timezone.now())
-    complaint.state, complaint.handler, complaint.assigned_at = row.target, handler, timezone.now()
-    complaint.save(update_fields=["state", "handler", "assigned_at"])
+    rows.change(complaint, state=row.target, handler=handler, assigned_at=timezone.now())
     event(actor, case, "complaint_handler_assigned", complaint=complaint.pk, account=handler.pk)
     audit.record(actor, "assessment.assign_complaint_handler", complaint,
-                 details=person_details(case, account=handler.pk))
+                 details=complaint_details(case, complaint, account=handler.pk))
     return complaint
 
 
 @transaction.atomic(durable=True)
-def decide_complaint(*, actor, complaint: Complaint, outcome: str, reasons: str) -> Complaint:
+def decide_complaint(*, actor, complaint: Complaint | int, outcome: str, reasons: str) -> Complaint:
     """The handler decides and the outcome is notified in writing. A re-examination reopens the
-    adjudication of a notified result (it must then be decided and notified again)."""
-    case = locked(complaint.case)
-    complaint = _locked_complaint(complaint)
+    adjudication of a notified result (it must then be decided and notified again): the case's own
+    entry ``assessment.reexamine`` records that, beside the complaint's."""
+    case, complaint = _locked_complaint(complaint)
     policy.require(actor, "assessment.decide_complaint", complaint)
     row = states.check_in(states.COMPLAINT_TRANSITIONS, complaint.state, "assessment.decide_complaint")
     if outcome not in Complaint.Outcome.values:
@@ -220,21 +242,21 @@ def decide_complaint(*, actor, complaint: Complaint, outcome: str, reasons: str)
     if outcome == Complaint.Outcome.RE_EXAMINATION:
         move(actor, case, "assessment.reexamine", kind="reexamination_opened", complaint=complaint.pk)
         case.save(update_fields=CLOCK_FIELDS)
+        audit.record(actor, "assessment.reexamine", case, details=person_details(case, complaint=complaint.pk))
     now = timezone.now()
-    complaint.state, complaint.outcome, complaint.outcome_reasons = row.target, outcome, reasons
-    complaint.decided_at = complaint.notified_at = now
-    complaint.save()
+    rows.change(complaint, state=row.target, outcome=outcome, outcome_reasons=reasons, decided_at=now,
+                notified_at=now)
     still_handling = Complaint.objects.filter(case=case, handler=actor.account, state=ComplaintState.ASSIGNED).exists()
     if not still_handling:
         CaseDuty.objects.filter(case=case, account=actor.account, kind=CaseDuty.Kind.COMPLAINT_HANDLER).update(
             ended_at=now)
     event(actor, case, "complaint_decided", complaint=complaint.pk, outcome=outcome)
-    audit.record(actor, "assessment.decide_complaint", complaint, details=person_details(case, outcome=outcome))
+    audit.record(actor, "assessment.decide_complaint", complaint, details=complaint_details(case, complaint))
     return complaint
 
 
 @transaction.atomic(durable=True)
-def report_adverse_treatment(*, actor, case: AssessmentCase, kind: str, text: str) -> AdverseTreatmentReport:
+def report_adverse_treatment(*, actor, case: AssessmentCase | int, kind: str, text: str) -> AdverseTreatmentReport:
     """The subject reports being penalised for refusing, failing or complaining. The report goes to
     the deciding organ (its head's delegate), never to the employer; the employer named is the
     organisation that nominated the subject."""
@@ -254,11 +276,13 @@ def report_adverse_treatment(*, actor, case: AssessmentCase, kind: str, text: st
 
 
 @transaction.atomic(durable=True)
-def decide_adverse_treatment(*, actor, report: AdverseTreatmentReport, outcome: str,
+def decide_adverse_treatment(*, actor, report: AdverseTreatmentReport | int, outcome: str,
                              reasons: str) -> AdverseTreatmentReport:
     """The organ decides on the report and notifies the subject; ``contract_action`` refers the
-    business's contract for action (DOMAIN §4: a contract can be terminated for misuse)."""
-    report = AdverseTreatmentReport.objects.select_for_update().select_related("case").get(pk=report.pk)
+    business's contract for action (DOMAIN §4: a contract can be terminated for misuse). Decided
+    once: the case, then the report, are locked, so two decisions at once give one."""
+    locked(hint(AdverseTreatmentReport, report).case_id)
+    report = rows.lock(AdverseTreatmentReport, report, related=("case",))
     policy.require(actor, "assessment.decide_adverse_treatment", report)
     if report.decided_at is not None:
         raise RuleViolation("already_decided", "この申出は処理済みです。", "This report has already been decided.")
@@ -266,11 +290,10 @@ def decide_adverse_treatment(*, actor, report: AdverseTreatmentReport, outcome: 
         raise RuleViolation("invalid_outcome", "処理の結果が不正です。",
                             f"Use one of {', '.join(AdverseTreatmentReport.Outcome.values)}.", field="outcome")
     check_file_kept(report.case)
-    report.outcome = outcome
-    report.outcome_reasons = rules.check_text(reasons, "reasons", what_ja="処理の理由", what_en="reasons")
-    report.handler = actor.account
-    report.decided_at = report.notified_at = timezone.now()
-    report.save()
+    reasons = rules.check_text(reasons, "reasons", what_ja="処理の理由", what_en="reasons")
+    now = timezone.now()
+    rows.change(report, outcome=outcome, outcome_reasons=reasons, handler=actor.account, decided_at=now,
+                notified_at=now)
     event(actor, report.case, "adverse_treatment_decided", report=report.pk, outcome=outcome)
     audit.record(actor, "assessment.decide_adverse_treatment", report, details=person_details(
         report.case, outcome=outcome))

@@ -186,7 +186,13 @@ def _open_many(actor, rows: list[tuple[Person, dict]], *, organ, nominating, con
             case, organ=organ.code, nominator=nominating.code, tier=case.tier, trigger=case.trigger,
             contract=contract_ref)) for case in new_cases])
     if held:
-        Exemption.objects.bulk_create(held)
+        try:
+            with transaction.atomic():
+                Exemption.objects.bulk_create(held)
+        except IntegrityError:  # a concurrent nomination of one of these people was held first
+            raise RuleViolation("exemption_pending", "推薦した者のうち、評価の省略の確認が保留中の者がいます（一件も登録していません）。",
+                                "A possible exemption of one of these people is awaiting the organ's confirmation; "
+                                "nothing was nominated.", field="person") from None
         if any(e.pk is None for e in held):  # a backend that does not return ids from a bulk insert
             raise RuntimeError("bulk nomination needs a database that returns ids from a bulk insert")
         audit.record_many(actor, [audit.Entry("assessment.nominate", e, details={

@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core.errors import RuleViolation
+from hozen.core import rows
+from hozen.core.errors import RuleViolation, StaleEdit, VersionRequired
 
 from .. import rules, states
 from ..duties import DutyProposal
 from ..models import AssessmentCase, CaseDuty, CaseSummary, Finding, Inquiry
-from ._common import CLOCK_FIELDS, locked, move, person_details, take_duty, today
+from ._common import CLOCK_FIELDS, hint, locked, move, person_details, take_duty, today
 
 
 def assign(actor, case: AssessmentCase, kind: str, account, *, action: str) -> CaseDuty:
@@ -34,7 +35,7 @@ def assign(actor, case: AssessmentCase, kind: str, account, *, action: str) -> C
 
 
 @transaction.atomic(durable=True)
-def assign_investigator(*, actor, case: AssessmentCase, investigator) -> AssessmentCase:
+def assign_investigator(*, actor, case: AssessmentCase | int, investigator) -> AssessmentCase:
     """The Cabinet Office's organ head assigns (or reassigns) the investigator; the investigation
     starts with the first assignment."""
     case = locked(case)
@@ -65,7 +66,7 @@ def _date(value, field: str, *, required: bool = True) -> dt.date | None:
 
 
 @transaction.atomic(durable=True)
-def record_inquiry(*, actor, case: AssessmentCase, recipient_kind: str, recipient_organisation: str,
+def record_inquiry(*, actor, case: AssessmentCase | int, recipient_kind: str, recipient_organisation: str,
                    recipient_name: str, question: str, sent_on: dt.date,
                    method: str = Inquiry.Method.QUESTION) -> Inquiry:
     """An inquiry to someone about the subject. The name, question and (later) answer are
@@ -96,10 +97,11 @@ def record_inquiry(*, actor, case: AssessmentCase, recipient_kind: str, recipien
 
 
 @transaction.atomic(durable=True)
-def record_inquiry_response(*, actor, inquiry: Inquiry, response: str, answered_on: dt.date) -> Inquiry:
-    case = locked(inquiry.case)
+def record_inquiry_response(*, actor, inquiry: Inquiry | int, response: str, answered_on: dt.date) -> Inquiry:
+    """The answer to an inquiry, once (a second answer is refused: the first stays as recorded)."""
+    case = locked(hint(Inquiry, inquiry).case_id)
     policy.require(actor, "assessment.record_inquiry_response", case)
-    inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    inquiry = rows.lock(Inquiry, inquiry)
     states.transition(case.state, "assessment.record_inquiry_response")
     if inquiry.answered_on is not None:
         raise RuleViolation("inquiry_already_answered", "この照会には既に回答が記録されています。",
@@ -108,16 +110,14 @@ def record_inquiry_response(*, actor, inquiry: Inquiry, response: str, answered_
     if answered_on < inquiry.sent_on:
         raise RuleViolation("answered_before_sent", "回答日が照会日より前です。",
                             "The answer cannot be dated before the inquiry.", field="answered_on")
-    inquiry.response = _text(response, "response", "回答", "response")
-    inquiry.answered_on = answered_on
-    inquiry.save()
+    rows.change(inquiry, response=_text(response, "response", "回答", "response"), answered_on=answered_on)
     move(actor, case, "assessment.record_inquiry_response", kind="inquiry_answered", inquiry=inquiry.pk)
     audit.record(actor, "assessment.record_inquiry_response", inquiry, details=person_details(case))
     return inquiry
 
 
 @transaction.atomic(durable=True)
-def schedule_interview(*, actor, case: AssessmentCase, at: dt.datetime) -> AssessmentCase:
+def schedule_interview(*, actor, case: AssessmentCase | int, at: dt.datetime) -> AssessmentCase:
     """DOMAIN §6 step 5: the interview comes after the other material is gathered — refused until
     at least one inquiry is answered and while any is unanswered (``rules.check_material_gathered``);
     once it is scheduled no new inquiry is recorded. It may be moved (scheduled again)."""
@@ -135,30 +135,51 @@ def schedule_interview(*, actor, case: AssessmentCase, at: dt.datetime) -> Asses
     return case
 
 
+def check_finding_version(finding: Finding | None, seen, *, required: bool) -> None:
+    """A revision made on the version ``seen`` of the item's finding (a finding not recorded yet is
+    version 0): 428 without a version when one is required, 409 when the stored one is newer."""
+    if finding is not None:
+        rows.check_version(finding, seen, required=required)
+        return
+    if seen is None or seen == "":
+        if required:
+            raise VersionRequired(current_version=0)
+        return
+    if str(seen).strip() != "0":
+        raise StaleEdit(current_version=0)
+
+
 @transaction.atomic(durable=True)
-def record_finding(*, actor, case: AssessmentCase, item: str, text: str) -> Finding:
-    """The finding on one of the seven items (a new revision replaces the last)."""
+def record_finding(*, actor, case: AssessmentCase | int, item: str, text: str, version: int | str | None = None,
+                   require_version: bool = False) -> Finding:
+    """The finding on one of the seven items (a new revision replaces the last).
+
+    ``version`` is the version of the item's finding the investigator revised (0 when none was
+    recorded): one made on an older copy — another tab, a colleague's revision since — is refused
+    (409) and writes nothing; with ``require_version`` (the screens and the API), one that names no
+    version too (428)."""
     case = locked(case)
     policy.require(actor, "assessment.record_finding", case)
     states.transition(case.state, "assessment.record_finding")
     rules.check_item(item)
-    text = _text(text, "text", "調査結果", "finding")
     finding = Finding.objects.select_for_update().filter(case=case, item=item).first()
+    check_finding_version(finding, version, required=require_version)
+    text = _text(text, "text", "調査結果", "finding")
     if finding is None:
-        finding = Finding(case=case, item=item, recorded_by=actor.account)
+        finding = Finding(case=case, item=item, recorded_by=actor.account, version=1, revision=1)
+        finding.text = text
+        finding.save()
     else:
-        finding.revision += 1
-        finding.recorded_by, finding.recorded_at = actor.account, timezone.now()
-    finding.text = text
-    finding.save()
+        rows.change(finding, text=text, revision=finding.revision + 1, recorded_by=actor.account,
+                    recorded_at=timezone.now())
     move(actor, case, "assessment.record_finding", kind="finding_recorded", item=item, revision=finding.revision)
     audit.record(actor, "assessment.record_finding", finding, details=person_details(
-        case, item=item, revision=finding.revision))
+        case, item=item, revision=finding.revision, version=finding.version))
     return finding
 
 
 @transaction.atomic(durable=True)
-def complete_investigation(*, actor, case: AssessmentCase, summary: str | None = None) -> AssessmentCase:
+def complete_investigation(*, actor, case: AssessmentCase | int, summary: str | None = None) -> AssessmentCase:
     """Every inquiry answered (at least one) before the interview, the interview held, a finding
     for each of the seven items, and the investigator's case summary for the adjudicator (issue 6
     §1), stored encrypted under the case's key like the findings."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation, Person
 from hozen.operators.models import Contract
@@ -22,8 +23,18 @@ from hozen.rules.models import Tier
 from hozen.rules.queries import current_pack
 
 from .. import papers, rules, states
-from ..models import AssessmentCase, CaseDocument, Exemption, Trigger
-from ._common import CLOCK_FIELDS, event, locked, move, person_details, save_new_case, today
+from ..models import AssessmentCase, CaseDocument, Clearance, Exemption, Trigger
+from ._common import (
+    CLOCK_FIELDS,
+    event,
+    hint,
+    lock_person,
+    locked,
+    move,
+    person_details,
+    save_new_case,
+    today,
+)
 
 
 @dataclass(frozen=True)
@@ -83,16 +94,29 @@ def _prepared(person: Person, nominating: Organisation, organ: Organisation, row
     return {"tier": tier, **fields}
 
 
+def save_new_exemption(exemption: Exemption) -> Exemption:
+    """Insert a held nomination; a concurrent nomination held first is a RuleViolation, not a crash
+    (the database's one-pending-exemption constraint)."""
+    try:
+        with transaction.atomic():
+            exemption.save()
+    except IntegrityError:
+        raise RuleViolation("exemption_pending", "この者については、評価の省略の確認が行政機関で保留中です。",
+                            "A possible exemption of this person is awaiting the organ's confirmation.",
+                            field="person") from None
+    return exemption
+
+
 def _open(actor, *, person, organ, nominating, contract, fields: dict, pack) -> Nomination:
     basis = None
     if fields["trigger"] == Trigger.NEW:
         basis = rules.detect_exemption(person, organ, fields["tier"], today(), pack)
     if basis is not None:
-        exemption = Exemption.objects.create(
+        exemption = save_new_exemption(Exemption(
             person=person, tier=fields["tier"], organ=organ, nominating_organisation=nominating, contract=contract,
             nominated_by=actor.account, basis=basis.clearance, window_years=basis.window_years, rules_pack=pack,
             nomination={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in fields.items()},
-        )
+        ))
         audit.record(actor, "assessment.nominate", exemption, details={
             "subject_person_id": person.pk, "outcome": "possible_exemption", "basis": basis.clearance,
             "organ": organ.code, "tier": fields["tier"]})
@@ -117,9 +141,13 @@ def nominate(*, actor, person: Person, trigger: str = Trigger.NEW, department: s
     Refused: another organisation's staff, no active contract, no recorded agreement to be listed,
     a dispatched worker without their employing agency, an assessment already in progress. When an
     earlier result may exempt the person, an ``Exemption`` awaits the organ instead of a case.
+
+    The person's row is locked first, so two nominations of one person are decided one after the
+    other (the second sees the first's case or exemption); the database's constraints back it.
     """
     target, organ, nominating = _context(actor, contract)
     policy.require(actor, "assessment.nominate", target)
+    person = lock_person(person)
     on = today()
     fields = _prepared(person, nominating, organ, {
         "tier": tier, "trigger": trigger, "department": department, "post": post,
@@ -139,12 +167,17 @@ def detect_exemption(*, actor, person: Person, tier: str = Tier.ESI, contract: C
     return rules.detect_exemption(person, organ, tier, on, current_pack(tier, on))
 
 
-def _locked_exemption(exemption: Exemption) -> Exemption:
-    return Exemption.objects.select_for_update().select_related("basis", "organ").get(pk=exemption.pk)
+def _locked_exemption(exemption: Exemption | int) -> Exemption:
+    """The exemption locked in its place in the lock order: its person first, then its basis (the
+    earlier result the decision relies on), then the exemption itself."""
+    seen = hint(Exemption, exemption)
+    lock_person(seen.person_id)
+    rows.lock(Clearance, seen.basis_id)
+    return rows.lock(Exemption, seen.pk, related=("basis", "organ"))
 
 
 @transaction.atomic(durable=True)
-def confirm_exemption(*, actor, exemption: Exemption, reason: str) -> Exemption:
+def confirm_exemption(*, actor, exemption: Exemption | int, reason: str) -> Exemption:
     """The organ confirms, with a recorded reason, that no concern has arisen since the earlier
     result: the exemption takes effect and no case opens (DOMAIN §6). The nominator sees why."""
     exemption = _locked_exemption(exemption)
@@ -157,16 +190,15 @@ def confirm_exemption(*, actor, exemption: Exemption, reason: str) -> Exemption:
         raise RuleViolation("exemption_no_longer_applies",
                             "根拠とした評価結果による省略の要件を満たさなくなりました。評価を行ってください（省略しない）。",
                             "The earlier result no longer exempts the person; decline the exemption and assess.")
-    exemption.state, exemption.reason = row.target, reason
-    exemption.decided_by, exemption.decided_at = actor.account, timezone.now()
-    exemption.save(update_fields=["state", "reason", "decided_by", "decided_at"])
+    rows.change(exemption, state=row.target, reason=reason, decided_by=actor.account, decided_at=timezone.now())
     audit.record(actor, "assessment.confirm_exemption", exemption, details={
-        "subject_person_id": exemption.person_id, "basis": exemption.basis, "window_years": exemption.window_years})
+        "subject_person_id": exemption.person_id, "basis": exemption.basis, "window_years": exemption.window_years,
+        "state": exemption.state})
     return exemption
 
 
 @transaction.atomic(durable=True)
-def decline_exemption(*, actor, exemption: Exemption, reason: str) -> AssessmentCase:
+def decline_exemption(*, actor, exemption: Exemption | int, reason: str) -> AssessmentCase:
     """The organ does not confirm the exemption: the nomination opens a case as submitted."""
     exemption = _locked_exemption(exemption)
     policy.require(actor, "assessment.decline_exemption", exemption)
@@ -180,18 +212,22 @@ def decline_exemption(*, actor, exemption: Exemption, reason: str) -> Assessment
         person=exemption.person, organ=exemption.organ, nominating_organisation=exemption.nominating_organisation,
         contract=exemption.contract, nominated_by=exemption.nominated_by, rules_pack=pack,
         nominated_at=exemption.nominated_at, **fields))
-    exemption.state, exemption.reason, exemption.case = row.target, reason, case
-    exemption.decided_by, exemption.decided_at = actor.account, timezone.now()
-    exemption.save(update_fields=["state", "reason", "case", "decided_by", "decided_at"])
+    rows.change(exemption, state=row.target, reason=reason, case=case, decided_by=actor.account,
+                decided_at=timezone.now())
     event(actor, case, "nominated", state_to=case.state, trigger=case.trigger, tier=case.tier,
           exemption_declined=exemption.pk)
     audit.record(actor, "assessment.decline_exemption", exemption, details={
-        "subject_person_id": exemption.person_id, "case": case})
+        "subject_person_id": exemption.person_id, "case": case, "state": exemption.state})
+    # The case opened here has its own first entry, as every case has (the log replays it).
+    audit.record(actor, "assessment.nominate", case, details=person_details(
+        case, organ=case.organ.code, nominator=case.nominating_organisation.code, tier=case.tier,
+        trigger=case.trigger, contract=case.contract.reference if case.contract_id else None,
+        exemption_declined=exemption.pk))
     return case
 
 
 @transaction.atomic(durable=True)
-def give_notice(*, actor, case: AssessmentCase, language: str = "ja") -> AssessmentCase:
+def give_notice(*, actor, case: AssessmentCase | int, language: str = "ja") -> AssessmentCase:
     """DOMAIN §6 step 2: the organ gives the written notice — the seven items, the methods, that
     refusal is allowed and that no disadvantage may follow from refusing."""
     case = locked(case)

@@ -4,6 +4,12 @@ Drafts are saved section by section on every change and never expire (LESSONS.md
 same content again is recognised and changes nothing: no new version, no audit entry. What is
 malformed (a field the questionnaire does not ask, a wrong shape) is refused; what is merely
 unfinished or wrong (a bad date, an overlap) is saved and returned as errors per field path.
+
+A save names the version of the section it was made on (the portal's form and autosave, the API's
+If-Match; a section never saved is version 0): one made on an older version — a second tab, another
+device — is refused (``StaleEdit``, 409) and writes nothing, never a silent overwrite. A save that
+repeats the stored content is answered "unchanged" whatever version it names (a retried save is
+idempotent: it overwrites nothing).
 Submission checks every section in full, freezes the answers and returns the SHA-256 of the
 canonical submitted content, which the audit entry carries too.
 """
@@ -20,7 +26,8 @@ from django.utils.crypto import salted_hmac
 from hozen import audit
 from hozen.access import policy
 from hozen.audit.canonical import canonical_json
-from hozen.core.errors import RuleViolation
+from hozen.core import rows
+from hozen.core.errors import RuleViolation, StaleEdit, VersionRequired
 from hozen.crypto import reveal
 
 from .. import questionnaire, states, validation
@@ -54,10 +61,34 @@ def _section(code: str) -> questionnaire.Section:
                             f"The questionnaire has no section {code!r}.", field="section") from None
 
 
+def check_section_version(row: QuestionnaireSection | None, seen, *, required: bool) -> None:
+    """A save or confirmation made on the version ``seen`` of the section (None: not said). A
+    section that does not exist yet is version 0. 428 without a version when one is required,
+    409 when the stored section is newer (or, for "0", exists already)."""
+    if row is not None:
+        rows.check_version(row, seen, required=required)
+        return
+    if seen is None or seen == "":
+        if required:
+            raise VersionRequired(current_version=0)
+        return
+    if str(seen).strip() != "0":
+        try:
+            seen_version = int(str(seen).strip())
+        except ValueError:
+            seen_version = None
+        raise StaleEdit(current_version=0, seen_version=seen_version)
+
+
 @transaction.atomic(durable=True)
-def save_questionnaire_section(*, actor, case: AssessmentCase, section: str, content: dict) -> SavedSection:
+def save_questionnaire_section(*, actor, case: AssessmentCase | int, section: str, content: dict,
+                               version: int | str | None = None, require_version: bool = False) -> SavedSection:
     """Save one section's draft (idempotently). Refused only for content the schema does not
-    allow; everything else is kept, with its errors returned for display."""
+    allow; everything else is kept, with its errors returned for display.
+
+    ``version`` is the version of the section the person was editing (0 before its first save);
+    with ``require_version`` (the portal and the API) a save that names none is refused (428).
+    Writers that edit no copy — the demo data, tests seeding a case — pass neither."""
     case = locked(case)
     policy.require(actor, "assessment.save_questionnaire", case)
     states.transition(case.state, "assessment.save_questionnaire")
@@ -70,21 +101,29 @@ def save_questionnaire_section(*, actor, case: AssessmentCase, section: str, con
     errors = validation.validate(schema, content, today=on)
     missing = validation.validate(schema, content, today=on, complete=True)
     row = QuestionnaireSection.objects.select_for_update().filter(case=case, section=section).first()
+    if row is None and (version is not None or require_version):
+        check_section_version(None, version, required=require_version)
+    elif row is not None and require_version and (version is None or version == ""):
+        raise VersionRequired(current_version=row.version)
+    now = timezone.now()
     if row is None:
-        row = QuestionnaireSection(case=case, section=section)
-    digest = _digest(row, content)
-    confirming = row.prefilled_from_id is not None and row.confirmed_at is None
-    if row.pk is not None and row.content_digest == digest and not confirming:
-        return SavedSection(section=row, changed=False, errors=errors, is_complete=not missing)
-    if confirming:  # the subject's first save of a prefilled section confirms it, changed or not
-        row.confirmed_at = timezone.now()
-    row.content = content
-    row.version += 1
-    row.content_digest = digest
-    row.is_complete = not missing
-    row.error_count = len(missing)
-    row.saved_at = timezone.now()
-    row.save()
+        row = QuestionnaireSection(case=case, section=section, version=1, content_digest="")
+        row.content_digest = _digest(row, content)
+        row.content = content
+        row.is_complete, row.error_count, row.saved_at = not missing, len(missing), now
+        row.save()
+        confirming = False
+    else:
+        digest = _digest(row, content)
+        confirming = row.prefilled_from_id is not None and row.confirmed_at is None
+        if row.content_digest == digest and not confirming:  # the same content again: nothing to overwrite
+            return SavedSection(section=row, changed=False, errors=errors, is_complete=not missing)
+        check_section_version(row, version, required=require_version)
+        values = {"content": content, "content_digest": digest, "is_complete": not missing,
+                  "error_count": len(missing), "saved_at": now}
+        if confirming:  # the subject's first save of a prefilled section confirms it, changed or not
+            values["confirmed_at"] = now
+        rows.change(row, **values)
     details = {"section": section, "version": row.version, "complete": row.is_complete}
     if confirming:
         details["confirmed_prefill_from"] = row.prefilled_from_id
@@ -93,10 +132,11 @@ def save_questionnaire_section(*, actor, case: AssessmentCase, section: str, con
 
 
 @transaction.atomic(durable=True)
-def confirm_questionnaire_section(*, actor, case: AssessmentCase, section: str) -> SavedSection:
+def confirm_questionnaire_section(*, actor, case: AssessmentCase | int, section: str,
+                                  version: int | str | None = None) -> SavedSection:
     """The subject confirms a section prefilled from their last accepted answers as it stands
     (the same as saving it unchanged). A section that is not prefilled, or already confirmed,
-    is left as it is."""
+    is left as it is. With ``version``, only that version is confirmed (409 if it changed since)."""
     case = locked(case)
     policy.require(actor, "assessment.save_questionnaire", case)
     states.transition(case.state, "assessment.save_questionnaire")
@@ -111,8 +151,8 @@ def confirm_questionnaire_section(*, actor, case: AssessmentCase, section: str) 
     errors = validation.validate(schema, content, today=on)
     if row.prefilled_from_id is None or row.confirmed_at is not None:
         return SavedSection(section=row, changed=False, errors=errors, is_complete=row.is_complete)
-    row.confirmed_at = timezone.now()
-    row.save(update_fields=["confirmed_at"])
+    check_section_version(row, version, required=False)
+    rows.change(row, confirmed_at=timezone.now())
     audit.record(actor, "assessment.save_questionnaire", row, details=person_details(
         case, section=section, version=row.version, complete=row.is_complete,
         confirmed_prefill_from=row.prefilled_from_id))
@@ -170,7 +210,7 @@ def submitted_sha256(case: AssessmentCase, answers: dict[str, dict]) -> str:
 
 
 @transaction.atomic(durable=True)
-def submit_questionnaire(*, actor, case: AssessmentCase) -> str:
+def submit_questionnaire(*, actor, case: AssessmentCase | int) -> str:
     """Submit every section at once: refused (``QuestionnaireInvalid``, every error by section and
     field path) while any section is missing or incomplete. Returns the SHA-256 of what was submitted.
 

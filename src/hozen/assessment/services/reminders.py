@@ -28,8 +28,8 @@ def _due(on: dt.date):
     horizon = on + dt.timedelta(days=max(rules.RENEWAL_REMINDER_DAYS))
     renewal_open = AssessmentCase.objects.filter(person_id=OuterRef("person_id"), organ_id=OuterRef("organ_id"),
                                                  tier=OuterRef("tier"), state__in=sorted(OPEN))
-    return (Clearance.objects.filter(favourable=True, ended_on__isnull=True, suspended_at__isnull=True,
-                                     valid_until__gte=on, valid_until__lte=horizon)
+    # In force on the day the job runs (dates decide: ARCHITECTURE rule 9), ending within the horizon.
+    return (Clearance.objects.filter(Clearance.in_force_q(on), valid_until__lte=horizon)
             .exclude(Exists(renewal_open)).select_related("case").order_by("valid_until", "id"))
 
 

@@ -36,8 +36,12 @@ def _due_cases(on: dt.date):
 
 @transaction.atomic(durable=True)
 def _shred_case(actor, pk: int, on: dt.date) -> bool:
-    case = _due_cases(on).select_for_update().filter(pk=pk).first()
-    if case is None:  # another run did it, or a complaint arrived meanwhile
+    """Shred one case if it is still due once locked. The conditions are asked again after the lock
+    (a statement of its own), not only in the locking query: on PostgreSQL a complaint filed while
+    this run waited for the case's lock is committed, but the locking query's own view of the
+    complaints would not show it."""
+    case = AssessmentCase.objects.select_for_update().filter(pk=pk).first()
+    if case is None or not _due_cases(on).filter(pk=pk).exists():  # another run did it, or a complaint arrived
         return False
     shred(actor, case, "retention_expired")
     QuestionnaireSection.objects.filter(case=case).update(content_digest="")
