@@ -50,11 +50,16 @@ def keeper_for(organisation: Organisation) -> Actor:
 
 def make_clearance(account: Account, *, organ: Organisation, tier: str = "esi",
                    valid_until: dt.date | None = None, favourable: bool = True, notified_on: dt.date | None = None):
-    """A notified assessment result (test data only: the assessment workflow's own tests walk a case)."""
+    """A notified assessment result (test data only: the assessment workflow's own tests walk a case).
+
+    It supersedes the person's current result of the same organ and tier (ended today), as a new
+    result does: the database holds one current clearance per person, organ and tier."""
     from hozen.assessment.models import AssessmentCase, Clearance
     from hozen.rules.queries import current_pack
 
     on = notified_on or timezone.localdate()
+    Clearance.objects.filter(person=account.person, organ=organ, tier=tier, ended_on__isnull=True).update(
+        ended_on=timezone.localdate(), end_reason="superseded")
     pack = current_pack(tier, on)
     years = 10 if tier == "esi" else 5
     until = valid_until or on.replace(year=on.year + years)
@@ -113,14 +118,36 @@ def make_cleared_handler(designation, account: Account | None = None, *, tier: s
         # The keeper cannot list someone without a valid clearance of the tier: list them on a
         # temporary one, then leave only the clearance the test asked for.
         temporary = make_clearance(account, organ=organ, tier=designation.tier)
-    make_clearance(account, organ=organ, tier=tier, valid_until=valid_until)
+    else:
+        make_clearance(account, organ=organ, tier=tier, valid_until=valid_until)
     keeper = keeper_for(organisation)
     services.add_handler(actor=keeper, designation=designation, account=account,
                          department=department if organisation.kind == OrganisationKind.BUSINESS else "",
                          reason="test: need to know")
     if temporary is not None:
         type(temporary).objects.filter(pk=temporary.pk).update(ended_on=today, end_reason="superseded")
+        make_clearance(account, organ=organ, tier=tier, valid_until=valid_until)
     actor = actor_for(account, organisation)
     if briefed:
         services.acknowledge_briefing(actor=actor, tier=designation.tier)
     return actor
+
+
+def unseen(change) -> None:
+    """Run `change` as another process would commit it: this process's write watcher never sees it,
+    so no cached access fact is dropped (`hozen.handling.facts`).
+    Tests of a service that decides again on the rows it locked use it for the competing change."""
+    from django.db import connection
+
+    from hozen.handling import facts
+
+    connection.ensure_connection()
+    wrappers = connection.execute_wrappers
+    watched = facts._watch in wrappers
+    if watched:
+        wrappers.remove(facts._watch)
+    try:
+        change()
+    finally:
+        if watched:
+            wrappers.append(facts._watch)

@@ -223,6 +223,21 @@ def for_request(owner) -> RequestFacts:
     return cached
 
 
+def forget(owner) -> None:
+    """Drop the facts kept for `owner`'s request, so that its next decision reads them afresh.
+
+    A service decides again inside its own transaction, on rows it has just locked (ARCHITECTURE
+    rule 8): what the request read before the transaction began may be older than a change another
+    process committed meanwhile (a cancellation, a removal from the list), which the generation
+    counter of *this* process never heard of."""
+    if owner is None or isinstance(owner, str):
+        return
+    try:
+        object.__delattr__(owner, _ATTR)
+    except AttributeError:  # nothing kept (or an owner that keeps nothing)
+        pass
+
+
 # --- loading -------------------------------------------------------------------------------------
 
 def load_designation(pk: int) -> DesignationFacts | None:

@@ -45,20 +45,10 @@ class Row:
         return self.status == "active" and self.entry.review_due <= timezone.localdate()
 
 
-def _status(entry: HandlerEntry, departures: dict, on: dt.date, staff_of: set) -> tuple[str, str]:
-    if entry.ended_at is not None:
-        return "ended", entry.end_reason
-    from .services import _lapse_reason
-
-    reason = _lapse_reason(entry, on, departures, staff_of)
-    if reason is not None:
-        return "lapsed", reason  # the daily job will record it; access already ended
-    return "active", ""
-
-
 def handler_list(actor, designation, *, include_ended: bool = False) -> list[Row]:
-    """The actor's organisation's list for one designation (asks the policy first)."""
-    from hozen.assessment.models import ReportableEvent
+    """The actor's organisation's list for one designation (asks the policy first). An entry that
+    has lapsed by its dates or facts shows as lapsed at once, before the daily job records it."""
+    from .services import lapse_reasons
 
     policy.require(actor, "handling.list.view", designation)
     qs = (HandlerEntry.objects.filter(designation=designation, organisation=actor.organisation)
@@ -67,21 +57,16 @@ def handler_list(actor, designation, *, include_ended: bool = False) -> list[Row
     if not include_ended:
         qs = qs.filter(ended_at__isnull=True)
     entries = list(qs)
-    departures: dict = {}
-    person_ids = {e.account.person_id for e in entries}
-    for person_id, kind, occurred_on, reported_at in (ReportableEvent.objects
-                                                       .filter(clearance__person_id__in=person_ids,
-                                                               kind__in=("left", "transferred"))
-                                                       .values_list("clearance__person_id", "kind", "occurred_on",
-                                                                    "reported_at")):
-        departures.setdefault(person_id, []).append((kind, occurred_on, reported_at))
-    from hozen.core.models import RoleAssignment
-
-    staff_of = set(RoleAssignment.objects.filter(account_id__in={e.account_id for e in entries},
-                                                 revoked_at__isnull=True)
-                   .values_list("account_id", "organisation_id"))
-    on = timezone.localdate()
-    return [Row(e, *_status(e, departures, on, staff_of)) for e in entries]
+    lapsed = lapse_reasons(entries, timezone.localdate())
+    out = []
+    for e in entries:
+        if e.ended_at is not None:
+            out.append(Row(e, "ended", e.end_reason))
+        elif e.pk in lapsed:
+            out.append(Row(e, "lapsed", lapsed[e.pk]))  # the daily job will record it; access already ended
+        else:
+            out.append(Row(e, "active", ""))
+    return out
 
 
 def entry_for(actor, pk) -> HandlerEntry:
@@ -264,12 +249,12 @@ END_REASON_LABELS = dict(EndReason.choices)
 
 
 def kept_designations(actor):
-    """Designations in force whose list the actor keeps, with their open entry counts."""
+    """Designations in force (by their dates) whose list the actor keeps, with their open entry counts."""
     from django.db.models import Count
 
     from hozen.access.rules.handling import BUSINESS_KEEPERS, ORGAN_KEEPERS
     from hozen.core.roles import OrganisationKind
-    from hozen.designation.models import Designation
+    from hozen.designation.models import Designation, State, state_q
 
     if actor.assignment is None:
         return Designation.objects.none()
@@ -277,7 +262,9 @@ def kept_designations(actor):
     keepers = BUSINESS_KEEPERS if org.kind == OrganisationKind.BUSINESS else ORGAN_KEEPERS
     if actor.role not in keepers:
         return Designation.objects.none()
-    return (Designation.objects.filter(Q(organisation=org) | Q(holders__organisation=org), state="designated")
+    # In force as the dates decide (rule 9): a term that ended yesterday is off the list today.
+    in_force = state_q(State.DESIGNATED, timezone.localdate())
+    return (Designation.objects.filter(Q(organisation=org) | Q(holders__organisation=org), in_force)
             .annotate(handlers=Count("handler_entries", filter=Q(handler_entries__organisation=org,
                                                                  handler_entries__ended_at__isnull=True),
                                      distinct=True))

@@ -59,7 +59,7 @@ def handler_list(request, pk):
     show_ended = request.GET.get("ended") == "1"
     return render(request, "handling/list.html", {
         "d": d, "rows": queries.handler_list(request.actor, d, include_ended=show_ended), "show_ended": show_ended,
-        "can_add": d.state == "designated",
+        "can_add": d.is_in_force,  # by its dates (rule 9), not only the recorded state
     })
 
 

@@ -1,13 +1,20 @@
-"""Writes for certifications and contracts (minimal until the business-certification issue)."""
+"""Writes for certifications and contracts (minimal until the business-certification issue).
+
+Lock what you check (ARCHITECTURE rule 8): each service re-reads what it decides on inside its own
+transaction (the organisations, the certification), whatever instance the caller passed. The audit
+entries carry the values the replay compares (`hozen.operators.reconcile`): ids, codes and dates.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation
 from hozen.core.roles import OrganisationKind
@@ -16,33 +23,67 @@ from .models import Certification, Contract
 
 
 @transaction.atomic(durable=True)
-def record_certification(*, actor, organ: Organisation, business: Organisation, certified_on: dt.date) -> Certification:
+def record_certification(*, actor, organ: Organisation | int, business: Organisation | int,
+                         certified_on: dt.date) -> Certification:
+    """Record an organ's certification of a business (DOMAIN §4), as decided."""
+    organ = rows.lock(Organisation, organ)
+    business = Organisation.objects.get(pk=business.pk if isinstance(business, Organisation) else business)
     policy.require(actor, "certification.record", organ)
     if business.kind != OrganisationKind.BUSINESS:
         raise RuleViolation("not_a_business", f"{business.code} は事業者ではありません。",
                             f"{business.code} is not a business.", field="business")
+    if not isinstance(certified_on, dt.date) or isinstance(certified_on, dt.datetime):
+        raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field="certified_on")
     cert = Certification.objects.create(organ=organ, business=business, certified_on=certified_on)
-    audit.record(actor, "certification.recorded", cert, details={"organ": organ.code, "business": business.code})
+    audit.record(actor, "certification.recorded", cert, details={
+        "organ": organ.code, "business": business.code, "certified_on": certified_on, "suspended_on": None,
+        "revoked_on": None})
     return cert
 
 
 @transaction.atomic(durable=True)
-def record_contract(*, actor, certification: Certification, reference: str, form: str,
+def record_contract(*, actor, certification: Certification | int, reference: str, form: str,
                     authorised_departments: list[str], valid_from: dt.date, valid_until: dt.date) -> Contract:
+    """Record a contract under a certification (DOMAIN §4). The certification is read afresh and
+    locked: a contract is recorded only under one not revoked or suspended today (dates decide,
+    ARCHITECTURE rule 9). A reference is unique per organ (the database's constraint): a second
+    contract with the same reference, even one recorded at the same moment, is refused clearly."""
+    certification = rows.lock(Certification, certification, related=("organ", "business"))
     policy.require(actor, "contract.record", certification.organ)
+    reference = (reference or "").strip()
+    if not reference:
+        raise RuleViolation("reference_required", "契約番号を入力してください。", "Enter the contract reference.",
+                            field="reference")
     if form not in Contract.Form.values:
         raise RuleViolation("invalid_form", "契約の形態が不正です。", f"Unknown contract form {form!r}.", field="form")
     if valid_until < valid_from:
         raise RuleViolation("contract_ends_before_it_starts", "契約の終了日が開始日より前です。",
                             "The contract ends before it starts.", field="valid_until")
+    on = timezone.localdate()
+    for ended_on, ja, en in ((certification.revoked_on, "取り消されています", "revoked"),
+                             (certification.suspended_on, "停止されています", "suspended")):
+        if ended_on is not None and ended_on <= on:
+            raise RuleViolation("certification_not_active",
+                                f"この認定は{ended_on:%Y-%m-%d}から{ja}。契約を記録できません。",
+                                f"This certification is {en} since {ended_on:%Y-%m-%d}: no contract can be recorded "
+                                "under it.", field="certification")
     departments = [d.strip() for d in authorised_departments if d and d.strip()]
     if not departments:
         raise RuleViolation("no_departments", "ESI を取り扱う部署を1つ以上指定してください。",
                             "Name at least one department allowed to handle ESI.", field="authorised_departments")
-    contract = Contract.objects.create(
-        organ=certification.organ, business=certification.business, certification=certification,
-        reference=reference, form=form, authorised_departments=departments,
-        valid_from=valid_from, valid_until=valid_until,
-    )
-    audit.record(actor, "contract.recorded", contract, details={"reference": reference, "form": form})
+    try:
+        with transaction.atomic():
+            contract = Contract.objects.create(
+                organ=certification.organ, business=certification.business, certification=certification,
+                reference=reference, form=form, authorised_departments=departments,
+                valid_from=valid_from, valid_until=valid_until,
+            )
+    except IntegrityError:
+        raise RuleViolation("duplicate_reference", f"契約番号 {reference} は既に記録されています。",
+                            f"A contract with the reference {reference} is already recorded.",
+                            field="reference") from None
+    audit.record(actor, "contract.recorded", contract, details={
+        "reference": reference, "form": form, "certification": certification.pk, "organ": certification.organ.code,
+        "business": certification.business.code, "authorised_departments": departments, "valid_from": valid_from,
+        "valid_until": valid_until, "terminated_on": None})
     return contract
