@@ -77,12 +77,25 @@ def test_open_items_show_copies_not_yet_returned_or_destroyed(upload_pdf, handle
     assert list(queries.open_items_for(meti["head_mic"])) == []  # another organ sees none
 
 
-def test_a_closed_copy_cannot_be_closed_again(upload_pdf, handler, meti):
+def test_a_closed_copy_cannot_be_closed_again_or_handed_on(upload_pdf, handler, designation, cleared, meti):
+    """Decided on the copy as it is now (ARCHITECTURE rule 8), even when the caller's instance still
+    says "held": a broken rule (422 `copy_closed`), nothing written."""
     copy = _copy(handler, upload_pdf())
+    stale = Copy.objects.get(pk=copy.pk)  # loaded before the return, as a screen would have
     services.return_copy(actor=handler, copy=copy)
-    with pytest.raises(PolicyDenied) as exc:
-        services.destroy_copy(actor=handler, copy=copy, witness=meti["security"].account, method="shredded")
-    assert exc.value.decision.code == "copy_closed"
+    colleague = cleared(designation)
+    for attempt in (lambda: services.destroy_copy(actor=handler, copy=stale, witness=meti["security"].account,
+                                                  method="shredded"),
+                    lambda: services.return_copy(actor=meti["security"], copy=stale),
+                    lambda: services.transfer(actor=handler, copy=stale, to=colleague.account),
+                    lambda: services.record_medium(actor=handler, parent=stale, medium="紙（印刷）")):
+        with pytest.raises(RuleViolation) as exc:
+            attempt()
+        assert exc.value.code == "copy_closed"
+    copy.refresh_from_db()
+    assert (copy.state, copy.holder_id) == ("returned", handler.account.pk)
+    assert _kinds(copy) == ["downloaded", "returned"] and Copy.objects.count() == 1
+    assert AuditEntry.objects.filter(action__startswith="vault.copy.").count() == 1
 
 
 def test_a_view_is_not_a_held_copy(upload_pdf, handler):

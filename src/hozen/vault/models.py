@@ -83,6 +83,9 @@ class Copy(models.Model):
         DESTROYED = "destroyed", _("Destroyed")
 
     version = models.ForeignKey(DocumentVersion, on_delete=models.PROTECT, related_name="copies")
+    #: The version's document, kept on the copy so the database itself holds copy numbers unique
+    #: per document (they run across versions and media: ``Document.copies_issued``).
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="copies", editable=False)
     number = models.PositiveIntegerField(_("copy number"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     token = models.CharField(max_length=24, unique=True, editable=False)
@@ -107,11 +110,11 @@ class Copy(models.Model):
         verbose_name = _("copy (複製)")
         verbose_name_plural = _("copies")
         ordering = ["-issued_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["version", "number"], name="vault_one_number_per_copy")]
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="vault_one_copy_number_per_document")]
         indexes = [models.Index(fields=["state", "kind"], name="vault_copy_open_items")]
 
     def __str__(self) -> str:
-        return f"copy {self.number} of document #{self.version.document_id}"
+        return f"copy {self.number} of document #{self.document_id}"
 
     @property
     def is_open(self) -> bool:

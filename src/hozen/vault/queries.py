@@ -9,6 +9,7 @@ reason (clearance lapsed, briefing due) already knows the document; they get the
 from __future__ import annotations
 
 from django.db.models import Count, Max, Prefetch, Q, Sum
+from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
@@ -145,7 +146,9 @@ def designations_for(actor) -> list[Designation]:
     # Material moved to SDS is read through its SDS successor's list.
     ids |= set(Designation.objects.filter(successor_id__in=ids).values_list("pk", flat=True))
     if actor.role in KEEPER_ROLES:
-        ids |= set(Designation.objects.filter(organisation_id=actor.organisation.pk, state__in=ENDED_STATES)
+        # Ended as the dates decide: a term past its end counts before the daily job records it.
+        ended = Q(state__in=ENDED_STATES) | Q(state="designated", term_end__lt=timezone.localdate())
+        ids |= set(Designation.objects.filter(ended, organisation_id=actor.organisation.pk)
                    .values_list("pk", flat=True))
     rows = (Designation.objects.filter(pk__in=ids).select_related("organisation")
             .annotate(document_count=Count("vault_documents")).order_by("-year", "-serial", "-id"))

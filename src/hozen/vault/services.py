@@ -3,6 +3,13 @@
 Policy first (a denial outside the transaction is audited at once by ``policy.require``), then
 checks (``RuleViolation``, nothing written), then the rows and their audit entry together.
 
+Lock what you check (ARCHITECTURE rule 8): inside its transaction each write re-reads and locks
+what it decides on — the designation first (``hozen.handling.locking.lock_designation``: a
+cancellation, expiry or move to SDS waits for it, or it waits for them), then the document (its
+copy counter and version numbers), then the copy — and decides again on those rows, with the access
+facts read afresh. What the caller loaded before is only a hint of which rows. Only the changed
+fields are saved. The audit entries carry what the replay needs (``hozen.vault.reconcile``).
+
 Uploads are all or nothing: the ciphertext is written to the storage inside the transaction, and
 deleted again if anything after it fails, so a failed upload leaves no row, no data key and no
 stored object behind.
@@ -26,11 +33,14 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Account
 from hozen.crypto.envelope import CryptoError
 from hozen.crypto.keys import DataKeyDestroyed
 from hozen.designation.models import Designation
+from hozen.handling import facts
+from hozen.handling.locking import lock_designation
 
 from . import blobs, stamping
 from .models import Copy, CustodyEvent, Document, DocumentVersion
@@ -125,6 +135,11 @@ def upload(*, actor, designation: Designation | None = None, document: Document 
 
     ``source`` is a binary file object (an upload, an open file); it is read once, encrypted in
     1 MiB chunks under the new version's own data key, and never stored in the clear.
+
+    Only under a designation in force by its dates (a term that ended yesterday is over today,
+    whether or not the daily job has recorded it). The policy is asked twice: here, before the file
+    is read, and again in the transaction on the designation as locked (an upload and a
+    cancellation at once: the upload either commits first, or is refused like any upload after it).
     """
     if (designation is None) == (document is None):
         raise TypeError("upload() takes a designation (a new document) or a document (a new version)")
@@ -154,14 +169,26 @@ def upload(*, actor, designation: Designation | None = None, document: Document 
         raise
 
 
+def _decide_afresh(actor, action: str, target):
+    """The policy's answer on rows just locked, with the access facts read again (the request may
+    have read them before another process changed the designation, the list or a clearance)."""
+    facts.forget(actor)
+    return policy.decide(actor, action, target)
+
+
 @transaction.atomic(durable=True)
 def _store(*, actor, designation, document, title, source, filename, content_type, is_pdf, pages, limit,
            stored) -> DocumentVersion:
+    designation = lock_designation(designation, related=("organisation",))
+    if document is not None:
+        document = rows.lock(Document, document)
+        document.designation = designation
+    facts.forget(actor)
+    policy.require(actor, "vault.document.upload", designation)
     if document is None:
         document = Document.objects.create(designation=designation, title=title, created_by=actor.account)
         number = 1
     else:
-        document = Document.objects.select_for_update().get(pk=document.pk)
         number = (document.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = DocumentVersion(document=document, number=number, filename=filename, content_type=content_type,
                               is_pdf=is_pdf, pages=pages, size=0, sha256="", stored_size=0,
@@ -175,11 +202,10 @@ def _store(*, actor, designation, document, title, source, filename, content_typ
     stored.append(name)
     if size == 0:
         raise RuleViolation("empty_file", "ファイルが空です。", "The file is empty.", field="file")
-    version.stored_name, version.stored_size, version.size, version.sha256 = name, stored_size, size, sha256
-    version.save(update_fields=["stored_name", "stored_size", "size", "sha256"])
+    rows.change(version, stored_name=name, stored_size=stored_size, size=size, sha256=sha256)
     audit.record(actor, "vault.document.uploaded", version, details={
         "document": document, "designation": designation, "version": number, "size": size, "sha256": sha256,
-        "pdf": is_pdf})
+        "pdf": is_pdf, "designation_state": designation.state_on()})
     return version
 
 
@@ -226,6 +252,11 @@ def deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
     PDFs come back as the PDF with the marking and the stamp on every page; other files as a ZIP
     with a marked cover sheet (a view of one shows the cover sheet alone). The copy, its custody
     event and the audit entry commit together with the copy number it carries.
+
+    The marking is the designation's as locked in the copy's transaction: a copy issued while the
+    designation is being cancelled carries the old marking only if it committed first, and from
+    then on every copy carries the new one. The copy number comes from the locked document row, so
+    two copies never share a number (the database's unique constraint backs it).
     """
     if kind not in (Copy.Kind.VIEW, Copy.Kind.DOWNLOAD):
         raise ValueError(f"unknown delivery kind {kind!r}")
@@ -242,6 +273,13 @@ def deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
         raise RuleViolation("needs_a_person", "複製は個人にのみ交付されます。", "Copies are issued to a person only.")
     try:
         return _deliver(actor=actor, version=version, kind=kind)
+    except _Refused as refused:
+        # Refused on the rows as locked (the list, a clearance or the designation changed since the
+        # first decision): audited now that the transaction has rolled back, answered as above.
+        from .queries import refuse
+
+        refuse(actor, "vault.document.read", refused.decision, version)
+        raise  # refuse() always raises; never reached
     except (CryptoError, blobs.IntegrityFailure) as exc:
         # Nothing was handed out (the copy rolled back with the transaction); the failed read is
         # recorded on its own, and the reader gets a clear message instead of a server error.
@@ -255,12 +293,33 @@ def deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
                             "The stored content failed its integrity check and was not delivered; tell the registry.") from None
 
 
+class _Refused(Exception):
+    """A delivery the policy refused on the locked rows (audited after the rollback)."""
+
+    def __init__(self, decision):
+        super().__init__(decision.code)
+        self.decision = decision
+
+
+def _designation_id_of_document(document_id) -> int:
+    pk = Document.objects.filter(pk=document_id).values_list("designation_id", flat=True).first()
+    if pk is None:
+        from hozen.core.errors import NotFound
+
+        raise NotFound
+    return pk
+
+
 @transaction.atomic(durable=True)
 def _deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
-    document = Document.objects.select_for_update().select_related("designation").get(pk=version.document_id)
-    designation = document.designation
-    document.copies_issued += 1
-    document.save(update_fields=["copies_issued"])
+    designation = lock_designation(_designation_id_of_document(version.document_id), related=("organisation",))
+    document = rows.lock(Document, version.document_id)
+    document.designation = designation
+    version.document = document
+    decision = _decide_afresh(actor, "vault.document.read", version)
+    if not decision.allowed:
+        raise _Refused(decision)
+    rows.change(document, copies_issued=document.copies_issued + 1)
     now = timezone.now()
     marking = current_marking(designation)
     stamp = stamping.Stamp(marking=marking, recipient=_person_name(actor.account),
@@ -291,15 +350,18 @@ def _deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
             digest.update(chunk)
         out.seek(0)
         copy = Copy.objects.create(
-            version=version, number=stamp.copy_number, kind=kind, token=stamp.token, recipient=actor.account,
+            version=version, document=document, number=stamp.copy_number, kind=kind, token=stamp.token,
+            recipient=actor.account,
             recipient_name=stamp.recipient, recipient_organisation=stamp.organisation, holder=actor.account,
             holder_name=stamp.recipient, holder_organisation=actor.organisation, marking=marking,
             delivered_sha256=digest.hexdigest(), issued_at=now,
             state=Copy.State.OUT)
         _event(actor, copy, CustodyEvent.Kind.VIEWED if kind == Copy.Kind.VIEW else CustodyEvent.Kind.DOWNLOADED)
+        # The entry names the copy it made (its custody history is one index range of the log,
+        # replayed by `hozen.vault.reconcile`) and the version, document and designation read.
         audit.record(actor, "vault.document.viewed" if kind == Copy.Kind.VIEW else "vault.document.downloaded",
-                     version, details={"document": document, "designation": designation, "copy": copy,
-                                       "copy_number": copy.number, "marking_state": designation.state})
+                     copy, details={"version": version, "document": document, "designation": designation,
+                                    "copy": copy, **_issued(copy), "marking_state": designation.state_on()})
     except BaseException:
         out.close()
         raise
@@ -307,6 +369,18 @@ def _deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
 
 
 # --- custody ---------------------------------------------------------------------------------------
+
+def _custody_details(copy: Copy, **extra) -> dict:
+    """What every custody entry of a copy records (ids and codes only, never titles or content),
+    so the log replays to the row: its number and kind, held or closed, and who holds it."""
+    return {"copy_number": copy.number, "kind": copy.kind, "state": copy.state,
+            "holder_account_id": copy.holder_id,
+            "holder_organisation": copy.holder_organisation.code if copy.holder_organisation_id else None, **extra}
+
+
+def _issued(copy: Copy) -> dict:
+    return _custody_details(copy, issued_at=copy.issued_at)
+
 
 def _event(actor, copy: Copy, kind: str, *, counterpart: Account | None = None, counterpart_name: str = "",
            witness: Account | None = None, method: str = "") -> CustodyEvent:
@@ -317,8 +391,34 @@ def _event(actor, copy: Copy, kind: str, *, counterpart: Account | None = None, 
         witness=witness, witness_name=_person_name(witness) if witness else "", method=method[:120])
 
 
-def _locked(copy: Copy) -> Copy:
-    return Copy.objects.select_for_update().select_related("version__document__designation").get(pk=copy.pk)
+def _copy_row(copy: Copy | int) -> dict:
+    """Where a copy sits (its document and designation ids), read afresh: which rows to lock, and in
+    which order. Those links never change once a copy exists."""
+    pk = copy.pk if isinstance(copy, Copy) else copy
+    row = (Copy.objects.filter(pk=pk).values("document_id", "document__designation_id").first()
+           if pk is not None else None)
+    if row is None:
+        from hozen.core.errors import NotFound
+
+        raise NotFound
+    return row
+
+
+def _locked(copy: Copy | int, *, designation: Designation | None = None) -> Copy:
+    """The copy (an instance or an id) read afresh and locked for this transaction (rule 8). With
+    `designation` (locked by the caller first), the copy's designation is that locked row."""
+    copy = rows.lock(Copy, copy, related=("version__document__designation", "holder_organisation"))
+    if designation is not None:
+        copy.version.document.designation = designation
+    return copy
+
+
+def _check_held(copy: Copy) -> None:
+    """A copy already returned or destroyed is not closed again, nor handed on: the second of two
+    people recording it at once is told so (a rule, 422), and nothing is written."""
+    if copy.kind != Copy.Kind.VIEW and copy.state != Copy.State.OUT:
+        raise RuleViolation("copy_closed", "この複製は既に返却又は廃棄されています。",
+                            "This copy has already been returned or destroyed.")
 
 
 def _short_text(value: str, field: str, label_ja: str, label_en: str, *, required: bool) -> str:
@@ -332,39 +432,52 @@ def _short_text(value: str, field: str, label_ja: str, label_en: str, *, require
 
 
 @transaction.atomic(durable=True)
-def record_medium(*, actor, medium: str, parent: Copy | None = None, document: Document | None = None,
+def record_medium(*, actor, medium: str, parent: Copy | int | None = None, document: Document | int | None = None,
                   received_from: str = "") -> Copy:
     """A physical medium: printed or burnt from a copy the actor holds (``parent``: copied), or
-    received from outside for ``document`` (received). It gets its own copy number and custodian."""
+    received from outside for ``document`` (received). It gets its own copy number and custodian.
+
+    Locks the designation (the medium carries its marking as it is now), the document (the copy
+    number) and the parent copy (still held by the actor), in that order."""
     if (parent is None) == (document is None):
         raise TypeError("record_medium() takes a parent copy (copied) or a document (received)")
     if parent is not None:
-        parent = _locked(parent)
-    target = parent if parent is not None else document
+        where = _copy_row(parent)
+        designation = lock_designation(where["document__designation_id"], related=("organisation",))
+        doc = rows.lock(Document, where["document_id"])
+        parent = _locked(parent, designation=designation)
+        _check_held(parent)
+        target = parent
+    else:
+        doc_pk = document.pk if isinstance(document, Document) else document
+        designation = lock_designation(_designation_id_of_document(doc_pk), related=("organisation",))
+        doc = rows.lock(Document, doc_pk)
+        target = doc
+    doc.designation = designation
+    facts.forget(actor)
     policy.require(actor, "vault.medium.record", target)
     medium = _short_text(medium, "medium", "媒体", "medium (e.g. paper printout, DVD)", required=True)
     if parent is not None:
         version = parent.version
     else:
         received_from = _short_text(received_from, "received_from", "受領元", "sender", required=True)
-        version = document.versions.order_by("-number").first()
+        version = doc.versions.order_by("-number").first()
         if version is None:
             raise RuleViolation("no_version", "この文書には版がありません。", "The document has no version.")
-    doc = Document.objects.select_for_update().get(pk=version.document_id)
-    doc.copies_issued += 1
-    doc.save(update_fields=["copies_issued"])
+    rows.change(doc, copies_issued=doc.copies_issued + 1)
     name = _person_name(actor.account)
     copy = Copy.objects.create(
-        version=version, number=doc.copies_issued, kind=Copy.Kind.MEDIUM, token=_new_token(), medium=medium,
-        parent=parent, recipient=actor.account, recipient_name=name, recipient_organisation=_organisation_name(actor),
-        holder=actor.account, holder_name=name, holder_organisation=actor.organisation,
-        marking=current_marking(doc.designation))
+        version=version, document=doc, number=doc.copies_issued, kind=Copy.Kind.MEDIUM, token=_new_token(),
+        medium=medium, parent=parent, recipient=actor.account, recipient_name=name,
+        recipient_organisation=_organisation_name(actor), holder=actor.account, holder_name=name,
+        holder_organisation=actor.organisation, marking=current_marking(designation))
     if parent is not None:
         _event(actor, copy, CustodyEvent.Kind.COPIED, method=medium)
     else:
         _event(actor, copy, CustodyEvent.Kind.RECEIVED, counterpart_name=received_from, method=medium)
     audit.record(actor, "vault.copy.copied" if parent else "vault.copy.received", copy,
-                 details={"document": doc, "copy_number": copy.number, "parent": parent})
+                 details={"document": doc, "version": version, "parent": parent, **_issued(copy),
+                          "marking_state": designation.state_on()})
     return copy
 
 
@@ -380,16 +493,28 @@ def _cleared_for(account: Account, designation: Designation, request_id: str) ->
 
 
 @transaction.atomic(durable=True)
-def transfer(*, actor, copy: Copy, to: Account) -> Copy:
-    """Hand a held copy to another person, who must be cleared for the material (DOMAIN §5)."""
-    copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+def transfer(*, actor, copy: Copy | int, to: Account) -> Copy:
+    """Hand a held copy to another person, who must be cleared for the material (DOMAIN §5).
+
+    Handing material on is handling it: only under a designation in force by its dates (refused
+    from the day after the term end, whether or not the daily job has recorded the expiry). The
+    designation is locked first, then the copy: a transfer and a return (or a destruction, or a
+    second transfer) of the same copy are applied one after the other."""
+    where = _copy_row(copy)
+    designation = lock_designation(where["document__designation_id"], related=("organisation",))
+    copy = _locked(copy, designation=designation)  # decide on the row as it is now, not as the caller saw it
+    _check_held(copy)
     policy.require(actor, "vault.copy.transfer", copy)
     if to is None or not to.is_active:
         raise RuleViolation("unknown_recipient", "受領者のアカウントが見つかりません。",
                             "The recipient's account was not found.", field="to")
     if to.pk == copy.holder_id:
         raise RuleViolation("same_custodian", "自分自身には引き渡せません。", "You already hold this copy.", field="to")
-    designation = copy.version.document.designation
+    if not designation.is_in_force:
+        raise RuleViolation("designation_not_in_force",
+                            "この指定は有効ではありません（有効期間満了又は解除）。引き渡すことはできません。返却又は廃棄を記録してください。",
+                            "This designation is no longer in force: its material is not handed on. Record the "
+                            "copy's return or destruction instead.", field="to")
     if not _cleared_for(to, designation, actor.request_id):
         # Least knowledge: never which of the recipient's conditions fails.
         raise RuleViolation("recipient_not_cleared",
@@ -397,32 +522,32 @@ def transfer(*, actor, copy: Copy, to: Account) -> Copy:
                             "The recipient may not handle this designation's material; the copy was not transferred.",
                             field="to")
     assignment = to.active_assignments().select_related("organisation").first()
-    copy.holder = to
-    copy.holder_name = _person_name(to)
-    copy.holder_organisation = assignment.organisation if assignment else None
-    copy.save(update_fields=["holder", "holder_name", "holder_organisation"])
+    rows.change(copy, holder=to, holder_name=_person_name(to),
+                holder_organisation=assignment.organisation if assignment else None)
     _event(actor, copy, CustodyEvent.Kind.TRANSFERRED, counterpart=to)
-    audit.record(actor, "vault.copy.transferred", copy, details={"to_account_id": to.pk, "copy_number": copy.number})
+    audit.record(actor, "vault.copy.transferred", copy, details=_custody_details(copy, to_account_id=to.pk))
     return copy
 
 
 @transaction.atomic(durable=True)
-def return_copy(*, actor, copy: Copy) -> Copy:
-    """The copy comes back to the holding organ's registry and leaves the open items."""
+def return_copy(*, actor, copy: Copy | int) -> Copy:
+    """The copy comes back to the holding organ's registry and leaves the open items. A return does
+    not depend on the designation (a copy must come back whatever became of it): the copy alone is
+    locked."""
     copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+    _check_held(copy)
     policy.require(actor, "vault.copy.return", copy)
-    copy.state = Copy.State.RETURNED
-    copy.closed_at = timezone.now()
-    copy.save(update_fields=["state", "closed_at"])
+    rows.change(copy, state=Copy.State.RETURNED, closed_at=timezone.now())
     _event(actor, copy, CustodyEvent.Kind.RETURNED, counterpart_name=copy.version.document.designation.organisation.code)
-    audit.record(actor, "vault.copy.returned", copy, details={"copy_number": copy.number})
+    audit.record(actor, "vault.copy.returned", copy, details=_custody_details(copy, closed_at=copy.closed_at))
     return copy
 
 
 @transaction.atomic(durable=True)
-def destroy_copy(*, actor, copy: Copy, witness: Account | None, method: str) -> Copy:
+def destroy_copy(*, actor, copy: Copy | int, witness: Account | None, method: str) -> Copy:
     """Destroyed in front of a witness: another person, whose name goes on the record."""
     copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+    _check_held(copy)
     policy.require(actor, "vault.copy.destroy", copy)
     method = _short_text(method, "method", "廃棄の方法", "method of destruction (e.g. shredded, degaussed)",
                          required=True)
@@ -432,10 +557,8 @@ def destroy_copy(*, actor, copy: Copy, witness: Account | None, method: str) -> 
     if actor.account is not None and witness.pk == actor.account.pk:
         raise RuleViolation("witness_not_self", "立会人は廃棄する本人以外の者でなければなりません。",
                             "The witness must be someone other than the person destroying the copy.", field="witness")
-    copy.state = Copy.State.DESTROYED
-    copy.closed_at = timezone.now()
-    copy.save(update_fields=["state", "closed_at"])
+    rows.change(copy, state=Copy.State.DESTROYED, closed_at=timezone.now())
     _event(actor, copy, CustodyEvent.Kind.DESTROYED, witness=witness, method=method)
-    audit.record(actor, "vault.copy.destroyed", copy, details={"copy_number": copy.number,
-                                                             "witness_account_id": witness.pk})
+    audit.record(actor, "vault.copy.destroyed", copy,
+                 details=_custody_details(copy, closed_at=copy.closed_at, witness_account_id=witness.pk))
     return copy

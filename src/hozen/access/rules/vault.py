@@ -52,9 +52,8 @@ _VIEW_NOT_HELD = ("view_not_held", "画面表示の記録は保管の対象で�
 
 
 def _in_force(designation) -> bool:
-    from django.utils import timezone
-
-    return designation.state == "designated" and designation.term_end >= timezone.localdate()
+    """In force as its dates decide today (ARCHITECTURE rule 9), not as the daily job last recorded."""
+    return designation.is_in_force
 
 
 def _keeper(actor, designation) -> bool:
@@ -95,12 +94,13 @@ def _material(actor, target, action: str):
     decision = decide(actor, action, target)
     if decision.allowed:
         return decision
-    if target.state in ENDED_STATES or decision.code == "designation_not_in_force":
+    # Ended as the dates decide (a term past its end, before the daily job has recorded the expiry).
+    if target.state_on() in ENDED_STATES or decision.code == "designation_not_in_force":
         # Ended material: every condition but "in force" (moved to SDS: the SDS successor's).
         ended = decide(actor, action + "_ended", target)
         if ended.allowed:
             return ended
-        if target.state in ("expired", "cancelled") and _keeper(actor, target):
+        if target.state_on() in ("expired", "cancelled") and _keeper(actor, target):
             return allow("holding_organ_keeper")  # re-marks, archives or destroys it; never SDS material
         return ended
     return decision
