@@ -59,8 +59,10 @@ def api(world, client):
         def post(self, path, body=None):
             return client.post(BASE + path, json.dumps(body or {}), content_type="application/json", **self.headers)
 
-        def put(self, path, body):
-            return client.put(BASE + path, json.dumps(body), content_type="application/json", **self.headers)
+        def put(self, path, body, if_match: str | None = None):
+            extra = {"HTTP_IF_MATCH": if_match} if if_match is not None else {}
+            return client.put(BASE + path, json.dumps(body), content_type="application/json", **self.headers,
+                              **extra)
 
     def caller(who):
         account = world.actors[who].account if isinstance(who, str) else who
@@ -101,9 +103,9 @@ def test_a_case_walks_from_a_business_nomination_to_both_notifications_over_the_
     assert ok(subject.post(f"/cases/{cid}/consent", {"totp_code": subject_code(subject_account)}))["state"] == \
         "consented"
     for section, content in answers().items():
-        saved = ok(subject.put(f"/cases/{cid}/questionnaire/{section}", {"content": content}))
+        saved = ok(subject.put(f"/cases/{cid}/questionnaire/{section}", {"content": content}, if_match='"0"'))
         assert saved["changed"] and saved["complete"] and saved["errors"] == []
-    again = ok(subject.put(f"/cases/{cid}/questionnaire/identity", {"content": answers()["identity"]}))
+    again = ok(subject.put(f"/cases/{cid}/questionnaire/identity", {"content": answers()["identity"]}, '"1"'))
     assert again["changed"] is False and again["version"] == 1
     assert ok(subject.get(f"/cases/{cid}/questionnaire/identity")) == answers()["identity"]
     submitted = ok(subject.post(f"/cases/{cid}/questionnaire/submit"))
@@ -120,7 +122,7 @@ def test_a_case_walks_from_a_business_nomination_to_both_notifications_over_the_
     ok(investigator.post(f"/inquiries/{inquiry['id']}/response", {"response": "問題はない", "answered_on": "2026-06-01"}))
     ok(investigator.post(f"/cases/{cid}/interview", {"at": "2026-06-01T11:00:00+09:00"}))
     for n in range(1, 8):
-        ok(investigator.put(f"/cases/{cid}/findings/item_{n}", {"text": f"事項{n}: 懸念なし"}))
+        ok(investigator.put(f"/cases/{cid}/findings/item_{n}", {"text": f"事項{n}: 懸念なし"}, if_match='"0"'))
     assert set(ok(investigator.get(f"/cases/{cid}/findings"))) == {f"item_{n}" for n in range(1, 8)}
     refused = investigator.post(f"/cases/{cid}/investigation/complete", {"summary": " "})
     assert refused.status_code == 422 and (refused.json()["code"], refused.json()["field"]) == (
@@ -388,10 +390,10 @@ def test_the_questionnaire_reports_errors_beside_the_field_and_refuses_malformed
     subject = api(world.people["subject"])
     content = answers()["employment_10y"]
     content["jobs"][1]["ended_on"] = "2031-01-01"
-    saved = ok(subject.put(f"/cases/{case.pk}/questionnaire/employment_10y", {"content": content}))
+    saved = ok(subject.put(f"/cases/{case.pk}/questionnaire/employment_10y", {"content": content}, if_match='"0"'))
     assert saved["changed"] and not saved["complete"]
     assert any(e["path"].startswith("employment_10y.jobs[1]") for e in saved["errors"])
-    r = subject.put(f"/cases/{case.pk}/questionnaire/identity", {"content": {"religion": "x"}})
+    r = subject.put(f"/cases/{case.pk}/questionnaire/identity", {"content": {"religion": "x"}}, if_match='"0"')
     assert r.status_code == 422 and r.json()["code"] == "questionnaire_malformed"
     assert r.json()["errors"][0]["path"].startswith("identity")
     r = subject.post(f"/cases/{case.pk}/questionnaire/submit")

@@ -244,3 +244,30 @@ def cleared(world, person=None, *, contract="meti", tier="esi", favourable=True)
     """A person with a notified result: the case and its clearance."""
     case = to_notified(world, nominate(world, person, contract=contract, tier=tier), favourable=favourable)
     return case, case.clearance
+
+
+# --- the subject's browser on a questionnaire section ------------------------------------------
+
+class SectionPages:
+    """A signed-in client that posts a questionnaire section as its page does: with the hidden
+    ``version`` the page was opened at (the section's stored version, 0 before its first save),
+    unless the test names one. Tests of the version itself post through ``.client``."""
+
+    import re as _re
+
+    SECTION = _re.compile(r"/assessment/portal/(\d+)/questionnaire/([a-z0-9_]+)/$")
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def post(self, path, data=None, **extra):
+        from hozen.assessment.models import QuestionnaireSection
+
+        match = self.SECTION.search(path)
+        if match and match.group(2) != "submit" and isinstance(data, dict) and "version" not in data:
+            row = QuestionnaireSection.objects.filter(case_id=int(match.group(1)), section=match.group(2)).first()
+            data = {**data, "version": str(row.version if row else 0)}
+        return self.client.post(path, data, **extra)

@@ -17,7 +17,16 @@ from hozen.assessment.questionnaire import SECTIONS
 from hozen.assessment.states import State
 from hozen.crypto import reveal
 
-from .conftest import actor_of, answers, audit_entries, fill_questionnaire, fresh, nominate, to_consented
+from .conftest import (
+    SectionPages,
+    actor_of,
+    answers,
+    audit_entries,
+    fill_questionnaire,
+    fresh,
+    nominate,
+    to_consented,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +40,7 @@ def consented(world):
 
 @pytest.fixture
 def client(world, signed_in):
-    return signed_in(world.people["subject"])
+    return SectionPages(signed_in(world.people["subject"]))
 
 
 def section_url(case, code=""):

@@ -29,6 +29,7 @@ from tests import factories
 
 from .conftest import (
     REASONS,
+    SectionPages,
     actor_of,
     cleared,
     fresh,
@@ -202,7 +203,7 @@ def test_investigator_queue_reads_only_the_cases_of_the_investigators_own_duties
 
 def test_refused_submission_names_each_problem_by_its_section_and_question(world, signed_in):
     case = to_consented(world, nominate(world))
-    client = signed_in(world.people["subject"])
+    client = SectionPages(signed_in(world.people["subject"]))
     client.post(portal(case, "questionnaire/identity/"), {"family_name": "山田", "action": "save"})
     response = client.post(portal(case, "questionnaire/submit/"))
     assert response.status_code == 400
@@ -220,7 +221,7 @@ def test_refused_submission_names_each_problem_by_its_section_and_question(world
 
 def test_questionnaire_errors_are_tied_to_their_field_for_assistive_technology(world, signed_in):
     case = to_consented(world, nominate(world))
-    client = signed_in(world.people["subject"])
+    client = SectionPages(signed_in(world.people["subject"]))
     body = text(client.post(portal(case, "questionnaire/identity/"),
                             {"family_name": "山田", "date_of_birth": "1980-13-45", "action": "save"}))
     field = body[body.index('id="q-date_of_birth"') - 200:body.index('id="q-date_of_birth"') + 400]

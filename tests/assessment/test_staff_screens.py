@@ -239,7 +239,8 @@ def test_investigation_completes_through_the_screens(world, signed_in, investiga
     client.post(url("investigator_interview", investigating.pk), {"interview-at": "2026-06-01T11:00"})
     for n in range(1, 8):
         assert client.post(url("investigator_finding", investigating.pk),
-                           {"finding-item": f"item_{n}", "finding-text": f"事項{n}: 懸念なし"}).status_code == 302
+                           {"finding-item": f"item_{n}", "finding-text": f"事項{n}: 懸念なし",
+                            "finding-versions": f"item_{n}:0"}).status_code == 302
     assert Finding.objects.filter(case=investigating).count() == 7
     _frozen_today.move_to(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC) + dt.timedelta(hours=9))
     client = signed_in(world.people["investigator"])

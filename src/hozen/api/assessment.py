@@ -12,7 +12,15 @@ adjudicator or complaint handler only the cases they are assigned to.
 Consent, refusal and withdrawal need the subject's own second factor *in the request*: a bearer
 token alone is not the subject's signature, so ``totp_code`` (the current code of their
 authenticator, or a recovery code) is checked as at sign-in, and a wrong or missing code is
-refused by the policy with ``second_factor_required``.
+refused by the policy with ``second_factor_required``. The code is spent only if the action
+succeeds (``hozen.core.second_factor``): a consent refused for the case's state leaves a recovery
+code usable and a TOTP code unused; two actions racing with one code get it once (409
+``second_factor_used`` for the other).
+
+Edited records carry a version: a questionnaire section and a finding answer their reads with an
+``ETag`` (the version, quoted) and want it back in ``If-Match`` on ``PUT``: 428 ``version_required``
+without it, 409 ``stale_edit`` when the record changed since (a second tab, a colleague), and
+nothing is written either way. A section or finding not saved yet is version 0: ``If-Match: "0"``.
 
 People are named by their account's user name (``username``) or, for candidates, ``person_id``.
 Dates are ISO ``YYYY-MM-DD`` strings, times ISO 8601 with an offset. Input schemas refuse fields
@@ -25,7 +33,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
-from ninja import Field, Query, Router, Schema, Status
+from django.http import HttpResponse
+from ninja import Field, Header, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from hozen.assessment import queries, services
@@ -38,9 +47,10 @@ from hozen.assessment.models import (
 )
 from hozen.assessment.questionnaire import SECTIONS
 from hozen.assessment.validation import QuestionnaireInvalid
+from hozen.core import rows, second_factor
 from hozen.core.errors import NotFound, RuleViolation
 
-from .designation import ErrorOut, InvalidOut, IsoDate, Text
+from .designation import ConflictOut, ErrorOut, InvalidOut, IsoDate, Text
 
 router = Router(tags=["assessment"])
 
@@ -72,6 +82,14 @@ class ManyErrorsOut(Schema):
 
 READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut | InvalidOut}
+#: Consent, refusal, withdrawal: 409 ``second_factor_used`` when another action spent the code first.
+SIGNED_ERRORS = {**WRITE_ERRORS, 409: ErrorOut}
+#: Edits that name the version they change (If-Match): 409 stale, 428 without it.
+VERSIONED_ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 428: ConflictOut}
+
+IF_MATCH_DOC = ("The ETag of your read (the record's `version`, quoted: `\"3\"`), or `\"0\"` when the record has "
+                "never been saved. The change is made only if the record is still that version: otherwise 409 "
+                "`stale_edit` (428 `version_required` without this header) and nothing is written.")
 
 StateCode = Literal[
     "nominated", "notice_given", "consented", "refused", "questionnaire_submitted", "under_investigation",
@@ -392,32 +410,38 @@ class SecondFactorIn(In):
 
 
 def _with_second_factor(request, code: str):
-    """The caller, with ``second_factor_verified`` true only if ``code`` is their own current code.
+    """The caller, with ``second_factor_verified`` true only if ``code`` is their own current code,
+    and the proof the service spends if (and only if) the action succeeds. Checked here, before the
+    service's transaction: a wrong code counts against the throttle even though the call is refused.
     A bearer token is not a signature: the policy's consent rule needs this proof per request."""
-    from django_otp import match_token
-
-    from hozen.core.services import normalise_code
-
-    device = match_token(request.actor.account, normalise_code(code)) if request.actor.account else None
-    return dataclasses.replace(request.actor, second_factor_verified=device is not None)
+    proof = second_factor.check(request.actor.account, code)
+    return dataclasses.replace(request.actor, second_factor_verified=proof is not None, second_factor=proof)
 
 
-@router.post("/cases/{int:case_id}/consent", response={200: CaseOut, **WRITE_ERRORS},
-             summary="The subject consents (同意), with their own second factor; nobody else can")
+SIGNED_DOC = ("The code is checked now and spent only if the action succeeds: a refused call (wrong state, "
+              "already decided) leaves it usable. 409 `second_factor_used` when another action used the same "
+              "code at the same time (nothing written).")
+
+
+@router.post("/cases/{int:case_id}/consent", response={200: CaseOut, **SIGNED_ERRORS},
+             summary="The subject consents (同意), with their own second factor; nobody else can",
+             description=SIGNED_DOC)
 def consent(request, case_id: int, payload: SecondFactorIn):
     case = _case(request, case_id)
     return _done(request, services.consent(actor=_with_second_factor(request, payload.totp_code), case=case))
 
 
-@router.post("/cases/{int:case_id}/refuse", response={200: CaseOut, **WRITE_ERRORS},
-             summary="The subject refuses, with their own second factor (allowed; no disadvantage may follow)")
+@router.post("/cases/{int:case_id}/refuse", response={200: CaseOut, **SIGNED_ERRORS},
+             summary="The subject refuses, with their own second factor (allowed; no disadvantage may follow)",
+             description=SIGNED_DOC)
 def refuse(request, case_id: int, payload: SecondFactorIn):
     case = _case(request, case_id)
     return _done(request, services.refuse(actor=_with_second_factor(request, payload.totp_code), case=case))
 
 
-@router.post("/cases/{int:case_id}/withdraw", response={200: CaseOut, **WRITE_ERRORS},
-             summary="The subject withdraws their consent (or agreement to be listed) until the result is notified")
+@router.post("/cases/{int:case_id}/withdraw", response={200: CaseOut, **SIGNED_ERRORS},
+             summary="The subject withdraws their consent (or agreement to be listed) until the result is notified",
+             description=SIGNED_DOC)
 def withdraw(request, case_id: int, payload: SecondFactorIn):
     case = _case(request, case_id)
     return _done(request, services.withdraw_consent(actor=_with_second_factor(request, payload.totp_code), case=case))
@@ -481,11 +505,17 @@ def submit_questionnaire(request, case_id: int):
 
 
 @router.get("/cases/{int:case_id}/questionnaire/{section}", response={200: dict[str, Any], **READ_ERRORS},
-            summary="One section's answers (resume a draft on another device)")
-def questionnaire_section(request, case_id: int, section: SectionCode):
-    answers = queries.answers_for(request.actor, _case(request, case_id), section=section, purpose=_purpose(request))
+            summary="One section's answers (resume a draft on another device)",
+            description="The response's ETag is the section's version: send it back in If-Match to save the "
+            "section. A section never saved is 404 here and version 0 (`If-Match: \"0\"`; the progress "
+            "list gives every section's version).")
+def questionnaire_section(request, case_id: int, section: SectionCode, response: HttpResponse):
+    case = _case(request, case_id)
+    answers = queries.answers_for(request.actor, case, section=section, purpose=_purpose(request))
     if section not in answers:
         raise NotFound
+    row = case.sections.get(section=section)
+    response["ETag"] = rows.etag(row)
     return answers[section]
 
 
@@ -524,25 +554,39 @@ def _many_errors(request, exc: QuestionnaireInvalid):
 
 
 @router.put("/cases/{int:case_id}/questionnaire/{section}",
-            response={200: SavedSectionOut, 403: ErrorOut, 404: ErrorOut, 422: ManyErrorsOut | ErrorOut | InvalidOut},
+            response={200: SavedSectionOut, **VERSIONED_ERRORS, 422: ManyErrorsOut | ErrorOut | InvalidOut},
             summary="Save one section's draft (idempotent: the same content again changes nothing)",
-            description="Only content the questionnaire cannot hold is refused (422 `questionnaire_malformed`, every "
-            "problem listed). Anything else is saved, and its problems come back in `errors` beside their paths.")
-def save_section(request, case_id: int, section: SectionCode, payload: SectionIn):
+            description="Requires `If-Match` with the section's ETag from your read (`\"0\"` for a section never "
+            "saved; the progress list gives each section's `version`): 428 `version_required` without it, 409 "
+            "`stale_edit` when the section was saved elsewhere since (another tab or device) — nothing is written "
+            "either way; read it again, then save. Saving the content already stored answers `changed: false` "
+            "whatever version you name (a retried save is harmless). Only content the questionnaire cannot hold "
+            "is refused (422 `questionnaire_malformed`, every problem listed); anything else is saved, and its "
+            "problems come back in `errors` beside their paths. The response's ETag is the new version.")
+def save_section(request, case_id: int, section: SectionCode, payload: SectionIn, response: HttpResponse,
+                 if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     case = _case(request, case_id)
     try:
-        saved = services.save_questionnaire_section(actor=request.actor, case=case, section=section,
-                                                    content=payload.content)
+        saved = services.save_questionnaire_section(actor=request.actor, case=case.pk, section=section,
+                                                    content=payload.content,
+                                                    version=rows.version_from_if_match(if_match), require_version=True)
     except QuestionnaireInvalid as exc:
         return _many_errors(request, exc)
+    response["ETag"] = rows.etag(saved.section)
     return {"section": section, "version": saved.section.version, "changed": saved.changed,
             "complete": saved.is_complete, "errors": _field_errors(saved.errors, _language(request))}
 
 
-@router.post("/cases/{int:case_id}/questionnaire/{section}/confirm", response={200: SavedSectionOut, **WRITE_ERRORS},
-             summary="Confirm a section carried over from the last accepted answers, as it stands")
-def confirm_section(request, case_id: int, section: SectionCode):
-    saved = services.confirm_questionnaire_section(actor=request.actor, case=_case(request, case_id), section=section)
+@router.post("/cases/{int:case_id}/questionnaire/{section}/confirm",
+             response={200: SavedSectionOut, **WRITE_ERRORS, 409: ConflictOut},
+             summary="Confirm a section carried over from the last accepted answers, as it stands",
+             description="With `If-Match`, only the version you read is confirmed (409 `stale_edit` if the section "
+             "changed since). The response's ETag is the section's version.")
+def confirm_section(request, case_id: int, section: SectionCode, response: HttpResponse,
+                    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
+    saved = services.confirm_questionnaire_section(actor=request.actor, case=_case(request, case_id).pk,
+                                                   section=section, version=rows.version_from_if_match(if_match))
+    response["ETag"] = rows.etag(saved.section)
     return {"section": section, "version": saved.section.version, "changed": saved.changed,
             "complete": saved.is_complete, "errors": _field_errors(saved.errors, _language(request))}
 
@@ -638,20 +682,42 @@ class FindingIn(In):
 class FindingOut(Schema):
     text: str
     revision: int
+    version: int = Field(description="The finding's version (its ETag): send it in If-Match to revise it")
     recorded_at: dt.datetime
 
 
-@router.put("/cases/{int:case_id}/findings/{item}", response={200: FindingOut, **WRITE_ERRORS},
-            summary="Record the finding on one of the seven items (a new revision replaces the last)")
-def record_finding(request, case_id: int, item: ItemCode, payload: FindingIn):
-    finding = services.record_finding(actor=request.actor, case=_case(request, case_id), item=item, text=payload.text)
-    return {"text": payload.text.strip(), "revision": finding.revision, "recorded_at": finding.recorded_at}
+@router.put("/cases/{int:case_id}/findings/{item}",
+            response={200: FindingOut, **VERSIONED_ERRORS, 422: ErrorOut | InvalidOut},
+            summary="Record the finding on one of the seven items (a new revision replaces the last)",
+            description="Requires `If-Match` with the finding's ETag from your read (`\"0\"` for an item with no "
+            "finding yet): 428 `version_required` without it, 409 `stale_edit` when the finding was revised since "
+            "(another tab, a colleague) — nothing is written either way. The response's ETag is the new version.")
+def record_finding(request, case_id: int, item: ItemCode, payload: FindingIn, response: HttpResponse,
+                   if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
+    finding = services.record_finding(actor=request.actor, case=_case(request, case_id).pk, item=item,
+                                      text=payload.text, version=rows.version_from_if_match(if_match),
+                                      require_version=True)
+    response["ETag"] = rows.etag(finding)
+    return {"text": payload.text.strip(), "revision": finding.revision, "version": finding.version,
+            "recorded_at": finding.recorded_at}
 
 
 @router.get("/cases/{int:case_id}/findings", response={200: dict[str, FindingOut], **READ_ERRORS},
             summary="The findings per item (the case's workers only; never the nominating side or the subject)")
 def list_findings(request, case_id: int):
     return queries.findings_for(request.actor, _case(request, case_id), purpose="case_work")
+
+
+@router.get("/cases/{int:case_id}/findings/{item}", response={200: FindingOut, **READ_ERRORS},
+            summary="One item's finding (the case's workers only), with its version as the ETag",
+            description="404 while no finding is recorded for the item: it is version 0 (`If-Match: \"0\"`). Each "
+            "read is audited.")
+def get_finding(request, case_id: int, item: ItemCode, response: HttpResponse):
+    findings = queries.findings_for(request.actor, _case(request, case_id), purpose="case_work", item=item)
+    if item not in findings:
+        raise NotFound
+    response["ETag"] = f'"{findings[item]["version"]}"'
+    return findings[item]
 
 
 class CompleteIn(In):

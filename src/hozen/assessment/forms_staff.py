@@ -193,8 +193,24 @@ ITEM_CHOICES = [(i.code, f"({i.number}) {i.label_ja} / {i.label_en}") for i in I
 
 
 class FindingForm(ViolationMixin, forms.Form):
+    """A finding on one item. ``versions`` (hidden) holds the version of every item's finding as the
+    page showed them (``item_1:0 item_2:3 …``; 0 for none yet): the service is given the chosen
+    item's, so a revision made on an older copy — another tab, a colleague's revision since — is
+    refused (409) instead of replacing a finding the investigator has not seen."""
+
     item = forms.ChoiceField(label=_("Item"), choices=ITEM_CHOICES)
     text = text_area(_("Finding"), rows=4)
+    versions = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    @staticmethod
+    def encode(versions: dict[str, int]) -> str:
+        return " ".join(f"{item.code}:{versions.get(item.code, 0)}" for item in ITEMS)
+
+    def seen_version(self) -> str | None:
+        """The chosen item's version as the page showed it, or None when the page did not say
+        (then the service refuses the revision with 428: nothing is replaced blindly)."""
+        pairs = dict(p.split(":", 1) for p in (self.cleaned_data.get("versions") or "").split() if ":" in p)
+        return pairs.get(self.cleaned_data.get("item"))
 
 
 class CompleteForm(ViolationMixin, forms.Form):

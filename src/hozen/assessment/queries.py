@@ -370,8 +370,7 @@ def clearances_for(actor, *, on: dt.date | None = None):
 def renewals_due(actor, *, within_days: int = 180, on: dt.date | None = None):
     """Favourable results ending within ``within_days`` (renewal reminders before expiry)."""
     on = on or timezone.localdate()
-    return (clearances_for(actor).filter(favourable=True, ended_on__isnull=True, suspended_at__isnull=True,
-                                         valid_until__gte=on, valid_until__lte=on + dt.timedelta(days=within_days))
+    return (clearances_for(actor).filter(Clearance.in_force_q(on), valid_until__lte=on + dt.timedelta(days=within_days))
             .order_by("valid_until"))
 
 
@@ -430,13 +429,17 @@ def answers_for(actor, case: AssessmentCase, *, section: str | None = None, purp
     return {row.section: reveal(actor, row, "content", purpose=purpose) for row in rows}
 
 
-def findings_for(actor, case: AssessmentCase, *, purpose: str) -> dict[str, dict]:
-    """The investigation's findings per item (the case's workers only)."""
+def findings_for(actor, case: AssessmentCase, *, purpose: str, item: str | None = None) -> dict[str, dict]:
+    """The investigation's findings per item (the case's workers only), each with its version (what
+    a revision names); only ``item``'s when given."""
     from hozen.crypto import reveal
 
     policy.require(actor, "assessment.read_investigation", case)
+    findings = case.findings.select_related("case")
+    if item is not None:
+        findings = findings.filter(item=item)
     return {f.item: {"text": reveal(actor, f, "text", purpose=purpose), "revision": f.revision,
-                     "recorded_at": f.recorded_at} for f in case.findings.select_related("case")}
+                     "version": f.version, "recorded_at": f.recorded_at} for f in findings}
 
 
 def summary_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:

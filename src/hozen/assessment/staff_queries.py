@@ -324,6 +324,13 @@ def findings_recorded(case) -> set[str]:
     return set(case.findings.values_list("item", flat=True))
 
 
+def finding_versions(case) -> dict[str, dict]:
+    """Each recorded finding's version, revision and time of recording, by item (nothing decrypted):
+    what the investigator's page shows and its finding form names when it revises one."""
+    return {item: {"version": version, "revision": revision, "recorded_at": at}
+            for item, version, revision, at in case.findings.values_list("item", "version", "revision", "recorded_at")}
+
+
 def duty_holders(case) -> list[CaseDuty]:
     return list(CaseDuty.objects.filter(case=case).select_related("account__person").order_by("assigned_at", "id"))
 

@@ -5,8 +5,14 @@ Thin views over ``hozen.assessment.services`` (writes) and ``portal_queries`` (r
 asks the policy for the subject's workspace first (a staff role gets 403 with the policy's reason)
 and reads the case scoped to the person (another person's case is a 404 that says nothing).
 Consent, refusal and withdrawal need the subject's own second factor, entered again on the form:
-the code is checked here and the service's policy then sees a verified actor; a wrong code is a
-policy denial (``second_factor_required``), audited, and nothing changes.
+the code is checked here without being used up (``hozen.core.second_factor.check``) and the
+service's policy then sees a verified actor; the service spends it only if the action succeeds. A
+wrong code is a policy denial (``second_factor_required``), audited, and nothing changes.
+
+A questionnaire section names the version it was opened at (a hidden field, kept up to date by the
+autosave script): a save made on an older version than the stored one — a second tab, another
+device — is refused with 409 and what was typed stays on the page, never written over the newer
+answers and never lost.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hozen.access import policy
 from hozen.access.policy import PolicyDenied
-from hozen.core import services as core_services
-from hozen.core.errors import NotFound, RuleViolation
+from hozen.core import second_factor
+from hozen.core.errors import NotFound, RuleViolation, StaleEdit
 from hozen.core.roles import Role
 from hozen.documents import assessment as papers
 
@@ -107,12 +113,12 @@ def _render(request, template: str, case, context: dict | None = None, status: i
 
 
 def _verified_actor(request, form: SecondFactorForm, action: str, case):
-    """The actor with the second factor confirmed by the code just entered, or None (the denial is
-    asked of the policy, so it is audited, and shown beside the code field)."""
-    token = core_services.normalise_code(form.cleaned_data["token"])
-    for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
-        if device.verify_token(token):
-            return dataclasses.replace(request.actor, second_factor_verified=True)
+    """The actor with the second factor confirmed by the code just entered — checked, not used up:
+    the service spends it only if the action succeeds — or None (the denial is asked of the policy,
+    so it is audited, and shown beside the code field)."""
+    proof = second_factor.check(request.user, form.cleaned_data["token"])
+    if proof is not None:
+        return dataclasses.replace(request.actor, second_factor_verified=True, second_factor=proof)
     try:
         policy.require(dataclasses.replace(request.actor, second_factor_verified=False), action, case)
     except PolicyDenied as exc:
@@ -293,13 +299,21 @@ def portal_section(request, pk, section):
     editable = case.state == State.CONSENTED
     autosave = request.headers.get(AUTOSAVE_HEADER) == "1"
     errors, top_errors, status = [], [], 200
+    stale = None
+    version = None
     if request.method == "POST":
         content = apply_row_action(schema, parse_section(schema, request.POST), request.POST.get("action", ""))
+        version = request.POST.get("version")
         try:
             # Any save of a section carried over from the last accepted answers confirms it ("confirm" too).
-            saved = services.save_questionnaire_section(actor=request.actor, case=case, section=section, content=content)
+            saved = services.save_questionnaire_section(actor=request.actor, case=case.pk, section=section,
+                                                        content=content, version=version, require_version=True)
         except QuestionnaireInvalid as exc:  # malformed: refused, nothing stored; the input stays on the page
             errors, status = exc.errors, 400
+            top_errors = [exc.message(language)]
+        except StaleEdit as exc:  # saved elsewhere since: nothing written, the typing stays on the page
+            status, version = 409, exc.current_version
+            stale = {"current_version": exc.current_version, "seen_version": exc.seen_version}
             top_errors = [exc.message(language)]
         except RuleViolation as exc:  # e.g. after submission: editing is refused
             top_errors, status = [exc.message(language)], 409
@@ -319,8 +333,10 @@ def portal_section(request, pk, section):
                 messages.success(request, _("Saved (version %(version)d).") % {"version": saved.section.version})
             row = saved.section
         if autosave:
-            return JsonResponse({"saved": False, "message": top_errors[0] if top_errors else "",
-                                 "errors": errors_by_field(errors, language)}, status=status)
+            body = {"saved": False, "message": " ".join(top_errors), "errors": errors_by_field(errors, language)}
+            if stale is not None:
+                body.update(stale=True, current_version=stale["current_version"])
+            return JsonResponse(body, status=status)
         if status != 200:
             row = pq.section_row(case, section)
     else:
@@ -332,12 +348,14 @@ def portal_section(request, pk, section):
         content, row = pq.section_content(request.actor, case, section)
         if row is not None and editable:
             errors = validation.validate(schema, content, today=timezone.localdate())
+    if version is None or status == 200:
+        version = row.version if row is not None else 0
     prev, nxt = _neighbours(section)
     return _render(request, "section.html", case, {
         "prefill": pq.prefill_changes(request.actor, row, content, language) if editable else None,
         "schema": schema, "title": schema.title(language), "form": render_section(schema, content, errors, language),
         "top_errors": top_errors, "editable": editable, "row": row, "prev": prev, "next": nxt,
-        "autosave_header": AUTOSAVE_HEADER}, status=status)
+        "autosave_header": AUTOSAVE_HEADER, "version": version, "stale": stale}, status=status)
 
 
 @login_required

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hozen.access import policy
 from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
-from hozen.core.errors import RuleViolation
+from hozen.core.errors import RuleViolation, StaleEdit
 from hozen.core.roles import Role
 
 from .. import queries, services, staff_queries
@@ -63,15 +63,17 @@ def investigator_inquiries(request):
                   {"rows": staff_queries.inquiry_rows(page), "page": page})
 
 
-def _investigator_page(request, case, *, response_form=None, response_for=None, **forms):
+def _investigator_page(request, case, *, response_form=None, response_for=None, status: int = 200,
+                       finding_stale=None, **forms):
+    versions = staff_queries.finding_versions(case)
     defaults = {
         "inquiry_form": InquiryForm(prefix="inquiry", initial={"sent_on": timezone.localdate()}),
         "interview_form": InterviewForm(prefix="interview"),
-        "finding_form": FindingForm(prefix="finding"),
+        "finding_form": FindingForm(prefix="finding", initial={
+            "versions": FindingForm.encode({k: v["version"] for k, v in versions.items()})}),
         "complete_form": CompleteForm(prefix="complete"),
     }
     defaults.update(forms)
-    recorded = staff_queries.findings_recorded(case)
     rows = []
     for inquiry in staff_queries.inquiries_of(case):
         form = response_form if inquiry.pk == response_for else None
@@ -80,8 +82,8 @@ def _investigator_page(request, case, *, response_form=None, response_for=None, 
         rows.append({"inquiry": inquiry, "form": form})
     return render(request, "assessment/staff/investigator_case.html", {
         "case": case, "status": queries.case_status(request.actor, case), "inquiry_rows": rows,
-        "items": [{"item": i, "recorded": i.code in recorded} for i in ITEMS],
-        "can_act": case.state == "under_investigation", **defaults})
+        "items": [{"item": i, "recorded": i.code in versions, "finding": versions.get(i.code)} for i in ITEMS],
+        "finding_stale": finding_stale, "can_act": case.state == "under_investigation", **defaults}, status=status)
 
 
 @login_required
@@ -147,10 +149,31 @@ def investigator_interview(request, pk):
 @login_required
 @require_POST
 def investigator_finding(request, pk):
-    def call(case, data):
-        services.record_finding(actor=request.actor, case=case, **data)
-    return _investigator_post(request, pk, FindingForm, "finding", call, _("The finding was recorded."),
-                              "finding_form")
+    """Record or revise a finding. A revision of a finding changed since the page was opened
+    (StaleEdit) is refused with 409: the page says which finding changed and when, the typed text
+    stays in the form, and the form now names the current version, so sending it again replaces
+    the newer finding knowingly."""
+    gate(request, Role.INVESTIGATOR)
+    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    form = FindingForm(request.POST, prefix="finding")
+    if form.is_valid():
+        item = form.cleaned_data["item"]
+        try:
+            services.record_finding(actor=request.actor, case=case.pk, item=item, text=form.cleaned_data["text"],
+                                    version=form.seen_version(), require_version=True)
+        except StaleEdit as exc:
+            form.add_violation(exc, language(request))
+            versions = staff_queries.finding_versions(case)
+            form.data = form.data.copy()
+            form.data["finding-versions"] = FindingForm.encode({k: v["version"] for k, v in versions.items()})
+            stale = {"item": next(i for i in ITEMS if i.code == item), "now": versions.get(item)}
+            return _investigator_page(request, case, finding_form=form, finding_stale=stale, status=409)
+        except RuleViolation as exc:
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The finding was recorded."))
+            return redirect("assessment:investigator_case", pk=case.pk)
+    return _investigator_page(request, case, finding_form=form)
 
 
 @login_required

@@ -71,7 +71,9 @@ def workspace(request):
         "page": page,
         "exemptions": staff_queries.exemptions_of_nominator(actor)[:LIST_LIMIT],
         "renewals": list(queries.renewals_due(actor, on=on)[:LIST_LIMIT]),
-        "clearances": list(staff_queries.clearances_to_report(actor)[:LIST_LIMIT]),
+        # Each result's status on the day (dates decide: an expired result shows as expired today).
+        "clearances": [{"clearance": c, "status": c.status(on)}
+                       for c in staff_queries.clearances_to_report(actor)[:LIST_LIMIT]],
         "today": on,
     }
     if role == Role.SECURITY_OFFICER:

@@ -2,6 +2,10 @@
 // The server's validation is the only source of truth: its errors are shown beside each field.
 // Nothing typed is ever discarded: a failed save (session ended, network down) leaves the input
 // in the page, says so, and warns before leaving the page with unsaved input.
+// Each save names the version of the section it was made on (the hidden "version" field, updated
+// from every save's answer). If the section was saved elsewhere since (a second tab, another
+// device), the server refuses the save (409): autosaving stops, the input stays, and the person
+// chooses to reload the saved answers or to save their own version over them. Never silently.
 (function () {
   "use strict";
   var form = document.getElementById("section-form");
@@ -15,6 +19,29 @@
   var again = false;
   var dirty = false;
   var stale = false;  // the last save failed: the session or its CSRF token may have changed since
+  var versionField = document.getElementById("section-version");
+  var conflict = null;  // the section's version saved elsewhere, while the person has not chosen yet
+  var submitAfter;  // a button pressed while a save was on its way: pressed again once it is back
+  var staleNotice = document.getElementById("stale-notice");
+  var keepButton = document.getElementById("stale-keep");
+
+  function showConflict(currentVersion) {
+    conflict = String(currentVersion);
+    if (staleNotice) { staleNotice.hidden = false; }
+    if (keepButton) { keepButton.hidden = false; }
+  }
+
+  if (keepButton) {
+    keepButton.addEventListener("click", function () {
+      // The person keeps their own input: saved on top of the version saved elsewhere, knowingly.
+      if (conflict === null) { return; }
+      if (versionField) { versionField.value = conflict; }
+      conflict = null;
+      if (staleNotice) { staleNotice.hidden = true; }
+      keepButton.hidden = true;
+      save();
+    });
+  }
 
   // After signing in again (in another tab), the page's CSRF token is out of date: fetch the
   // section page afresh and take its token, so the input on this page can still be saved.
@@ -92,8 +119,14 @@
         showErrors(result.data.errors || {});
         if (result.ok && result.data.saved) {
           showTop("");
+          if (versionField && result.data.version !== undefined) { versionField.value = result.data.version; }
           var when = new Date(result.data.saved_at);
           say(form.dataset.msgSaved + " (v" + result.data.version + ", " + when.toLocaleTimeString() + ")", false);
+        } else if (result.data.stale) {
+          dirty = true;
+          showConflict(result.data.current_version);
+          showTop(result.data.message || form.dataset.msgStale);
+          say(form.dataset.msgStale, true);
         } else {
           dirty = true;
           showTop(result.data.message || form.dataset.msgUnsaved);
@@ -110,12 +143,20 @@
       })
       .then(function () {
         inFlight = false;
+        if (submitAfter !== undefined) {
+          var submitter = submitAfter;
+          submitAfter = undefined;
+          again = false;
+          if (conflict === null) { form.requestSubmit(submitter); }
+          return;
+        }
         if (again) { again = false; schedule(); }
       });
   }
 
   function schedule() {
     dirty = true;
+    if (conflict !== null) { return; }  // changed elsewhere: nothing is saved until the person chooses
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(save, DELAY_MS);
   }
@@ -148,6 +189,12 @@
   // If a save failed, take a fresh token first so the post is not refused (the input stays meanwhile).
   form.addEventListener("submit", function (event) {
     if (timer) { clearTimeout(timer); timer = null; }
+    if (inFlight) {
+      // Wait for the save on its way: its answer carries the version this post must name.
+      event.preventDefault();
+      submitAfter = event.submitter || null;
+      return;
+    }
     if (stale) {
       event.preventDefault();
       var submitter = event.submitter || null;
