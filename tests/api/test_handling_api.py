@@ -196,3 +196,28 @@ def test_organ_head_cannot_record_an_office_for_someone_of_another_organisation(
     assert not OfficeHolding.objects.exists()
 
 
+def test_after_the_term_end_no_one_is_added_and_entries_read_as_lapsed_before_the_jobs(client, designation, people,
+                                                                                        staff, _frozen_today):
+    import datetime as dt
+
+    listed = make_cleared_handler(designation)
+    _frozen_today.move_to(dt.datetime(2031, 6, 1, 3, 0, tzinfo=dt.UTC))  # term end 2031-05-31; no job has run
+    make_clearance(staff, organ=designation.organisation)  # valid on that day: only the dates refuse
+    response = client.post(f"{BASE}/designations/{designation.pk}/handlers", data={"account": staff.username},
+                           content_type="application/json", **bearer(people["esi_manager"]))
+    assert response.status_code == 422 and response.json()["code"] == "cannot_add_handler"
+    assert not HandlerEntry.objects.filter(account=staff).exists()
+    [mine] = client.get(f"{BASE}/me/entries", **bearer(listed.account)).json()
+    assert (mine["status"], mine["end_reason"]) == ("lapsed", "designation_ended")
+    rows = client.get(f"{BASE}/designations/{designation.pk}/handlers", **bearer(people["esi_manager"])).json()
+    assert [(r["status"], r["end_reason"]) for r in rows] == [("lapsed", "designation_ended")]
+
+
+def test_adding_someone_already_listed_is_422_naming_the_field(client, designation, people, staff):
+    body = {"account": staff.username}
+    assert client.post(f"{BASE}/designations/{designation.pk}/handlers", data=body, content_type="application/json",
+                       **bearer(people["esi_manager"])).status_code == 201
+    again = client.post(f"{BASE}/designations/{designation.pk}/handlers", data=body, content_type="application/json",
+                        **bearer(people["security_officer"]))
+    assert again.status_code == 422 and (again.json()["code"], again.json()["field"]) == ("already_listed", "account")
+    assert HandlerEntry.objects.filter(account=staff).count() == 1

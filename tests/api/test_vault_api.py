@@ -135,3 +135,44 @@ def test_unknown_fields_are_refused(client, handler, doc):
     response = client.post(f"{BASE}/copies/{copy_id}/media", {"medium": "paper", "holder": 1},
                            content_type="application/json", **auth)
     assert response.status_code == 422
+
+
+def test_a_closed_copy_is_refused_as_a_rule_with_its_code_and_nothing_is_written(client, handler, meti, doc):
+    """Two people recording the same copy: the second is told it is already closed (422), never a
+    silent second record."""
+    auth = _auth(handler)
+    copy_id = client.post(f"{BASE}/documents/{doc.pk}/download", **auth)["X-Hozen-Copy-Id"]
+    assert client.post(f"{BASE}/copies/{copy_id}/return", **_auth(meti["security"])).status_code == 200
+    for path, body in ((f"{BASE}/copies/{copy_id}/return", None),
+                       (f"{BASE}/copies/{copy_id}/destroy", {"witness": meti["security"].account.username,
+                                                             "method": "shredded"}),
+                       (f"{BASE}/copies/{copy_id}/media", {"medium": "paper"})):
+        response = client.post(path, body, content_type="application/json", **auth) if body else client.post(
+            path, **auth)
+        assert response.status_code == 422 and response.json()["code"] == "copy_closed", response.content
+    assert Copy.objects.count() == 1 and Copy.objects.get().state == "returned"
+    assert AuditEntry.objects.filter(action__startswith="vault.copy.", outcome="success").count() == 1
+
+
+def test_after_the_term_end_nothing_is_uploaded_or_handed_on_before_the_expiry_job(client, handler, designation,
+                                                                                  cleared, doc, _frozen_today):
+    import datetime as dt
+
+    auth = _auth(handler)
+    colleague = cleared(designation)
+    copy_id = client.post(f"{BASE}/documents/{doc.pk}/download", **auth)["X-Hozen-Copy-Id"]
+    _frozen_today.move_to(dt.datetime(2031, 6, 1, 3, 0, tzinfo=dt.UTC))  # term end 2031-05-31; no job
+    from hozen.handling import services as handling
+
+    handling.acknowledge_briefing(actor=handler)  # still a valid handler of the ended material
+    auth = _auth(handler)  # a token made today
+    upload = client.post(f"{BASE}/designations/{designation.pk}/documents",
+                         {"title": "追加", "file": SimpleUploadedFile("a.txt", b"x")}, **auth)
+    assert upload.status_code == 403 and upload.json()["code"] == "designation_not_in_force"
+    version = client.post(f"{BASE}/documents/{doc.pk}/versions", {"file": SimpleUploadedFile("a.txt", b"x")}, **auth)
+    assert version.status_code == 403 and version.json()["code"] == "designation_not_in_force"
+    moved = client.post(f"{BASE}/copies/{copy_id}/transfer", {"to": colleague.account.username},
+                        content_type="application/json", **auth)
+    assert moved.status_code == 422 and moved.json()["code"] == "designation_not_in_force"
+    assert Document.objects.count() == 1 and doc.versions.count() == 1
+    assert Copy.objects.get(pk=copy_id).holder_id == handler.account.pk

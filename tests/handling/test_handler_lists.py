@@ -298,3 +298,18 @@ def test_a_denied_or_missing_handler_entry_is_audited_and_both_look_missing(desi
     denied = list(AuditEntry.objects.filter(action="handling.handler.view", outcome="denied").order_by("time", "pk"))
     assert len(denied) == 3 and denied[0].target_id == str(entry.pk)
     assert queries.entry_for(actor, entry.pk) == entry
+
+
+def test_a_review_closes_when_the_last_entry_due_in_it_lapses(designation, orgs, _frozen_today):
+    """The review campaign waits for nobody whose need to know has ended: when the daily job
+    records the last due entry's lapse, the campaign closes (audited)."""
+    first = make_cleared_handler(designation)
+    second = make_cleared_handler(designation)
+    _frozen_today.move_to(dt.datetime(2027, 5, 15, 3, 0, tzinfo=dt.UTC))
+    services.lapse_and_review(actor=_job())
+    services.confirm_handler(actor=keeper_for(orgs["METI"]), entry=HandlerEntry.objects.get(account=first.account))
+    assert ReviewCampaign.objects.get().closed_at is None
+    second.account.role_assignments.update(revoked_at=dt.datetime(2027, 5, 15, 1, 0, tzinfo=dt.UTC))
+    assert services.lapse_and_review(actor=_job())["lapsed"] == 1
+    assert ReviewCampaign.objects.get().closed_at is not None
+    assert [e["details"]["state"] for e in audit_entries("handling.review.closed")] == ["closed"]

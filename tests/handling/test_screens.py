@@ -193,3 +193,23 @@ def test_explain_links_to_the_briefing_of_the_designations_tier(make_designation
     assert "/handling/briefing/?tier=sds" in html
     page = signed_in(actor.account).get("/handling/briefing/?tier=sds").content.decode()
     assert "特定秘密" in page and "Text sha256" not in page
+
+
+def test_my_entries_show_a_lapse_by_the_dates_before_the_daily_job(designation, signed_in, orgs, _frozen_today):
+    """ARCHITECTURE rule 9: the person's own list says the entry has ended on its end date, not
+    "listed" until the job has run."""
+    import datetime as dt
+
+    from hozen.handling import services
+    from tests.handling_factories import keeper_for
+
+    account = factories.account(role="subject", organisation=orgs["METI"])
+    make_clearance(account, organ=orgs["METI"])
+    services.add_handler(actor=keeper_for(orgs["METI"]), designation=designation, account=account,
+                         ends_on=dt.date(2026, 8, 31))
+    assert "記載中" in signed_in(account).get("/handling/").content.decode()
+    _frozen_today.move_to(dt.datetime(2026, 9, 1, 3, 0, tzinfo=dt.UTC))
+    html = signed_in(account).get("/handling/").content.decode()
+    mine = html[html.index('id="mine"'):]
+    assert "終了日の到来" in mine and "記載中" not in mine
+    assert HandlerEntry.objects.get(account=account).ended_at is None  # nothing recorded yet: the dates decide

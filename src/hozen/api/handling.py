@@ -197,9 +197,8 @@ def reviews(request):
 @router.get("/me/entries", response={200: list[EntryOut], **READ_ERRORS},
             summary="The caller's own handler list entries")
 def my_entries(request):
-    from hozen.handling.queries import Row
-
-    return [_entry(Row(e, "ended" if e.ended_at else "active", e.end_reason)) for e in queries.my_entries(request.actor)]
+    # Status as the dates decide today: an entry past its end date is "lapsed" before the daily job runs.
+    return [_entry(row) for row in queries.my_rows(request.actor)]
 
 
 class TierQuery(Schema):

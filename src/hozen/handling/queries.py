@@ -44,19 +44,18 @@ class Row:
     def review_due(self) -> bool:
         return self.status == "active" and self.entry.review_due <= timezone.localdate()
 
+    @property
+    def end_label(self) -> str:
+        """Why the entry ended or lapsed, for screens ("" while active)."""
+        return str(END_REASON_LABELS.get(self.detail, self.detail)) if self.status != "active" else ""
 
-def handler_list(actor, designation, *, include_ended: bool = False) -> list[Row]:
-    """The actor's organisation's list for one designation (asks the policy first). An entry that
-    has lapsed by its dates or facts shows as lapsed at once, before the daily job records it."""
+
+def _rows(entries) -> list[Row]:
+    """Entries with their status as the dates and facts decide today: an entry that has lapsed
+    (end date passed, departure, role revoked, contract or designation ended) is "lapsed" at once,
+    before the daily job records it (ARCHITECTURE rule 9)."""
     from .services import lapse_reasons
 
-    policy.require(actor, "handling.list.view", designation)
-    qs = (HandlerEntry.objects.filter(designation=designation, organisation=actor.organisation)
-          .select_related("account__person", "designation", "organisation", "contract__certification")
-          .order_by("ended_at", "account__person__family_name_kana", "id"))
-    if not include_ended:
-        qs = qs.filter(ended_at__isnull=True)
-    entries = list(qs)
     lapsed = lapse_reasons(entries, timezone.localdate())
     out = []
     for e in entries:
@@ -67,6 +66,18 @@ def handler_list(actor, designation, *, include_ended: bool = False) -> list[Row
         else:
             out.append(Row(e, "active", ""))
     return out
+
+
+def handler_list(actor, designation, *, include_ended: bool = False) -> list[Row]:
+    """The actor's organisation's list for one designation (asks the policy first). An entry that
+    has lapsed by its dates or facts shows as lapsed at once, before the daily job records it."""
+    policy.require(actor, "handling.list.view", designation)
+    qs = (HandlerEntry.objects.filter(designation=designation, organisation=actor.organisation)
+          .select_related("account__person", "designation", "organisation", "contract__certification")
+          .order_by("ended_at", "account__person__family_name_kana", "id"))
+    if not include_ended:
+        qs = qs.filter(ended_at__isnull=True)
+    return _rows(list(qs))
 
 
 def entry_for(actor, pk) -> HandlerEntry:
@@ -157,6 +168,12 @@ def my_entries(actor):
         return HandlerEntry.objects.none()
     return (HandlerEntry.objects.filter(account=actor.account).select_related("designation", "organisation")
             .order_by("ended_at", "-added_at"))
+
+
+def my_rows(actor, *, limit: int | None = None) -> list[Row]:
+    """The actor's own entries with their status as the dates decide today (active, lapsed, ended)."""
+    qs = my_entries(actor).select_related("account", "contract__certification")
+    return _rows(list(qs[:limit] if limit else qs))
 
 
 # --- explanation ---------------------------------------------------------------------------------

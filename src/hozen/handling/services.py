@@ -393,6 +393,7 @@ def lapse_and_review(*, actor, on: dt.date | None = None) -> dict:
             continue
         _end(actor, entry, reason)
         audit.record(actor, "handling.handler.lapsed", entry, details=_ended_details(entry, reason=reason))
+        _close_campaign_if_done(actor, entry)  # a review waits for nobody whose entry has lapsed
         lapsed += 1
     opened = 0
     due_by = on + dt.timedelta(days=review_window_days())

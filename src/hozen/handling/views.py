@@ -46,7 +46,7 @@ def index(request):
     return render(request, "handling/index.html", {
         "kept": queries.kept_designations(actor)[:200],
         "reviews": queries.reviews_for(actor),
-        "mine": queries.my_entries(actor)[:200],
+        "mine": queries.my_rows(actor, limit=200),
         "briefings": [queries.briefing_status(actor, tier) for tier in ("esi", "sds")],
         "explain_form": ExplainForm(),
     })
