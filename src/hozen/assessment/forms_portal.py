@@ -26,7 +26,10 @@ _COUNTRY_SPLIT = re.compile(r"[\s,、，;]+")
 class SecondFactorForm(forms.Form):
     """Consent, refusal and withdrawal need the subject's own second factor, entered again."""
 
-    token = forms.CharField(label=_("Code from your authenticator app"), max_length=16,
+    # Up to 32 characters: a recovery code is shown in groups of four with hyphens (19 characters).
+    token = forms.CharField(label=_("Code from your authenticator app"), max_length=32,
+                            help_text=_("One of your recovery codes works too. The code is used up only if your "
+                                        "decision is recorded."),
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 

@@ -233,8 +233,10 @@ def decide_complaint(*, actor, complaint: Complaint | int, outcome: str, reasons
     adjudication of a notified result (it must then be decided and notified again): the case's own
     entry ``assessment.reexamine`` records that, beside the complaint's."""
     case, complaint = _locked_complaint(complaint)
-    policy.require(actor, "assessment.decide_complaint", complaint)
+    # The complaint's state first: a second decision (another tab, a retry) is told the complaint is
+    # decided, not that its handler — whose duty ended with the first decision — is not assigned.
     row = states.check_in(states.COMPLAINT_TRANSITIONS, complaint.state, "assessment.decide_complaint")
+    policy.require(actor, "assessment.decide_complaint", complaint)
     if outcome not in Complaint.Outcome.values:
         raise RuleViolation("invalid_outcome", "処理の結果が不正です。", f"Use one of {', '.join(Complaint.Outcome.values)}.",
                             field="outcome")

@@ -128,6 +128,19 @@ def _verified_actor(request, form: SecondFactorForm, action: str, case):
     return None
 
 
+def _refused(request, form, exc: RuleViolation, pk, still: str):
+    """A decision the service refused. While it can still be made (the code was used by another
+    action at the same moment, say) the reason goes beside the form; when the case moved on
+    meanwhile (another tab decided first) the reason is said on the case page, which shows where
+    the case now stands. Returns the case as it is now, and the redirect or None."""
+    case = _case(request, pk)
+    if pq.can(request.actor, case)[still]:
+        form.add_error(None, exc.message(request.LANGUAGE_CODE))
+        return case, None
+    messages.error(request, exc.message(request.LANGUAGE_CODE))
+    return case, _to_case(case)
+
+
 def _has_totp(request) -> bool:
     return TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
 
@@ -177,11 +190,13 @@ def portal_notice(request, pk):
         if actor is not None:
             try:
                 if decision == "consent":
-                    services.consent(actor=actor, case=case)
+                    services.consent(actor=actor, case=case.pk)
                 else:
-                    services.refuse(actor=actor, case=case)
+                    services.refuse(actor=actor, case=case.pk)
             except RuleViolation as exc:
-                form.add_error(None, exc.message(request.LANGUAGE_CODE))
+                case, moved_on = _refused(request, form, exc, pk, "decide_consent")
+                if moved_on is not None:
+                    return moved_on
             else:
                 messages.success(request, _("You consented. You can now fill in the questionnaire.")
                                  if decision == "consent" else _("Your refusal was recorded. No assessment will be made."))
@@ -201,9 +216,11 @@ def portal_withdraw(request, pk):
         actor = _verified_actor(request, form, "assessment.withdraw_consent", case)
         if actor is not None:
             try:
-                services.withdraw_consent(actor=actor, case=case)
+                services.withdraw_consent(actor=actor, case=case.pk)
             except RuleViolation as exc:
-                form.add_error(None, exc.message(request.LANGUAGE_CODE))
+                case, moved_on = _refused(request, form, exc, pk, "withdraw")
+                if moved_on is not None:
+                    return moved_on
             else:
                 messages.success(request, _("Your consent was withdrawn. The assessment has ended."))
                 return _to_case(case)
