@@ -133,3 +133,20 @@ def test_copy_numbers_are_unique_per_document_in_the_database(upload_pdf, handle
     with pytest.raises(IntegrityError), transaction.atomic():
         Copy.objects.create(version=second, document=version.document, number=first.number, kind="medium",
                             token="f" * 24, recipient_name="x", recipient_organisation="x", holder_name="x")
+
+
+def test_services_take_ids_and_read_the_rows_themselves(upload_pdf, handler, designation, meti):
+    """A service receives ids (or a row it locks itself), never relies on an instance a view loaded."""
+    version = upload_pdf()
+    second = services.upload(actor=handler, document=version.document_id, source=io.BytesIO(b"v2"), filename="v2.txt")
+    delivery = services.deliver(actor=handler, version=second.pk, kind="download")
+    delivery.close()
+    medium = services.record_medium(actor=handler, document=version.document_id, medium="DVD-R", received_from="MIC")
+    services.return_copy(actor=handler, copy=delivery.copy.pk)
+    services.destroy_copy(actor=handler, copy=medium.pk, witness=meti["security"].account, method="細断")
+    assert (second.number, delivery.copy.number, medium.number) == (2, 1, 2)
+    assert sorted(Copy.objects.values_list("state", flat=True)) == ["destroyed", "returned"]
+    with pytest.raises(NotFound):
+        services.deliver(actor=handler, version=10**6, kind="view")
+    with pytest.raises(NotFound):
+        services.upload(actor=handler, designation="nonsense", title="t", source=io.BytesIO(b"x"), filename="a.txt")

@@ -34,7 +34,7 @@ from django.utils import timezone
 from hozen import audit
 from hozen.access import policy
 from hozen.core import rows
-from hozen.core.errors import RuleViolation
+from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account
 from hozen.crypto.envelope import CryptoError
 from hozen.crypto.keys import DataKeyDestroyed
@@ -64,6 +64,19 @@ def current_marking(designation: Designation) -> str:
 
 
 # --- checks ----------------------------------------------------------------------------------------
+
+def _pk(row_or_pk):
+    """The primary key of an instance, or the id given (services take either: ARCHITECTURE rule 8,
+    the row is read afresh here whatever the caller loaded). An id no row can have is None."""
+    from django.db import models
+
+    pk = row_or_pk.pk if isinstance(row_or_pk, models.Model) else row_or_pk
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return pk if 0 < pk < 2**63 else None
+
 
 def _too_large(limit: int) -> RuleViolation:
     return RuleViolation("file_too_large",
@@ -128,7 +141,8 @@ def _inspect_pdf(source: IO[bytes], filename: str, content_type: str) -> tuple[b
 
 # --- upload --------------------------------------------------------------------------------------
 
-def upload(*, actor, designation: Designation | None = None, document: Document | None = None, title: str = "",
+def upload(*, actor, designation: Designation | int | None = None, document: Document | int | None = None,
+           title: str = "",
            source: IO[bytes], filename: str, content_type: str | None = None,
            declared_size: int | None = None) -> DocumentVersion:
     """File a new document under ``designation``, or a new version of ``document``.
@@ -144,7 +158,10 @@ def upload(*, actor, designation: Designation | None = None, document: Document 
     if (designation is None) == (document is None):
         raise TypeError("upload() takes a designation (a new document) or a document (a new version)")
     # The designation as it is now (its state decides whether anything may be added).
-    target = Designation.objects.get(pk=designation.pk if document is None else document.designation_id)
+    pk = _designation_id_of_document(_pk(document)) if document is not None else _pk(designation)
+    target = Designation.objects.filter(pk=pk).first()
+    if target is None:
+        raise NotFound
     policy.require(actor, "vault.document.upload", target)
     if document is None:
         title = check_title(title)
@@ -246,7 +263,7 @@ def _safe_stem(text: str) -> str:
     return keep.strip("_")[:60] or "document"
 
 
-def deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
+def deliver(*, actor, version: DocumentVersion | int, kind: str) -> Delivery:
     """A new, numbered, marked and stamped copy of ``version`` for ``actor`` (kind: view or download).
 
     PDFs come back as the PDF with the marking and the stamp on every page; other files as a ZIP
@@ -261,7 +278,10 @@ def deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
     if kind not in (Copy.Kind.VIEW, Copy.Kind.DOWNLOAD):
         raise ValueError(f"unknown delivery kind {kind!r}")
     # Fresh from the database: the designation's state decides the marking and the rule.
-    version = DocumentVersion.objects.select_related("document__designation__organisation").get(pk=version.pk)
+    version = (DocumentVersion.objects.select_related("document__designation__organisation")
+               .filter(pk=_pk(version)).first())
+    if version is None:
+        raise NotFound
     decision = policy.decide(actor, "vault.document.read", version)
     if not decision.allowed:
         # A read of ESI: the denial is audited here and now, and someone without need to know
@@ -304,8 +324,6 @@ class _Refused(Exception):
 def _designation_id_of_document(document_id) -> int:
     pk = Document.objects.filter(pk=document_id).values_list("designation_id", flat=True).first()
     if pk is None:
-        from hozen.core.errors import NotFound
-
         raise NotFound
     return pk
 
@@ -394,12 +412,8 @@ def _event(actor, copy: Copy, kind: str, *, counterpart: Account | None = None, 
 def _copy_row(copy: Copy | int) -> dict:
     """Where a copy sits (its document and designation ids), read afresh: which rows to lock, and in
     which order. Those links never change once a copy exists."""
-    pk = copy.pk if isinstance(copy, Copy) else copy
-    row = (Copy.objects.filter(pk=pk).values("document_id", "document__designation_id").first()
-           if pk is not None else None)
+    row = Copy.objects.filter(pk=_pk(copy)).values("document_id", "document__designation_id").first()
     if row is None:
-        from hozen.core.errors import NotFound
-
         raise NotFound
     return row
 
@@ -449,7 +463,7 @@ def record_medium(*, actor, medium: str, parent: Copy | int | None = None, docum
         _check_held(parent)
         target = parent
     else:
-        doc_pk = document.pk if isinstance(document, Document) else document
+        doc_pk = _pk(document)
         designation = lock_designation(_designation_id_of_document(doc_pk), related=("organisation",))
         doc = rows.lock(Document, doc_pk)
         target = doc
