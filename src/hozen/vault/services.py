@@ -330,7 +330,8 @@ def _designation_id_of_document(document_id) -> int:
 
 @transaction.atomic(durable=True)
 def _deliver(*, actor, version: DocumentVersion, kind: str) -> Delivery:
-    designation = lock_designation(_designation_id_of_document(version.document_id), related=("organisation",))
+    # The designation first (shared: copies under it do not wait for each other), then the counter.
+    designation = lock_designation(version.document.designation_id, related=("organisation",))
     document = rows.lock(Document, version.document_id)
     document.designation = designation
     version.document = document
