@@ -232,13 +232,31 @@ def test_a_second_confirmation_of_a_confirmed_device_is_refused_409_without_spen
     assert TOTPDevice.objects.get(pk=device.pk).last_t == last_t
 
 
-def test_a_confirmation_after_a_reset_removed_the_device_is_refused_409(enrolling, people):
+def test_a_request_authenticated_before_a_reset_cannot_enrol_or_renew_codes_after_it_409(enrolling, people):
+    """The reset ends the account's sessions; a request that authenticated a moment before is refused
+    when it reaches the locked account, instead of enrolling (or starting) a device after the reset."""
     account, actor, device = enrolling
     services.reset_second_factor(actor=_actor(people["sysadmin"]), account=account.pk,
                                  reason="Phone lost; identity checked at the desk")
     before = _writes()
+    for attempt in (lambda: services.confirm_totp_enrolment(actor=actor, device=device, token=_code(device)),
+                    lambda: services.start_totp_enrolment(actor=actor),
+                    lambda: services.regenerate_recovery_codes(actor=actor)):
+        with pytest.raises(services.ChangedMeanwhile) as info:
+            attempt()
+        assert (info.value.code, info.value.status) == ("session_ended", 409)
+        assert "Sign in again" in info.value.message_en and "もう一度サインイン" in info.value.message_ja
+    assert _writes() == before
+
+
+def test_a_confirmation_of_an_enrolment_that_no_longer_exists_is_refused_409(enrolling, people):
+    account, actor, device = enrolling
+    services.reset_second_factor(actor=_actor(people["sysadmin"]), account=account.pk,
+                                 reason="Phone lost; identity checked at the desk")
+    signed_in_again = _actor(Account.objects.get(pk=account.pk), verified=False)
+    before = _writes()
     with pytest.raises(services.ChangedMeanwhile) as info:
-        services.confirm_totp_enrolment(actor=actor, device=device, token=_code(device))
+        services.confirm_totp_enrolment(actor=signed_in_again, device=device.pk, token=_code(device))
     assert (info.value.code, info.value.status) == ("enrolment_gone", 409)
     assert _writes() == before
 

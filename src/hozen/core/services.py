@@ -50,8 +50,10 @@ def _pk(row_or_pk):
 
 
 def _validate(instance, *, exclude=None):
+    """Field validation only. Uniqueness is each service's own refusal (checked, then held by the
+    database's constraint), so a duplicate gets the same code whether it came first or a moment later."""
     try:
-        instance.full_clean(exclude=exclude, validate_unique=True)
+        instance.full_clean(exclude=exclude, validate_unique=False)
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise RuleViolation("invalid_" + field, f"{field}: {messages[0]}", f"{field}: {messages[0]}",
@@ -290,12 +292,25 @@ def record_sign_out(*, actor) -> None:
 # progress: each service below works under the account's lock, and unique indexes on django-otp's
 # tables (core migration 0002) hold the same in the database.
 
+def _session_still_current(actor, account: Account) -> None:
+    """A request authenticated a moment before its sessions were ended (sign-out everywhere, an
+    administrator's reset of the second factor) must not then change the second factor: the account
+    the request authenticated with is compared with the locked row."""
+    if actor.account.session_generation != account.session_generation:
+        raise ChangedMeanwhile(
+            "session_ended", "この操作の途中で、このアカウントのセッションが終了されました（すべての端末でのサインアウト、"
+            "または二要素認証のリセット）。もう一度サインインしてください。",
+            "Your sessions were ended while this was being done (sign out everywhere, or a reset of your second "
+            "factor). Sign in again.", field="token")
+
+
 @transaction.atomic(durable=True)
 def start_totp_enrolment(*, actor) -> TOTPDevice:
     """The account's enrolment in progress: an unconfirmed TOTP device, which counts only once the
     person proves it with a code. An enrolment already in progress is returned as it is, so two
     windows opening the enrolment page at once show the same secret, and confirming in either works."""
     account = _own_account(actor, "otp.enrol")
+    _session_still_current(actor, account)
     device = TOTPDevice.objects.filter(user=account, confirmed=False).order_by("pk").first()
     if device is not None:
         return device
@@ -310,12 +325,14 @@ def confirm_totp_enrolment(*, actor, device: TOTPDevice | int, token: str) -> li
 
     The account and the device are read afresh and locked: of two confirmations at once one enrols
     the device and the other is refused (``already_enrolled``, 409) without spending the code; a
-    confirmation after an administrator's reset (which removed the device) is refused
-    (``enrolment_gone``, 409). The policy is asked on the locked state, so a password-only session
-    cannot confirm a device once another one is confirmed."""
+    confirmation racing an administrator's reset is refused once the reset has ended the session
+    (``session_ended``, 409) or removed the device (``enrolment_gone``, 409). The policy is asked on
+    the locked state, so a password-only session cannot confirm a device once another one is
+    confirmed."""
     if actor.account is None:
         policy.require(actor, "otp.enrol", None)
     account = rows.lock(Account, actor.account.pk)
+    _session_still_current(actor, account)
     try:
         device = rows.lock(TOTPDevice, device)
     except NotFound:
@@ -362,6 +379,7 @@ def regenerate_recovery_codes(*, actor) -> list[str]:
     """A new set of recovery codes; every earlier code stops working. Of two regenerations at once,
     the later one's codes are the only ones valid afterwards (its entry is the later one too)."""
     account = _own_account(actor, "otp.enrol")
+    _session_still_current(actor, account)
     codes = _new_recovery_codes(account)
     audit.record(actor, "otp.recovery_codes_regenerated", account, details={"recovery_codes": len(codes)})
     return codes

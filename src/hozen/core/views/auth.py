@@ -98,25 +98,25 @@ def otp_enrol(request):
         # Someone holding only the password must not be able to enrol a new phone.
         return redirect("core:otp_verify")
     device = request.user.totpdevice_set.filter(confirmed=False).first()
-    if device is None:
-        device = services.start_totp_enrolment(actor=request.actor)
     form = EnrolForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            codes = services.confirm_totp_enrolment(actor=request.actor, device=device.pk,
+    try:
+        if request.method == "POST" and form.is_valid():
+            # No enrolment in progress any more (a reset removed it): the service says so.
+            codes = services.confirm_totp_enrolment(actor=request.actor, device=device.pk if device else None,
                                                     token=form.cleaned_data["token"])
-        except services.ChangedMeanwhile as exc:
-            # Confirmed in another window, or removed by an administrator's reset, a moment ago:
-            # this page's secret is no longer the one to confirm. Say so on the page that is now
-            # the next step (the code step, or sign-in once the reset has ended the session).
-            messages.error(request, exc.message(request.LANGUAGE_CODE))
-            return redirect("core:otp_verify")
-        except RuleViolation as exc:
-            form.add_error("token", exc.message(request.LANGUAGE_CODE))
-        else:
             otp_login(request, device)
             services.record_sign_in(actor=request.actor, method="password+totp_enrolment")
             return render(request, "core/recovery_codes.html", {"codes": codes})
+        if device is None:
+            device = services.start_totp_enrolment(actor=request.actor)
+    except services.ChangedMeanwhile as exc:
+        # Confirmed in another window, removed by an administrator's reset, or the session ended a
+        # moment ago: this page's secret is no longer the one to confirm. Say so on the page that
+        # is now the next step (the code step, or sign-in once the session has ended).
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return redirect("core:otp_verify")
+    except RuleViolation as exc:
+        form.add_error("token", exc.message(request.LANGUAGE_CODE))
     secret = base64.b32encode(device.bin_key).decode()
     return render(request, "core/otp_enrol.html",
                   {"form": form, "qr": _qr_data_uri(device), "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))})

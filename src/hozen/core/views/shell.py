@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -97,5 +98,9 @@ def sign_out_everywhere(request):
 @login_required
 @require_POST
 def regenerate_recovery_codes(request):
-    codes = services.regenerate_recovery_codes(actor=request.actor)
+    try:
+        codes = services.regenerate_recovery_codes(actor=request.actor)
+    except services.ChangedMeanwhile as exc:  # the session was ended while this request ran
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return redirect("core:profile")
     return render(request, "core/recovery_codes.html", {"codes": codes})
