@@ -42,6 +42,7 @@ def _raw_public(private_key: Ed25519PrivateKey) -> bytes:
 
 def signing_key(name: str | None = None) -> AuditSigningKey:
     """The stored key for `name` (default: the log's origin), created on first use."""
+    from hozen.crypto.keys import hold_wrapping_lock
     from hozen.crypto.provider import get_provider
 
     name = name or origin()
@@ -52,14 +53,16 @@ def signing_key(name: str | None = None) -> AuditSigningKey:
     Signer(name, private_key)  # refuses a name a signed note cannot carry, before anything is stored
     seed = private_key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    version, wrapped = get_provider().wrap(None, seed, _aad(name))
-    try:
-        with transaction.atomic():
-            return AuditSigningKey.objects.create(
-                name=name, public_key=_raw_public(private_key), kek_version=version, wrapped_seed=wrapped,
-                created=timezone.now())
-    except IntegrityError:  # another process created it first: use theirs
-        return AuditSigningKey.objects.get(name=name)
+    with transaction.atomic():
+        hold_wrapping_lock()  # a KEK rotation waits for this wrap to be stored (crypto.keys)
+        version, wrapped = get_provider().wrap(None, seed, _aad(name))
+        try:
+            with transaction.atomic():
+                return AuditSigningKey.objects.create(
+                    name=name, public_key=_raw_public(private_key), kek_version=version, wrapped_seed=wrapped,
+                    created=timezone.now())
+        except IntegrityError:  # another process created it first: use theirs
+            return AuditSigningKey.objects.get(name=name)
 
 
 def verifier(key: AuditSigningKey) -> Verifier:
@@ -77,17 +80,22 @@ def _unwrap(key: AuditSigningKey) -> Ed25519PrivateKey:
 
 
 def _rewrap(key: AuditSigningKey, private_key: Ed25519PrivateKey) -> bool:
-    """Re-wrap the seed under the current KEK version if it is under an older one."""
+    """Re-wrap the seed under the current KEK version if it is under an older one (in the caller's
+    transaction, or one of its own). The wrapping lock is taken before the keyring is read, so a
+    KEK rotation waits for this re-wrap to be stored before its own passes (crypto.keys)."""
+    from hozen.crypto.keys import hold_wrapping_lock
     from hozen.crypto.provider import get_provider
 
-    provider = get_provider()
-    if key.kek_version == provider.current_version():
-        return False
-    seed = private_key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    key.kek_version, key.wrapped_seed = provider.wrap(None, seed, _aad(key.name))
-    key.save(update_fields=["kek_version", "wrapped_seed"])
-    return True
+    with transaction.atomic(savepoint=False):
+        hold_wrapping_lock()
+        provider = get_provider()
+        if key.kek_version == provider.current_version():
+            return False
+        seed = private_key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        key.kek_version, key.wrapped_seed = provider.wrap(None, seed, _aad(key.name))
+        key.save(update_fields=["kek_version", "wrapped_seed"])
+        return True
 
 
 def signer(key: AuditSigningKey) -> Signer:

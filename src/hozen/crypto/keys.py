@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
 from . import envelope
 from .envelope import CryptoError, aad_for, length_prefixed
 from .kek import UnknownKekVersion
@@ -26,6 +28,45 @@ class DataKeyDestroyed(CryptoError):
 
 class KekVersionUnavailable(UnknownKekVersion):
     """A data key is wrapped under a KEK version the keyring no longer holds."""
+
+
+#: PostgreSQL advisory lock between code that wraps a new secret under the current KEK version
+#: (shared) and a rotation that has just made a new version current (exclusive): "hozenkek".
+WRAP_LOCK_KEY = int.from_bytes(b"hozenkek", "big")
+
+
+def hold_wrapping_lock(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Call in the transaction that will store a newly wrapped secret, *before* reading the current
+    KEK version, and store it in that same transaction.
+
+    Why: a process may read the keyring a moment before `hozen keys rotate` makes a new version
+    current, wrap a data key under the old version, and commit after the rotation's last pass: the
+    key would stay under the old version, and after ``--retire-old`` nothing could unwrap it. The
+    rotation therefore waits (`wait_for_wrapping`) until every transaction holding this lock has
+    ended before its passes begin; a key wrapped under the old version is then committed, and the
+    passes re-wrap it, and every later one is wrapped under the new version. On PostgreSQL this is a
+    shared advisory lock until the transaction ends (wrappers never wait for each other); on SQLite
+    the transaction already holds the database's write lock (BEGIN IMMEDIATE), which the rotation's
+    own transaction waits for, so nothing more is needed there.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("hold_wrapping_lock() outside a transaction holds nothing: call it inside the "
+                           "transaction that stores the wrapped secret")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [WRAP_LOCK_KEY])
+
+
+def wait_for_wrapping(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Return once every transaction that took `hold_wrapping_lock` before this call has ended
+    (committed or rolled back). For the rotation, after a new KEK version is current."""
+    connection = connections[using]
+    with transaction.atomic(using=using):  # on SQLite, BEGIN IMMEDIATE waits for the writer
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRAP_LOCK_KEY])
 
 
 def owner_label(subject: ProtectedSubject) -> str:
@@ -49,14 +90,17 @@ def field_aad(record: ProtectedRecord, field_name: str) -> bytes:
 
 
 def create_data_key(subject: ProtectedSubject) -> DataKey:
-    """A fresh data key for ``subject``, wrapped under the current KEK version and saved."""
+    """A fresh data key for ``subject``, wrapped under the current KEK version and saved, in the
+    caller's transaction (``ProtectedSubject.save`` stores the subject in the same one)."""
     from .models import DataKey
 
-    provider = get_provider()
-    dek = envelope.new_data_key()
-    key = DataKey(owner=owner_label(subject), subject_uuid=subject.crypto_id)
-    key.kek_version, key.wrapped = provider.wrap(None, dek, wrap_aad(key.key_id, key.subject_uuid))
-    key.save(force_insert=True)
+    with transaction.atomic(savepoint=False):
+        hold_wrapping_lock()  # before the keyring is read: see hold_wrapping_lock
+        provider = get_provider()
+        dek = envelope.new_data_key()
+        key = DataKey(owner=owner_label(subject), subject_uuid=subject.crypto_id)
+        key.kek_version, key.wrapped = provider.wrap(None, dek, wrap_aad(key.key_id, key.subject_uuid))
+        key.save(force_insert=True)
     return key
 
 

@@ -14,9 +14,13 @@ between its re-wrap and its shred holds it under the kept version); the run repo
 ``hozen keys status`` counts them until the next ``--retire-old`` run.
 
 Every process reloads a changed keyring file at its next key operation (``provider``), so
-processes stop wrapping under an old version once the new one is in the file. Data keys that
-another process still wraps under the old version during the run are picked up by a final
-pass before anything is retired. Run one rotation at a time; on several hosts, every host
+processes stop wrapping under an old version once the new one is in the file. A service that read
+the keyring a moment before the change may still be wrapping a new data key under the old version:
+once the new version is current, the run waits for every transaction that holds the wrapping lock
+(``keys.hold_wrapping_lock``, taken by ``create_data_key`` before it reads the keyring) to end, so
+such a key is committed before the passes begin and is re-wrapped by them, and every key wrapped
+after the wait is under the new version. A final pass catches keys wrapped by code that does not
+take the lock, before anything is retired. Run one rotation at a time; on several hosts, every host
 must read the same keyring file (shared secret mount), or use a KMS provider.
 """
 
@@ -35,7 +39,7 @@ from hozen.access import policy
 from . import kek
 from .envelope import CryptoError
 from .kek import KeyManagementError, load_keyring
-from .keys import wrap_aad
+from .keys import wait_for_wrapping, wrap_aad
 from .models import DataKey, RotationRun
 from .provider import get_provider, is_custom, keyring_file_for_rotation
 
@@ -162,6 +166,9 @@ def rotate(*, actor, retire_old: bool = False, batch_size: int = DEFAULT_BATCH_S
     else:
         path = keyring_file_for_rotation()
         run, resumed, added = _start_or_resume(actor, path, retire_old)
+    # Writers that read the keyring before the target version became current finish first: their
+    # keys are then in the table for the passes below (lock what you check: keys.hold_wrapping_lock).
+    wait_for_wrapping()
     ring = get_provider()  # the file changed, so this is the keyring holding the target version
     if ring.current_version() != run.target_version:  # pragma: no cover - defensive
         raise KeyManagementError("the loaded keyring does not hold the rotation's target version as current")

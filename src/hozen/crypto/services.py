@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 
 from .envelope import CryptoError, DecryptionError
 from .fields import Sealed, _EncryptedField
@@ -141,14 +142,15 @@ def shred(actor, owner: ProtectedSubject, reason: str) -> DataKey:
     _code(reason, "reason")
     # Outside our transaction, so that a denial is audited at once (policy.require).
     policy.require(actor, "data_key.shred", owner)
+    if owner.data_key_id is None:
+        current_key(owner)  # raises: the subject has no data key (never saved)
     with transaction.atomic():
-        key = DataKey.objects.select_for_update().get(pk=current_key(owner).pk)
+        # Read afresh and locked: of two shreds at once one destroys the key and writes the entry,
+        # the other finds it destroyed; a rotation's batch holding the key finishes first.
+        key = rows.lock(DataKey, owner.data_key_id)
         if key.destroyed_at is not None:
             return key
-        key.wrapped = None
-        key.kek_version = None
-        key.destroyed_at = timezone.now()
-        key.save(update_fields=["wrapped", "kek_version", "destroyed_at"])
+        rows.change(key, wrapped=None, kek_version=None, destroyed_at=timezone.now())
         details = {"key_id": str(key.key_id), "reason": reason}
         if owner.crypto_subject_person_id is not None:
             details["subject_person_id"] = owner.crypto_subject_person_id
