@@ -323,3 +323,29 @@ def test_verify_reads_entries_whose_ids_are_far_apart_and_still_names_a_changed_
     sql(f"UPDATE {table(AuditEntry)} SET data = %s WHERE id = %s", [_data(far) + " ", far])
     code, err = verify(capsys)
     assert code == 1 and f"leaf {index} (entry id {far})" in err
+
+
+# --- uniqueness held by the database itself (issue 11), on SQLite and PostgreSQL ------------------------
+
+def _unique_columns(model) -> set[tuple[str, ...]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {tuple(c["columns"]) for c in constraints.values() if c["unique"] or c["primary_key"]}
+
+
+def test_the_database_holds_one_leaf_index_per_entry_and_one_entry_per_leaf_index():
+    assert {("index",), ("entry_id",)} <= _unique_columns(AuditLeaf)
+    assert ("index",) in _unique_columns(AuditTreeHash)
+
+
+def test_a_second_leaf_for_an_entry_or_a_second_entry_at_a_leaf_index_is_refused_by_the_database(log):
+    from django.db import IntegrityError, transaction
+
+    a, b = _entry_id(1), _entry_id(2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql(f"INSERT INTO {table(AuditLeaf)} ({INDEX}, entry_id) VALUES (%s, %s)", [10_000, a])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql(f"INSERT INTO {table(AuditLeaf)} ({INDEX}, entry_id) VALUES (1, %s)", [b])
+    assert AuditLeaf.objects.get(index=1).entry_id == a
