@@ -992,10 +992,17 @@ def complaints_queue(request, limit: int = 50, offset: int = 0):
 
 
 def _complaint(request, complaint_id: int) -> Complaint:
+    """The complaint if the caller may see it: its subject and its handler by the complaint itself
+    (a handler whose duty ended with their decision still finds it, so a second decision from
+    another tab is told the complaint is decided, not that it does not exist); anyone else (the
+    organ head) through its case. 404 alike for missing and forbidden."""
+    from hozen.access import policy
+
     complaint = Complaint.objects.select_related("case").filter(pk=queries._pk(complaint_id)).first()
     if complaint is None:
         raise NotFound
-    queries.case_for(request.actor, complaint.case_id)
+    if not policy.decide(request.actor, "assessment.read_complaint", complaint).allowed:
+        queries.case_for(request.actor, complaint.case_id)
     return complaint
 
 
