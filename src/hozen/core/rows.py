@@ -54,19 +54,42 @@ def _require_transaction(model: type[models.Model]) -> None:
 
 
 def lock(model: type[M], row_or_pk: Any, *, related: tuple[str, ...] = (),
-         queryset: models.QuerySet | None = None) -> M:
+         queryset: models.QuerySet | None = None, shared: bool = False) -> M:
     """The row `row_or_pk` of `model`, read afresh and locked until the caller's transaction ends.
 
     `related` are `select_related` paths read in the same statement (only the row itself is locked).
     `queryset` narrows where the row is looked for (e.g. a policy scope). NotFound when it is gone.
+
+    `shared`: a shared lock (PostgreSQL ``FOR SHARE``) for writes that depend on the row without
+    changing it (a handler added to, or a document filed under, a designation): such writes do not
+    wait for each other, but a change of the row itself (``FOR UPDATE``) waits for all of them and
+    they for it. Lock the shared row before the writer's own rows, as its changers do.
     """
     _require_transaction(model)
+    pk = _pk(row_or_pk)
+    try:
+        pk = model._meta.pk.to_python(pk)
+    except Exception:  # noqa: BLE001 - any id the key cannot hold is simply not found
+        raise NotFound from None
+    if isinstance(pk, int) and not -2**63 <= pk < 2**63:
+        raise NotFound
     qs = queryset if queryset is not None else model._default_manager.all()
-    qs = qs.select_for_update(of=("self",)) if related else qs.select_for_update()
+    connection = connections[router.db_for_write(model)]
+    if shared:
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(model._meta.db_table)
+            column = connection.ops.quote_name(model._meta.pk.column)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s FOR SHARE", [pk])
+                if cursor.fetchone() is None:
+                    raise NotFound
+        # SQLite: the transaction holds the database's write lock from its first statement.
+    else:
+        qs = qs.select_for_update(of=("self",)) if related else qs.select_for_update()
     if related:
         qs = qs.select_related(*related)
     try:
-        return qs.get(pk=_pk(row_or_pk))
+        return qs.get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound from None
 

@@ -18,35 +18,12 @@ On SQLite the transaction already holds the database's write lock from its first
 
 from __future__ import annotations
 
-from django.db import connections, router
-
-from hozen.core.errors import NotFound
+from hozen.core import rows
 
 
 def lock_designation(designation, *, related: tuple[str, ...] = ()):
     """The designation (an instance or an id) read afresh, share-locked until the caller's
-    transaction ends. NotFound when it is gone."""
+    transaction ends (`rows.lock(..., shared=True)`). NotFound when it is gone."""
     from hozen.designation.models import Designation
 
-    pk = designation.pk if isinstance(designation, Designation) else designation
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError, OverflowError):
-        raise NotFound from None
-    if not 0 < pk < 2**63:
-        raise NotFound
-    alias = router.db_for_write(Designation)
-    connection = connections[alias]
-    if not connection.in_atomic_block:
-        raise RuntimeError("locking a designation outside a transaction holds nothing: call it inside the "
-                           "service's transaction.atomic block")
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Designation._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [pk])
-            if cursor.fetchone() is None:
-                raise NotFound
-    row = Designation.objects.using(alias).select_related(*related).filter(pk=pk).first()
-    if row is None:
-        raise NotFound
-    return row
+    return rows.lock(Designation, designation, related=related, shared=True)
