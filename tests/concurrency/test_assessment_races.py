@@ -10,6 +10,8 @@ is asserted exactly.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -309,4 +311,21 @@ def test_a_concern_reported_twice_at_once_opens_one_reassessment(world, tokens):
     assert AssessmentCase.objects.filter(reassessment_of=clearance).count() == 1
     assert Clearance.objects.get(pk=clearance.pk).suspended_at is not None
     assert audit_count("assessment.suspend_clearance") == 1
+    reconciled()
+
+
+# --- the daily job ---------------------------------------------------------------------------------------------
+
+def test_two_reminder_runs_at_once_remind_once(world, _frozen_today):
+    from hozen.assessment.models import RenewalReminder
+    from hozen.core.actor import Actor
+
+    _case, clearance = cleared(world)
+    _frozen_today.move_to(dt.datetime(2035, 12, 5, 3, 0, tzinfo=dt.UTC))
+    outcomes = race(lambda: services.send_renewal_reminders(actor=Actor.job("assessment.renewal_reminders")),
+                    lambda: services.send_renewal_reminders(actor=Actor.operator("tests")))
+    assert [o.error for o in outcomes] == [None, None]
+    assert sorted(o.value for o in outcomes) == [0, 3]  # the person, the business and the organ, once
+    assert RenewalReminder.objects.filter(clearance=clearance).count() == 3
+    assert audit_count("assessment.remind_renewal") == 1
     reconciled()

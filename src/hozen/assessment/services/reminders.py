@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows
 
 from .. import rules
 from ..models import AssessmentCase, Clearance, RenewalReminder
@@ -33,31 +34,43 @@ def _due(on: dt.date):
             .exclude(Exists(renewal_open)).select_related("case").order_by("valid_until", "id"))
 
 
-@transaction.atomic(durable=True)
 def send_renewal_reminders(*, actor, on: dt.date | None = None) -> int:
     """Write the reminders due on ``on`` (default today); returns how many were written. Run daily
-    by the job ``assessment.renewal_reminders``; the operator may run it at the shell."""
+    by the job ``assessment.renewal_reminders``; the operator may run it at the shell.
+
+    Each clearance is reminded in its own short transaction, with its row locked and its dates
+    asked again (ARCHITECTURE rule 8): two runs at once (a worker and the operator) remind once,
+    with one audit entry, and a result suspended or ended meanwhile is not reminded. Clearances are
+    taken in id order, the order every service locks them in."""
     policy.require(actor, "assessment.send_renewal_reminders")
     on = on or today()
     sent = 0
-    for clearance in _due(on):
-        days = rules.renewal_threshold(clearance.valid_until, on)
-        if days is None:
-            continue
-        recipients = [(RenewalReminder.Recipient.PERSON, None),
-                      (RenewalReminder.Recipient.NOMINATOR, clearance.case.nominating_organisation_id)]
-        if clearance.organ_id != clearance.case.nominating_organisation_id:
-            recipients.append((RenewalReminder.Recipient.ORGAN, clearance.organ_id))
-        have = set(RenewalReminder.objects.filter(clearance=clearance, days_before=days)
-                   .values_list("recipient_kind", flat=True))
-        new = [RenewalReminder(clearance=clearance, recipient_kind=kind, recipient_organisation_id=org,
-                               person_id=clearance.person_id, days_before=days, valid_until=clearance.valid_until)
-               for kind, org in recipients if kind not in have]
-        if not new:
-            continue
-        RenewalReminder.objects.bulk_create(new, ignore_conflicts=True)
-        sent += len(new)
-        audit.record(actor, "assessment.remind_renewal", clearance, details={
-            "subject_person_id": clearance.person_id, "days_before": days, "valid_until": clearance.valid_until,
-            "recipients": [kind for kind, _org in recipients if kind not in have]})
+    for pk in list(_due(on).order_by("pk").values_list("pk", flat=True)):
+        sent += _remind(actor, pk, on)
     return sent
+
+
+@transaction.atomic(durable=True)
+def _remind(actor, pk: int, on: dt.date) -> int:
+    clearance = rows.lock(Clearance, pk, related=("case",))
+    if not _due(on).filter(pk=pk).exists():  # suspended, ended or renewed since the list was read
+        return 0
+    days = rules.renewal_threshold(clearance.valid_until, on)
+    if days is None:
+        return 0
+    recipients = [(RenewalReminder.Recipient.PERSON, None),
+                  (RenewalReminder.Recipient.NOMINATOR, clearance.case.nominating_organisation_id)]
+    if clearance.organ_id != clearance.case.nominating_organisation_id:
+        recipients.append((RenewalReminder.Recipient.ORGAN, clearance.organ_id))
+    have = set(RenewalReminder.objects.filter(clearance=clearance, days_before=days)
+               .values_list("recipient_kind", flat=True))
+    new = [RenewalReminder(clearance=clearance, recipient_kind=kind, recipient_organisation_id=org,
+                           person_id=clearance.person_id, days_before=days, valid_until=clearance.valid_until)
+           for kind, org in recipients if kind not in have]
+    if not new:
+        return 0
+    RenewalReminder.objects.bulk_create(new)
+    audit.record(actor, "assessment.remind_renewal", clearance, details={
+        "subject_person_id": clearance.person_id, "days_before": days, "valid_until": clearance.valid_until,
+        "recipients": [kind for kind, _org in recipients if kind not in have]})
+    return len(new)
