@@ -291,3 +291,61 @@ def test_idle_warning_before_sign_out_keeps_typed_input_and_stay_signed_in_hides
         expect(page.locator("#q-family_name")).to_have_value("山田")
     finally:
         context.close()
+
+
+def test_a_section_saved_in_another_tab_is_never_overwritten_and_the_typing_stays(browser, live_server,
+                                                                                 shipped_packs, world):  # noqa: F811
+    """Two tabs open on one section (ARCHITECTURE rule 8; LESSONS.md: drafts never lose data). The
+    tab that is behind is told, on its next autosave, that the section was changed elsewhere; what
+    it typed stays; the person chooses to save their version over it, or to reload the saved one."""
+    from hozen.crypto import reveal
+    from tests.assessment.conftest import actor_of, nominate, to_consented
+
+    subject = world.people["subject"]
+    case = to_consented(world, nominate(world, subject.person))
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE)
+    context.set_default_timeout(10_000)
+
+    def stored():
+        row = QuestionnaireSection.objects.get(case=case, section="identity")
+        return row.version, reveal(actor_of(subject, "subject"), row, "content", purpose="subject_access")
+
+    try:
+        first = context.new_page()
+        first.goto(live_server.url + "/")
+        first.get_by_label(ja("User name"), exact=True).fill(subject.username)
+        first.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+        first.get_by_role("button", name=ja("Sign in"), exact=True).click()
+        expect(first).to_have_url(re.compile(r"/dashboard/$"))
+        url = live_server.url + f"/assessment/portal/{case.pk}/questionnaire/identity/"
+        second = context.new_page()
+        for page in (first, second):  # both opened before anything was saved
+            page.goto(url)
+            expect(page.locator("#section-form")).to_have_attribute("data-autosave-ready", "1")
+
+        first.locator("#q-family_name").fill("山田")
+        expect(first.locator("#save-status")).to_contain_text(ja("Saved"), timeout=15_000)
+        assert stored()[0] == 1
+
+        second.locator("#q-family_name").fill("佐藤")
+        expect(second.locator("#stale-notice")).to_be_visible(timeout=15_000)
+        expect(second.locator("#top-errors")).to_contain_text("他の人が変更しました")
+        expect(second.locator("#q-family_name")).to_have_value("佐藤")  # the typing stays
+        version, content = stored()
+        assert version == 1 and content["family_name"] == "山田"  # never silently overwritten
+
+        second.locator("#stale-keep").click()  # keep my version, knowingly
+        expect(second.locator("#save-status")).to_contain_text(ja("Saved"), timeout=15_000)
+        expect(second.locator("#stale-notice")).to_be_hidden()
+        version, content = stored()
+        assert version == 2 and content["family_name"] == "佐藤"
+
+        # The first tab is behind now: its next change is refused too, and reloading shows the saved answers.
+        first.locator("#q-given_name").fill("太郎")
+        expect(first.locator("#stale-notice")).to_be_visible(timeout=15_000)
+        first.on("dialog", lambda dialog: dialog.accept())  # "leave the page with unsaved input?"
+        first.locator("#stale-reload").click()
+        expect(first.locator("#q-family_name")).to_have_value("佐藤")
+        assert stored()[0] == 2
+    finally:
+        context.close()
