@@ -7,9 +7,9 @@ caller passed (a view's copy is only a hint of which row), and saves only the fi
 So that two services never wait on each other in a circle (PostgreSQL would abort one with a
 deadlock), rows are always locked in one order:
 
-    person → case(s), by id → clearance(s), by id → exemption → complaint → the case's other
-    records (reported change, adverse-treatment report, questionnaire section, finding, inquiry,
-    adjudication) → duties → the second factor's device
+    the nominating contract → person → case(s), by id → clearance(s), by id → exemption →
+    complaint → the case's other records (reported change, adverse-treatment report, questionnaire
+    section, finding, inquiry, adjudication) → duties → the second factor's device
 
 On SQLite the whole transaction holds the database's write lock from its first statement
 (``BEGIN IMMEDIATE``), so the order matters only on PostgreSQL, where it is tested

@@ -215,7 +215,8 @@ def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, 
     chunk; cases, data keys and events in bulk inserts; one audit entry per row), so 100,000 rows
     take seconds of queries, not hundreds of thousands of them (benchmarks/assessment_bench.py).
     """
-    target, organ, nominating = _context(actor, contract)
+    target, organ, nominating = _context(actor, contract, lock=True)
+    contract = target if contract is not None else None
     policy.require(actor, "assessment.nominate", target)
     rows = list(rows)
     if not rows:

@@ -62,9 +62,14 @@ class NominationRowsInvalid(RuleViolation):
 NOMINATION_FIELDS = ("trigger", "department", "post", "listing_agreed_on", "dispatched_worker", "employing_agency")
 
 
-def _context(actor, contract: Contract | None) -> tuple[object, Organisation, Organisation]:
-    """(policy target, deciding organ, nominating organisation) for the actor's nomination."""
+def _context(actor, contract: Contract | int | None, *, lock: bool = False) -> tuple[object, Organisation,
+                                                                                      Organisation]:
+    """(policy target, deciding organ, nominating organisation) for the actor's nomination. With
+    ``lock`` (inside a nomination's transaction) the contract is read afresh and locked first — the
+    policy asks whether it is active on the day — so it cannot end between the check and the write."""
     if contract is not None:
+        if lock:
+            contract = rows.lock(Contract, contract, related=("organ", "business", "certification"))
         return contract, contract.organ, contract.business
     if actor.organisation is None:
         policy.require(actor, "assessment.nominate", None)  # denied: no role
@@ -145,7 +150,8 @@ def nominate(*, actor, person: Person, trigger: str = Trigger.NEW, department: s
     The person's row is locked first, so two nominations of one person are decided one after the
     other (the second sees the first's case or exemption); the database's constraints back it.
     """
-    target, organ, nominating = _context(actor, contract)
+    target, organ, nominating = _context(actor, contract, lock=True)
+    contract = target if contract is not None else None
     policy.require(actor, "assessment.nominate", target)
     person = lock_person(person)
     on = today()
