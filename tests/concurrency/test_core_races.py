@@ -420,6 +420,32 @@ def test_a_key_rotation_while_services_keep_writing_leaves_nothing_under_an_old_
     assert_reconciled()
 
 
+def test_two_rotations_started_at_once_add_one_kek_version(keyring, nominator):
+    """Two operators run `hozen keys rotate` at the same moment: never two runs at once. The second
+    resumes the first's run once it is committed, waits and then rotates again after it (one more
+    version), or is refused clearly while the first is being started; every run ends finished, the
+    keyring holds one version per run and every key is under the latest."""
+    from hozen.crypto.kek import KeyManagementError, load_keyring
+    from hozen.crypto.models import RotationRun
+    from hozen.crypto.rotation import rotate
+
+    for _ in range(2):
+        nominator()
+    outcomes = race(lambda: rotate(actor=Actor.operator("tests"), batch_size=1),
+                    lambda: rotate(actor=Actor.operator("tests"), batch_size=1))
+    done = [o for o in outcomes if o.error is None]
+    refused = [o for o in outcomes if o.error is not None]
+    assert done and all(isinstance(o.error, KeyManagementError) and "another key rotation" in str(o.error)
+                        for o in refused), [o.error for o in refused]
+    runs = list(RotationRun.objects.order_by("id").values_list("target_version", "finished_at"))
+    targets = [t for t, _ in runs]
+    assert all(finished is not None for _, finished in runs) and targets == list(range(2, 2 + len(runs)))
+    assert {o.value.target_version for o in done} <= set(targets) and 1 <= len(runs) <= 2
+    assert load_keyring(keyring).versions() == tuple(range(1, 2 + len(runs)))
+    assert audit_count("kek.version_added") == len(runs)
+    _every_key_unwraps_under(targets[-1])
+
+
 def test_parallel_shreds_of_one_key_destroy_it_once_while_a_rotation_runs(keyring, nominator):
     from hozen.crypto import shred
     from hozen.crypto.models import DataKey

@@ -96,7 +96,10 @@ def test_interrupted_rotation_resumes_without_adding_a_second_kek_version(
     assert AuditEntry.objects.filter(action="data_key.rewrapped").count() == 3
 
 
-def test_crash_before_the_new_version_is_written_resumes_with_that_version(dossiers, keyring, operator, monkeypatch):
+def test_crash_before_the_new_version_is_written_leaves_nothing_and_the_next_run_takes_that_version(
+        dossiers, keyring, operator, monkeypatch):
+    """The run and the version's entry commit with the keyring change or not at all (one transaction,
+    the file written last): a failure before the file changed leaves no run to resume."""
     real_add_version = kek.add_version
 
     def fail(path):
@@ -107,9 +110,10 @@ def test_crash_before_the_new_version_is_written_resumes_with_that_version(dossi
         rotate(actor=operator)
     assert load_keyring(keyring).versions() == (1,)
     assert not AuditEntry.objects.filter(action="kek.version_added").exists()  # nothing claims the failed change
+    assert not RotationRun.objects.exists()
     monkeypatch.setattr(kek, "add_version", real_add_version)
     report = rotate(actor=operator)
-    assert (report.resumed, report.added_version, report.target_version) == (True, True, 2)
+    assert (report.resumed, report.added_version, report.target_version) == (False, True, 2)
     assert load_keyring(keyring).versions() == (1, 2) and _by_version() == {2: 7}
 
 

@@ -74,6 +74,10 @@ class RotationRun(models.Model):
         verbose_name = _("key rotation (鍵の更新)")
         verbose_name_plural = _("key rotations")
         ordering = ["id"]
+        # Two `hozen keys rotate` started at once must not both add a KEK version: one unfinished run.
+        constraints = [models.UniqueConstraint(models.Value(1, output_field=models.IntegerField()),
+                                               condition=models.Q(finished_at__isnull=True),
+                                               name="one_unfinished_rotation")]
 
     def __str__(self) -> str:
         return f"rotation to KEK v{self.target_version} ({'finished' if self.finished_at else 'unfinished'})"

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -96,35 +96,51 @@ def _rewrap_batch(actor, ring, run: RotationRun, after_id: int, batch_size: int)
     return len(keys), keys[-1].pk
 
 
+def _new_run(*, target_version: int, retire_old: bool) -> RotationRun:
+    """A new run; another rotation started at the same moment holds the one unfinished run the
+    database allows (constraint `one_unfinished_rotation`): refused, never a second KEK version."""
+    try:
+        with transaction.atomic():
+            return RotationRun.objects.create(target_version=target_version, retire_old=retire_old)
+    except IntegrityError:
+        raise KeyManagementError("another key rotation started at the same time and is running: wait for it to "
+                                 "finish (`hozen keys status`), then run `hozen keys rotate` again") from None
+
+
 def _start_or_resume(actor, path, retire_old: bool) -> tuple[RotationRun, bool, bool]:
-    """The run to work on, with the keyring holding its target version as current."""
-    run = RotationRun.objects.filter(finished_at__isnull=True).order_by("-id").first()
-    resumed = run is not None
-    keyring = load_keyring(path)
-    if run is None:
-        run = RotationRun.objects.create(target_version=max(keyring.versions()) + 1, retire_old=retire_old)
-    elif retire_old and not run.retire_old:
-        run.retire_old = True
-        run.save(update_fields=["retire_old"])
-    versions = keyring.versions()
-    if run.target_version not in versions:
-        if max(versions) != run.target_version - 1:
-            raise KeyManagementError(
-                f"an unfinished rotation (#{run.pk}) targets KEK version {run.target_version}, but the keyring "
-                f"holds versions {', '.join(map(str, versions))}: was the keyring file replaced?"
-            )
-        with transaction.atomic():  # the file change is last: if it fails, no entry claims it
+    """The run to work on, with the keyring holding its target version as current.
+
+    One transaction with the unfinished run locked (or, for a new run, the database's one unfinished
+    run taken): two rotations started at once never both add a KEK version; the second resumes the
+    first's run once it is committed, or is refused while the first is being started."""
+    with transaction.atomic():
+        run = RotationRun.objects.select_for_update().filter(finished_at__isnull=True).order_by("-id").first()
+        resumed = run is not None
+        keyring = load_keyring(path)
+        if run is None:
+            run = _new_run(target_version=max(keyring.versions()) + 1, retire_old=retire_old)
+        elif retire_old and not run.retire_old:
+            run.retire_old = True
+            run.save(update_fields=["retire_old"])
+        versions = keyring.versions()
+        if run.target_version not in versions:
+            if max(versions) != run.target_version - 1:
+                raise KeyManagementError(
+                    f"an unfinished rotation (#{run.pk}) targets KEK version {run.target_version}, but the keyring "
+                    f"holds versions {', '.join(map(str, versions))}: was the keyring file replaced?"
+                )
+            # The file change is last: if it fails, the transaction rolls back and no entry claims it.
             audit.record(actor, "kek.version_added", details={"version": run.target_version, "rotation": run.pk})
             version = kek.add_version(path)
-        if version != run.target_version:  # pragma: no cover - another process changed the file meanwhile
-            raise KeyManagementError(f"added KEK version {version}, expected {run.target_version}")
-        return run, resumed, True
-    if keyring.current_version() != run.target_version:
-        raise KeyManagementError(
-            f"an unfinished rotation (#{run.pk}) targets KEK version {run.target_version}, but the keyring's "
-            f"current version is {keyring.current_version()}: was the keyring file replaced?"
-        )
-    return run, resumed, False
+            if version != run.target_version:  # pragma: no cover - another process changed the file meanwhile
+                raise KeyManagementError(f"added KEK version {version}, expected {run.target_version}")
+            return run, resumed, True
+        if keyring.current_version() != run.target_version:
+            raise KeyManagementError(
+                f"an unfinished rotation (#{run.pk}) targets KEK version {run.target_version}, but the keyring's "
+                f"current version is {keyring.current_version()}: was the keyring file replaced?"
+            )
+        return run, resumed, False
 
 
 def _start_or_resume_in_backend(retire_old: bool) -> tuple[RotationRun, bool, bool]:
@@ -136,7 +152,7 @@ def _start_or_resume_in_backend(retire_old: bool) -> tuple[RotationRun, bool, bo
     current = get_provider().current_version()
     run = RotationRun.objects.filter(finished_at__isnull=True).order_by("-id").first()
     if run is None:
-        return RotationRun.objects.create(target_version=current, retire_old=False), False, False
+        return _new_run(target_version=current, retire_old=False), False, False
     if run.target_version != current:
         raise KeyManagementError(
             f"an unfinished rotation (#{run.pk}) targets KEK version {run.target_version}, but the backend's "
