@@ -74,11 +74,6 @@ class SecondFactorAlreadyUsed(RuleViolation):
         )
 
 
-def normalise(code: str) -> str:
-    """What a person types: spaces, hyphens and capitals are forgiven (as at sign-in)."""
-    return "".join((code or "").split()).replace("-", "").lower()
-
-
 def _allowed(device) -> bool:
     allowed, _why = device.verify_is_allowed()
     return allowed
@@ -113,7 +108,9 @@ def check(account, code: str | None) -> Proof | None:
     Call it before the service's transaction: a wrong code's throttle count must commit even though
     the action is then refused. Tries the confirmed TOTP devices, then the recovery codes; a device
     in its throttle delay is skipped (its code is not accepted now), as django-otp does."""
-    token = normalise(code or "")
+    from .services import normalise_code  # what a person types: spaces, hyphens, capitals forgiven
+
+    token = normalise_code(code or "")
     if account is None or not token:
         return None
     tried = []
