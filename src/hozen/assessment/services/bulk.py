@@ -112,10 +112,13 @@ def _bulk_data_keys(cases: list[AssessmentCase]) -> None:
     from django.utils import timezone
 
     from hozen.crypto import envelope
-    from hozen.crypto.keys import owner_label, wrap_aad
+    from hozen.crypto.keys import hold_wrapping_lock, owner_label, wrap_aad
     from hozen.crypto.models import DataKey
     from hozen.crypto.provider import get_provider
 
+    # As create_data_key does: a rotation waits for this transaction before its passes, so no key
+    # wrapped here stays under a version it retires (lock what you check: the keyring's version).
+    hold_wrapping_lock()
     provider = get_provider()
     now = timezone.now()
     rows = []
