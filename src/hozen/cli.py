@@ -243,6 +243,27 @@ def cmd_tokens_create(args) -> int:
     return 0
 
 
+def cmd_users_revoke_role(args) -> int:
+    """End one role of an account (audited `role.revoked`); its sessions and tokens stop acting in it."""
+    from hozen.core import services
+    from hozen.core.actor import Actor
+    from hozen.core.models import Account
+
+    try:
+        account = Account.objects.get(username=args.username)
+    except Account.DoesNotExist:
+        raise CliError(f"no account {args.username!r} (see `hozen users list`)") from None
+    role, _, org = args.role.partition("@")
+    if not role or not org:
+        raise CliError(f"--role must be ROLE@ORG, e.g. security_officer@METI, got {args.role!r}")
+    assignment = account.role_assignments.filter(role=role, organisation__code=org).order_by("-id").first()
+    if assignment is None:
+        raise CliError(f"{args.username} has never held the role {args.role!r}")
+    services.revoke_role(actor=Actor.operator("users revoke-role"), assignment=assignment.pk)
+    print(f"revoked {args.role} of {args.username}")
+    return 0
+
+
 def cmd_organisations_list(args) -> int:
     from hozen.access import policy
     from hozen.core import queries
@@ -341,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = users.add_parser("list", help="list accounts")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_users_list)
+    s = users.add_parser("revoke-role", help="end one role of an account (audited)")
+    s.add_argument("username")
+    s.add_argument("--role", required=True, metavar="ROLE@ORG")
+    s.set_defaults(func=cmd_users_revoke_role)
 
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     s = tokens.add_parser("create", help="create an API token and print it (only once)")

@@ -225,3 +225,20 @@ def test_a_refusal_inside_a_service_carries_its_actor_so_the_cli_can_audit_it(or
 
     audit_unrecorded_denial(info.value.actor, info.value)
     assert AuditEntry.objects.filter(outcome="denied").count() == before + 1
+
+
+def test_users_revoke_role_ends_the_role_once_and_is_audited(people, capsys):
+    from hozen.audit.models import AuditEntry
+    from hozen.cli import main
+
+    officer = people["security_officer"]
+    assert main(["users", "revoke-role", officer.username, "--role", "security_officer@METI"]) == 0
+    assert "revoked security_officer@METI" in capsys.readouterr().out
+    assert not officer.active_assignments().filter(role="security_officer").exists()
+    assert AuditEntry.objects.filter(action="role.revoked", outcome="success").count() == 1
+    assert main(["users", "revoke-role", officer.username, "--role", "security_officer@METI"]) == 1
+    assert "already revoked" in capsys.readouterr().err
+    assert main(["users", "revoke-role", officer.username, "--role", "nonsense"]) == 1
+    assert "ROLE@ORG" in capsys.readouterr().err
+    assert main(["users", "revoke-role", "nobody", "--role", "subject@TOWA"]) == 1
+    assert AuditEntry.objects.filter(action="role.revoked", outcome="success").count() == 1
