@@ -172,3 +172,26 @@ def test_a_cancellation_and_a_move_to_sds_at_once_end_the_designation_once(metis
         assert (row.successor_id is not None) == (row.state == State.MOVED_TO_SDS)
     assert audit_count("designation.cancelled") + audit_count("designation.moved_to_sds") == 4
     assert_reconciled()
+
+
+
+def test_an_approval_and_a_role_given_to_the_approver_at_once_both_succeed(metis):
+    """Across apps: the approval locks the draft and the organ's row and then points the designation at
+    the head's account; giving the head a role locks the account and inserts a row pointing at the
+    organ (see tests/concurrency/test_row_locks.py for the deterministic interleaving)."""
+    from hozen.core import services as core_services
+    from hozen.core.actor import Actor
+
+    orgs, people, tokens = metis
+    roles = ["esi_manager", "security_officer", "adjudicator", "complaint_handler"]
+    for role in roles:
+        draft = make_draft(orgs, people)
+        approve, assign = race(
+            post(f"{BASE}/{draft.pk}/approve", {}, {**tokens["head"], "HTTP_IF_MATCH": f'"{draft.version}"'}),
+            lambda role=role: core_services.assign_role(actor=Actor.operator("tests"), account=people["head"].pk,
+                                                        role=role, organisation=orgs["METI"]))
+        assert_no_server_errors([approve])
+        assert approve.status == 200, approve.value.content
+        assert assign.error is None, assign.error
+    assert people["head"].active_assignments().count() == 1 + len(roles)
+    assert_reconciled("designation")

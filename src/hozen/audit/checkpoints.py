@@ -116,7 +116,7 @@ def rewrap_signing_keys() -> int:
     """
     moved = 0
     with transaction.atomic():
-        for key in AuditSigningKey.objects.select_for_update().order_by("id"):
+        for key in AuditSigningKey.objects.select_for_update(no_key=True).order_by("id"):
             moved += _rewrap(key, _unwrap(key))
     return moved
 

@@ -2,7 +2,10 @@
 
 Every service that decides from a row's state uses these, inside its own durable transaction:
 
-- ``lock(Model, pk)`` reads the row afresh with ``SELECT … FOR UPDATE`` (PostgreSQL). On SQLite the
+- ``lock(Model, pk)`` reads the row afresh with ``SELECT … FOR NO KEY UPDATE`` (PostgreSQL: it blocks
+  every other writer of the row, but not the ``FOR KEY SHARE`` lock another transaction's foreign
+  key check takes on it, so inserting a row that points at a locked one never waits for, or
+  deadlocks with, a service holding it; no service changes a primary key). On SQLite the
   transaction already holds the database's write lock from its first statement (``BEGIN
   IMMEDIATE``, the ``transaction_mode`` setting), so the read and the write are one step there too.
   An instance a view loaded before the transaction is a hint (which row), never the truth.
@@ -85,7 +88,7 @@ def lock(model: type[M], row_or_pk: Any, *, related: tuple[str, ...] = (),
                     raise NotFound
         # SQLite: the transaction holds the database's write lock from its first statement.
     else:
-        qs = qs.select_for_update(of=("self",)) if related else qs.select_for_update()
+        qs = qs.select_for_update(of=("self",), no_key=True) if related else qs.select_for_update(no_key=True)
     if related:
         qs = qs.select_related(*related)
     try:
@@ -99,7 +102,7 @@ def lock_many(model: type[M], pks, *, related: tuple[str, ...] = ()) -> dict[Any
     same rows cannot deadlock), by primary key."""
     _require_transaction(model)
     qs = model._default_manager.filter(pk__in=list(pks)).order_by("pk")
-    qs = qs.select_for_update(of=("self",)) if related else qs.select_for_update()
+    qs = qs.select_for_update(of=("self",), no_key=True) if related else qs.select_for_update(no_key=True)
     if related:
         qs = qs.select_related(*related)
     return {row.pk: row for row in qs}

@@ -246,7 +246,7 @@ def set_language(*, actor, language: str) -> Account:
 def _revoke_tokens(actor, account: Account, *, reason: str) -> int:
     """Revoke the account's live API tokens (locked in id order), one `token.revoked` entry each:
     each token's state is replayable from its own entries."""
-    tokens = list(ApiToken.objects.select_for_update().filter(account=account, revoked_at__isnull=True)
+    tokens = list(ApiToken.objects.select_for_update(no_key=True).filter(account=account, revoked_at__isnull=True)
                   .order_by("pk"))
     if not tokens:
         return 0

@@ -69,7 +69,7 @@ def _rewrap_batch(actor, ring, run: RotationRun, after_id: int, batch_size: int)
     target = run.target_version
     with transaction.atomic():
         keys = list(
-            _live_under_other_versions(target).filter(id__gt=after_id).select_for_update().order_by("id")[:batch_size]
+            _live_under_other_versions(target).filter(id__gt=after_id).select_for_update(no_key=True).order_by("id")[:batch_size]
         )
         if not keys:
             return 0, after_id
@@ -114,7 +114,7 @@ def _start_or_resume(actor, path, retire_old: bool) -> tuple[RotationRun, bool, 
     run taken): two rotations started at once never both add a KEK version; the second resumes the
     first's run once it is committed, or is refused while the first is being started."""
     with transaction.atomic():
-        run = RotationRun.objects.select_for_update().filter(finished_at__isnull=True).order_by("-id").first()
+        run = RotationRun.objects.select_for_update(no_key=True).filter(finished_at__isnull=True).order_by("-id").first()
         resumed = run is not None
         keyring = load_keyring(path)
         if run is None:

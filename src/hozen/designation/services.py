@@ -401,7 +401,7 @@ def expire_due(*, actor, on: dt.date | None = None) -> int:
     policy.require(actor, "designation.expire")
     on = on or today()
     count = 0
-    for designation in (Designation.objects.select_for_update().filter(state=State.DESIGNATED, term_end__lt=on)
+    for designation in (Designation.objects.select_for_update(no_key=True).filter(state=State.DESIGNATED, term_end__lt=on)
                         .order_by("pk")):
         details = _end(actor, designation, State.EXPIRED, Event.Kind.EXPIRED, Notification.Kind.EXPIRED,
                        designation.term_end + dt.timedelta(days=1), "")

@@ -381,7 +381,7 @@ def lapse_and_review(*, actor, on: dt.date | None = None) -> dict:
     either comes first, and the job skips the entry, or waits for the job)."""
     policy.require(actor, "handling.lapse", None)
     on = on or today()
-    open_entries = list(HandlerEntry.objects.select_for_update(of=("self",))
+    open_entries = list(HandlerEntry.objects.select_for_update(of=("self",), no_key=True)
                         .filter(ended_at__isnull=True)
                         .select_related("designation", "contract__certification", "account")
                         .order_by("pk"))

@@ -42,7 +42,7 @@ def publish_pack(*, actor, source_text: str, filename: str) -> RulesPack:
     policy.require(actor, "rules_pack.publish")
     data = loader.load(source_text, filename)
     code, version = data["code"], data["version"]
-    list(RulesPack.objects.select_for_update().filter(code=code).order_by("pk").values_list("pk", flat=True))
+    list(RulesPack.objects.select_for_update(no_key=True).filter(code=code).order_by("pk").values_list("pk", flat=True))
     latest = RulesPack.objects.filter(code=code).order_by("-version").only("version", "effective_from").first()
     if latest is not None and version <= latest.version:
         if version == latest.version or RulesPack.objects.filter(code=code, version=version).exists():

@@ -98,7 +98,7 @@ def concur(*, actor, case: AssessmentCase | int, agree: bool) -> Adjudication:
                             field="agree")
     target = State.ADJUDICATED_UNFAVOURABLE if agree else State.INVESTIGATION_COMPLETE
     states.transition(case.state, "assessment.concur", target)
-    adjudication = Adjudication.objects.select_for_update().filter(case=case).order_by("-round").first()
+    adjudication = Adjudication.objects.select_for_update(no_key=True).filter(case=case).order_by("-round").first()
     rows.change(adjudication, concurrence=Adjudication.Concurrence.AGREED if agree else
                 Adjudication.Concurrence.NOT_AGREED, concurred_by=actor.account, concurred_at=timezone.now())
     move(actor, case, "assessment.concur", kind="concurred" if agree else "concurrence_declined", target=target,
@@ -124,12 +124,12 @@ def notify_result(*, actor, case: AssessmentCase | int) -> Clearance:
     case = locked(case)
     policy.require(actor, "assessment.notify_result", case)
     states.transition(case.state, "assessment.notify_result")
-    adjudication = Adjudication.objects.select_for_update().filter(case=case).order_by("-round").first()
+    adjudication = Adjudication.objects.select_for_update(no_key=True).filter(case=case).order_by("-round").first()
     favourable = adjudication.outcome == Outcome.FAVOURABLE
     on, now = today(), timezone.now()
     pack = adjudication.rules_pack
     until = rules.valid_until(on, pack) if favourable else None
-    earlier = (Clearance.objects.select_for_update().filter(person_id=case.person_id, organ_id=case.organ_id,
+    earlier = (Clearance.objects.select_for_update(no_key=True).filter(person_id=case.person_id, organ_id=case.organ_id,
                                                             tier=case.tier, ended_on__isnull=True)
                .exclude(case=case).order_by("pk"))
     ending = Clearance.EndReason.SUPERSEDED if favourable else Clearance.EndReason.REASSESSMENT_UNFAVOURABLE
@@ -137,7 +137,7 @@ def notify_result(*, actor, case: AssessmentCase | int) -> Clearance:
         end_clearance(actor, old, ending, case=case)
     values = {"favourable": favourable, "notified_on": on, "valid_until": until, "rules_pack": pack,
               "suspended_at": None, "suspended_by": None, "ended_on": None, "end_reason": ""}
-    clearance = Clearance.objects.select_for_update().filter(case=case).first()
+    clearance = Clearance.objects.select_for_update(no_key=True).filter(case=case).first()
     if clearance is None:
         clearance = Clearance.objects.create(case=case, person_id=case.person_id, organ_id=case.organ_id,
                                              tier=case.tier, **values)

@@ -68,10 +68,10 @@ def report_event(*, actor, clearance: Clearance | int, kind: str, occurred_on: d
     """
     seen = hint(Clearance, clearance)
     lock_person(seen.person_id)
-    open_case = (AssessmentCase.objects.select_for_update()
+    open_case = (AssessmentCase.objects.select_for_update(no_key=True)
                  .filter(person_id=seen.person_id, organ_id=seen.organ_id, tier=seen.tier, state__in=sorted(OPEN))
                  .order_by("pk").first())
-    leaving = list(AssessmentCase.objects.select_for_update()
+    leaving = list(AssessmentCase.objects.select_for_update(no_key=True)
                    .filter(person_id=seen.person_id, organ_id=seen.organ_id, state__in=BEFORE_NOTIFICATION)
                    .order_by("pk")) if kind == ReportableEvent.Kind.LEFT else []
     clearance = rows.lock(Clearance, seen.pk, related=("case",))

@@ -162,7 +162,7 @@ def record_finding(*, actor, case: AssessmentCase | int, item: str, text: str, v
     policy.require(actor, "assessment.record_finding", case)
     states.transition(case.state, "assessment.record_finding")
     rules.check_item(item)
-    finding = Finding.objects.select_for_update().filter(case=case, item=item).first()
+    finding = Finding.objects.select_for_update(no_key=True).filter(case=case, item=item).first()
     check_finding_version(finding, version, required=require_version)
     text = _text(text, "text", "調査結果", "finding")
     if finding is None:

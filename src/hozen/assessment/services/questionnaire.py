@@ -100,7 +100,7 @@ def save_questionnaire_section(*, actor, case: AssessmentCase | int, section: st
     on = today()
     errors = validation.validate(schema, content, today=on)
     missing = validation.validate(schema, content, today=on, complete=True)
-    row = QuestionnaireSection.objects.select_for_update().filter(case=case, section=section).first()
+    row = QuestionnaireSection.objects.select_for_update(no_key=True).filter(case=case, section=section).first()
     if row is None and (version is not None or require_version):
         check_section_version(None, version, required=require_version)
     elif row is not None and require_version and (version is None or version == ""):
@@ -141,7 +141,7 @@ def confirm_questionnaire_section(*, actor, case: AssessmentCase | int, section:
     policy.require(actor, "assessment.save_questionnaire", case)
     states.transition(case.state, "assessment.save_questionnaire")
     schema = _section(section)
-    row = QuestionnaireSection.objects.select_for_update().select_related("case").filter(
+    row = QuestionnaireSection.objects.select_for_update(no_key=True).select_related("case").filter(
         case=case, section=section).first()
     if row is None:
         raise RuleViolation("section_missing", "この区分はまだ記入されていません。", "This section has not been filled in.",

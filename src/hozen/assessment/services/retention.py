@@ -40,7 +40,7 @@ def _shred_case(actor, pk: int, on: dt.date) -> bool:
     (a statement of its own), not only in the locking query: on PostgreSQL a complaint filed while
     this run waited for the case's lock is committed, but the locking query's own view of the
     complaints would not show it."""
-    case = AssessmentCase.objects.select_for_update().filter(pk=pk).first()
+    case = AssessmentCase.objects.select_for_update(no_key=True).filter(pk=pk).first()
     if case is None or not _due_cases(on).filter(pk=pk).exists():  # another run did it, or a complaint arrived
         return False
     shred(actor, case, "retention_expired")
