@@ -132,3 +132,27 @@ def test_verify_state_runs_the_reconcile_check_after_the_log_verifies(make_desig
     raw("UPDATE designation_designation SET reference = 'METI-2026-9999' WHERE id = %s", d.pk)
     assert main(["audit", "verify", "--state"]) == 1
     assert "reference" in capsys.readouterr().out
+
+
+def test_a_change_committed_while_the_check_reads_is_not_reported(meti, orgs, draft_fields, monkeypatch):
+    """The check reads a page of rows, then their entries: an approval committed in between makes the
+    entries newer than the rows. It asks again with the row locked and reports only what still
+    disagrees (nothing here), so a busy system raises no false alarm."""
+    from hozen.audit import reconcile as module
+
+    draft = services.create_draft(actor=meti["manager"], organisation=orgs["METI"], **draft_fields)
+    real = module._entries
+    calls = []
+
+    def entries_after_an_approval(replayer, ids):
+        if not calls:
+            services.approve(actor=meti["head"], designation=draft.pk)
+        calls.append(ids)
+        return real(replayer, ids)
+
+    monkeypatch.setattr(module, "_entries", entries_after_an_approval)
+    report = reconcile(kinds=["designation"])
+    assert report.ok, [d.line() for d in report.disagreements]
+    assert len(calls) == 2  # the page's entries, then the suspected row's again under its lock
+    raw("UPDATE designation_designation SET state = 'draft' WHERE id = %s", draft.pk)
+    assert [d.field for d in reconcile(kinds=["designation"]).disagreements] == ["state"]

@@ -159,19 +159,46 @@ def _check_rows(replayer: Replayer, report: Report, batch_size: int, progress) -
         last = batch[-1].pk
         entries = _entries(replayer, [str(row.pk) for row in batch])
         for row in batch:
-            mine = entries.get(str(row.pk))
-            if not mine:
-                report.add(Disagreement(replayer.kind, str(row.pk), "*", NO_ENTRY, "row exists"))
-                continue
-            expected = replayer.replay(mine)
-            actual = replayer.stored(row)
-            for name in replayer.fields:
-                if name in expected and not same(expected[name], actual.get(name)):
-                    report.add(Disagreement(replayer.kind, str(row.pk), name, expected[name], actual.get(name)))
+            found = _compare(replayer, row, entries.get(str(row.pk)))
+            if found:
+                # The page and its entries are two reads: a service may have committed between them.
+                # Ask again with the row locked (every writer locks the row it changes and writes its
+                # entry in the same transaction), so only a real disagreement is reported.
+                found = _recheck(replayer, row.pk, qs)
+            for disagreement in found:
+                report.add(disagreement)
         checked += len(batch)
         if progress is not None:
             progress(replayer.kind, checked)
     report.checked[replayer.kind] = checked
+
+
+def _compare(replayer: Replayer, row, entries: list[dict] | None) -> list[Disagreement]:
+    if not entries:
+        return [Disagreement(replayer.kind, str(row.pk), "*", NO_ENTRY, "row exists")]
+    expected = replayer.replay(entries)
+    actual = replayer.stored(row)
+    return [Disagreement(replayer.kind, str(row.pk), name, expected[name], actual.get(name))
+            for name in replayer.fields if name in expected and not same(expected[name], actual.get(name))]
+
+
+def _recheck(replayer: Replayer, pk, qs) -> list[Disagreement]:
+    """The row and its entries read again in one transaction with the row share-locked: what a
+    writer committed meanwhile is in both, what one is writing now waits (or is waited for)."""
+    from django.db import transaction
+
+    from hozen.core import rows
+    from hozen.core.errors import NotFound
+
+    with transaction.atomic():
+        try:
+            rows.lock(replayer.model, pk, shared=True)
+        except NotFound:  # gone meanwhile: the missing-row pass reports it if the log names it
+            return []
+        row = qs.filter(pk=pk).first()
+        if row is None:
+            return []
+        return _compare(replayer, row, _entries(replayer, [str(pk)]).get(str(pk)))
 
 
 def _check_missing_rows(replayer: Replayer, report: Report, batch_size: int) -> None:
