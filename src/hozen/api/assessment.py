@@ -511,12 +511,12 @@ def submit_questionnaire(request, case_id: int):
             "list gives every section's version).")
 def questionnaire_section(request, case_id: int, section: SectionCode, response: HttpResponse):
     case = _case(request, case_id)
-    answers = queries.answers_for(request.actor, case, section=section, purpose=_purpose(request))
-    if section not in answers:
+    found = queries.section_answers_for(request.actor, case, section=section, purpose=_purpose(request))
+    if found is None:
         raise NotFound
-    row = case.sections.get(section=section)
-    response["ETag"] = rows.etag(row)
-    return answers[section]
+    content, version = found
+    response["ETag"] = f'"{version}"'  # the version of the row the answers came from
+    return content
 
 
 def _purpose(request) -> str:

@@ -429,6 +429,19 @@ def answers_for(actor, case: AssessmentCase, *, section: str | None = None, purp
     return {row.section: reveal(actor, row, "content", purpose=purpose) for row in rows}
 
 
+def section_answers_for(actor, case: AssessmentCase, *, section: str, purpose: str) -> tuple[dict, int] | None:
+    """One section's answers and the version of the very row they were read from (the API's body
+    and ETag: read apart, a save committed between them would pair old answers with a new version,
+    and the next save naming it would overwrite answers its client never saw). None when unsaved."""
+    from hozen.crypto import reveal
+
+    policy.require(actor, "assessment.read_answers", case)
+    row = case.sections.select_related("case").filter(section=section).first()
+    if row is None:
+        return None
+    return reveal(actor, row, "content", purpose=purpose), row.version
+
+
 def findings_for(actor, case: AssessmentCase, *, purpose: str, item: str | None = None) -> dict[str, dict]:
     """The investigation's findings per item (the case's workers only), each with its version (what
     a revision names); only ``item``'s when given."""
