@@ -47,7 +47,7 @@ def test_any_order_of_actions_keeps_the_rows_and_the_log_in_agreement(meti, orgs
               "head_mic": meti["head_mic"], "security": meti["security"]}
 
     class Lifecycle(RuleBasedStateMachine):
-        @initialize(days=st.lists(st.integers(0, 2000), min_size=2, max_size=3))
+        @initialize(days=st.lists(st.integers(0, 1825), min_size=2, max_size=3))
         def start(self, days):
             """A few drafts of the organ (terms of 0 days to 5 years), the first approved."""
             _frozen_today.move_to(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC))
@@ -182,7 +182,7 @@ def test_any_order_of_actions_keeps_the_rows_and_the_log_in_agreement(meti, orgs
             seen["successes"] += getattr(self, "successes", 0)
 
     run_state_machine_as_test(Counted, settings=settings(
-        max_examples=12, stateful_step_count=18, deadline=None,
+        max_examples=12, stateful_step_count=18, deadline=None, derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
     assert seen["successes"] > 0  # the machine exercised the life cycle, not only refusals
 
