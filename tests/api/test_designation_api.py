@@ -356,7 +356,7 @@ def test_update_after_approval_is_refused(client, tokens, designated):
 
 def test_an_edit_made_on_the_draft_before_its_approval_is_refused_as_stale(client, tokens, draft):
     seen = f'"{draft.version}"'
-    assert post(client, f"{BASE}/{draft.pk}/approve", {}, tokens["head"]).status_code == 200
+    assert post(client, f"{BASE}/{draft.pk}/approve", {}, {**tokens["head"], "HTTP_IF_MATCH": seen}).status_code == 200
     response = patch(client, f"{BASE}/{draft.pk}", {"title": "変更"}, {**tokens["manager"], "HTTP_IF_MATCH": seen})
     assert response.status_code == 409 and response.json()["code"] == "stale_edit"
     d = Designation.objects.get(pk=draft.pk)
@@ -376,10 +376,19 @@ def test_approval_with_if_match_approves_only_the_version_read(client, tokens, d
 # --- designating and after ----------------------------------------------------------------------------------
 
 def test_approve_as_the_organ_head(client, tokens, draft):
-    response = post(client, f"{BASE}/{draft.pk}/approve", {}, tokens["head"])
+    response = post(client, f"{BASE}/{draft.pk}/approve", {}, {**tokens["head"], "HTTP_IF_MATCH": f'"{draft.version}"'})
     assert response.status_code == 200, response.content
+    assert response["ETag"] == f'"{draft.version + 1}"'
     assert response.json()["state"] == "designated" and response.json()["reference"] == "METI-2026-0001"
     assert last_audit("designation.designated")["details"]["reference"] == "METI-2026-0001"
+
+
+def test_an_approval_without_if_match_is_refused_with_428_and_designates_nothing(client, tokens, draft):
+    before = writes()
+    for header in ({}, {"HTTP_IF_MATCH": "*"}, {"HTTP_IF_MATCH": f'W/"{draft.version}"'}):
+        response = post(client, f"{BASE}/{draft.pk}/approve", {}, {**tokens["head"], **header})
+        assert response.status_code == 428 and response.json()["code"] == "version_required"
+    assert writes() == before and Designation.objects.get(pk=draft.pk).state == State.DRAFT
 
 
 def test_approve_personas(client, tokens, draft):

@@ -129,7 +129,10 @@ def test_the_api_wants_if_match_on_a_section_save_and_gives_the_etag(world, cons
     stale = subject_api("put", path, {"content": {**answers()["identity"], "given_name": "次郎"}}, '"0"')
     assert stale.status_code == 409 and stale.json()["code"] == "stale_edit" and stale.json()["current_version"] == 1
     assert stale["ETag"] == '"1"' and content_of(consented)["given_name"] == "太郎" and saves() == 1
-    r = subject_api("put", path, {"content": {**answers()["identity"], "given_name": "次郎"}}, 'W/"1"')
+    for not_one_version in ('W/"1"', "*", '"0", "1"'):  # If-Match compares strongly, one version (RFC 9110)
+        r = subject_api("put", path, {"content": {**answers()["identity"], "given_name": "次郎"}}, not_one_version)
+        assert r.status_code == 428 and r.json()["code"] == "version_required" and saves() == 1
+    r = subject_api("put", path, {"content": {**answers()["identity"], "given_name": "次郎"}}, '"1"')
     assert r.status_code == 200 and r["ETag"] == '"2"'
     assert [p["version"] for p in subject_api("get", f"/cases/{consented.pk}/questionnaire/progress").json()
             if p["section"] == "identity"] == [2]

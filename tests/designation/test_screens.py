@@ -379,11 +379,11 @@ def test_esi_manager_edits_a_draft(draft, c):
 def test_organ_head_approves_a_draft(draft, c):
     client = c["organ_head"]
     assert client.get(f"{BASE}{draft.pk}/approve/").status_code == 200
-    response = client.post(f"{BASE}{draft.pk}/approve/")
+    response = client.post(f"{BASE}{draft.pk}/approve/", {"version": draft.version})
     draft.refresh_from_db()
     assert response.status_code == 302 and draft.state == State.DESIGNATED and draft.reference == "METI-2026-0001"
     assert last_audit("designation.designated")["details"]["reference"] == "METI-2026-0001"
-    again = client.post(f"{BASE}{draft.pk}/approve/")  # already approved: said on the form, nothing changes
+    again = client.post(f"{BASE}{draft.pk}/approve/", {"version": draft.version})  # already approved: said on the form
     assert again.status_code == 200 and again.context["form"].non_field_errors()
     assert audits("designation.designated").count() == 1
 

@@ -525,12 +525,13 @@ def update_draft(request, designation_id: int, payload: DraftUpdateIn, response:
 
 @router.post("/{int:designation_id}/approve", response={200: DesignationOut, **VERSIONED_ERRORS},
              summary="Designate a draft (the organ head's delegate; never the draft's preparer)",
-             description="With `If-Match`, the draft is designated only if it is still the version you read "
-             "(409 `stale_edit` otherwise): the head approves exactly what they read.")
+             description="Requires `If-Match` with the ETag of the draft as read: it is designated only if it "
+             "is still that version (409 `stale_edit` otherwise; 428 `version_required` without it): the head "
+             "approves exactly what they read, never an edit made after.")
 def approve(request, designation_id: int, response: HttpResponse,
             if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     services.approve(actor=request.actor, designation=_visible(request, designation_id).pk,
-                     version=rows.version_from_if_match(if_match))
+                     version=rows.version_from_if_match(if_match), version_required=True)
     return _reloaded(request, designation_id, response)
 
 

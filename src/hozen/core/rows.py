@@ -173,14 +173,16 @@ def etag(row: Versioned) -> str:
 
 
 def version_from_if_match(header: str | None) -> str | None:
-    """The version named by an If-Match header (``"3"``, ``W/"3"`` or a bare ``3``), or None when
-    the header is absent. A list or ``*`` names no single version: returned as given, so
-    `check_version` refuses it as stale rather than guessing."""
+    """The version named by an If-Match header: the strong entity tag ``"3"`` (or a bare ``3``).
+    None when the header is absent or names no single version the strong comparison of RFC 9110
+    §13.1.1 could match: ``*`` (any version: an overwrite in the dark), a list, or a weak tag
+    ``W/"3"``. `check_version(required=True)` then refuses the change with 428, saying to send
+    the ETag of a read."""
     if header is None:
         return None
     value = header.strip()
-    if value.startswith("W/"):
-        value = value[2:]
+    if not value or value == "*" or "," in value or value.startswith("W/"):
+        return None
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     return value

@@ -255,20 +255,22 @@ def _assign_reference(designation: Designation, year: int) -> Reference:
 
 
 @transaction.atomic(durable=True)
-def approve(*, actor, designation: Designation | int, version: int | str | None = None) -> Designation:
+def approve(*, actor, designation: Designation | int, version: int | str | None = None,
+            version_required: bool = False) -> Designation:
     """The organ head's delegate designates a draft (not the person who prepared it).
 
     The draft is locked for the approval's transaction, so an edit or a second approval waits and
-    then finds it designated. `version`, when given (the approval page sends the version it
-    showed), must still be the draft's: the head approves exactly what they read. The reference
-    number is taken inside this transaction, so a refused or rolled-back approval burns none.
+    then finds it designated. `version` (the approval page sends the version it showed, the API
+    its If-Match; both channels require it, `version_required`) must still be the draft's: the
+    head approves exactly what they read. The reference number is taken inside this transaction,
+    so a refused or rolled-back approval burns none.
     """
     designation = _locked(designation)
     policy.require(actor, "designation.approve", designation)
     rules.check_editable(designation)
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "この指定は既に承認されています。", "This designation is already approved.")
-    rows.check_version(designation, version)
+    rows.check_version(designation, version, required=version_required)
     on = today()
     rules.check_term_not_ended(designation, on)
     pack = _pack_for(designation.tier)

@@ -376,7 +376,7 @@ def approve(request, pk):
         request, d, form=ApproveForm(_posted(request), initial={"version": d.version}),
         template="designation/approve.html",
         run=lambda form: services.approve(actor=request.actor, designation=d.pk,
-                                          version=form.cleaned_data.get("version")),
+                                          version=form.cleaned_data.get("version"), version_required=True),
         done=lambda done: _("Designated as %(reference)s.") % {"reference": done.reference})
 
 
