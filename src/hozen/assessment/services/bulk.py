@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.core import rows as locking
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Person, RoleAssignment
 from hozen.operators.models import Contract
@@ -232,7 +233,9 @@ def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, 
     open_keys: set[tuple[int, str]] = set()
     pending_keys: set[tuple[int, str]] = set()
     for chunk in _chunks(wanted):
-        people.update(Person.objects.in_bulk(chunk))
+        # Locked, in id order as `nominate` locks its one person: a single nomination or an exemption
+        # decision about one of these people waits for this one, and is then decided on what it wrote.
+        people.update(locking.lock_many(Person, chunk))
         employed.update(RoleAssignment.objects.filter(account__person_id__in=chunk, organisation=nominating,
                                                       revoked_at__isnull=True).values_list("account__person_id",
                                                                                            flat=True))
