@@ -15,6 +15,7 @@ import time
 from http.cookies import SimpleCookie
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -378,23 +379,34 @@ def test_a_key_rotation_while_a_service_writes_leaves_every_key_under_the_new_ve
     meanwhile `hozen keys rotate --retire-old` adds a version, re-wraps and retires the old one. The
     rotation waits for that transaction (keys.hold_wrapping_lock), so the new key is re-wrapped too
     and stays readable after the old version is gone."""
-    from hozen.crypto import keys
+    from hozen.crypto import keys, rotation
     from hozen.crypto.models import DataKey
     from hozen.crypto.rotation import rotate
 
     for _ in range(3):
         nominator()
-    wrapped = threading.Event()
-    real = keys.create_data_key
+    wrapped, rotation_waiting = threading.Event(), threading.Event()
+    real, real_wait = keys.create_data_key, rotation.wait_for_wrapping
 
     def slow_after_wrapping(subject):
         key = real(subject)
         if threading.current_thread() is not threading.main_thread():
             wrapped.set()
-            time.sleep(0.4)  # the rest of a slow service transaction, the old-version key uncommitted
+            if connection.vendor == "postgresql":
+                # Still uncommitted when the rotation reaches its wait and beyond: without the
+                # wrapping lock its passes would run now and miss this old-version key.
+                assert rotation_waiting.wait(10)
+                time.sleep(0.3)
+            else:  # SQLite: the rotation cannot even start its transaction while this one writes
+                time.sleep(0.3)
         return key
 
+    def waiting(*args, **kwargs):
+        rotation_waiting.set()
+        return real_wait(*args, **kwargs)
+
     monkeypatch.setattr(keys, "create_data_key", slow_after_wrapping)
+    monkeypatch.setattr(rotation, "wait_for_wrapping", waiting)
 
     def rotate_once_wrapped():
         assert wrapped.wait(10)

@@ -86,7 +86,7 @@ def reviews_due_for(actor, *, on: dt.date | None = None, within_days: int = 30):
 
 
 def reviews_due_count(on: dt.date) -> int:
-    return Designation.objects.filter(state=State.DESIGNATED, review_due__lte=on).count()
+    return Designation.objects.filter(state_q(State.DESIGNATED, on), review_due__lte=on).count()
 
 
 def notifications_for(actor):

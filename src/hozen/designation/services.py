@@ -31,6 +31,7 @@ from .models import (
     Review,
     State,
     Tier,
+    state_q,
 )
 from .periods import add_months, last_day_of_term
 
@@ -420,7 +421,7 @@ def remind_reviews_due(*, actor, on: dt.date | None = None) -> int:
 
     policy.require(actor, "designation.expire")
     on = on or today()
-    due = (Designation.objects.filter(state=State.DESIGNATED, review_due__lte=on)
+    due = (Designation.objects.filter(state_q(State.DESIGNATED, on), review_due__lte=on)
            .exclude(review_reminders__due=F("review_due")).values_list("pk", "organisation_id", "review_due"))
     rows = [ReviewReminder(designation_id=pk, organisation_id=org, due=when, overdue=when < on)
             for pk, org, when in due]
@@ -549,6 +550,7 @@ def acknowledge_notification(*, actor, notification: Notification) -> Notificati
 
 @transaction.atomic(durable=True)
 def request_correction(*, actor, designation: Designation, kind: str, request: str) -> CorrectionRequest:
+    designation = _locked(designation)
     policy.require(actor, "designation.request_correction", designation)
     if kind not in CorrectionRequest.Kind.values:
         raise RuleViolation("invalid_kind", "是正要求の種類が不正です。", f"Unknown correction kind {kind!r}.", field="kind")
@@ -612,6 +614,10 @@ def record_provision(*, actor, designation: Designation, recipient_kind: str, ba
         raise RuleViolation("recipient_not_an_organ", "提供先が行政機関ではありません。",
                             "The recipient is not an administrative organ.", field="recipient")
     if recipient_kind == kinds.BUSINESS:
+        if contract is not None:  # decided on the contract as stored now, locked after the designation
+            from hozen.operators.models import Contract
+
+            contract = rows.lock(Contract, contract, related=("certification",))
         if contract is None or contract.business_id != recipient.pk or contract.organ_id != designation.organisation_id:
             raise RuleViolation("contract_required", "適合事業者への提供には、当該行政機関との契約が必要です。",
                                 "A provision to a business needs its contract with this organ.", field="contract")

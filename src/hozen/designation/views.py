@@ -206,7 +206,7 @@ def _actions(actor, d) -> dict:
     def allowed(action, target=d):
         return policy.decide(actor, action, target).allowed
 
-    draft, in_force = d.state == State.DRAFT, d.state == State.DESIGNATED
+    draft, in_force = d.state == State.DRAFT, d.is_in_force  # dates decide: no extend/cancel after the term end
     return {
         "edit": draft and allowed("designation.update"),
         "approve": draft and allowed("designation.approve"),

@@ -60,6 +60,11 @@ def record_contract(*, actor, certification: Certification | int, reference: str
         raise RuleViolation("contract_ends_before_it_starts", "契約の終了日が開始日より前です。",
                             "The contract ends before it starts.", field="valid_until")
     on = timezone.localdate()
+    if valid_from < certification.certified_on:
+        raise RuleViolation("contract_before_certification",
+                            f"契約の開始日は認定日（{certification.certified_on:%Y-%m-%d}）以降にしてください。",
+                            f"A contract cannot start before its certification ({certification.certified_on:%Y-%m-%d}).",
+                            field="valid_from")
     for ended_on, ja, en in ((certification.revoked_on, "取り消されています", "revoked"),
                              (certification.suspended_on, "停止されています", "suspended")):
         if ended_on is not None and ended_on <= on:

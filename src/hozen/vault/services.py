@@ -507,6 +507,17 @@ def _cleared_for(account: Account, designation: Designation, request_id: str) ->
     return False
 
 
+def _fresh_account(account: Account | int | None) -> Account | None:
+    """The recipient or witness as stored now, share-locked after the copy (rule 8: decided on the
+    account as it is, not as the page that named it saw it); None when there is no such account."""
+    if account is None:
+        return None
+    try:
+        return rows.lock(Account, account, shared=True)
+    except NotFound:
+        return None
+
+
 @transaction.atomic(durable=True)
 def transfer(*, actor, copy: Copy | int, to: Account) -> Copy:
     """Hand a held copy to another person, who must be cleared for the material (DOMAIN §5).
@@ -520,6 +531,7 @@ def transfer(*, actor, copy: Copy | int, to: Account) -> Copy:
     copy = _locked(copy, designation=designation)  # decide on the row as it is now, not as the caller saw it
     _check_held(copy)
     policy.require(actor, "vault.copy.transfer", copy)
+    to = _fresh_account(to)
     if to is None or not to.is_active:
         raise RuleViolation("unknown_recipient", "受領者のアカウントが見つかりません。",
                             "The recipient's account was not found.", field="to")
@@ -566,6 +578,7 @@ def destroy_copy(*, actor, copy: Copy | int, witness: Account | None, method: st
     policy.require(actor, "vault.copy.destroy", copy)
     method = _short_text(method, "method", "廃棄の方法", "method of destruction (e.g. shredded, degaussed)",
                          required=True)
+    witness = _fresh_account(witness)
     if witness is None or not witness.is_active:
         raise RuleViolation("witness_required", "立会人を指定してください。",
                             "Name a witness to the destruction.", field="witness")
