@@ -166,3 +166,18 @@ def test_no_contract_is_recorded_under_a_certification_suspended_or_revoked_by_i
         operators.record_contract(actor=head, certification=cert, **{**terms, "reference": "METI-C-2"})
     assert (e.value.code, e.value.field) == ("certification_not_active", "certification")
     assert Contract.objects.count() == 1 and _audit("contract.recorded") == 1
+
+
+def test_a_contract_cannot_start_before_its_certification(orgs):
+    from hozen.operators import services as operators
+
+    head = _head(orgs)
+    cert = operators.record_certification(actor=head, organ=orgs["METI"], business=orgs["TOWA"],
+                                          certified_on=dt.date(2026, 4, 1))
+    with pytest.raises(RuleViolation) as e:
+        operators.record_contract(actor=head, certification=cert, reference="METI-C-1", form="receives",
+                                  authorised_departments=["技術部"], valid_from=dt.date(2026, 3, 31),
+                                  valid_until=dt.date(2028, 3, 31))
+    assert (e.value.code, e.value.field) == ("contract_before_certification", "valid_from")
+    assert e.value.message_ja and "2026-04-01" in e.value.message_en
+    assert Contract.objects.count() == 0 and _audit("contract.recorded") == 0
