@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from hozen.audit.models import AuditEntry
 from hozen.designation import services
 from hozen.designation.models import Designation, State
 from hozen.rules.queries import current_pack
@@ -207,3 +208,78 @@ def test_an_approval_and_a_role_given_to_the_approver_at_once_both_succeed(metis
         assert assign.error is None, assign.error
     assert people["head"].active_assignments().count() == 1 + len(roles)
     assert_reconciled("designation")
+
+
+@pytest.fixture
+def oversight_and_mic(metis):
+    orgs, people, tokens = metis
+    oversight = factories.account(role="oversight", organisation=orgs["IPRMS"])
+    mic_manager = factories.account(role="esi_manager", organisation=orgs["MIC"])
+    return {"oversight": bearer(factories.api_token(oversight)), "mic": bearer(factories.api_token(mic_manager))}
+
+
+def test_a_review_and_a_cancellation_at_once_record_one_ending(metis):
+    orgs, people, tokens = metis
+    for _ in range(3):
+        d = designate(orgs, people)
+        review, cancel = race(
+            post(f"{BASE}/{d.pk}/review", {"requirements_met": False, "note": "非公知性の要件を満たさなくなったため"},
+                 tokens["manager"]),
+            post(f"{BASE}/{d.pk}/cancel", {"reason": "非公知性の要件を満たさなくなったため"}, tokens["head"]))
+        assert_refusals_are_clear([review, cancel])
+        assert sorted([review.status, cancel.status]) == [200, 422]
+        assert Designation.objects.get(pk=d.pk).state == State.CANCELLED
+    assert audit_count("designation.cancelled") + audit_count("designation.reviewed") == 3
+    assert_reconciled()
+
+
+def test_a_provision_and_a_cancellation_at_once_never_provide_after_the_end(metis):
+    from hozen.designation.models import Provision
+
+    orgs, people, tokens = metis
+    body = {"recipient_kind": "organ", "recipient": "MIC", "basis": "法第10条第1項", "provided_on": "2026-06-01",
+            "items": "計画書一式", "handler_list": ["総務 花子"]}
+    for _ in range(3):
+        d = designate(orgs, people)
+        provide, cancel = race(post(f"{BASE}/{d.pk}/provisions", body, tokens["manager"]),
+                               post(f"{BASE}/{d.pk}/cancel", {"reason": "非公知性の要件を満たさなくなったため"}, tokens["head"]))
+        assert_refusals_are_clear([provide, cancel])
+        assert cancel.status == 200
+        ended_at = AuditEntry.objects.get(action="designation.cancelled", target_id=str(d.pk)).pk
+        if provide.status == 201:  # provided first: its entry is before the cancellation's
+            assert AuditEntry.objects.get(action="provision.recorded",
+                                          target_id=str(provide.json()["id"])).pk < ended_at
+        else:
+            assert provide.json()["code"] == "not_designated"
+            assert not Provision.objects.filter(designation=d).exists()
+    assert_reconciled()
+
+
+def test_a_correction_answered_twice_at_once_is_answered_once(metis, oversight_and_mic):
+    orgs, people, tokens = metis
+    d = designate(orgs, people)
+    asked = post(f"{BASE}/{d.pk}/corrections", {"kind": "amend", "request": "記録の記載に誤りがあるため是正を求める。"},
+                 oversight_and_mic["oversight"])()
+    assert asked.status_code == 201, asked.content
+    correction = asked.json()["id"]
+    answers = race(*[post(f"{BASE}/{d.pk}/corrections/{correction}/answer", {"answer": f"記録を訂正した（{i}）。"},
+                          tokens["head" if i % 2 else "head2"]) for i in range(4)])
+    assert_refusals_are_clear(answers)
+    assert sorted(o.status for o in answers) == [200, 422, 422, 422]
+    assert {o.json()["code"] for o in answers if o.status == 422} == {"already_answered"}
+    assert audit_count("designation.correction_answered") == 1
+
+
+def test_a_notice_acknowledged_twice_at_once_is_acknowledged_once(metis):
+    from hozen.designation.models import Notification
+
+    orgs, people, tokens = metis
+    d = designate(orgs, people)
+    services.cancel(actor=actor_of(people["head"]), designation=d.pk, reason="非公知性の要件を満たさなくなったため")
+    notice = Notification.objects.get(designation=d, recipient=orgs["METI"])
+    outcomes = race(*[post(f"/api/v1/designations/notifications/{notice.pk}/acknowledge", {},
+                           tokens["manager" if i % 2 else "head"]) for i in range(4)])
+    assert_refusals_are_clear(outcomes)
+    assert sorted(o.status for o in outcomes) == [200, 422, 422, 422]
+    assert audit_count("designation.notification_acknowledged") == 1
+    assert Notification.objects.get(pk=notice.pk).acknowledged_at is not None
