@@ -61,7 +61,9 @@ def test_wrong_totp_code_is_refused_and_audited(people):
     assert "token" in response.context["form"].errors
     assert client.get("/dashboard/")["Location"] == "/signin/verify/"
     failed = _entries("session.sign_in_failed")
-    assert failed[-1]["details"] == {"reason": "second_factor"} and failed[-1]["outcome"] == "failure"
+    assert failed[-1]["details"] == {"reason": "second_factor", "account_exists": True,
+                                     "account": {"type": "core.account", "id": str(people["adjudicator"].pk)}}
+    assert failed[-1]["outcome"] == "failure"
 
 
 def test_wrong_password_is_refused_with_a_clear_message_and_audited(people):
@@ -70,7 +72,8 @@ def test_wrong_password_is_refused_with_a_clear_message_and_audited(people):
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
     assert "_auth_user_id" not in client.session
-    assert _entries("session.sign_in_failed")[-1]["target"] == {"type": "username", "id": "auditor"}
+    # A keyed hash of the user name, never the text as typed (issue 12 §8).
+    assert _entries("session.sign_in_failed")[-1]["target"]["type"] == "username_hmac"
 
 
 def test_lock_out_after_repeated_failures_with_a_clear_message(people):
@@ -215,3 +218,106 @@ def test_sign_in_page_refuses_an_open_redirect(people):
     client = Client()
     response = client.post("/signin/?next=https://evil.example/", {"username": "subject", "password": factories.PASSWORD})
     assert response["Location"] == "/dashboard/"
+
+
+# --- safe redirects (issue 12 §4) ---------------------------------------------------------------
+
+def test_a_next_without_a_slash_or_a_dot_after_sign_in_is_ignored_not_a_server_error(people):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=abc", {"username": "subject", "password": factories.PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_a_next_naming_a_url_pattern_is_never_reversed(people):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=core:profile", {"username": "subject", "password": factories.PASSWORD})
+    assert response["Location"] == "/dashboard/"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example/",
+                                    "\\\\evil.example", "http:///evil.example/", "javascript:alert(1)",
+                                    "/profile/\r\nSet-Cookie: x=1", " //evil.example/"])
+def test_a_next_to_another_host_or_with_control_characters_is_ignored(people, target):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/", {"username": "subject", "password": factories.PASSWORD, "next": target})
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+def test_a_next_that_is_no_page_of_this_site_is_ignored(people):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=/no-such-page/", {"username": "subject", "password": factories.PASSWORD})
+    assert response["Location"] == "/dashboard/"
+
+
+def test_a_next_that_is_a_page_of_this_site_is_followed_with_its_query(people):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=/audit/my-reads/%3Fbefore%3D3",
+                           {"username": "subject", "password": factories.PASSWORD})
+    assert response["Location"] == "/audit/my-reads/?before=3"
+
+
+def test_the_next_page_is_carried_through_the_second_factor_step(people):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=/profile/", {"username": "investigator", "password": factories.PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/signin/verify/?next=%2Fprofile%2F"
+    assert client.get(response["Location"]).status_code == 200
+    response = client.post(response["Location"], {"token": factories.current_totp(people["investigator"])})
+    assert response.status_code == 302 and response["Location"] == "/profile/"
+
+
+def test_an_unsafe_next_is_not_carried_to_the_second_factor_step(people):
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=abc", {"username": "investigator", "password": factories.PASSWORD})
+    assert response["Location"] == "/signin/verify/"
+    response = client.post("/signin/verify/?next=//evil.example/",
+                           {"token": factories.current_totp(people["investigator"])})
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+@pytest.mark.parametrize("signed_in_first", [False, True])
+def test_a_next_without_a_slash_or_a_dot_on_the_language_switch_is_ignored_not_a_server_error(
+        people, signed_in, signed_in_first):
+    client = signed_in(people["subject"]) if signed_in_first else Client(raise_request_exception=False)
+    client.raise_request_exception = False
+    response = client.post("/language/", {"language": "en", "next": "abc"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    response = client.post("/language/", {"language": "ja", "next": "core:profile"})
+    assert response["Location"] == "/"
+    response = client.post("/language/", {"language": "en", "next": "/profile/"})
+    assert response["Location"] == "/profile/"
+
+
+# --- a failed sign-in keeps no typed text (issue 12 §8) --------------------------------------------
+
+def test_a_password_typed_into_the_user_name_field_never_reaches_the_audit_log(people):
+    secret = "Tr0ub4dor&3-horse-battery"
+    client = Client()
+    response = client.post("/signin/", {"username": secret, "password": "whatever"})
+    assert response.status_code == 200
+    entry = AuditEntry.objects.filter(action="session.sign_in_failed").last()
+    assert secret.lower() not in entry.data.lower() and secret.lower() not in entry.target_id.lower()
+    record = json.loads(entry.data)
+    assert record["target"]["type"] == "username_hmac" and len(record["target"]["id"]) == 64
+    assert record["details"] == {"reason": "password", "account_exists": False}
+
+
+def test_a_failed_sign_in_records_a_keyed_hash_of_the_user_name_and_whether_the_account_exists(people, settings):
+    from django.utils.crypto import salted_hmac
+
+    client = Client()
+    client.post("/signin/", {"username": "Auditor ", "password": "not the password"})
+    client.post("/signin/", {"username": "auditor", "password": "still not"})
+    client.post("/signin/", {"username": "nobody-here", "password": "x"})
+    first, second, third = _entries("session.sign_in_failed")[-3:]
+    # The same user name gives the same digest (guessing stays visible to auditors) ...
+    assert first["target"] == second["target"] and first["target"] != third["target"]
+    assert (first["details"]["account_exists"], third["details"]["account_exists"]) == (True, False)
+    assert first["details"]["account"] == {"type": "core.account", "id": str(people["auditor"].pk)}
+    assert "account" not in third["details"]
+    # ... keyed with a key derived from the secret key: without it, the digest names nobody.
+    assert first["target"]["id"] == salted_hmac("hozen.core.sign_in_failed.username", "auditor",
+                                                algorithm="sha256").hexdigest()
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    client.post("/signin/", {"username": "auditor", "password": "nope"})
+    assert _entries("session.sign_in_failed")[-1]["target"] != first["target"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
+from urllib.parse import unquote, urlencode, urlsplit
 
 import segno
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,12 +24,46 @@ from ..errors import RuleViolation
 from ..forms import EnrolForm, SignInForm, TokenForm
 from ..middleware import client_ip
 
+#: Characters a path to redirect to never holds as such (they arrive percent-encoded when meant).
+_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+_NEXT_MAX = 2000
 
-def _safe_next(request, default="core:dashboard"):
-    nxt = request.POST.get("next") or request.GET.get("next")
-    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
-        return nxt
-    return default
+
+def _site_path(request, value: str | None) -> str | None:
+    """`value` when it is a path of this site (issue 12 §4), else None: a relative path that
+    `url_has_allowed_host_and_scheme` accepts and that resolves to one of our pages. Never a
+    pattern name (`redirect` would try to reverse "abc" and fail with a 500), never another host
+    ("//evil", "https://evil", "/\\evil"), never a header-splitting or control character."""
+    if not value or len(value) > _NEXT_MAX or _UNSAFE.search(value):
+        return None
+    if not value.startswith("/") or value.startswith("//"):
+        return None
+    if not url_has_allowed_host_and_scheme(value, {request.get_host()}, require_https=request.is_secure()):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    try:
+        resolve(unquote(parts.path))
+    except Resolver404:
+        return None
+    return value
+
+
+def safe_next(request, default: str = "core:dashboard") -> str:
+    """Where to go after sign-in, the second factor or a language switch: the `next` field (or
+    query parameter) when it is a path of this site, otherwise the default page's path. Always a
+    path, so a redirect to it cannot fail."""
+    return _given_next(request) or reverse(default)
+
+
+def _given_next(request) -> str | None:
+    """The `next` the person was sent with, if it is safe: carried through the second-factor step."""
+    for value in (request.POST.get("next"), request.GET.get("next")):
+        path = _site_path(request, value)
+        if path is not None:
+            return path
+    return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -41,13 +78,16 @@ def sign_in(request):
             services.record_failed_sign_in(actor=request.actor, username=username, reason="password")
             form.add_error(None, _("The user name or password is not correct."))
         else:
+            # Where to go next is settled before the session exists: nothing after login() can fail.
+            given = _given_next(request)
             login(request, account, backend="django.contrib.auth.backends.ModelBackend")
             if account.needs_second_factor or account.totpdevice_set.filter(confirmed=True).exists():
-                return redirect("core:otp_verify")
+                verify = reverse("core:otp_verify")
+                return redirect(f"{verify}?{urlencode({'next': given})}" if given else verify)
             actor = Actor.for_account(account, None, channel="web", request_id=request.request_id,
                                       ip=client_ip(request))
             services.record_sign_in(actor=actor, method="password")
-            return redirect(_safe_next(request))
+            return redirect(given or reverse("core:dashboard"))
     return render(request, "core/sign_in.html", {"form": form})
 
 
@@ -77,10 +117,11 @@ def otp_verify(request):
             services.record_failed_sign_in(actor=request.actor, username=request.user.username, reason="second_factor")
             form.add_error("token", _("The code is not correct, or it has expired. Try the current code."))
         else:
+            destination = safe_next(request)
             otp_login(request, device)
             method = "password+recovery_code" if device.__class__.__name__ == "StaticDevice" else "password+totp"
             services.record_sign_in(actor=request.actor, method=method)
-            return redirect(_safe_next(request))
+            return redirect(destination)
     return render(request, "core/otp_verify.html", {"form": form})
 
 

@@ -16,7 +16,7 @@ from ..errors import RuleViolation
 from ..extensions import dashboard_context
 from ..middleware import ACTIVE_ASSIGNMENT
 from ..roles import Role
-from .auth import _safe_next
+from .auth import safe_next
 
 
 def home(request):
@@ -70,7 +70,7 @@ def set_language(request):
             services.set_language(actor=request.actor, language=language)
         except RuleViolation:  # pragma: no cover - language was validated above
             pass
-    response = redirect(_safe_next(request, default="core:home"))
+    response = redirect(safe_next(request, default="core:home"))
     from django.conf import settings
 
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
