@@ -277,10 +277,25 @@ def record_sign_in(*, actor, method: str) -> None:
     audit.record(actor, "session.signed_in", actor.account, details={"method": method})
 
 
+#: The salt of the key (derived from SECRET_KEY) that hashes user names of failed sign-ins.
+SIGN_IN_FAILED_KEY_SALT = "hozen.core.sign_in_failed.username"
+
+
 def record_failed_sign_in(*, actor, username: str, reason: str) -> None:
-    """A failed password or second factor. `username` as typed, so guessing is visible to auditors."""
-    audit.record(actor, "session.sign_in_failed", {"type": "username", "id": username[:150]},
-                 outcome="failure", details={"reason": reason})
+    """A failed password or second factor (issue 12 §8). Never the text as typed: a password typed
+    into the user-name field would stay in the append-only log for ever. The entry names a keyed
+    hash of the user name instead (HMAC-SHA256 with a key derived from the secret key: the same
+    name gives the same digest, so guessing stays visible to auditors, and without the key the
+    digest names nobody), whether an account has that name, and then that account by id."""
+    from django.utils.crypto import salted_hmac
+
+    digest = salted_hmac(SIGN_IN_FAILED_KEY_SALT, username, algorithm="sha256").hexdigest()
+    account = Account.objects.filter(username=username).only("pk").first()
+    details: dict = {"reason": reason, "account_exists": account is not None}
+    if account is not None:
+        details["account"] = account
+    audit.record(actor, "session.sign_in_failed", {"type": "username_hmac", "id": digest},
+                 outcome="failure", details=details)
 
 
 def record_sign_out(*, actor) -> None:
