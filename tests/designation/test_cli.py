@@ -172,7 +172,9 @@ def _read_csv(path) -> list[dict]:
 
 def test_export_csv_reads_back_as_the_ledger(make_designation, meti, tmp_path, capsys):
     first = make_designation()
-    make_designation(title="二件目, with a comma and \"quotes\"\nand a second line")
+    # A title is one line (issue 12's text policy); the summary carries the line break the CSV must quote.
+    make_designation(title="二件目, with a comma and \"quotes\"",
+                     summary="二件目の概要, with a comma and \"quotes\"\nand a second line")
     from hozen.designation import services
 
     services.extend(actor=meti["head"], designation=first, new_end=dt.date(2036, 5, 31),

@@ -135,7 +135,7 @@ def test_a_provision_to_the_diet_or_a_court_is_recorded(make_designation, meti, 
     d = make_designation()
     p = services.record_provision(actor=meti["manager"], designation=d, recipient_kind="diet_or_court",
                                   recipient_name="衆議院情報監視審査会（秘密会）", **PROVISION)
-    assert (p.recipient_kind, p.recipient_id, p.recipient_name) == ("diet_or_court", None, "衆議院情報監視審査会（秘密会）")
+    assert (p.recipient_kind, p.recipient_id, p.recipient_name) == ("diet_or_court", None, "衆議院情報監視審査会(秘密会)")  # NFKC
     assert p.handler_list == ["山本 浩二"] and p.basis == "法第10条第1項"
     assert list(Holder.objects.filter(designation=d).values_list("organisation__code", flat=True)) == ["METI"]
     entry = json.loads(AuditEntry.objects.filter(action="provision.recorded").latest("id").data)

@@ -765,7 +765,8 @@ def test_a_stale_edit_on_screen_is_refused_with_409_showing_what_changed_and_wri
     again = c["esi_manager"].post(f"{BASE}{draft.pk}/edit/", form.data)
     assert again.status_code == 302
     stored = Designation.objects.get(pk=draft.pk)
-    assert stored.title == "同僚が改めた件名" and stored.summary == "私が書き直した概要（内容は記載しない）"
+    # Stored NFKC-normalised (issue 12 §1): the full-width brackets typed become ASCII.
+    assert stored.title == "同僚が改めた件名" and stored.summary == "私が書き直した概要(内容は記載しない)"
 
 
 def test_an_edit_without_the_version_is_refused_and_writes_nothing(draft, c):

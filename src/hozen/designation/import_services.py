@@ -18,7 +18,7 @@ from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation
 from hozen.rules.queries import current_pack
 
-from . import queries
+from . import inputs, queries
 from .models import Designation, Event, Tier
 from .services import add_holding_organ, check_content
 
@@ -26,11 +26,12 @@ CONTENT_KEYS = ("category", "sub_item", "designated_on", "term_end", "in_advance
                 "justification_category", "justification_not_public", "justification_harm")
 
 
-def check_draft(pack, fields: dict) -> None:
-    """The checks ``services.create_draft`` applies to a draft's content, in the same order."""
+def check_draft(pack, fields: dict) -> dict:
+    """The checks ``services.create_draft`` applies to a draft's content, in the same order;
+    returns the fields as they are stored (texts cleaned by the one text policy)."""
+    fields = inputs.clean_draft(fields)
     check_content(pack, **{k: fields.get(k) for k in CONTENT_KEYS})
-    if not (fields.get("title") or "").strip():
-        raise RuleViolation("title_required", "件名を入力してください。", "Enter a title.", field="title")
+    return fields
 
 
 class RowViolation(RuleViolation):
@@ -60,11 +61,11 @@ def import_drafts(*, actor, organisation: Organisation, rows, sha256: str = "", 
     created = []
     for row in rows:
         try:
-            check_draft(pack, row.fields)
+            fields = check_draft(pack, row.fields)
         except RuleViolation as exc:
             raise RowViolation(row.line, exc) from None
         designation = Designation(organisation=organisation, tier=Tier.ESI, rules_pack=pack,
-                                  prepared_by=actor.account, **row.fields)
+                                  prepared_by=actor.account, **fields)
         designation.save()
         add_holding_organ(designation)
         Event.objects.create(designation=designation, kind=Event.Kind.DRAFTED, on=today, actor=actor.describe(),

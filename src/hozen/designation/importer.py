@@ -277,8 +277,7 @@ def parse_csv(data: bytes | str, *, pack, progress=None) -> list[DraftRow]:
             errors.append(raw)
             continue
         try:
-            fields = _row_fields(pack, raw)
-            check_draft(pack, fields)
+            fields = check_draft(pack, _row_fields(pack, raw))
         except RuleViolation as exc:
             errors.append(RowError(line, exc.field, exc.code, exc.message_en, exc.message_ja))
             if progress is not None:

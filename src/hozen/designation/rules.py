@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hozen.core.errors import RuleViolation
+from hozen.core.text import visible_length
 
 from .models import State
 from .periods import last_day_of_term
@@ -63,7 +64,7 @@ def check_sub_item_of_pack(pack, category, sub_item) -> None:
 
 
 def check_advance_reason(in_advance: bool, reason: str) -> None:
-    if in_advance and not (reason or "").strip():
+    if in_advance and not visible_length(reason or ""):
         raise RuleViolation("advance_designation_needs_reason",
                             "情報の存在前に指定する場合は、その理由を記録してください。",
                             "A designation ahead of the information's existence needs a recorded reason.",
@@ -73,7 +74,7 @@ def check_advance_reason(in_advance: bool, reason: str) -> None:
 def check_justifications(category_fit: str, not_public: str, harm: str) -> None:
     for field, text in (("justification_category", category_fit), ("justification_not_public", not_public),
                         ("justification_harm", harm)):
-        if len((text or "").strip()) < 10:
+        if visible_length(text or "") < 10:  # visible characters: ten spaces or NULs are no justification
             raise RuleViolation("justification_required", "三つの要件それぞれについて理由を記載してください。",
                                 "Write a justification for each of the three requirements.", field=field)
 

@@ -17,9 +17,10 @@ from hozen.access import policy
 from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation
+from hozen.core.text import clean, visible_length
 from hozen.rules.queries import current_pack
 
-from . import rules
+from . import inputs, rules
 from .models import (
     CorrectionRequest,
     Designation,
@@ -169,14 +170,13 @@ def create_draft(*, actor, organisation: Organisation, tier: str = Tier.ESI, **f
     """An ESI manager prepares a draft; nothing is designated until the organ head approves it."""
     policy.require(actor, "designation.create", organisation)
     pack = _pack_for(tier)
+    fields = inputs.clean_draft(fields)
     check_content(pack, **{k: fields.get(k) for k in (
         "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
         "justification_category", "justification_not_public", "justification_harm")})
     _check_protective_measure(fields.get("protective_measure"))
     designation = Designation(organisation=organisation, tier=tier, rules_pack=pack, prepared_by=actor.account,
                               **{k: fields[k] for k in FIELDS if k in fields})
-    if not (designation.title or "").strip():
-        raise RuleViolation("title_required", "件名を入力してください。", "Enter a title.", field="title")
     designation.save()
     add_holding_organ(designation)
     _event(actor, designation, Event.Kind.DRAFTED, pack=pack)
@@ -214,9 +214,7 @@ def update_draft(*, actor, designation: Designation | int, version: int | str | 
                             "A designation in force is changed only by extension or cancellation.")
     if "protective_measure" in fields:
         _check_protective_measure(fields["protective_measure"])
-    values = {key: fields[key] for key in FIELDS if key in fields}
-    if "title" in values and not (values["title"] or "").strip():
-        raise RuleViolation("title_required", "件名を入力してください。", "Enter a title.", field="title")
+    values = inputs.clean_draft({key: fields[key] for key in FIELDS if key in fields}, partial=True)
     proposed = _scratch(designation)
     for key, value in values.items():
         setattr(proposed, key, value)
@@ -322,18 +320,22 @@ def extend(*, actor, designation: Designation | int, new_end: dt.date, reason: s
     designation = _locked(designation)
     policy.require(actor, "designation.extend", designation)
     pack = _pack_for(designation.tier)
-    if len((reason or "").strip()) < 10:
-        raise RuleViolation("reason_required", "延長の理由を記載してください。", "Give the reason for the extension.",
-                            field="reason")
+    reason = inputs.reason(reason, label=("延長の理由", "Reason for the extension"))
+    new_end = inputs.day(new_end, field="new_end", label=("新しい満了日", "New term end"))
+    cabinet_approval_ref = clean(cabinet_approval_ref, field="cabinet_approval_ref",
+                                 label=("内閣の承認の記録番号", "Cabinet approval reference"),
+                                 max_length=Extension._meta.get_field("cabinet_approval_ref").max_length)
+    cap_exemption = clean(cap_exemption, field="cap_exemption", label=("適用除外の区分", "Absolute-cap exemption"),
+                          max_length=Extension._meta.get_field("cap_exemption").max_length)
     exemption = _cap_exemption(pack, designation, cap_exemption)
     rules.check_extension(pack, designation, new_end, cabinet_approval_ref, bool(exemption), today())
     Extension.objects.create(designation=designation, previous_end=designation.term_end, new_end=new_end,
-                             reason=reason, cabinet_approval_ref=cabinet_approval_ref.strip(), rules_pack=pack,
+                             reason=reason, cabinet_approval_ref=cabinet_approval_ref, rules_pack=pack,
                              decided_by=actor.account, cap_exemption=exemption)
     previous = designation.term_end
     rows.change(designation, term_end=new_end)
     _event(actor, designation, Event.Kind.EXTENDED, pack=pack, previous_end=previous.isoformat(),
-           new_end=new_end.isoformat(), cabinet_approval_ref=cabinet_approval_ref.strip())
+           new_end=new_end.isoformat(), cabinet_approval_ref=cabinet_approval_ref)
     notified = _notify_holders(designation, Notification.Kind.EXTENDED)
     audit.record(actor, "designation.extended", designation,
                  details={"until": new_end, "previous_end": previous, "rules": str(pack), "notified": notified,
@@ -351,11 +353,6 @@ def _end(actor, designation: Designation, state: str, kind_event: str, kind_noti
     return {"notified": notified, "state": state, "ended_on": on, "version": designation.version}
 
 
-def _check_reason(text: str, field: str, ja: str, en: str) -> None:
-    if len((text or "").strip()) < 10:
-        raise RuleViolation("reason_required", ja, en, field=field)
-
-
 @transaction.atomic(durable=True)
 def cancel(*, actor, designation: Designation | int, reason: str) -> Designation:
     """DOMAIN §2: cancel as soon as a requirement fails; markings change, holders are told."""
@@ -363,7 +360,7 @@ def cancel(*, actor, designation: Designation | int, reason: str) -> Designation
     policy.require(actor, "designation.cancel", designation)
     rules.check_in_force(designation, today(), message_ja="指定中の指定のみ解除できます。",
                          message_en="Only a designation in force can be cancelled.")
-    _check_reason(reason, "reason", "解除の理由を記載してください。", "Give the reason for the cancellation.")
+    reason = inputs.reason(reason, label=("解除の理由", "Reason for the cancellation"))
     details = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED,
                    today(), reason)
     audit.record(actor, "designation.cancelled", designation, details=details)
@@ -379,6 +376,7 @@ def review(*, actor, designation: Designation | int, requirements_met: bool, not
     rules.check_in_force(designation, on, message_ja="指定中の指定のみ見直せます。",
                          message_en="Only a designation in force is reviewed.")
     pack = _pack_for(designation.tier)
+    note = inputs.reason(note, field="note", label=("見直しの記録", "Review note"), required=not requirements_met)
     if requirements_met:
         next_due = add_months(on, pack.value("review.interval_months"))
         row = Review.objects.create(designation=designation, reviewed_on=on, outcome=Review.Outcome.REQUIREMENTS_MET,
@@ -388,7 +386,6 @@ def review(*, actor, designation: Designation | int, requirements_met: bool, not
         audit.record(actor, "designation.reviewed", designation,
                      details={"outcome": row.outcome, "state": designation.state, "version": designation.version})
         return row
-    _check_reason(note, "note", "要件を満たさなくなった理由を記載してください。", "Say which requirement no longer holds.")
     row = Review.objects.create(designation=designation, reviewed_on=on, outcome=Review.Outcome.CANCEL, note=note,
                                 rules_pack=pack, reviewed_by=actor.account)
     details = _end(actor, designation, State.CANCELLED, Event.Kind.CANCELLED, Notification.Kind.CANCELLED, on, note)
@@ -443,7 +440,10 @@ def move_to_sds(*, actor, designation: Designation | int, reason: str, sds_categ
     rules.check_in_force(designation, on, message_ja=message[0], message_en=message[1])
     if designation.tier != Tier.ESI:
         raise RuleViolation("not_designated", *message)
-    _check_reason(reason, "reason", "移行の理由を記載してください。", "Give the reason for the move.")
+    reason = inputs.reason(reason, label=("移行の理由", "Reason for the move"))
+    justification_harm = inputs.reason(justification_harm, field="justification_harm",
+                                       label=("要件（漏えいによる著しい支障）の理由", "Why a leak would significantly hinder"))
+    term_end = inputs.day(term_end, field="term_end", label=("特定秘密の指定の満了日", "Term end of the SDS designation"))
     sds_pack = _pack_for(Tier.SDS, on)
     successor = Designation(
         organisation=designation.organisation, tier=Tier.SDS, rules_pack=sds_pack, title=designation.title,
@@ -506,24 +506,28 @@ def record_refused_cabinet_approval(*, actor, designation: Designation | int, re
         raise RuleViolation("no_archives_transfer_in_pack",
                             f"適用される規則（{pack}）には、承認が得られない場合の移管の定めがありません。{ja}",
                             f"The rules pack that applies ({pack}) provides no transfer to the archives.{en}")
+    requested_end = inputs.day(requested_end, field="requested_end",
+                               label=("延長で求めた満了日", "Term end the extension asked for"))
+    refusal_ref = clean(refusal_ref, field="refusal_ref", label=("内閣の不承認の記録番号", "Reference of the Cabinet's refusal"),
+                        max_length=Extension._meta.get_field("cabinet_approval_ref").max_length, min_visible=1,
+                        required=True)
+    reason = inputs.reason(reason, label=("備考", "Note"), required=False)
     threshold = pack.value("cumulative.cabinet_approval_threshold_years")
-    if requested_end is None or requested_end <= last_day_of_term(designation.designated_on, threshold):
+    if requested_end <= last_day_of_term(designation.designated_on, threshold):
         raise RuleViolation(
             "cabinet_approval_not_needed",
             f"通算{threshold}年を超えない延長には内閣の承認は不要です（不承認の記録はできません）。",
             f"An extension within {threshold} years in total needs no Cabinet approval, so none can be refused.",
             field="requested_end")
-    if not (refusal_ref or "").strip():
-        raise RuleViolation("refusal_ref_required", "内閣の不承認の記録番号を入力してください。",
-                            "Enter the reference of the Cabinet's refusal.", field="refusal_ref")
     rows.change(designation, state=State.TRANSFERRED, ended_on=on, review_due=None,
-                end_reason=(reason or "").strip() or f"Cabinet approval refused ({refusal_ref.strip()})")
+                end_reason=reason or f"Cabinet approval refused ({refusal_ref})")
     to_verify = pack.is_to_verify(ARCHIVES_KEY)
-    _event(actor, designation, Event.Kind.TRANSFERRED, on=on, pack=pack, refusal_ref=refusal_ref.strip(),
+    event = _event(actor, designation, Event.Kind.TRANSFERRED, on=on, pack=pack, refusal_ref=refusal_ref,
            requested_end=requested_end.isoformat(), to_verify=to_verify)
     notified = _notify_holders(designation, Notification.Kind.TRANSFERRED)
     audit.record(actor, "designation.transferred_to_archives", designation,
-                 details={"refusal_ref": refusal_ref.strip(), "rules": str(pack), "to_verify": to_verify,
+                 # No typed text in the log (issue 12 §8): the refusal's reference is on the ledger event.
+                 details={"event": event.pk, "rules": str(pack), "to_verify": to_verify,
                           "notified": notified, "state": State.TRANSFERRED, "ended_on": on,
                           "version": designation.version})
     return designation
@@ -554,9 +558,7 @@ def request_correction(*, actor, designation: Designation, kind: str, request: s
     policy.require(actor, "designation.request_correction", designation)
     if kind not in CorrectionRequest.Kind.values:
         raise RuleViolation("invalid_kind", "是正要求の種類が不正です。", f"Unknown correction kind {kind!r}.", field="kind")
-    if len((request or "").strip()) < 10:
-        raise RuleViolation("request_required", "是正要求の内容を記載してください。", "Write what must be corrected.",
-                            field="request")
+    request = inputs.reason(request, field="request", label=("是正要求の内容", "What must be corrected"))
     row = CorrectionRequest.objects.create(designation=designation, kind=kind, request=request,
                                            requested_by=actor.describe())
     _event(actor, designation, Event.Kind.CORRECTION_REQUESTED, correction_kind=kind, correction=row.pk)
@@ -570,8 +572,7 @@ def answer_correction(*, actor, correction: CorrectionRequest, answer: str) -> C
     policy.require(actor, "designation.answer_correction", correction.designation)
     if correction.answered_at is not None:
         raise RuleViolation("already_answered", "この是正要求には回答済みです。", "This request is already answered.")
-    if len((answer or "").strip()) < 10:
-        raise RuleViolation("answer_required", "回答を記載してください。", "Write the answer.", field="answer")
+    answer = inputs.reason(answer, field="answer", label=("回答", "Answer"))
     rows.change(correction, answer=answer, answered_by=actor.describe(), answered_at=timezone.now())
     _event(actor, correction.designation, Event.Kind.CORRECTION_ANSWERED, correction=correction.pk)
     audit.record(actor, "designation.correction_answered", correction.designation,
@@ -592,19 +593,31 @@ def record_provision(*, actor, designation: Designation, recipient_kind: str, ba
     if designation.state != State.DESIGNATED:
         raise RuleViolation("not_designated", "指定中の情報のみ提供を記録できます。",
                             "Only information under a designation in force can be provided.")
-    rules.check_term_not_ended(designation, today())
-    if isinstance(provided_on, dt.date) and provided_on > designation.term_end:
+    on = today()
+    rules.check_term_not_ended(designation, on)
+    # Only under a designation in force on the provision date: not before its designation date.
+    provided_on = inputs.day(provided_on, field="provided_on", label=("提供日", "Provision date"),
+                             earliest=designation.designated_on)
+    if provided_on > designation.term_end:
         raise RuleViolation("provided_after_term_end", "提供日が指定の有効期間の満了日より後です。",
                             "The provision date is after the designation's term end.", field="provided_on")
     kinds = Provision.RecipientKind
     if recipient_kind not in kinds.values:
         raise RuleViolation("invalid_recipient_kind", "提供先の種類が不正です。",
                             f"Unknown recipient kind {recipient_kind!r}.", field="recipient_kind")
-    handlers = [h.strip() for h in (handler_list or []) if h and h.strip()]
-    for field, value in (("basis", basis), ("items", items)):
-        if not (value or "").strip():
-            raise RuleViolation(f"{field}_required", "提供の根拠と提供した内容を記載してください。",
-                                f"{field} is required.", field=field)
+    basis = inputs.reason(basis, field="basis", label=("提供の根拠", "Legal basis"), min_visible=1)
+    items = inputs.reason(items, field="items", label=("提供した内容", "What was provided"), min_visible=1)
+    recipient_name = clean(recipient_name, field="recipient_name", label=("提供先の名称", "Recipient name"),
+                           max_length=Provision._meta.get_field("recipient_name").max_length)
+    equivalence_finding = inputs.reason(equivalence_finding, field="equivalence_finding",
+                                        label=("同等の保護措置に関する判断", "Finding of equivalent protection"),
+                                        required=False)
+    if handler_list is not None and not isinstance(handler_list, list | tuple):
+        raise RuleViolation("invalid_handler_list", "提供先の取扱者名簿は氏名の一覧で記録してください。",
+                            "The recipient's handler list must be a list of names.", field="handler_list")
+    handlers = [clean(h, field="handler_list", label=(f"提供先の取扱者名簿の{i}人目", f"Recipient's handler list, name {i}"),
+                      max_length=200) for i, h in enumerate(handler_list or [], start=1)]
+    handlers = [h for h in handlers if h]
     if not handlers:
         raise RuleViolation("handler_list_required", "提供先の取扱者名簿を記録してください。",
                             "Record the recipient's handler list.", field="handler_list")
@@ -625,17 +638,27 @@ def record_provision(*, actor, designation: Designation, recipient_kind: str, ba
             raise RuleViolation("contract_not_active", "認定または契約が提供日に有効ではありません。",
                                 "The business's certification or contract is not active on the provision date.",
                                 field="contract")
-    if recipient_kind in (kinds.FOREIGN, kinds.DIET_OR_COURT) and not recipient_name.strip():
+    if recipient_kind in (kinds.FOREIGN, kinds.DIET_OR_COURT) and not recipient_name:
         raise RuleViolation("recipient_name_required", "提供先の名称を記載してください。",
                             "Name the recipient.", field="recipient_name")
-    if recipient_kind == kinds.FOREIGN and len(equivalence_finding.strip()) < 10:
+    if recipient_kind == kinds.FOREIGN and visible_length(equivalence_finding) < 10:
         raise RuleViolation("equivalence_finding_required",
                             "外国政府等への提供には、同等の保護措置に関する判断の記録が必要です。",
                             "A provision abroad needs the recorded finding of equivalent protection.",
                             field="equivalence_finding")
+    recipient_name = recipient_name or (recipient.name_ja if recipient else "")
+    # Issue 12 §5: a provision is a fact; the same one recorded twice (a double submission, a
+    # retried import) is refused. The designation's lock orders two identical ones at once.
+    if Provision.objects.filter(designation=designation, recipient_kind=recipient_kind, recipient=recipient,
+                                recipient_name=recipient_name, provided_on=provided_on, basis=basis,
+                                items=items).exists():
+        raise RuleViolation("duplicate_provision",
+                            f"同じ提供（{provided_on:%Y-%m-%d}、同じ提供先・根拠・内容）は既に記録されています。",
+                            f"This provision ({provided_on:%Y-%m-%d}, same recipient, basis and items) is already "
+                            "recorded.", field="provided_on")
     row = Provision.objects.create(
         designation=designation, recipient_kind=recipient_kind, recipient=recipient,
-        recipient_name=recipient_name.strip() or (recipient.name_ja if recipient else ""), contract=contract,
+        recipient_name=recipient_name, contract=contract,
         basis=basis, provided_on=provided_on, items=items, equivalence_finding=equivalence_finding,
         handler_list=handlers, recorded_by=actor.describe(),
     )
