@@ -75,7 +75,7 @@ def test_empty_file_and_missing_title_are_refused(handler, designation):
     assert exc.value.code == "empty_file"
     with pytest.raises(RuleViolation) as exc:
         services.upload(actor=handler, designation=designation, title="  ", source=io.BytesIO(b"x"), filename="a.txt")
-    assert exc.value.code == "title_required" and exc.value.field == "title"
+    assert exc.value.code == "text_required" and exc.value.field == "title"  # the one text policy (issue 12)
     assert not Document.objects.exists()
 
 
@@ -100,10 +100,22 @@ def test_upload_failing_half_way_leaves_no_row_no_key_and_no_stored_object(monke
     assert not _stored_files(_vault_folder)
 
 
-def test_file_names_lose_folders_and_control_characters(handler, designation):
+def test_file_names_lose_folders(handler, designation):
     version = services.upload(actor=handler, designation=designation, title="t", source=io.BytesIO(b"x"),
-                              filename="../../etc/\x00pass\nwd.txt")
+                              filename="../../etc/passwd.txt")
     assert version.filename == "passwd.txt"
+
+
+@pytest.mark.parametrize(("filename", "position"), [("\x00pass\nwd.txt", 1), ("invoice\u202efdp.exe", 8)])
+def test_file_names_with_control_characters_or_direction_overrides_are_refused_naming_the_file(
+        handler, designation, filename, position):
+    # Issue 12 §1: refused, not silently changed (an override makes "invoice\u202efdp.exe" read "invoiceexe.pdf").
+    with pytest.raises(RuleViolation) as exc:
+        services.upload(actor=handler, designation=designation, title="t", source=io.BytesIO(b"x"),
+                        filename=f"../../etc/{filename}")
+    assert (exc.value.code, exc.value.field) == ("invalid_character", "file")
+    assert f"character {position} " in exc.value.message_en
+    assert not Document.objects.exists()
 
 
 def test_someone_without_need_to_know_cannot_upload(meti, designation):

@@ -25,6 +25,7 @@ from hozen.core import rows
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account
 from hozen.core.roles import OrganisationKind
+from hozen.core.text import check_date, clean
 
 from . import briefings, conditions
 from .locking import lock_designation
@@ -100,11 +101,9 @@ def add_handler(*, actor, designation, account: Account | int, ends_on: dt.date 
     policy.require(actor, "handling.handler.add", designation)
     organisation = actor.organisation
     on = today()
-    reason = (reason or "").strip()
-    department = (department or "").strip()
-    if len(reason) > 300:
-        raise RuleViolation("reason_too_long", "理由は300文字以内で入力してください。",
-                            "The reason must be at most 300 characters.", field="reason")
+    reason = _need_to_know(reason)
+    department = clean(department, field="department", label=("所属部署", "Department"),
+                       max_length=HandlerEntry._meta.get_field("department").max_length)
     account_pk = account.pk if isinstance(account, Account) else account
     try:
         account = rows.lock(Account, account_pk)
@@ -141,9 +140,7 @@ def add_handler(*, actor, designation, account: Account | int, ends_on: dt.date 
     latest = designation.term_end
     if contract is not None:
         latest = min(latest, contract.valid_until)
-    ends_on = ends_on or latest
-    if not isinstance(ends_on, dt.date) or isinstance(ends_on, dt.datetime):
-        raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field="ends_on")
+    ends_on = check_date(ends_on or latest, field="ends_on", label=("取扱いの終了日", "Need to know until"))
     if ends_on < on:
         raise RuleViolation("ends_in_past", "終了日は今日以降にしてください。", "The end date cannot be in the past.",
                             field="ends_on")
@@ -164,6 +161,12 @@ def add_handler(*, actor, designation, account: Account | int, ends_on: dt.date 
     audit.record(actor, "handling.handler.added", entry, details=_entry_details(
         entry, organisation=organisation.code, contract=contract, starts_on=on))
     return entry
+
+
+def _need_to_know(reason) -> str:
+    """Why a person needs to know (or why they are taken off): one line, as the list shows it."""
+    return clean(reason, field="reason", label=("理由", "Reason"),
+                 max_length=HandlerEntry._meta.get_field("reason").max_length)
 
 
 def _end(actor, entry: HandlerEntry, reason: str) -> HandlerEntry:
@@ -192,9 +195,10 @@ def remove_handler(*, actor, entry: HandlerEntry | int, reason: str = "") -> Han
     entry = _locked(entry)
     policy.require(actor, "handling.handler.remove", entry)
     _check_open(entry)
+    reason = _need_to_know(reason)  # checked like any typed text; the log records only whether one was given
     _end(actor, entry, EndReason.REMOVED)
     audit.record(actor, "handling.handler.removed", entry,
-                 details=_ended_details(entry, reason_given=bool((reason or "").strip())))
+                 details=_ended_details(entry, reason_given=bool(reason)))
     _close_campaign_if_done(actor, entry)
     return entry
 
@@ -226,6 +230,11 @@ def confirm_handler(*, actor, entry: HandlerEntry | int) -> HandlerEntry:
         ja, en = LAPSES[lapsed]
         raise RuleViolation("entry_lapsed", f"この記載は失効しているため確認できません（{ja}）。",
                             f"This entry has lapsed and cannot be confirmed ({en}).")
+    if entry.last_confirmed_on == on:
+        # Issue 12 §5: a confirmation is a fact; the same one twice on one day (a double click, two
+        # keepers at once: the entry's lock orders them) is refused, not logged again.
+        raise RuleViolation("already_confirmed_today", "この記載は本日既に確認されています。",
+                            "This entry was already confirmed today.")
     rows.change(entry, last_confirmed_on=on, review_due=on + dt.timedelta(days=review_interval_days()))
     audit.record(actor, "handling.handler.confirmed", entry,
                  details=_entry_details(entry, next_review=entry.review_due, last_confirmed_on=on))
@@ -314,9 +323,19 @@ def record_office_holding(*, actor, account: Account | int, office: str, since: 
     if office not in codes:
         raise RuleViolation("unknown_office", f"職 {office!r} は適性評価を要しない職の一覧にありません。",
                             f"{office!r} is not an exempt office in the rules packs in force.", field="office")
+    since = check_date(since, field="since", label=("就任日", "Holding since"))
+    if until is not None:
+        until = check_date(until, field="until", label=("退任日", "Holding until"))
     if until is not None and until < since:
         raise RuleViolation("ends_before_it_starts", "終了日が開始日より前です。", "The end is before the start.",
                             field="until")
+    # Issue 12 §5: a holding is a fact; the same office from the same day recorded again is refused
+    # (the account's lock orders two recordings at once).
+    if OfficeHolding.objects.filter(account=account, office=office, since=since).exists():
+        raise RuleViolation("office_holding_already_recorded",
+                            f"この人の{since:%Y-%m-%d}からの職 {office} は既に記録されています。",
+                            f"This person's holding of {office} since {since:%Y-%m-%d} is already recorded.",
+                            field="since")
     holding = OfficeHolding.objects.create(account=account, office=office, since=since, until=until,
                                            recorded_by=actor.describe())
     audit.record(actor, "handling.office.recorded", holding, details={

@@ -22,7 +22,6 @@ import hashlib
 import mimetypes
 import secrets
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from typing import IO
 
@@ -36,6 +35,7 @@ from hozen.access import policy
 from hozen.core import rows
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account
+from hozen.core.text import clean
 from hozen.crypto.envelope import CryptoError
 from hozen.crypto.keys import DataKeyDestroyed
 from hozen.designation.models import Designation
@@ -85,19 +85,17 @@ def _too_large(limit: int) -> RuleViolation:
 
 
 def check_title(title: str) -> str:
-    title = unicodedata.normalize("NFKC", title or "").strip()
-    if not title:
-        raise RuleViolation("title_required", "文書名を入力してください。", "Enter the document's title.", field="title")
-    if len(title) > 200:
-        raise RuleViolation("title_too_long", "文書名は200文字以内にしてください。",
-                            "The title must be at most 200 characters.", field="title")
-    return title
+    """The document's title by the one text policy (issue 12 §1): one line, something visible."""
+    return clean(title, field="title", label=("文書名", "Document title"),
+                 max_length=Document._meta.get_field("title").max_length, min_visible=1, required=True)
 
 
 def clean_filename(name: str) -> str:
-    """The file's own name, without any folder, control characters or a leading dot."""
-    name = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    """The file's own name, without any folder or a leading dot. A name with a control character,
+    a direction override (``invoice\u202Efdp.exe`` shows as ``invoiceexe.pdf``), a lone surrogate
+    or a non-character is refused naming the file, by the one text policy; the rest is NFKC."""
+    name = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = clean(name, field="file", label=("ファイル名", "File name")).lstrip(".").strip()
     if not name:
         raise RuleViolation("file_name_required", "ファイル名がありません。", "The file has no name.", field="file")
     if len(name) > 255:
@@ -437,13 +435,32 @@ def _check_held(copy: Copy) -> None:
 
 
 def _short_text(value: str, field: str, label_ja: str, label_en: str, *, required: bool) -> str:
-    value = unicodedata.normalize("NFKC", value or "").strip()
-    if required and not value:
-        raise RuleViolation(f"{field}_required", f"{label_ja}を入力してください。", f"Enter the {label_en}.", field=field)
-    if len(value) > 120:
-        raise RuleViolation(f"{field}_too_long", f"{label_ja}は120文字以内にしてください。",
-                            f"The {label_en} must be at most 120 characters.", field=field)
-    return value
+    """A custody record's one-line text (medium, sender, method) by the one text policy."""
+    return clean(value, field=field, label=(label_ja, label_en), max_length=120, min_visible=1 if required else 0,
+                 required=required)
+
+
+def _check_not_recorded_today(actor, *, doc: Document, parent: Copy | None, medium: str, received_from: str) -> None:
+    """Issue 12 §5: a custody step describes a fact, and the same fact is refused a second time: the
+    same person recording, on the same day, a medium of the same description copied from the same
+    copy, or received for the same document from the same sender (a double submission, a retried
+    request). The document's lock, held by the caller, orders two identical records at once. A
+    second medium is a different fact: its description says which it is ("DVD-R 2/2")."""
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    events = CustodyEvent.objects.filter(at__gte=start, at__lt=start + dt.timedelta(days=1), method=medium,
+                                         copy__recipient=actor.account)
+    if parent is not None:
+        events = events.filter(kind=CustodyEvent.Kind.COPIED, copy__parent=parent)
+        what_ja, what_en = "同じ複製からの同じ媒体", "the same medium copied from the same copy"
+    else:
+        events = events.filter(kind=CustodyEvent.Kind.RECEIVED, copy__document=doc, counterpart_name=received_from)
+        what_ja, what_en = "同じ受領元からの同じ媒体", "the same medium received from the same sender"
+    if events.exists():
+        raise RuleViolation(
+            "duplicate_custody_record",
+            f"本日、{what_ja}は既に記録されています。2つ目の媒体であれば、媒体の説明で区別してください（例: DVD-R 2枚目）。",
+            f"You already recorded {what_en} today. If this is a second medium, say which in its description "
+            "(for example \"DVD-R, 2 of 2\").", field="medium")
 
 
 @transaction.atomic(durable=True)
@@ -471,14 +488,15 @@ def record_medium(*, actor, medium: str, parent: Copy | int | None = None, docum
     doc.designation = designation
     facts.forget(actor)
     policy.require(actor, "vault.medium.record", target)
-    medium = _short_text(medium, "medium", "媒体", "medium (e.g. paper printout, DVD)", required=True)
+    medium = _short_text(medium, "medium", "媒体", "Medium", required=True)
     if parent is not None:
         version = parent.version
     else:
-        received_from = _short_text(received_from, "received_from", "受領元", "sender", required=True)
+        received_from = _short_text(received_from, "received_from", "受領元", "Sender", required=True)
         version = doc.versions.order_by("-number").first()
         if version is None:
             raise RuleViolation("no_version", "この文書には版がありません。", "The document has no version.")
+    _check_not_recorded_today(actor, doc=doc, parent=parent, medium=medium, received_from=received_from)
     rows.change(doc, copies_issued=doc.copies_issued + 1)
     name = _person_name(actor.account)
     copy = Copy.objects.create(
@@ -576,7 +594,7 @@ def destroy_copy(*, actor, copy: Copy | int, witness: Account | None, method: st
     copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
     _check_held(copy)
     policy.require(actor, "vault.copy.destroy", copy)
-    method = _short_text(method, "method", "廃棄の方法", "method of destruction (e.g. shredded, degaussed)",
+    method = _short_text(method, "method", "廃棄の方法", "Method of destruction",
                          required=True)
     witness = _fresh_account(witness)
     if witness is None or not witness.is_active:
