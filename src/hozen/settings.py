@@ -18,6 +18,7 @@ Variables (all optional on the embedded default):
                          HOZEN_DATA_DIR/vault (with HOZEN_VAULT_S3_ENDPOINT, HOZEN_VAULT_S3_REGION;
                          credentials from the usual AWS_* variables)
   HOZEN_BRIEFING_MAX_AGE_DAYS  a handler re-acknowledges the briefing after this many days (365)
+  HOZEN_API_MAX_BODY_BYTES  largest request body the API reads, uploads aside (default: 2.5 MiB)
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hozen.core.middleware.RequestIdMiddleware",
+    # Under /api/: 413 for an oversized body before anything reads it; every error as the API's JSON.
+    "hozen.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "hozen.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -265,6 +268,12 @@ if os.environ.get("HOZEN_VAULT_S3_BUCKET", "").strip():
             "querystring_auth": False,
         },
     }
+
+# Request bodies: the API refuses a larger body with 413 naming the limit (hozen.api.middleware);
+# uploads (multipart) may be as large as the vault accepts plus the form around the file.
+HOZEN_API_MAX_BODY_BYTES = _int("HOZEN_API_MAX_BODY_BYTES", 2_621_440)
+HOZEN_API_MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = HOZEN_API_MAX_BODY_BYTES
 
 # Handlers re-acknowledge the briefing after this many days (and on a rules-pack change).
 HOZEN_BRIEFING_MAX_AGE_DAYS = _int("HOZEN_BRIEFING_MAX_AGE_DAYS", 365)

@@ -69,7 +69,7 @@ def test_malformed_input_gets_422_naming_the_field_and_writes_nothing(client, pe
                             **_auth(token))
     assert response.status_code == 422
     assert response.json()["fields"] == ["language"]
-    assert "language" in response.json()["message"]
+    assert response.json()["code"] == "invalid_input" and "language" in response.json()["detail"]
     assert Account.objects.get(username="subject").language == "ja"
     assert AuditEntry.objects.count() == before
 

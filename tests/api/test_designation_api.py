@@ -216,7 +216,9 @@ def test_get_of_another_organs_designation_is_404_like_a_missing_one(client, tok
     other = client.get(f"{BASE}/{designated.pk}", **tokens["head_mic"])
     missing = client.get(f"{BASE}/{designated.pk + 1000}", **tokens["head_mic"])
     assert other.status_code == missing.status_code == 404
-    assert other.json() == missing.json() == {"detail": "Not found.", "code": "not_found"}
+    # The one error shape, the detail in the caller's language (the head's account: Japanese).
+    assert other.content == missing.content
+    assert other.json() == missing.json() == {"detail": "見つかりません。", "code": "not_found"}
 
 
 # --- drafting ---------------------------------------------------------------------------------------------
