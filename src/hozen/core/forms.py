@@ -24,5 +24,6 @@ class EnrolForm(forms.Form):
 
 
 class ResetSecondFactorForm(forms.Form):
-    reason = forms.CharField(label=_("Reason (recorded in the audit log)"), min_length=10, max_length=500,
+    # Issue 12 §8: the reason is kept encrypted in its own record; the audit entry names the reset only.
+    reason = forms.CharField(label=_("Reason (kept encrypted, apart from the audit log)"), min_length=10, max_length=500,
                              widget=forms.Textarea(attrs={"rows": 3}))

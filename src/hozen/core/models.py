@@ -10,6 +10,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hozen.crypto.fields import EncryptedTextField
+from hozen.crypto.models import ProtectedSubject
+
 from .roles import OrganisationKind, Role
 
 
@@ -168,6 +171,38 @@ class RoleAssignment(models.Model):
     @property
     def label(self) -> str:
         return f"{Role(self.role).label} — {self.organisation.code}"
+
+
+class SecondFactorReset(ProtectedSubject):
+    """An administrator's reset of someone's lost second factor, with the reason they typed.
+
+    Issue 12 §8, no prose in the log: a reason may name people or carry a phone number, and the
+    audit log is append-only, so the reason lives here, encrypted under this record's own data key
+    (shreddable on its own: ``hozen.crypto.shred``), and the ``otp.reset`` entry names this record
+    by id. Reading it goes through ``hozen.crypto.reveal``: the auditor only (``audit.browse``, the
+    role that investigates misuse), each read an audit entry on the person's "who has read my
+    data" list.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="second_factor_resets",
+                                verbose_name=_("account"))
+    reset_by = models.JSONField(_("reset by"))  # by value, like the audit log
+    reason = EncryptedTextField(_("reason"))
+    created_at = models.DateTimeField(_("reset at"), default=timezone.now, editable=False)
+
+    crypto_read_action = "audit.browse"
+
+    class Meta:
+        verbose_name = _("second-factor reset")
+        verbose_name_plural = _("second-factor resets")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"second-factor reset {self.pk}"  # never the reason
+
+    @property
+    def crypto_subject_person_id(self) -> int | None:
+        return self.account.person_id
 
 
 class ApiToken(models.Model):

@@ -32,8 +32,9 @@ from hozen.access import policy
 
 from . import rows
 from .errors import NotFound, RuleViolation
-from .models import Account, ApiToken, Organisation, Person, RoleAssignment, nfkc
+from .models import Account, ApiToken, Organisation, Person, RoleAssignment, SecondFactorReset
 from .roles import ROLE_ORGANISATION_KINDS, OrganisationKind, Role
+from .text import check_date, clean
 
 RECOVERY_CODE_COUNT = 10
 
@@ -87,6 +88,12 @@ def create_organisation(*, actor, code: str, kind: str, name_ja: str, name_en: s
     """A new organisation. Two creations of one code at once: one is made, the other refused like a
     sequential duplicate (the code's unique constraint decides between them)."""
     policy.require(actor, "organisation.create")
+    # The one text policy before any query: a NUL in a code would otherwise reach the database.
+    code = clean(code, field="code", label=("組織コード", "Organisation code"), max_length=32, required=True)
+    name_ja = clean(name_ja, field="name_ja", label=("名称（日本語）", "Name (Japanese)"), max_length=200,
+                    min_visible=1, required=True)
+    name_en = clean(name_en, field="name_en", label=("名称（英語）", "Name (English)"), max_length=200,
+                    min_visible=1, required=True)
     if kind not in OrganisationKind.values:
         raise RuleViolation("invalid_kind", f"組織の種別 {kind!r} は不正です。",
                             f"Unknown organisation kind {kind!r}; use one of {', '.join(OrganisationKind.values)}.",
@@ -133,13 +140,25 @@ def create_account(*, actor, username: str, family_name: str, given_name: str = 
     ``username_taken`` exactly as a later duplicate is (the user name's unique constraint decides
     between them; nothing of the refused one is kept)."""
     policy.require(actor, "account.create")
-    username = nfkc(username).lower()
+    username = clean(username, field="username", label=("ユーザー名", "User name"), max_length=64,
+                     required=True).lower()
+    family_name, given_name, family_name_kana, given_name_kana = (
+        clean(value, field=field, label=label, max_length=100, min_visible=1 if field == "family_name" else 0,
+              required=field == "family_name")
+        for field, label, value in (
+            ("family_name", ("姓", "Family name"), family_name), ("given_name", ("名", "Given name"), given_name),
+            ("family_name_kana", ("姓（カナ）", "Family name (katakana)"), family_name_kana),
+            ("given_name_kana", ("名（カナ）", "Given name (katakana)"), given_name_kana)))
+    email = clean(email, field="email", label=("メールアドレス", "E-mail"), max_length=254)
+    if date_of_birth is not None:
+        date_of_birth = check_date(date_of_birth, field="date_of_birth", label=("生年月日", "Date of birth"),
+                                   latest=timezone.localdate())
     if Account.objects.filter(username=username).exists():
         raise _username_taken(username)
     organisation = _organisation(organisation)
     _check_role(role, organisation)
-    person = Person(family_name=family_name, given_name=given_name, family_name_kana=nfkc(family_name_kana),
-                    given_name_kana=nfkc(given_name_kana), date_of_birth=date_of_birth)
+    person = Person(family_name=family_name, given_name=given_name, family_name_kana=family_name_kana,
+                    given_name_kana=given_name_kana, date_of_birth=date_of_birth)
     _validate(person)
     person.save()
     account = Account(username=username, person=person, email=email, language=language)
@@ -405,18 +424,21 @@ def reset_second_factor(*, actor, account: Account | int, reason: str) -> Accoun
     """A lost phone: an administrator removes the factors; the user enrols anew at next sign-in
     (LESSONS.md: nobody locked out for days). Their sessions end too. An enrolment being confirmed
     at the same moment either completes first (and is then removed) or finds its device gone."""
-    reason = (reason or "").strip()
     account = rows.lock(Account, account)
     policy.require(actor, "otp.reset", account)
-    if len(reason) < 10:
-        raise RuleViolation("reason_required", "理由を10文字以上で記入してください。",
-                            "Give a reason of at least 10 characters.", field="reason")
+    reason = clean(reason, field="reason", label=("理由", "Reason"), multiline=True, max_length=500, min_visible=10,
+                   required=True)
     removed = list(TOTPDevice.objects.filter(user=account).order_by("pk").values_list("pk", flat=True))
     TOTPDevice.objects.filter(pk__in=removed).delete()
     StaticDevice.objects.filter(user=account).delete()
     rows.change(account, session_generation=account.session_generation + 1)
-    audit.record(actor, "otp.reset", account, purpose=reason,
-                 details={"devices_removed": removed, "session_generation": account.session_generation})
+    # Issue 12 §8: the reason may carry personal data (a name, a phone number), and the log keeps
+    # everything for ever; it goes to its own encrypted, shreddable record, which the entry names.
+    # Entries written before this change keep the reason they were written with (append-only).
+    record = SecondFactorReset(account=account, reset_by=actor.describe(), reason=reason)
+    record.save()
+    audit.record(actor, "otp.reset", account, details={
+        "devices_removed": removed, "session_generation": account.session_generation, "reset": record})
     return account
 
 
@@ -454,6 +476,7 @@ def create_api_token(*, actor, account: Account | int, assignment: RoleAssignmen
     a role revoked a moment before, and a sign-out everywhere either revokes it or came first."""
     account = rows.lock(Account, account)
     policy.require(actor, "token.create", account)
+    label = clean(label, field="label", label=("ラベル", "Label"), max_length=ApiToken._meta.get_field("label").max_length)
     active = RoleAssignment.objects.filter(account=account, revoked_at__isnull=True).select_related("organisation")
     chosen = active.order_by("id").first() if assignment is None else active.filter(pk=_pk(assignment)).first()
     if chosen is None:
