@@ -18,6 +18,7 @@ from hozen.core import rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation
 from hozen.core.roles import OrganisationKind
+from hozen.core.text import check_date, clean
 
 from .models import Certification, Contract
 
@@ -32,8 +33,7 @@ def record_certification(*, actor, organ: Organisation | int, business: Organisa
     if business.kind != OrganisationKind.BUSINESS:
         raise RuleViolation("not_a_business", f"{business.code} は事業者ではありません。",
                             f"{business.code} is not a business.", field="business")
-    if not isinstance(certified_on, dt.date) or isinstance(certified_on, dt.datetime):
-        raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field="certified_on")
+    certified_on = check_date(certified_on, field="certified_on", label=("認定日", "Certification date"))
     cert = Certification.objects.create(organ=organ, business=business, certified_on=certified_on)
     audit.record(actor, "certification.recorded", cert, details={
         "organ": organ.code, "business": business.code, "certified_on": certified_on, "suspended_on": None,
@@ -50,12 +50,12 @@ def record_contract(*, actor, certification: Certification | int, reference: str
     contract with the same reference, even one recorded at the same moment, is refused clearly."""
     certification = rows.lock(Certification, certification, related=("organ", "business"))
     policy.require(actor, "contract.record", certification.organ)
-    reference = (reference or "").strip()
-    if not reference:
-        raise RuleViolation("reference_required", "契約番号を入力してください。", "Enter the contract reference.",
-                            field="reference")
+    reference = clean(reference, field="reference", label=("契約番号", "Contract reference"),
+                      max_length=Contract._meta.get_field("reference").max_length, min_visible=1, required=True)
     if form not in Contract.Form.values:
         raise RuleViolation("invalid_form", "契約の形態が不正です。", f"Unknown contract form {form!r}.", field="form")
+    valid_from = check_date(valid_from, field="valid_from", label=("契約の開始日", "Contract start"))
+    valid_until = check_date(valid_until, field="valid_until", label=("契約の終了日", "Contract end"))
     if valid_until < valid_from:
         raise RuleViolation("contract_ends_before_it_starts", "契約の終了日が開始日より前です。",
                             "The contract ends before it starts.", field="valid_until")
@@ -72,7 +72,14 @@ def record_contract(*, actor, certification: Certification | int, reference: str
                                 f"この認定は{ended_on:%Y-%m-%d}から{ja}。契約を記録できません。",
                                 f"This certification is {en} since {ended_on:%Y-%m-%d}: no contract can be recorded "
                                 "under it.", field="certification")
-    departments = [d.strip() for d in authorised_departments if d and d.strip()]
+    if not isinstance(authorised_departments, list | tuple):
+        raise RuleViolation("invalid_departments", "ESI を取り扱う部署は部署名の一覧で指定してください。",
+                            "The departments allowed to handle ESI must be a list of names.",
+                            field="authorised_departments")
+    # Department names as handler entries store them (the same policy), so the two always match.
+    departments = [clean(d, field="authorised_departments", label=(f"{i}番目の部署名", f"Department {i}"), max_length=200)
+                   for i, d in enumerate(authorised_departments, start=1)]
+    departments = list(dict.fromkeys(d for d in departments if d))
     if not departments:
         raise RuleViolation("no_departments", "ESI を取り扱う部署を1つ以上指定してください。",
                             "Name at least one department allowed to handle ESI.", field="authorised_departments")
