@@ -24,6 +24,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hozen.core.errors import RuleViolation
+from hozen.core.text import EARLIEST_DATE, LATEST_DATE, forbidden_position
 
 TIERS = ("esi", "sds")
 DOMAINS = ("A", "B", "C")
@@ -224,12 +225,21 @@ class _Reader:
 
     # -- typed values ---------------------------------------------------------------------------
 
-    def text(self, node: Node, what: str, *, max_length: int = 500) -> str | Any:
+    def text(self, node: Node, what: str, *, max_length: int = 500, multiline: bool = False) -> str | Any:
+        """Non-empty text. Characters the one text policy refuses (``hozen.core.text``: controls,
+        direction overrides, lone surrogates, non-characters; a YAML escape such as ``"\\u202e"``
+        can write any of them) are refused here too. The pack's wording is kept as published,
+        not NFKC-normalised: official names keep their full-width brackets."""
         value = self.scalar(node, what)
         if value is _MISSING:
             return value
         if not isinstance(value, str) or not value.strip():
             return self.error(_line(node), f"{what} must be non-empty text", f"{what} は空でない文字列でなければなりません。")
+        found = forbidden_position(value, multiline=multiline)
+        if found is not None:
+            position, ch = found
+            return self.error(_line(node), f"{what}: character {position} is not allowed (U+{ord(ch):04X})",
+                              f"{what}: {position}文字目に使用できない文字があります（U+{ord(ch):04X}）。")
         value = value.strip()
         if len(value) > max_length:
             return self.error(_line(node), f"{what} is longer than {max_length} characters",
@@ -277,6 +287,9 @@ class _Reader:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             return self.error(_line(node), f"{what} must be a date (YYYY-MM-DD)",
                               f"{what} は日付（YYYY-MM-DD）でなければなりません。")
+        if not EARLIEST_DATE <= value <= LATEST_DATE:  # the one date policy's plausible range
+            return self.error(_line(node), f"{what} must be between {EARLIEST_DATE} and {LATEST_DATE}",
+                              f"{what} は{EARLIEST_DATE}から{LATEST_DATE}までの日付でなければなりません。")
         return value
 
     def choice(self, node: Node, what: str, choices: tuple[str, ...]) -> str | Any:
@@ -393,7 +406,7 @@ def _read_taxonomy(r: _Reader, entry: tuple[Node, Node], tier) -> dict | Any:
                 row = _read_fields(r, fields, what, {
                     "code": lambda n, w: r.code(n, w, TAXON_CODE_RE, '"1"'),
                     "name_ja": lambda n, w: r.text(n, w), "name_en": lambda n, w: r.text(n, w),
-                    "note": lambda n, w: r.text(n, w, max_length=2000),
+                    "note": lambda n, w: r.text(n, w, max_length=2000, multiline=True),
                 })
                 code = row.get("code")
                 if isinstance(code, str):
@@ -422,7 +435,7 @@ def _read_taxonomy(r: _Reader, entry: tuple[Node, Node], tier) -> dict | Any:
                     "category": lambda n, w: r.code(n, w, TAXON_CODE_RE, '"1"'),
                     "name_ja": lambda n, w: r.text(n, w), "name_en": lambda n, w: r.text(n, w),
                     "status": lambda n, w: r.choice(n, w, STATUSES),
-                    "note": lambda n, w: r.text(n, w, max_length=2000),
+                    "note": lambda n, w: r.text(n, w, max_length=2000, multiline=True),
                 })
                 code = row.get("code")
                 label = f"sub-item {code}" if isinstance(code, str) else what
@@ -485,7 +498,7 @@ def _read_values(r: _Reader, entry: tuple[Node, Node], tier, sub_item_codes: set
         if "to_verify" in fields:
             result["to_verify"] = r.boolean(fields["to_verify"][1], f"{key}.to_verify")
         if "source" in fields:
-            result["source"] = r.text(fields["source"][1], f"{key}.source", max_length=2000)
+            result["source"] = r.text(fields["source"][1], f"{key}.source", max_length=2000, multiline=True)
         if "value" in fields:
             result["value"] = _read_value(r, key, spec, fields["value"][1], sub_item_codes)
         out[key] = result

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from hozen import audit
 from hozen.access import policy
 from hozen.core.errors import RuleViolation
+from hozen.core.text import clean
 
 from . import loader, storage
 from .models import Category, RulesPack, SubItem
@@ -40,6 +41,11 @@ def publish_pack(*, actor, source_text: str, filename: str) -> RulesPack:
     version) holds the same in the database (a first version of a new code has no row to lock).
     """
     policy.require(actor, "rules_pack.publish")
+    # The file's name by the one text policy before it names anything (messages name the path as
+    # given; the pack stores the file's own name).
+    filename = clean(filename, field="file", label=("ファイル名", "File name"), max_length=4096, min_visible=1,
+                     required=True)
+    stored_name = filename.replace("\\", "/").rsplit("/", 1)[-1][:200]
     data = loader.load(source_text, filename)
     code, version = data["code"], data["version"]
     list(RulesPack.objects.select_for_update(no_key=True).filter(code=code).order_by("pk").values_list("pk", flat=True))
@@ -73,7 +79,7 @@ def publish_pack(*, actor, source_text: str, filename: str) -> RulesPack:
     try:
         with transaction.atomic():
             pack = storage.write_pack(RulesPack, Category, SubItem, data=data, source_text=source_text,
-                                      filename=filename.rsplit("/", 1)[-1], published_by=actor.describe())
+                                      filename=stored_name, published_by=actor.describe())
     except IntegrityError:  # a concurrent first publish of the same code and version won
         raise _version_exists(code, version, version) from None
     audit.record(actor, "rules_pack.published", pack, details={
