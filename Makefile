@@ -64,3 +64,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/assessment_bench.py --part nominate
 	$(BIN)/python benchmarks/access_bench.py
 	$(BIN)/python benchmarks/vault_bench.py
+	$(BIN)/python benchmarks/reconcile_bench.py
