@@ -1,12 +1,14 @@
 # Hozen: the two commands of the README.
 #   make demo   run Hozen on its embedded default (SQLite under var/, demo data) at http://127.0.0.1:$(PORT)/
 #   make test   install the dev tools and Debian's chromium if missing, then run the whole test suite
+#   make fuzz   a longer Schemathesis campaign over every API operation (HOZEN_FUZZ_EXAMPLES per operation and
+#               role, default 200; HOZEN_FUZZ_SEED to replay one)
 PYTHON ?= python3
 VENV   ?= .venv
 PORT   ?= 8000
 BIN     = $(VENV)/bin
 
-.PHONY: demo test venv venv-dev chromium lint messages clean
+.PHONY: demo test fuzz venv venv-dev chromium lint messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +40,18 @@ demo: venv
 # pytest exits 5 when no test ran: make fails on any non-zero exit, so "no tests" fails too.
 test: venv-dev chromium
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fuzz test of the test run, longer: more examples per operation and role, no time cap per operation.
+HOZEN_FUZZ_EXAMPLES ?= 200
+fuzz: venv-dev
+	HOZEN_FUZZ_EXAMPLES=$(HOZEN_FUZZ_EXAMPLES) HOZEN_FUZZ_BUDGET_SECONDS=0 \
+	  $(BIN)/python -m pytest tests/api/test_fuzz_openapi.py $(PYTEST_ARGS)
 
 lint: venv-dev
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache
 
 messages: venv-dev
 	$(BIN)/python scripts/messages.py
