@@ -244,19 +244,21 @@ def _row_fields(pack, raw: dict) -> dict:
         if name not in _MAY_BE_EMPTY and not (raw.get(name) or "").strip():
             raise _violation(f"{name}_required", name, f"{name} が空です。", f"{name} is empty.")
     category, sub_item = resolve_taxonomy(pack, raw.get("category"), raw["sub_item"])
+    # Texts as typed: the services' text policy strips, normalises and refuses (a control character
+    # at either end is refused there, not silently stripped here).
     return {
-        "title": raw["title"].strip(),
-        "summary": raw["summary"].strip(),
+        "title": raw["title"],
+        "summary": raw["summary"],
         "category": category,
         "sub_item": sub_item,
         "designated_on": parse_iso_date(raw["designated_on"], "designated_on"),
         "term_end": parse_iso_date(raw["term_end"], "term_end"),
         "protective_measure": parse_measure(raw["protective_measure"]),
-        "justification_category": raw["justification_category"].strip(),
-        "justification_not_public": raw["justification_not_public"].strip(),
-        "justification_harm": raw["justification_harm"].strip(),
+        "justification_category": raw["justification_category"],
+        "justification_not_public": raw["justification_not_public"],
+        "justification_harm": raw["justification_harm"],
         "in_advance": parse_bool(raw.get("in_advance", ""), "in_advance"),
-        "advance_reason": (raw.get("advance_reason") or "").strip(),
+        "advance_reason": raw.get("advance_reason") or "",
     }
 
 
