@@ -228,3 +228,19 @@ def test_a_contracts_reference_and_departments_follow_the_policy(orgs, field, va
     contract = operators.record_contract(actor=factories.operator(), certification=cert,
                                          **{**terms, "authorised_departments": ["ｷﾞｼﾞｭﾂ部", "ｷﾞｼﾞｭﾂ部", "設計部"]})
     assert Contract.objects.get(pk=contract.pk).authorised_departments == ["ギジュツ部", "設計部"]
+
+
+def test_a_handler_name_with_a_c1_control_on_the_provision_screen_is_refused_beside_the_list(make_designation,
+                                                                                            people, orgs, signed_in):
+    # The form splits the list on line breaks only: U+0085 (a C1 "next line") is refused by the
+    # text policy, not taken as a line break that silently makes two names.
+    d = make_designation()
+    client = signed_in(people["esi_manager"])
+    before = writes()
+    response = client.post(f"/designations/{d.pk}/provisions/new/", {
+        "recipient_kind": "organ", "recipient": orgs["MIC"].pk, "recipient_name": "", "contract": "",
+        "basis": PROVISION["basis"], "provided_on": "2026-06-01", "items": PROVISION["items"],
+        "equivalence_finding": "", "handler_list": "山本 浩二\r\n佐藤\x85花子\r\n"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["handler_list"]
+    assert writes() == before

@@ -217,7 +217,9 @@ class ProvisionForm(ViolationMixin, forms.Form):
 
     def service_arguments(self) -> dict:
         data = dict(self.cleaned_data)
-        data["handler_list"] = [line.strip() for line in data["handler_list"].splitlines() if line.strip()]
+        # One name per line, split on line breaks only (str.splitlines would also split on U+0085 and
+        # other controls, hiding them): the service's text policy checks, strips and drops empty names.
+        data["handler_list"] = data["handler_list"].replace("\r\n", "\n").replace("\r", "\n").split("\n")
         return data
 
 
