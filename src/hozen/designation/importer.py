@@ -18,6 +18,11 @@ File format (also in the command's help and the README):
 - designated_on / term_end: ISO dates, YYYY-MM-DD.
 - protective_measure: ``marking`` (表示) or ``written_notice`` (通知).
 - in_advance: true/false, yes/no, 1/0, はい/いいえ or empty (false).
+- Texts follow the one text policy (``hozen.core.text``), as on every other channel: a control
+  character (a line break too, except in the multi-line columns summary, justifications and
+  advance_reason), a direction override or isolate, a lone surrogate or a non-character is refused
+  with its line, column and position; the rest is stored NFKC-normalised (half-width katakana
+  becomes full-width) and counted after normalisation.
 """
 
 from __future__ import annotations
