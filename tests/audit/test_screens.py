@@ -475,7 +475,9 @@ def test_the_subject_sees_exactly_the_reads_of_their_own_data(people, orgs, sign
     mine_ids = set(AuditEntry.objects.filter(action="personal_data.read", subject_person_id=subject.person_id)
                    .values_list("pk", flat=True))
     assert len(mine_ids) == 2
-    assert {row["read"].id for row in response.context["rows"]} == mine_ids
+    # Two purposes: two lines of one read each (repeated reads are grouped, issue 12 §7).
+    assert [row["group"].count for row in response.context["rows"]] == [1, 1]
+    assert response.context["page"].total == len(mine_ids)
     html = _html(response)
     assert "2 件の閲覧が記録されています。" in html
     assert html.count("内閣府調査担当") == 2 and "内閣府 (CAO)" in html
@@ -556,18 +558,21 @@ def test_own_reads_of_someone_else_are_refused(people):
 
 
 def test_own_reads_are_paginated_and_none_is_left_out(people, signed_in, investigator, dossier_of, monkeypatch):
-    from hozen.audit import views
-
-    monkeypatch.setattr(views, "READS_PER_PAGE", 3)
+    monkeypatch.setattr(queries, "READS_PAGE_ENTRIES", 3)
     dossier = dossier_of(people["subject"].person)
-    for _ in range(7):
-        reveal(investigator, dossier, "notes", purpose="investigation")
+    days = [dt.datetime(2026, 4, d, 3, 0, tzinfo=dt.UTC) for d in (1, 2, 3, 4, 5, 6, 7)]
+    for day in days:
+        with time_machine.travel(day, tick=False):
+            reveal(investigator, dossier, "notes", purpose="investigation")
     client = signed_in(people["subject"])
-    seen = []
-    for page in (1, 2, 3):
-        seen += [row["read"].id for row in client.get(MY_READS, {"page": page}).context["rows"]]
-    assert seen == list(AuditEntry.objects.filter(action="personal_data.read").order_by("-pk")
-                        .values_list("pk", flat=True))
+    seen, query = [], {}
+    for _ in range(4):  # keyset pages, newest first: 3 + 3 + 1 reads, one line per day
+        page = client.get(MY_READS, query).context["page"]
+        seen += [(g.day, g.count) for g in page.groups]
+        if page.older is None:
+            break
+        query = {"before": page.older}
+    assert seen == [(day.date(), 1) for day in reversed(days)]
 
 
 def test_own_reads_page_query_count_does_not_grow_with_the_rows(people, signed_in, investigator, dossier_of,
@@ -578,4 +583,4 @@ def test_own_reads_page_query_count_does_not_grow_with_the_rows(people, signed_i
     client = signed_in(people["subject"])
     with django_assert_max_num_queries(12):
         response = client.get(MY_READS)
-    assert len(response.context["rows"]) == 30
+    assert [row["group"].count for row in response.context["rows"]] == [30]  # one purpose, one day: one line

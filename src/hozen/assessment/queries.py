@@ -14,11 +14,11 @@ import datetime as dt
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hozen import audit
 from hozen.access import policy
 from hozen.core.errors import NotFound
 from hozen.core.roles import Role
 
+from . import reads
 from .items import ITEMS
 from .models import (
     Adjudication,
@@ -244,27 +244,30 @@ def case_statuses(actor, cases, *, on: dt.date | None = None) -> dict[int, dict]
     return out
 
 
-def inquiry_log_for(actor, case: AssessmentCase) -> list[dict]:
+def inquiry_log_for(actor, case: AssessmentCase, *, view: str = "inquiry_log") -> list[dict]:
     """The inquiries made about the subject — recipient kind and organisation, method, dates; never
-    names, questions or answers. For the subject once the result is notified."""
-    policy.require(actor, "assessment.view_inquiry_log", case)
+    names, questions or answers. For the subject once the result is notified; a refusal is a refused
+    read naming the person (``reads.require``)."""
+    reads.require(actor, "assessment.view_inquiry_log", case, view=view)
     return [{"recipient_kind": i.recipient_kind, "recipient_organisation": i.recipient_organisation,
              "method": i.method, "sent_on": i.sent_on, "answered_on": i.answered_on}
             for i in Inquiry.objects.filter(case=case).order_by("sent_on", "id")]
 
 
-def events_for(actor, case: AssessmentCase):
-    """The case's history (who did what when); the nominating side is not shown it."""
+def events_for(actor, case: AssessmentCase, *, view: str = "events"):
+    """The case's history (who did what when); the nominating side is not shown it (404, recorded as
+    a refused read naming the person)."""
     decision = policy.decide(actor, "assessment.view", case)
     if not decision.allowed or decision.code == "status_only":
+        reads.refused(actor, view, case, reason=decision.code, asked="assessment.view")
         raise NotFound
     return case.events.order_by("at", "id")
 
 
-def questionnaire_progress(actor, case: AssessmentCase) -> list[dict]:
+def questionnaire_progress(actor, case: AssessmentCase, *, view: str = "questionnaire_progress") -> list[dict]:
     """The completeness view: each section's version, completeness and error count, from stored
-    flags (nothing decrypted)."""
-    policy.require(actor, "assessment.save_questionnaire", case)
+    flags (nothing decrypted). The subject's own: anyone else is a refused read."""
+    reads.require(actor, "assessment.save_questionnaire", case, view=view)
     from .questionnaire import SECTIONS
 
     rows = {r.section: r for r in case.sections.all()}
@@ -315,12 +318,12 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
     return out
 
 
-def result_for_subject(actor, case: AssessmentCase, *, purpose: str = "subject_access") -> dict:
+def result_for_subject(actor, case: AssessmentCase, *, purpose: str = "subject_access", view: str = "result") -> dict:
     """The notified result as the subject receives it: outcome, valid until, and the reasons per
     item unless they asked in advance not to receive them (read and audited as subject access)."""
     from hozen.crypto import reveal
 
-    policy.require(actor, "assessment.view", case)
+    reads.require(actor, "assessment.view", case, view=view)
     adjudication = (Adjudication.objects.filter(case=case, notified_at__isnull=False).select_related("case")
                     .order_by("-round").first())
     if adjudication is None:
@@ -417,37 +420,40 @@ def statistics(*, start: dt.date, end: dt.date) -> dict:
 
 # --- case content for the API (each asks the policy first: a refusal is a 403, audited) -----------
 
-def answers_for(actor, case: AssessmentCase, *, section: str | None = None, purpose: str) -> dict[str, dict]:
+def answers_for(actor, case: AssessmentCase, *, section: str | None = None, purpose: str,
+                view: str = "answers") -> dict[str, dict]:
     """Questionnaire answers by section (the subject, the case's workers); refused with the policy's
-    reason before anything is read, even when no section is saved yet."""
+    reason before anything is read, even when no section is saved yet (a refused read naming the person)."""
     from hozen.crypto import reveal
 
-    policy.require(actor, "assessment.read_answers", case)
+    reads.require(actor, "assessment.read_answers", case, view=view)
     rows = case.sections.select_related("case").order_by("id")
     if section is not None:
         rows = rows.filter(section=section)
     return {row.section: reveal(actor, row, "content", purpose=purpose) for row in rows}
 
 
-def section_answers_for(actor, case: AssessmentCase, *, section: str, purpose: str) -> tuple[dict, int] | None:
+def section_answers_for(actor, case: AssessmentCase, *, section: str, purpose: str,
+                        view: str = "section_answers") -> tuple[dict, int] | None:
     """One section's answers and the version of the very row they were read from (the API's body
     and ETag: read apart, a save committed between them would pair old answers with a new version,
     and the next save naming it would overwrite answers its client never saw). None when unsaved."""
     from hozen.crypto import reveal
 
-    policy.require(actor, "assessment.read_answers", case)
+    reads.require(actor, "assessment.read_answers", case, view=view)
     row = case.sections.select_related("case").filter(section=section).first()
     if row is None:
         return None
     return reveal(actor, row, "content", purpose=purpose), row.version
 
 
-def findings_for(actor, case: AssessmentCase, *, purpose: str, item: str | None = None) -> dict[str, dict]:
+def findings_for(actor, case: AssessmentCase, *, purpose: str, item: str | None = None,
+                 view: str = "findings") -> dict[str, dict]:
     """The investigation's findings per item (the case's workers only), each with its version (what
     a revision names); only ``item``'s when given."""
     from hozen.crypto import reveal
 
-    policy.require(actor, "assessment.read_investigation", case)
+    reads.require(actor, "assessment.read_investigation", case, view=view)
     findings = case.findings.select_related("case")
     if item is not None:
         findings = findings.filter(item=item)
@@ -455,38 +461,38 @@ def findings_for(actor, case: AssessmentCase, *, purpose: str, item: str | None 
                      "version": f.version, "recorded_at": f.recorded_at} for f in findings}
 
 
-def summary_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:
+def summary_for(actor, case: AssessmentCase, *, purpose: str, view: str = "summary") -> dict | None:
     """The investigator's case summary for the adjudicator (the case's workers only, like the
     findings); None before the investigation is completed. Refused before anything is read."""
     from hozen.crypto import reveal
 
     from .models import CaseSummary
 
-    policy.require(actor, "assessment.read_investigation", case)
+    reads.require(actor, "assessment.read_investigation", case, view=view)
     summary = CaseSummary.objects.filter(case=case).select_related("case", "recorded_by").first()
     if summary is None:
         return None
     return {"text": reveal(actor, summary, "text", purpose=purpose), "recorded_at": summary.recorded_at}
 
 
-def inquiries_for(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
+def inquiries_for(actor, case: AssessmentCase, *, purpose: str, view: str = "inquiries") -> list[dict]:
     """Inquiries with names, questions and answers (the case's workers only)."""
     from hozen.crypto import reveal_many
 
-    policy.require(actor, "assessment.read_investigation", case)
+    reads.require(actor, "assessment.read_investigation", case, view=view)
     return [{"id": i.pk, "recipient_kind": i.recipient_kind, "recipient_organisation": i.recipient_organisation,
              "method": i.method, "sent_on": i.sent_on, "answered_on": i.answered_on,
              **reveal_many(actor, i, ["recipient_name", "question", "response"], purpose=purpose)}
             for i in case.inquiries.select_related("case").order_by("sent_on", "id")]
 
 
-def reasons_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:
+def reasons_for(actor, case: AssessmentCase, *, purpose: str, view: str = "reasons") -> dict | None:
     """The latest adjudication with its reasons per item (its adjudicators, the complaint handler;
     the subject once notified unless waived). None when nothing is adjudicated yet."""
     from hozen.crypto import reveal
 
     adjudication = case.adjudications.select_related("case").order_by("-round").first()
-    policy.require(actor, "assessment.read_reasons", adjudication if adjudication is not None else case)
+    reads.require(actor, "assessment.read_reasons", adjudication if adjudication is not None else case, view=view)
     if adjudication is None:
         return None
     return {"round": adjudication.round, "outcome": adjudication.outcome, "decided_at": adjudication.decided_at,
@@ -495,14 +501,14 @@ def reasons_for(actor, case: AssessmentCase, *, purpose: str) -> dict | None:
             "reasons": reveal(actor, adjudication, "reasons", purpose=purpose)}
 
 
-def result_of(actor, case: AssessmentCase, *, purpose: str = "subject_access") -> dict:
+def result_of(actor, case: AssessmentCase, *, purpose: str = "subject_access", view: str = "result") -> dict:
     """``result_for_subject`` behind ``assessment.view_result`` (refused, audited, for anyone else).
     `purpose`: what the read is recorded with (a case worker's duty, not "subject_access")."""
-    policy.require(actor, "assessment.view_result", case)
-    return result_for_subject(actor, case, purpose=purpose)
+    reads.require(actor, "assessment.view_result", case, view=view)
+    return result_for_subject(actor, case, purpose=purpose, view=view)
 
 
-def complaints_of(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
+def complaints_of(actor, case: AssessmentCase, *, purpose: str, view: str = "complaints") -> list[dict]:
     """The case's complaints the actor may read (the subject all of theirs, a handler the one
     given to them), with text and outcome; refused for anyone else."""
     from hozen.crypto import reveal_many
@@ -510,7 +516,7 @@ def complaints_of(actor, case: AssessmentCase, *, purpose: str) -> list[dict]:
     rows = list(case.complaints.select_related("case").order_by("filed_at", "id"))
     readable = [c for c in rows if policy.decide(actor, "assessment.read_complaint", c).allowed]
     if not readable:
-        policy.require(actor, "assessment.read_complaint", rows[0] if rows else Complaint(case=case))
+        reads.require(actor, "assessment.read_complaint", rows[0] if rows else Complaint(case=case), view=view)
     return [{"id": c.pk, "state": c.state, "filed_at": c.filed_at, "due_on": c.due_on, "outcome": c.outcome or None,
              "decided_at": c.decided_at,
              **reveal_many(actor, c, ["text", "outcome_reasons"], purpose=purpose)} for c in readable]
@@ -529,20 +535,17 @@ def adverse_reports_for(actor, *, decided: bool | None = None):
     return qs.order_by("-filed_at", "-id")
 
 
-def adverse_report_for(actor, pk) -> AdverseTreatmentReport:
-    """One report; NotFound alike for a missing one and one the actor may not read."""
-    try:
-        report = AdverseTreatmentReport.objects.select_related("case", "case__person", "employer").get(pk=_pk(pk))
-    except (AdverseTreatmentReport.DoesNotExist, ValueError, TypeError):
-        audit.record(actor, "assessment.read_adverse_report", {"type": "assessment.adversetreatmentreport",
-                                                                "id": str(pk)[:40]},
-                     outcome="denied", details={"reason": "not_found"})
-        raise NotFound from None
-    decision = policy.decide(actor, "assessment.read_adverse_report", report)
-    if not decision.allowed:
-        audit.record_denial(actor, decision, "assessment.read_adverse_report", report)
-        raise NotFound  # missing and forbidden look the same to the actor; the log tells them apart
-    return report
+def adverse_report_for(actor, pk, *, view: str = "adverse_report") -> AdverseTreatmentReport:
+    """One report; NotFound alike for a missing one and one the actor may not read. Both are refused
+    reads in the log (``reads.lookup``: the reason, and the person when the report exists)."""
+    def find():
+        report = (AdverseTreatmentReport.objects.select_related("case", "case__person", "employer")
+                  .filter(pk=_pk(pk)).first())
+        if report is None or not policy.decide(actor, "assessment.read_adverse_report", report).allowed:
+            raise NotFound  # missing and forbidden look the same to the actor; the log tells them apart
+        return report
+
+    return reads.lookup(actor, view, AdverseTreatmentReport, pk, find, asked="assessment.read_adverse_report")
 
 
 def adverse_report_texts(actor, report: AdverseTreatmentReport, *, purpose: str) -> dict:
@@ -557,9 +560,10 @@ def adverse_report_texts(actor, report: AdverseTreatmentReport, *, purpose: str)
     return {"text": texts["text"], "outcome_reasons": texts.get("outcome_reasons")}
 
 
-def adverse_reports_of(actor, case: AssessmentCase, *, purpose: str) -> list[tuple[AdverseTreatmentReport, dict]]:
+def adverse_reports_of(actor, case: AssessmentCase, *, purpose: str,
+                       view: str = "case_adverse_reports") -> list[tuple[AdverseTreatmentReport, dict]]:
     """A case's reports with their texts (the subject, the deciding organ's head); refused for
     anyone else with the policy's reason."""
-    policy.require(actor, "assessment.read_adverse_report", case)
+    reads.require(actor, "assessment.read_adverse_report", case, view=view)
     rows = AdverseTreatmentReport.objects.filter(case=case).select_related("case", "employer").order_by("filed_at", "id")
     return [(r, adverse_report_texts(actor, r, purpose=purpose)) for r in rows]

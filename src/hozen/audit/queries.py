@@ -383,9 +383,10 @@ def csv_lines(export: Export, header: list[str]) -> Iterator[str]:
             r.target_type, r.target_id, r.outcome, r.purpose, r.request_id)])
 
 
-# --- the assessed person's "who has read my data" -------------------------------------------------
+# --- the assessed person's "who has read my data" (ARCHITECTURE rule 4; issue 12 §7) ----------------
 
-#: Labels of the purpose codes `hozen.crypto.reveal` is called with; an unknown code is shown as is.
+#: Labels of every purpose code reads are recorded with (`hozen.crypto.reveal`'s callers and
+#: `hozen.assessment.reads`); an unknown code is shown as is.
 PURPOSE_LABELS = {
     "investigation": _("Aptitude assessment investigation"),
     "adjudication": _("Adjudication of the assessment"),
@@ -397,12 +398,36 @@ PURPOSE_LABELS = {
     "questionnaire_confirmation": _("Your confirmation of a questionnaire section"),
     "reassessment_prefill": _("Your earlier answers carried into the re-assessment"),
     "adverse_treatment_handling": _("Handling of your report of adverse treatment"),
+    "nomination_follow_up": _("Following your nomination (status and outcome only)"),
+    "organ_procedure": _("The organ's procedure (notice, assignments, notification of the result)"),
+    "exemption": _("Checking a possible exemption from a new assessment"),
+    "aftercare_report": _("Reporting a change after the result (leaving, transfer, a concern)"),
+    "misuse_investigation": _("An auditor's investigation of possible misuse"),
 }
+
+#: What became of each read, as the person's list says it.
+READ_OUTCOME_LABELS = {
+    "success": _("Read"),
+    "denied": _("Attempted; refused"),
+    "failure": _("Attempted; the data could not be decrypted"),
+}
+
+
+def read_outcome_label(outcome: str) -> str:
+    label = READ_OUTCOME_LABELS.get(outcome)
+    return str(label) if label is not None else outcome
+
+
+#: Entries a page of "who has read my data" groups (one page never splits a day's reads of one kind
+#: unless a single day holds more than this), and the cap of its CSV export.
+READS_PAGE_ENTRIES = 200
+OWN_READS_EXPORT_CAP = 100_000
 
 
 @dataclass(frozen=True)
 class ReadRow:
-    """One read of the person's data: by which role of which organisation, when and why; not by whom."""
+    """One read of the person's data: by which role of which organisation, when and why; not by whom.
+    A refused attempt by someone else shows neither role nor organisation (`reader_shown` False)."""
 
     id: int
     time: dt.datetime
@@ -411,34 +436,178 @@ class ReadRow:
     organisation_name: str  # in the reader's language, when the organisation still exists
     purpose: str
     outcome: str
+    reader_shown: bool = True
+
+
+@dataclass(frozen=True)
+class ReadGroup:
+    """Repeated reads: the same reader role and organisation, purpose and outcome on one day (Japan
+    time), with how many and from when to when."""
+
+    day: dt.date
+    role: str
+    organisation: str
+    organisation_name: str
+    purpose: str
+    outcome: str
+    reader_shown: bool
+    count: int
+    first: dt.datetime
+    last: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReadGroupPage:
+    groups: list[ReadGroup]
+    total: int  # entries on the person's whole list
+    newer: int | None  # cursor for the "newer" link (after=), None on the newest page
+    older: int | None  # cursor for the "older" link (before=), None on the oldest page
 
 
 def reads_of_person_for(*, actor, person):
-    """Every `personal_data.read` naming `person`, newest first (partial index on subject_person_id).
-
-    A queryset, so the page can paginate it: a person's own reads are few enough to count."""
+    """Every read of `person`'s data (`personal_data.read`, `assessment.read`, refused attempts
+    included), newest first, from the partial index on subject_person_id. A queryset: a person's
+    own reads are few enough to count."""
     policy.require(actor, "audit.view_own_reads", person)
-    # The scope is (action = personal_data.read AND subject_person_id = the actor's own person).
+    # The scope is (action IN the read actions AND subject_person_id = the actor's own person).
     return (AuditEntry.objects.filter(policy.scope(actor, "audit.view_own_reads", AuditEntry))
             .filter(subject_person_id=person.pk).order_by("-pk"))
 
 
-def read_rows(entries, *, language: str | None = None) -> list[ReadRow]:
-    """The page's entries as rows; organisation names in one query (entries store the code by value)."""
+def _role_of(data: dict) -> str:
+    who = data.get("actor") or {}
+    return who.get("role") or (f"system:{who.get('channel', '')}" if who.get("kind") == "system" else "")
+
+
+def read_rows(entries, *, actor=None, language: str | None = None) -> list[ReadRow]:
+    """The entries as rows; organisation names in one query (entries store the code by value). For a
+    refused attempt the policy (`audit.view_refused_reader`, asked for `actor`) decides whether role
+    and organisation show; without an actor they do not."""
     from hozen.core.models import Organisation
 
     entries = list(entries)
-    codes = {e.organisation for e in entries if e.organisation}
+    shown = {e.pk: e.outcome != "denied" or (actor is not None and policy.decide(
+        actor, "audit.view_refused_reader", e).allowed) for e in entries}
+    codes = {e.organisation for e in entries if e.organisation and shown[e.pk]}
     names = {o.code: o.name(language) for o in Organisation.objects.filter(code__in=codes)} if codes else {}
     rows = []
     for e in entries:
         data = json.loads(e.data)
-        who = data.get("actor") or {}
-        role = who.get("role") or (f"system:{who.get('channel', '')}" if who.get("kind") == "system" else "")
-        rows.append(ReadRow(id=e.pk, time=e.time, role=role, organisation=e.organisation,
-                            organisation_name=names.get(e.organisation, ""), purpose=data.get("purpose") or "",
-                            outcome=e.outcome))
+        visible = shown[e.pk]
+        organisation = e.organisation if visible else ""
+        rows.append(ReadRow(id=e.pk, time=e.time, role=_role_of(data) if visible else "", organisation=organisation,
+                            organisation_name=names.get(organisation, ""), purpose=data.get("purpose") or "",
+                            outcome=e.outcome, reader_shown=visible))
     return rows
+
+
+def _tokyo_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(TOKYO).date()
+
+
+def _whole_days(chunk: list[AuditEntry]) -> list[AuditEntry]:
+    """`chunk` without its last day's entries (that day continues on the next page), unless the
+    chunk is all one day (a day with more reads than a page holds is split, not skipped)."""
+    last = _tokyo_day(chunk[-1].time)
+    kept = [e for e in chunk if _tokyo_day(e.time) != last]
+    return kept or chunk
+
+
+def _groups(rows: list[ReadRow]) -> list[ReadGroup]:
+    """Rows grouped by day, reader role and organisation, purpose and outcome; the groups newest
+    first, by their latest read."""
+    found: dict[tuple, list[ReadRow]] = {}
+    for r in rows:
+        key = (_tokyo_day(r.time), r.role, r.organisation, r.purpose, r.outcome, r.reader_shown)
+        found.setdefault(key, []).append(r)
+    groups = []
+    for (day, role, organisation, purpose, outcome, reader_shown), members in found.items():
+        times = [m.time for m in members]
+        groups.append(ReadGroup(day=day, role=role, organisation=organisation,
+                                organisation_name=members[0].organisation_name, purpose=purpose, outcome=outcome,
+                                reader_shown=reader_shown, count=len(members), first=min(times), last=max(times)))
+    return sorted(groups, key=lambda g: g.last, reverse=True)
+
+
+def read_groups_for(*, actor, person, before: int | None = None, after: int | None = None,
+                    size: int | None = None, language: str | None = None) -> ReadGroupPage:
+    """One keyset page of the person's reads, newest first, grouped (`ReadGroup`): `before=id` pages
+    to older reads, `after=id` to newer ones, as the auditor's viewer pages (no OFFSET). A page holds
+    up to `size` entries and ends at a day's boundary, so a group is never split across pages unless
+    one day holds more reads than a page."""
+    size = size or READS_PAGE_ENTRIES
+    entries = reads_of_person_for(actor=actor, person=person)
+    total = entries.count()
+    if after is not None:
+        chunk = list(entries.filter(pk__gt=after).order_by("pk")[: size + 1])
+        more = len(chunk) > size
+        chunk = chunk[:size]
+        if more:
+            chunk = _whole_days(chunk)
+        chunk.reverse()
+        older = chunk[-1].pk if chunk and entries.filter(pk__lt=chunk[-1].pk).exists() else None
+        newer = chunk[0].pk if chunk and more else None
+    else:
+        if before is not None:
+            entries = entries.filter(pk__lt=before)
+        chunk = list(entries.order_by("-pk")[: size + 1])
+        more = len(chunk) > size
+        chunk = chunk[:size]
+        if more:
+            chunk = _whole_days(chunk)
+        older = chunk[-1].pk if chunk and more else None
+        newer = chunk[0].pk if chunk and before is not None else None
+    return ReadGroupPage(groups=_groups(read_rows(chunk, actor=actor, language=language)), total=total,
+                         newer=newer, older=older)
+
+
+class OwnReadsExport:
+    """A planned export of the person's reads, newest first: its bounds are fixed when planned, so
+    reads written while it streams (this download's own page view among them) do not shift it."""
+
+    def __init__(self, actor, entries, newest: int | None, size: int, capped: bool, language: str | None):
+        self._actor, self._entries, self._newest = actor, entries, newest
+        self._language = language
+        self.size, self.capped = size, capped
+
+    def rows(self) -> Iterator[ReadRow]:
+        if self._newest is None:
+            return
+        left = self.size
+        chunk = list(self._entries.filter(pk__lte=self._newest).order_by("-pk")[: min(_EXPORT_CHUNK, left)])
+        while chunk and left > 0:
+            yield from read_rows(chunk, actor=self._actor, language=self._language)
+            left -= len(chunk)
+            if left <= 0:
+                break
+            chunk = list(self._entries.filter(pk__lt=chunk[-1].pk).order_by("-pk")[: min(_EXPORT_CHUNK, left)])
+
+
+def start_own_reads_export_for(*, actor, person, language: str | None = None) -> OwnReadsExport:
+    """Plan the CSV of the person's reads (the newest OWN_READS_EXPORT_CAP) and record
+    `audit.own_reads_exported` in its own committed transaction before a byte is streamed."""
+    entries = reads_of_person_for(actor=actor, person=person)
+    total = entries.count()
+    newest = entries.values_list("pk", flat=True).first()
+    size = min(total, OWN_READS_EXPORT_CAP)
+    details = {"format": "csv", "rows": size, "capped": total > size, "subject_person_id": person.pk}
+    with transaction.atomic(durable=True):
+        service.record(actor, "audit.own_reads_exported", person, details=details)
+    return OwnReadsExport(actor, entries, newest, size, total > size, language)
+
+
+def own_reads_csv_lines(export: OwnReadsExport, header: list[str], labels) -> Iterator[str]:
+    """The export as CSV lines (UTF-8 with a byte-order mark, as the log export): time (UTC), reader
+    role, organisation, purpose code and label, outcome. `labels(row)` gives the row's role, purpose
+    and outcome labels in the reader's language."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([_cell(h) for h in header])
+    for r in export.rows():
+        when = r.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        role_label, purpose_label, outcome_label = labels(r)
+        yield writer.writerow([_cell(v) for v in (
+            when, r.role, role_label, r.organisation, r.organisation_name, r.purpose, purpose_label, r.outcome,
+            outcome_label)])
 
 
 @dataclass(frozen=True)

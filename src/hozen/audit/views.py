@@ -6,7 +6,6 @@ Thin views (STYLE): the policy question and the reads are in `queries`; labels f
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,13 +14,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from hozen.access import policy
+from hozen.core.calendars import TOKYO
 from hozen.core.errors import RuleViolation
 from hozen.core.roles import Role
 
 from . import queries
 from .forms import LogFilterForm
-
-READS_PER_PAGE = 50
 
 
 def dashboard_context(actor, role: str) -> dict:
@@ -107,14 +105,67 @@ def export(request):
     return response
 
 
+def _cursor(request, name: str) -> tuple[int | None, bool]:
+    """A keyset cursor from the page's own links (digits only); (None, False) when absent,
+    (None, True) when present but malformed."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return None, False
+    if raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) < 2**63:
+        return int(raw), False
+    return None, True
+
+
+def _read_labels(role: str, purpose: str, outcome: str, reader_shown: bool) -> dict:
+    return {"role": role_label(role) if reader_shown else _("Not shown"), "purpose": purpose_label(purpose),
+            "outcome": queries.read_outcome_label(outcome)}
+
+
 @login_required
 @require_GET
 def my_reads(request):
-    """Every read of the signed-in person's own personal data (ARCHITECTURE rule 4), with the
-    reader's role, organisation, time and purpose, never the reader's name."""
+    """Every read of the signed-in person's own personal data (ARCHITECTURE rule 4; issue 12 §7),
+    refused attempts included: the reader's role, organisation, time and purpose, never the reader's
+    name. Repeated reads (same role and organisation, purpose and day) are one row with their count
+    and time range; keyset pages (before=/after=), newest first."""
     person = request.actor.account.person
-    entries = queries.reads_of_person_for(actor=request.actor, person=person)
-    page = Paginator(entries, READS_PER_PAGE).get_page(request.GET.get("page"))
-    reads = queries.read_rows(page.object_list, language=request.LANGUAGE_CODE)
-    rows = [{"read": r, "role": role_label(r.role), "purpose": purpose_label(r.purpose)} for r in reads]
-    return render(request, "audit/my_reads.html", {"page": page, "rows": rows})
+    before, bad_before = _cursor(request, "before")
+    after, bad_after = _cursor(request, "after")
+    page = queries.read_groups_for(actor=request.actor, person=person, before=before, after=after,
+                                   language=request.LANGUAGE_CODE)
+    rows = []
+    for g in page.groups:
+        first, last = g.first.astimezone(TOKYO), g.last.astimezone(TOKYO)
+        rows.append({"group": g, **_read_labels(g.role, g.purpose, g.outcome, g.reader_shown),
+                     "from": f"{first:%H:%M}", "to": f"{last:%H:%M}"})
+    return render(request, "audit/my_reads.html", {"page": page, "rows": rows, "bad_cursor": bad_before or bad_after})
+
+
+OWN_READS_CSV_HEADER = [
+    gettext_lazy("Time (UTC)"), gettext_lazy("Role"), gettext_lazy("Role (label)"), gettext_lazy("Organisation"),
+    gettext_lazy("Organisation (name)"), gettext_lazy("Purpose"), gettext_lazy("Purpose (label)"),
+    gettext_lazy("Outcome"), gettext_lazy("Outcome (label)"),
+]
+
+
+@login_required
+@require_GET
+def my_reads_export(request):
+    """CSV of every read on the person's own list, one line per read. Recorded as
+    `audit.own_reads_exported` (committed) before the first byte."""
+    person = request.actor.account.person
+    started = queries.start_own_reads_export_for(actor=request.actor, person=person, language=request.LANGUAGE_CODE)
+    header = [str(h) for h in OWN_READS_CSV_HEADER]
+
+    def labels(row):
+        found = _read_labels(row.role, row.purpose, row.outcome, row.reader_shown)
+        return found["role"], found["purpose"], found["outcome"]
+
+    response = StreamingHttpResponse(queries.own_reads_csv_lines(started, header, labels),
+                                     content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="hozen-my-reads-{stamp}.csv"'
+    response["X-Export-Rows"] = str(started.size)
+    if started.capped:
+        response["X-Export-Capped"] = str(queries.OWN_READS_EXPORT_CAP)
+    return response

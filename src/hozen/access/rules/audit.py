@@ -6,7 +6,8 @@ and the background jobs keep the log integrated and signed.
 
 Browsing the log by who, what and when (and exporting it) is the auditor's alone: DOMAIN §1 gives
 oversight statistics, not who did what. Every signed-in person sees the reads of their own
-personal data (ARCHITECTURE rule 4), whatever their active role, or with none.
+personal data (ARCHITECTURE rule 4), whatever their active role, or with none, refused attempts
+included (without by whom, unless it was their own attempt: `audit.view_refused_reader`).
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def audit_reconcile(actor, target):
 
 
 PERSONAL_DATA_READ = "personal_data.read"  # written by hozen.crypto.reveal
+#: The entries on a person's "who has read my data" (issue 12 §7): decrypted reads of their data
+#: (`personal_data.read`) and reads that showed facts about them, or were refused (`assessment.read`,
+#: written by hozen.assessment.reads).
+OWN_READ_ACTIONS = (PERSONAL_DATA_READ, "assessment.read")
 
 
 @rule("audit.browse")
@@ -107,7 +112,7 @@ def audit_view_own_reads(actor, target):
     if person_id is None:
         return deny("not_signed_in", "サインインが必要です。", "You need to sign in.")
     if isinstance(target, AuditEntry):
-        if target.action == PERSONAL_DATA_READ and target.subject_person_id == person_id:
+        if target.action in OWN_READ_ACTIONS and target.subject_person_id == person_id:
             return allow()
         return deny(*NOT_YOUR_DATA)
     if isinstance(target, Person) and target.pk == person_id:
@@ -120,4 +125,21 @@ def audit_view_own_reads_scope(actor):
     person_id = _own_person_id(actor)
     if person_id is None:
         return Q(pk__in=[])
-    return Q(action=PERSONAL_DATA_READ, subject_person_id=person_id)
+    return Q(action__in=OWN_READ_ACTIONS, subject_person_id=person_id)
+
+
+@rule("audit.view_refused_reader")
+def audit_view_refused_reader(actor, target):
+    """Whether the person sees who made a refused attempt to read their data (`target`: the denied
+    entry on their own list). The attempt itself is always shown; the reader's role and organisation
+    only when it was the person's own attempt. Anyone else's refused attempt is the auditors' to
+    investigate (they see every entry): shown to the person as refused, without by whom."""
+    own = audit_view_own_reads(actor, target)
+    if not own.allowed:
+        return own
+    if target.outcome != "denied":
+        return allow("not_refused")
+    if actor.account is not None and target.actor_name == actor.account.username:
+        return allow("own_attempt")
+    return deny("refused_reader_withheld", "閲覧を拒否された試みについて、試みた者は表示されません（監査担当が確認します）。",
+                "For a refused attempt, who made it is not shown (the auditors look into it).")

@@ -39,7 +39,7 @@ from hozen.documents import assessment as papers
 
 from .. import papers as kept_papers
 from .. import portal_queries as pq
-from .. import questionnaire, services, validation
+from .. import questionnaire, reads, services, validation
 from ..forms_portal import (
     AdverseTreatmentForm,
     ComplaintForm,
@@ -52,7 +52,7 @@ from ..forms_portal import (
     path_label,
     render_section,
 )
-from ..models import AdverseTreatmentReport, CaseDocument, Complaint
+from ..models import AdverseTreatmentReport, AssessmentCase, CaseDocument, Complaint
 from ..states import State
 from ..validation import QuestionnaireInvalid
 
@@ -63,12 +63,15 @@ AUTOSAVE_HEADER = "X-Hozen-Autosave"
 
 
 def dashboard_context(actor, role: str) -> dict:
-    """The subject's dashboard: their cases with stage and target date, and their clearances."""
+    """The subject's dashboard: their cases with stage and target date, and their clearances (a read
+    of their own case, on their list of reads)."""
     if role != Role.SUBJECT or actor.role != Role.SUBJECT:
         return {}
     today = timezone.localdate()
-    return {"portal_cases": [{"case": c, "stage": pq.stage(c, today)} for c in pq.cases(actor)],
-            "portal_clearances": pq.clearance_rows(actor, today), "portal_reminders": pq.reminders(actor)}
+    cases, clearances, reminders = pq.cases(actor), pq.clearance_rows(actor, today), pq.reminders(actor)
+    reads.shown(actor, "dashboard", [*cases, *(r["clearance"] for r in clearances), *reminders], purpose=pq.PURPOSE)
+    return {"portal_cases": [{"case": c, "stage": pq.stage(c, today)} for c in cases],
+            "portal_clearances": clearances, "portal_reminders": reminders}
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -81,8 +84,23 @@ def _language(request) -> str:
 
 
 def _case(request, pk):
+    """The person's own case; 404 for a missing case and another person's alike. A page read
+    (GET) that fails is a refused read in the log, naming the case's person when it exists: another
+    subject's case (404), or a portal page asked for in another role (403 with the policy's reason)."""
+    if request.method not in ("GET", "HEAD"):
+        try:
+            return pq.case_for(request.actor, pk)
+        except NotFound:
+            raise Http404 from None
+    view = reads.view_name(request)
+    gate = policy.decide(request.actor, "workspace.view", Role.SUBJECT)
+    if not gate.allowed:
+        case = AssessmentCase.objects.filter(pk=reads.row_id(pk)).first() if reads.row_id(pk) else None
+        reads.refused(request.actor, view, case or {"type": "assessment.assessmentcase", "id": str(pk)[:40]},
+                      reason=gate.code, asked="workspace.view")
+        raise PolicyDenied(gate, "workspace.view", Role.SUBJECT, audited=True, actor=request.actor)
     try:
-        return pq.case_for(request.actor, pk)
+        return reads.case_for(request.actor, pk, view=view)
     except NotFound:
         raise Http404 from None
 
@@ -101,15 +119,25 @@ def _file_destroyed(request, case):
     return _to_case(case)
 
 
-def _pdf(body: bytes, filename: str) -> HttpResponse:
+def _pdf(request, case, body: bytes, filename: str) -> HttpResponse:
+    _shown(request, case)
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
+def _shown(request, case) -> None:
+    """The page showed the person their own case: a read on their list (issue 12 §7). Page reads
+    (GET) only: a form sent back with its errors shows what its GET showed, and writes nothing."""
+    if request.method in ("GET", "HEAD"):
+        reads.shown(request.actor, reads.view_name(request), [case], purpose=pq.PURPOSE)
+
+
 def _render(request, template: str, case, context: dict | None = None, status: int = 200):
     base = {"case": case, "stage": pq.stage(case), "can": pq.can(request.actor, case)}
-    return render(request, f"assessment/portal/{template}", {**base, **(context or {})}, status=status)
+    response = render(request, f"assessment/portal/{template}", {**base, **(context or {})}, status=status)
+    _shown(request, case)
+    return response
 
 
 def _verified_actor(request, form: SecondFactorForm, action: str, case):
@@ -154,10 +182,14 @@ ITEM_DATA = kept_papers.ITEM_DATA
 @require_GET
 def portal_home(request):
     today = timezone.localdate()
-    cases = [{"case": c, "stage": pq.stage(c, today)} for c in pq.cases(request.actor)]
-    return render(request, "assessment/portal/home.html",
-                  {"cases": cases, "clearances": pq.clearance_rows(request.actor, today),
-                   "reminders": pq.reminders(request.actor)})
+    found, clearances, reminders = pq.cases(request.actor), pq.clearance_rows(request.actor, today), \
+        pq.reminders(request.actor)
+    response = render(request, "assessment/portal/home.html",
+                      {"cases": [{"case": c, "stage": pq.stage(c, today)} for c in found], "clearances": clearances,
+                       "reminders": reminders})
+    reads.shown(request.actor, reads.view_name(request),
+                [*found, *(r["clearance"] for r in clearances), *reminders], purpose=pq.PURPOSE)
+    return response
 
 
 @login_required
@@ -256,7 +288,7 @@ def _kept(request, case, kind: str, name: str):
         body, sha256 = kept_papers.kept_pdf(request.actor, case, kind, language, purpose=pq.PURPOSE)
     except NotFound:
         raise Http404 from None
-    response = _pdf(body, f"assessment-{case.pk}-{name}-{language}.pdf")
+    response = _pdf(request, case, body, f"assessment-{case.pk}-{name}-{language}.pdf")
     response["X-Content-SHA256"] = sha256
     return response
 
@@ -411,7 +443,7 @@ def portal_copy_pdf(request, pk):
         return gone
     language = _language(request)
     body, sha256 = kept_papers.questionnaire_copy_pdf(request.actor, case, language, purpose=pq.PURPOSE)
-    return _pdf(body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf")
+    return _pdf(request, case, body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf")
 
 
 # --- after notification ---------------------------------------------------------------------------------
@@ -446,7 +478,7 @@ def portal_result_pdf(request, pk):
         body = kept_papers.result_pdf(request.actor, case, language)
     except NotFound:
         raise Http404 from None
-    return _pdf(body, f"assessment-{case.pk}-result-{language}.pdf")
+    return _pdf(request, case, body, f"assessment-{case.pk}-result-{language}.pdf")
 
 
 @login_required
@@ -502,7 +534,7 @@ def portal_complaint_pdf(request, pk, complaint_pk):
         return gone
     language = _language(request)
     body = kept_papers.complaint_outcome_pdf(request.actor, complaint, language, purpose=pq.PURPOSE)
-    return _pdf(body, f"assessment-{case.pk}-complaint-{complaint.pk}-{language}.pdf")
+    return _pdf(request, case, body, f"assessment-{case.pk}-complaint-{complaint.pk}-{language}.pdf")
 
 
 @login_required
@@ -517,7 +549,7 @@ def portal_adverse_pdf(request, pk, report_pk):
         return gone
     language = _language(request)
     body = kept_papers.adverse_decision_pdf(request.actor, report, language, purpose=pq.PURPOSE)
-    return _pdf(body, f"assessment-{case.pk}-adverse-treatment-{report.pk}-{language}.pdf")
+    return _pdf(request, case, body, f"assessment-{case.pk}-adverse-treatment-{report.pk}-{language}.pdf")
 
 
 urlpatterns: list = [

@@ -72,7 +72,29 @@ DASHBOARD_ROWS = 10
 
 
 def dashboard_context(actor, role: str) -> dict:
-    """Counts and due/overdue items for the staff dashboards (core/dashboards/<role>.html)."""
+    """Counts and due/overdue items for the staff dashboards (core/dashboards/<role>.html). The
+    people the panels name are reads on their lists (issue 12 §7), one statement per panel set."""
+    from .. import reads
+
+    context = _dashboard_context(actor, role)
+    reads.shown(actor, "dashboard", _named(context))
+    return context
+
+
+def _named(context: dict) -> list:
+    """The rows a dashboard's panels name people by (cases, results, notices, inquiries, complaints)."""
+    rows = list(context["staff_nominator"]["renewals_due"]) if "staff_nominator" in context else []
+    organ = context.get("staff_organ") or {}
+    rows += [r["case"] for r in [*organ.get("to_give_notice", []), *organ.get("to_notify", [])]]
+    rows += context.get("staff_notices", [])
+    for key in ("staff_queue", "staff_decide", "staff_concur"):
+        rows += [r["case"] for r in context.get(key, [])]
+    rows += [r["inquiry"] for r in context.get("staff_inquiries", [])]
+    rows += [r["complaint"] for r in context.get("staff_complaints", [])]
+    return rows
+
+
+def _dashboard_context(actor, role: str) -> dict:
     from .. import queries, staff_queries
 
     if actor is None or actor.role != role:

@@ -35,8 +35,8 @@ from ..forms_staff import (
     InterviewForm,
 )
 from ..items import ITEMS
-from ..models import CaseDuty, CaseSummary, Inquiry
-from .staff_common import gate, language, paginate, posted
+from ..models import AdverseTreatmentReport, AssessmentCase, CaseDuty, CaseSummary, Complaint, Inquiry
+from .staff_common import found, gate, language, paginate, permitted, posted, shown
 
 INVESTIGATOR = CaseDuty.Kind.INVESTIGATOR
 
@@ -49,9 +49,11 @@ def investigator_queue(request):
     gate(request, Role.INVESTIGATOR)
     cases = staff_queries.investigator_cases(request.actor)
     page = paginate(request, cases)
-    return render(request, "assessment/staff/investigator_queue.html",
-                  {"rows": staff_queries.investigator_rows(page), "page": page,
-                   "counts": staff_queries.queue_counts(cases)})
+    rows = staff_queries.investigator_rows(page)
+    response = render(request, "assessment/staff/investigator_queue.html",
+                      {"rows": rows, "page": page, "counts": staff_queries.queue_counts(cases)})
+    shown(request, *rows)
+    return response
 
 
 @login_required
@@ -59,8 +61,10 @@ def investigator_queue(request):
 def investigator_inquiries(request):
     gate(request, Role.INVESTIGATOR)
     page = paginate(request, staff_queries.pending_inquiries(request.actor))
-    return render(request, "assessment/staff/investigator_inquiries.html",
-                  {"rows": staff_queries.inquiry_rows(page), "page": page})
+    rows = staff_queries.inquiry_rows(page)
+    response = render(request, "assessment/staff/investigator_inquiries.html", {"rows": rows, "page": page})
+    shown(request, *rows)
+    return response
 
 
 def _investigator_page(request, case, *, response_form=None, response_for=None, status: int = 200,
@@ -80,18 +84,25 @@ def _investigator_page(request, case, *, response_form=None, response_for=None, 
         if form is None and inquiry.answered_on is None:
             form = InquiryResponseForm(prefix=f"response-{inquiry.pk}", initial={"answered_on": timezone.localdate()})
         rows.append({"inquiry": inquiry, "form": form})
-    return render(request, "assessment/staff/investigator_case.html", {
+    response = render(request, "assessment/staff/investigator_case.html", {
         "case": case, "status": queries.case_status(request.actor, case), "inquiry_rows": rows,
         "items": [{"item": i, "recorded": i.code in versions, "finding": versions.get(i.code)} for i in ITEMS],
         "finding_stale": finding_stale, "can_act": case.state == "under_investigation", **defaults}, status=status)
+    shown(request, case)
+    return response
 
 
 @login_required
 @require_GET
 def investigator_case(request, pk):
-    gate(request, Role.INVESTIGATOR)
-    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
-    return _investigator_page(request, case)
+    gate(request, Role.INVESTIGATOR, about=(AssessmentCase, pk))
+    return _investigator_page(request, _worker_case(request, pk, INVESTIGATOR))
+
+
+def _worker_case(request, pk, *kinds):
+    """A case the actor works now in one of ``kinds``; a page read that finds none is a refused read."""
+    return found(request, AssessmentCase, pk, lambda: staff_queries.worker_case(request.actor, pk, *kinds),
+                 asked="assessment.view")
 
 
 def _investigator_post(request, pk, form_class, prefix, call, success, form_key, **form_kwargs):
@@ -204,10 +215,12 @@ def adjudicator_queue(request):
     gate(request, Role.ADJUDICATOR)
     cases = staff_queries.adjudicator_cases(request.actor)
     pages = {name: paginate(request, qs, param=f"{name}_page") for name, qs in cases.items()}
-    return render(request, "assessment/staff/adjudicator_queue.html", {
-        **{name: staff_queries.with_clock(page) for name, page in pages.items()},
-        **{f"{name}_page": page for name, page in pages.items()},
+    lists = {name: staff_queries.with_clock(page) for name, page in pages.items()}
+    response = render(request, "assessment/staff/adjudicator_queue.html", {
+        **lists, **{f"{name}_page": page for name, page in pages.items()},
         "counts": staff_queries.queue_counts(cases["decide"], cases["concur"])})
+    shown(request, *(row for rows in lists.values() for row in rows))
+    return response
 
 
 def _adjudicator_page(request, case, *, form=None, concur_form=None):
@@ -217,7 +230,7 @@ def _adjudicator_page(request, case, *, form=None, concur_form=None):
         actor, "assessment.adjudicate", case).allowed
     may_concur = case.state == "adjudicated_unfavourable_pending_concurrence" and policy.decide(
         actor, "assessment.concur", case).allowed
-    return render(request, "assessment/staff/adjudicator_case.html", {
+    response = render(request, "assessment/staff/adjudicator_case.html", {
         "case": case, "status": queries.case_status(actor, case), "adjudication": adjudication,
         "duties": staff_queries.duty_holders(case), "inquiry_count": len(staff_queries.inquiries_of(case)),
         "findings_recorded": len(staff_queries.findings_recorded(case)),
@@ -225,14 +238,16 @@ def _adjudicator_page(request, case, *, form=None, concur_form=None):
         "may_decide": may_decide, "may_concur": may_concur,
         "form": form or AdjudicationForm(), "concur_form": concur_form or ConcurForm(),
     })
+    shown(request, case)
+    return response
 
 
 @login_required
 @require_GET
 def adjudicator_case(request, pk):
-    gate(request, Role.ADJUDICATOR)
-    case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
-    return _adjudicator_page(request, case)
+    gate(request, Role.ADJUDICATOR, about=(AssessmentCase, pk))
+    return _adjudicator_page(request, _worker_case(request, pk, CaseDuty.Kind.ADJUDICATOR,
+                                                   CaseDuty.Kind.CONCURRING_ADJUDICATOR))
 
 
 @login_required
@@ -296,7 +311,7 @@ def assignments(request):
     pages = {name: paginate(request, qs, param=f"{name}_page")
              for name, qs in staff_queries.assignment_cases(actor).items()}
     complaints = paginate(request, queries.complaints_queue_for(actor), param="complaints_page")
-    return render(request, "assessment/staff/assignments.html", {
+    context = {
         "queue": {name: staff_queries.with_clock(page) for name, page in pages.items()},
         "pages": pages,
         "complaints": staff_queries.complaint_rows(actor, complaints),
@@ -305,7 +320,11 @@ def assignments(request):
         "to_notify": staff_queries.results_to_notify(actor),
         "exemptions_to_decide": list(staff_queries.exemptions_to_decide(actor)),
         "adverse_open": staff_queries.adverse_reports_for(actor).filter(decided_at__isnull=True).count(),
-    })
+    }
+    response = render(request, "assessment/staff/assignments.html", context)
+    shown(request, *(row for rows in context["queue"].values() for row in rows), *context["complaints"],
+          *context["to_give_notice"], *context["to_notify"], *context["exemptions_to_decide"])
+    return response
 
 
 @login_required
@@ -317,10 +336,10 @@ def assign(request, pk, kind):
         raise Http404
     actor = request.actor
     action, service, argument = ASSIGN[kind]
-    gate(request, Role.ORGAN_HEAD)
-    case = queries.case_for(actor, pk)
+    gate(request, Role.ORGAN_HEAD, about=(AssessmentCase, pk))
+    case = found(request, AssessmentCase, pk, lambda: queries.case_for(actor, pk), asked="assessment.view")
     if not staff_queries.may_assign(actor, action, case, kind):
-        policy.require(actor, action, _proposal(case, kind, actor.account))  # 403: the assigner's reason
+        permitted(request, action, _proposal(case, kind, actor.account), row=case)  # 403: the assigner's reason
     form = AssignForm(posted(request), accounts=staff_queries.candidates(case, kind))
     if request.method == "POST" and form.is_valid():
         try:
@@ -335,9 +354,11 @@ def assign(request, pk, kind):
         else:
             messages.success(request, _("The duty was assigned."))
             return redirect("assessment:staff_assignments")
-    return render(request, "assessment/staff/assign.html", {
+    response = render(request, "assessment/staff/assign.html", {
         "case": case, "kind": kind, "kind_label": CaseDuty.Kind(kind).label, "form": form,
         "duties": staff_queries.duty_holders(case), "status": queries.case_status(actor, case)})
+    shown(request, case)
+    return response
 
 
 def _proposal(case, kind, account):
@@ -353,9 +374,12 @@ def _proposal(case, kind, account):
 def complaint_queue(request):
     gate(request, Role.COMPLAINT_HANDLER, Role.ORGAN_HEAD)
     page = paginate(request, queries.complaints_queue_for(request.actor))
-    return render(request, "assessment/staff/complaint_queue.html", {
-        "rows": staff_queries.complaint_rows(request.actor, page), "page": page,
-        "decided": staff_queries.decided_complaints(request.actor)})
+    rows = staff_queries.complaint_rows(request.actor, page)
+    decided = list(staff_queries.decided_complaints(request.actor))
+    response = render(request, "assessment/staff/complaint_queue.html", {"rows": rows, "page": page,
+                                                                         "decided": decided})
+    shown(request, *rows, *decided)
+    return response
 
 
 @login_required
@@ -363,9 +387,9 @@ def complaint_queue(request):
 def complaint(request, pk):
     """The handler reads the complaint (audited) and decides it; the outcome is notified in writing."""
     actor = request.actor
-    gate(request, Role.COMPLAINT_HANDLER)
-    item = staff_queries.complaint_for(actor, pk)
-    policy.require(actor, "assessment.decide_complaint", item)
+    gate(request, Role.COMPLAINT_HANDLER, about=(Complaint, pk))
+    item = _complaint(request, pk)
+    permitted(request, "assessment.decide_complaint", item, row=item)
     form = ComplaintDecisionForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -376,8 +400,16 @@ def complaint(request, pk):
             messages.success(request, _("The complaint was decided and the outcome notified in writing."))
             return redirect("assessment:complaint_queue")
     text = staff_queries.complaint_text(actor, item) if item.state == "assigned" else None
-    return render(request, "assessment/staff/complaint.html", {
+    response = render(request, "assessment/staff/complaint.html", {
         "complaint": item, "text": text, "form": form, "status": queries.case_status(actor, item.case)})
+    shown(request, item)
+    return response
+
+
+def _complaint(request, pk):
+    """The complaint for its handler or its organ's head; a page read that finds none is a refused read."""
+    return found(request, Complaint, pk, lambda: staff_queries.complaint_for(request.actor, pk),
+                 asked="assessment.read_complaint")
 
 
 @login_required
@@ -386,11 +418,11 @@ def complaint_assign(request, pk):
     """The organ head's delegate gives the complaint to a handler who never worked the case (the
     policy refuses anyone who has, with its reason beside the field)."""
     actor = request.actor
-    gate(request, Role.ORGAN_HEAD)
-    item = staff_queries.complaint_for(actor, pk)
+    gate(request, Role.ORGAN_HEAD, about=(Complaint, pk))
+    item = _complaint(request, pk)
     kind = CaseDuty.Kind.COMPLAINT_HANDLER
     if not staff_queries.may_assign(actor, "assessment.assign_complaint_handler", item.case, kind):
-        policy.require(actor, "assessment.assign_complaint_handler", _proposal(item.case, kind, actor.account))
+        permitted(request, "assessment.assign_complaint_handler", _proposal(item.case, kind, actor.account), row=item)
     form = AssignForm(posted(request), accounts=staff_queries.candidates(item.case, kind))
     if request.method == "POST" and form.is_valid():
         try:
@@ -405,9 +437,11 @@ def complaint_assign(request, pk):
         else:
             messages.success(request, _("The complaint was given to the handler."))
             return redirect("assessment:staff_assignments")
-    return render(request, "assessment/staff/assign.html", {
+    response = render(request, "assessment/staff/assign.html", {
         "case": item.case, "complaint": item, "kind": kind, "kind_label": CaseDuty.Kind(kind).label, "form": form,
         "duties": staff_queries.duty_holders(item.case), "status": queries.case_status(actor, item.case)})
+    shown(request, item)
+    return response
 
 
 @login_required
@@ -415,7 +449,9 @@ def complaint_assign(request, pk):
 def adverse_reports(request):
     gate(request, Role.ORGAN_HEAD)
     page = paginate(request, staff_queries.adverse_reports_for(request.actor))
-    return render(request, "assessment/staff/adverse_reports.html", {"reports": page, "page": page})
+    response = render(request, "assessment/staff/adverse_reports.html", {"reports": page, "page": page})
+    shown(request, *page, purpose="adverse_treatment_handling")
+    return response
 
 
 @login_required
@@ -423,9 +459,10 @@ def adverse_reports(request):
 def adverse_report(request, pk):
     """The organ decides on an adverse-treatment report (never the employer) and notifies the person."""
     actor = request.actor
-    gate(request, Role.ORGAN_HEAD)
-    report = staff_queries.adverse_report_for(actor, pk)
-    policy.require(actor, "assessment.decide_adverse_treatment", report)
+    gate(request, Role.ORGAN_HEAD, about=(AdverseTreatmentReport, pk))
+    report = found(request, AdverseTreatmentReport, pk, lambda: staff_queries.adverse_report_for(actor, pk),
+                   asked="assessment.read_adverse_report")
+    permitted(request, "assessment.decide_adverse_treatment", report, row=report)
     form = AdverseDecisionForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -436,5 +473,7 @@ def adverse_report(request, pk):
             messages.success(request, _("The report was decided and the person notified."))
             return redirect("assessment:staff_adverse_reports")
     text = staff_queries.adverse_report_text(actor, report) if report.case.shredded_at is None else None
-    return render(request, "assessment/staff/adverse_report.html",
-                  {"report": report, "text": text, "form": form})
+    response = render(request, "assessment/staff/adverse_report.html",
+                      {"report": report, "text": text, "form": form})
+    shown(request, report, purpose="adverse_treatment_handling")
+    return response

@@ -13,9 +13,35 @@ from django.views.decorators.http import require_GET
 from hozen.access import policy
 from hozen.core.roles import Role
 
-from .. import queries, staff_queries
+from .. import queries, reads, staff_queries
 from ..items import ITEMS
 from ..questionnaire import SECTIONS
+
+
+def shown(request, *rows, purpose: str | None = None) -> None:
+    """The page showed these rows (cases, clearances, notices, complaints, reports, inquiries, or
+    queue rows holding them): one read per person named, on their "who has read my data" list
+    (issue 12 §7), in one statement. Purpose: the page's, or the reader's role's.
+
+    Page reads (GET) only: a form sent back with its errors shows again what its GET showed (and
+    recorded), and refused input writes nothing (ARCHITECTURE rule 7)."""
+    if request.method in ("GET", "HEAD"):
+        reads.shown(request.actor, reads.view_name(request), [_row(r) for r in rows], purpose=purpose)
+
+
+def _row(item):
+    """A queue row (a dict holding its case, complaint or inquiry) or a row itself."""
+    if isinstance(item, dict):
+        return item.get("case") or item.get("complaint") or item.get("inquiry") or item.get("clearance")
+    return item
+
+
+def found(request, model, pk, find, *, asked: str):
+    """``find()`` for a page; when a page read (GET) finds nothing — missing or not the reader's —
+    the refused read is in the log, naming the row's person when it exists (``reads.lookup``)."""
+    if request.method in ("GET", "HEAD"):
+        return reads.lookup(request.actor, reads.view_name(request), model, pk, find, asked=asked)
+    return find()
 
 
 def posted(request):
@@ -23,12 +49,30 @@ def posted(request):
     return request.POST if request.method == "POST" else None
 
 
-def gate(request, *roles: str) -> str:
+def gate(request, *roles: str, about=None) -> str:
     """The workspace of ``roles`` is for those roles only: 403 with the policy's reason (audited)
-    for anyone else. Returns the role the page is shown for."""
+    for anyone else. Returns the role the page is shown for. ``about``: (model, pk) of the row a
+    page of one case, complaint or report is about; a page read (GET) refused at the gate is then
+    a refused read naming that row's person (issue 12 §7)."""
     role = request.actor.role if request.actor.role in roles else roles[0]
+    if about is not None and request.method in ("GET", "HEAD"):
+        model, pk = about
+        pk = reads.row_id(pk)
+        row = model.objects.filter(pk=pk).first() if pk is not None else None
+        reads.require(request.actor, "workspace.view", role, view=reads.view_name(request),
+                      row=row if row is not None else {"type": model._meta.label_lower, "id": str(about[1])[:40]})
+        return role
     policy.require(request.actor, "workspace.view", role)
     return role
+
+
+def permitted(request, action: str, target, *, row=None) -> None:
+    """``policy.require`` for a page of one row; a page read (GET) refused is a refused read naming
+    the row's person (``reads.require``)."""
+    if request.method in ("GET", "HEAD"):
+        reads.require(request.actor, action, target, view=reads.view_name(request), row=row)
+    else:
+        policy.require(request.actor, action, target)
 
 
 #: Rows per page of a staff queue.
@@ -94,8 +138,9 @@ def case_file(request, pk):
     Anyone else who may see the case's status — the nominating side, the organ — is refused with
     the policy's reason (403, audited): they never get answers, findings or reasons."""
     actor = request.actor
-    case = queries.case_for(actor, pk)  # 404 for whoever may not even see the status
-    policy.require(actor, "assessment.read_answers", case)
+    view = reads.view_name(request)
+    case = reads.case_for(actor, pk, view=view)  # 404 for whoever may not even see the status
+    reads.require(actor, "assessment.read_answers", case, view=view)
     purpose = staff_queries.READ_PURPOSES.get(actor.role, "case_work")
     if case.shredded_at is not None:  # crypto-shredded after retention: nothing left to read
         file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None}
@@ -111,7 +156,9 @@ def case_file(request, pk):
                    "items": [{"item": i, "text": texts.get(i.code, "")} for i in ITEMS]}
     back = {Role.INVESTIGATOR: "assessment:investigator_case", Role.ADJUDICATOR: "assessment:adjudicator_case"}.get(
         actor.role)
-    return render(request, "assessment/staff/case_file.html", {
+    response = render(request, "assessment/staff/case_file.html", {
         "case": case, "purpose": purpose, "sections": sections, "findings": findings,
         "inquiries": file["inquiries"], "reasons": reasons, "back": back, "summary": file["summary"],
         "file_destroyed": case.shredded_at is not None})
+    shown(request, case, purpose=purpose)
+    return response

@@ -31,7 +31,8 @@ from ..forms_staff import (
     NoticeForm,
     ReportEventForm,
 )
-from .staff_common import gate, language, posted
+from ..models import AssessmentCase, Clearance, Exemption
+from .staff_common import found, gate, language, permitted, posted, shown
 
 PER_PAGE = 50
 #: The side lists of the workspace show the first ones (the soonest to act on).
@@ -78,7 +79,14 @@ def workspace(request):
     }
     if role == Role.SECURITY_OFFICER:
         context.update(_organ_todo(actor))
-    return render(request, "assessment/staff/nominator.html", context)
+    response = render(request, "assessment/staff/nominator.html", context)
+    # Every person the page names (issue 12 §7): the nominations, exemptions and results as the
+    # nominating side; the organ's to-do lists as the organ.
+    shown(request, *context["nominations"], *context["exemptions"], *context["renewals"], *context["clearances"])
+    if role == Role.SECURITY_OFFICER:
+        shown(request, *context["to_give_notice"], *context["to_notify"], *context["exemptions_to_decide"],
+              purpose="organ_procedure")
+    return response
 
 
 def _organ_todo(actor) -> dict:
@@ -123,8 +131,11 @@ def nominate(request):
         checked = True
     else:
         checked = False
-    return render(request, "assessment/staff/nominate.html",
-                  {"form": form, "check": check, "checked": checked, "exemption_hint": exemption_hint})
+    response = render(request, "assessment/staff/nominate.html",
+                      {"form": form, "check": check, "checked": checked, "exemption_hint": exemption_hint})
+    if checked and not check.errors:  # whether the person has an earlier result that may exempt them
+        shown(request, check.cleaned_data["person"], purpose="exemption")
+    return response
 
 
 @login_required
@@ -178,7 +189,7 @@ def exemption(request, pk):
     """The organ confirms (with a reason) or declines a detected exemption; the nominator sees
     the basis and the decision."""
     actor = request.actor
-    item = queries.exemption_for(actor, pk)
+    item = found(request, Exemption, pk, lambda: queries.exemption_for(actor, pk), asked="assessment.view_exemption")
     explained = queries.exemption_explained(item)
     can_decide = item.state == "pending" and policy.decide(actor, "assessment.confirm_exemption", item).allowed
     form = ExemptionDecisionForm(posted(request))
@@ -194,8 +205,10 @@ def exemption(request, pk):
             else:
                 messages.success(request, _("The decision on the exemption was recorded."))
                 return redirect("assessment:staff_exemption", pk=item.pk)
-    return render(request, "assessment/staff/exemption.html",
-                  {"exemption": item, "explained": explained, "form": form, "can_decide": can_decide})
+    response = render(request, "assessment/staff/exemption.html",
+                      {"exemption": item, "explained": explained, "form": form, "can_decide": can_decide})
+    shown(request, item, purpose="exemption")
+    return response
 
 
 @login_required
@@ -203,8 +216,8 @@ def exemption(request, pk):
 def give_notice(request, pk):
     """DOMAIN §6 step 2: the organ gives the written notice (in Japanese or English)."""
     actor = request.actor
-    case = queries.case_for(actor, pk)
-    policy.require(actor, "assessment.give_notice", case)
+    case = _organ_case(request, pk)
+    permitted(request, "assessment.give_notice", case)
     form = NoticeForm(posted(request), initial={"language": "ja"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -214,11 +227,13 @@ def give_notice(request, pk):
         else:
             messages.success(request, _("The notice was given. The person consents or refuses in their portal."))
             return redirect(_home(actor))
-    return render(request, "assessment/staff/case_action.html", {
+    response = render(request, "assessment/staff/case_action.html", {
         "case": case, "form": form, "status": queries.nominator_status(case),
         "title": _("Give the written notice"), "submit": _("Give the notice"),
         "explain": _("The notice states the seven items, the methods of investigation, that the person may refuse "
                      "and that refusing brings no disadvantage.")})
+    shown(request, case, purpose="organ_procedure")
+    return response
 
 
 @login_required
@@ -227,8 +242,8 @@ def notify_result(request, pk):
     """DOMAIN §6 step 7: the subject receives result and reasons (unless waived); the nominating
     side receives only consented, favourable or not, and valid until."""
     actor = request.actor
-    case = queries.case_for(actor, pk)
-    policy.require(actor, "assessment.notify_result", case)
+    case = _organ_case(request, pk)
+    permitted(request, "assessment.notify_result", case)
     if request.method == "POST":
         try:
             services.notify_result(actor=actor, case=case)
@@ -237,11 +252,18 @@ def notify_result(request, pk):
         else:
             messages.success(request, _("The result was notified to the person and to the nominating side."))
             return redirect(_home(actor))
-    return render(request, "assessment/staff/case_action.html", {
+    response = render(request, "assessment/staff/case_action.html", {
         "case": case, "form": None, "status": queries.nominator_status(case),
         "title": _("Notify the result"), "submit": _("Notify the result"),
         "explain": _("The person receives the result and the reasons (unless they asked not to receive them); "
                      "the nominating side receives only: consented, favourable or not, valid until.")})
+    shown(request, case, purpose="organ_procedure")
+    return response
+
+
+def _organ_case(request, pk):
+    """The case for one of the organ's steps; a page read (GET) that finds none is a refused read."""
+    return found(request, AssessmentCase, pk, lambda: queries.case_for(request.actor, pk), asked="assessment.view")
 
 
 def _home(actor) -> str:
@@ -253,8 +275,9 @@ def _home(actor) -> str:
 def report_event(request, pk):
     """DOMAIN §6 step 8: the employer or the organ reports a change (left, transferred, concerning event)."""
     actor = request.actor
-    clearance = staff_queries.clearance_for_report(actor, pk)
-    policy.require(actor, "assessment.report_event", clearance)
+    clearance = found(request, Clearance, pk, lambda: staff_queries.clearance_for_report(actor, pk),
+                      asked="assessment.view_clearance")
+    permitted(request, "assessment.report_event", clearance)
     form = ReportEventForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -266,5 +289,7 @@ def report_event(request, pk):
         else:
             messages.success(request, _("The change was reported."))
             return redirect("assessment:staff_nominations")
-    return render(request, "assessment/staff/report_event.html", {
+    response = render(request, "assessment/staff/report_event.html", {
         "clearance": clearance, "form": form, "status": clearance.status(timezone.localdate())})
+    shown(request, clearance, purpose="aftercare_report")
+    return response
