@@ -78,3 +78,59 @@ def test_assessed_person_sees_who_has_read_their_data_from_the_dashboard(page, l
     expect(row).to_contain_text("内閣府 (CAO)")
     expect(row).to_contain_text(ja("Aptitude assessment investigation"))
     expect(row).not_to_contain_text(investigator.username)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_assessed_person_reads_grouped_reads_and_a_refused_attempt_on_a_phone_and_exports_them(browser, live_server,
+                                                                                                orgs):
+    """Issue 12 §7: repeated reads are one line with their count and time range, someone else's refused
+    attempt shows without by whom, the page fits a 390 px phone, and the CSV export downloads."""
+    from hozen.assessment import reads
+
+    subject = factories.account(role="subject", organisation=orgs["TOWA"])
+    officer = factories.account(role="business_officer", organisation=orgs["TOWA"])
+    admin = factories.account(role="sysadmin", organisation=orgs["CAO"])
+    business = Actor.for_account(officer, officer.active_assignments().first(), channel="api")
+    for _ in range(3):
+        reads.shown(business, "get_case", [subject.person])
+    reads.refused(Actor.for_account(admin, admin.active_assignments().first(), channel="api"), "get_case",
+                  subject.person, reason="no_access_to_assessment", asked="assessment.view")
+
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    try:
+        page.goto(live_server.url + "/")
+        page.get_by_label(ja("User name"), exact=True).fill(subject.username)
+        page.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+        page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+        page.goto(live_server.url + "/audit/my-reads/")
+        expect(heading(page)).to_have_text(ja("Who has read my data"))
+        rows = page.locator("#my-reads tbody tr")
+        expect(rows).to_have_count(2)
+        grouped = page.locator("#my-reads tbody tr[data-count='3']")
+        expect(grouped).to_contain_text(ja("Following your nomination (status and outcome only)"))
+        expect(grouped).to_contain_text("TOWA")
+        refused = page.locator("#my-reads tbody tr.denied")
+        expect(refused).to_contain_text(ja("Attempted; refused"))
+        expect(refused).to_contain_text(ja("Not shown"))
+        expect(refused).not_to_contain_text("CAO")
+        # One card per line on a phone: nothing wider than the screen, each value with its label.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px screen"
+        assert page.locator("#my-reads thead").bounding_box()["height"] <= 1
+        label = page.evaluate("getComputedStyle(document.querySelector('#my-reads td.count'), '::before').content")
+        assert ja("Number of reads") in label
+        with page.expect_download() as download:
+            page.get_by_role("link", name=ja("Export as CSV")).click()
+        lines = open(download.value.path(), "rb").read().decode("utf-8-sig").splitlines()
+        assert len(lines) == 1 + 4 and re.fullmatch(r"hozen-my-reads-\d{8}T\d{6}Z\.csv",
+                                                     download.value.suggested_filename)
+        assert problems == []
+    finally:
+        context.close()
