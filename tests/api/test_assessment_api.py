@@ -425,7 +425,8 @@ def test_the_openapi_document_describes_the_assessment_api(client):
               "/api/v1/assessment/clearances/{clearance_id}/events", "/api/v1/assessment/reminders"):
         assert p in paths, p
     components = schema["components"]["schemas"]
-    assert {"CaseOut", "SecondFactorIn", "NominateIn", "ManyErrorsOut", "ErrorOut"} <= set(components)
+    # Every error response has the one schema, Error (issue 12 §3), with the bulk and questionnaire `errors`.
+    assert {"CaseOut", "SecondFactorIn", "NominateIn", "Error", "ErrorItemOut"} <= set(components)
     assert "totp_code" in components["SecondFactorIn"]["required"]
 
 

@@ -234,3 +234,25 @@ def test_an_unhandled_error_under_api_is_json_500_with_the_request_id_and_no_tra
     # The traceback is in the server's log, under the request id.
     record = next(r for r in caplog.records if "req-12345678" in r.getMessage())
     assert record.exc_info and "secret internals" in str(record.exc_info[1])
+
+
+def test_no_two_api_schemas_share_a_documented_name():
+    """Found by the fuzzer: the OpenAPI names a component by its class name, so two classes of one
+    name (a case's EventOut and a copy's EventOut) were documented as one, and one of them lied."""
+    import importlib
+    import inspect
+    import pkgutil
+    from collections import defaultdict
+
+    from ninja import Schema
+
+    import hozen.api
+
+    classes = defaultdict(set)
+    for info in pkgutil.iter_modules(hozen.api.__path__):
+        module = importlib.import_module(f"hozen.api.{info.name}")
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and issubclass(obj, Schema) and obj.__module__ == module.__name__ \
+                    and obj.model_fields:
+                classes[obj.__name__].add(f"{obj.__module__}.{obj.__qualname__}")
+    assert {name: found for name, found in classes.items() if len(found) > 1} == {}

@@ -51,6 +51,8 @@ from hozen.core import rows, second_factor
 from hozen.core.errors import NotFound, RuleViolation
 
 from .designation import ConflictOut, ErrorOut, InvalidOut, IsoDate, Text
+from .paging import PageIn, window
+from .paging import page as paged
 
 router = Router(tags=["assessment"])
 
@@ -101,11 +103,6 @@ ItemCode = Literal["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "
 
 def _language(request) -> str:
     return request.actor.account.language if request.actor.account is not None else "ja"
-
-
-def _window(offset: int, limit: int) -> slice:
-    offset, limit = max(0, offset), min(max(1, limit), 500)
-    return slice(offset, offset + limit)
 
 
 def _case(request, case_id: int) -> AssessmentCase:
@@ -163,10 +160,8 @@ def _case_out(request, case: AssessmentCase, status: dict | None = None) -> dict
     return out
 
 
-class CaseListIn(Schema):
+class CaseListIn(PageIn):
     state: StateCode | None = None
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
 
 
 class CaseListOut(Schema):
@@ -359,8 +354,9 @@ def nominate_bulk(request, payload: BulkNominateIn):
 @router.get("/exemptions", response={200: list[ExemptionOut]},
             summary="Nominations held as possible exemptions: the nominator's (why no case opened) and the organ's "
             "(to confirm or decline)")
-def list_exemptions(request, state: Literal["pending", "confirmed", "declined"] | None = None):
-    return [_exemption_out(e) for e in queries.exemptions_for(request.actor, state=state)[:500]]
+def list_exemptions(request, response: HttpResponse, paging: Query[PageIn],
+                    state: Literal["pending", "confirmed", "declined"] | None = None):
+    return [_exemption_out(e) for e in paged(response, queries.exemptions_for(request.actor, state=state), paging)]
 
 
 @router.get("/exemptions/{int:exemption_id}", response={200: ExemptionOut, **READ_ERRORS})
@@ -869,9 +865,9 @@ def inquiry_log(request, case_id: int):
 
 @router.get("/clearances", response={200: list[ClearanceOut]},
             summary="Eligibility records the caller may see (their own; their nominees' as status; their organ's)")
-def list_clearances(request, limit: int = 100, offset: int = 0):
+def list_clearances(request, response: HttpResponse, paging: Query[PageIn]):
     qs = queries.clearances_for(request.actor).order_by("-notified_on", "-id")
-    return [_clearance_out(c) for c in qs[_window(offset, limit)]]
+    return [_clearance_out(c) for c in paged(response, qs, paging)]
 
 
 def _clearance(request, clearance_id: int):
@@ -924,11 +920,11 @@ class NoticeOut(Schema):
 
 @router.get("/notices", response={200: list[NoticeOut]},
             summary="Notices to the caller's side (nominator): consented, favourable, valid until — nothing else")
-def list_notices(request, limit: int = 100, offset: int = 0):
+def list_notices(request, response: HttpResponse, paging: Query[PageIn]):
     return [{"id": n.pk, "case": n.case_id, "person": n.case.person_id, "consented": n.consented,
              "favourable": n.favourable, "valid_until": n.valid_until, "issued_at": n.issued_at,
              "retain_until": n.retain_until, "expired": n.expired_at is not None}
-            for n in queries.notices_for(request.actor)[_window(offset, limit)]]
+            for n in paged(response, queries.notices_for(request.actor).order_by("-issued_at", "-id"), paging)]
 
 
 class ReminderOut(Schema):
@@ -943,10 +939,10 @@ class ReminderOut(Schema):
 
 @router.get("/reminders", response={200: list[ReminderOut]},
             summary="Renewal reminders addressed to the caller (their own result, or their side's nominees')")
-def list_reminders(request, limit: int = 100, offset: int = 0):
+def list_reminders(request, response: HttpResponse, paging: Query[PageIn]):
     return [{"id": r.pk, "clearance": r.clearance_id, "person": r.person_id, "recipient": r.recipient_kind,
              "days_before": r.days_before, "valid_until": r.valid_until, "created_at": r.created_at}
-            for r in queries.reminders_for(request.actor)[_window(offset, limit)]]
+            for r in paged(response, queries.reminders_for(request.actor), paging)]
 
 
 # --- complaints and adverse-treatment reports ---------------------------------------------------------------
@@ -986,9 +982,9 @@ def list_complaints(request, case_id: int):
 
 @router.get("/complaints/queue", response={200: list[ComplaintOut]},
             summary="Complaints awaiting a handler (the organ head) or a decision (the handler), soonest target "
-                    "date first, then by id (page with offset and limit, at most 500)")
-def complaints_queue(request, limit: int = 50, offset: int = 0):
-    return [_complaint_out(c) for c in queries.complaints_queue_for(request.actor)[_window(offset, limit)]]
+                    "date first, then by id")
+def complaints_queue(request, response: HttpResponse, paging: Query[PageIn]):
+    return [_complaint_out(c) for c in paged(response, queries.complaints_queue_for(request.actor), paging)]
 
 
 def _complaint(request, complaint_id: int, *, to_decide: bool = False) -> Complaint:
@@ -1086,12 +1082,10 @@ class AdverseListOut(Schema):
 @router.get("/adverse-treatment", response={200: AdverseListOut, 422: InvalidOut},
             summary="Adverse-treatment reports the caller may read, newest first: the subject their own, the "
             "deciding organ's head its organ's (to find the ones to decide) — never the employer. No text here")
-def list_adverse_treatment(request, decided: bool | None = None,
-                           limit: int = Query(50, ge=1, le=500, description="Reports per page (1-500)"),
-                           offset: int = Query(0, ge=0, le=2**62, description="Reports to skip")):
+def list_adverse_treatment(request, paging: Query[PageIn], decided: bool | None = None):
     qs = queries.adverse_reports_for(request.actor, decided=decided)
-    return {"total": qs.count(), "limit": limit, "offset": offset,
-            "items": [{**_adverse_out(r), "case": r.case_id} for r in qs[offset:offset + limit]]}
+    return {"total": qs.count(), "limit": paging.limit, "offset": paging.offset,
+            "items": [{**_adverse_out(r), "case": r.case_id} for r in window(qs, paging)]}
 
 
 @router.get("/adverse-treatment/{int:report_id}", response={200: AdverseDetailOut, **READ_ERRORS},

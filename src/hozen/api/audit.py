@@ -6,9 +6,11 @@ Contract (issue 4):
   GET /audit/proof/inclusion?index=&tree_size=   {"index", "tree_size", "audit_path"}
   GET /audit/proof/consistency?first=&second=    {"first", "second", "consistency_path"}
   GET /audit/my-reads?limit=&offset=             the signed-in subject's "who has read my data" list
-Hashes are standard base64. A missing, malformed or out-of-range parameter is answered 400 with
-`field` naming it (not Ninja's 422): parameters arrive as raw strings and are checked here, so
-"12abc", "-1", "1.0" and sizes past the log are all the client's error, stated plainly.
+Hashes are standard base64. A missing, malformed or out-of-range parameter of the log's endpoints is
+answered 400 with `field` naming it (not Ninja's 422): parameters arrive as raw strings and are
+checked here, so "12abc", "-1", "1.0" and sizes past the log are all the client's error, stated
+plainly. `my-reads` is a list and is paged as every list (``hozen.api.paging``: 422 naming the
+parameter).
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import re
 from typing import Annotated, Any
 
 from django.http import HttpResponse, JsonResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from pydantic import WithJsonSchema
 
 from hozen.access import policy
 from hozen.audit import queries
 from hozen.core.errors import RuleViolation
+
+from .errors import ErrorOut
+from .paging import PageIn
 
 router = Router(tags=["audit"])
 
@@ -32,13 +37,7 @@ _DECIMAL = re.compile(r"[0-9]{1,19}")
 _MAX = 2**63 - 1  # a PostgreSQL bigint, as note.py bounds checkpoint sizes
 
 
-class ErrorOut(Schema):
-    detail: str = Field(description="What is wrong, in the caller's language")
-    code: str = Field(description="Stable code, e.g. bad_parameter, out_of_range, not_audit_reader")
-    field: str | None = Field(None, description="The parameter at fault")
-
-
-class EntryOut(Schema):
+class AuditEntryOut(Schema):
     index: int = Field(description="Leaf index in the log (0-based)")
     leaf_hash: str = Field(description="base64 SHA-256(0x00 || entry bytes), the leaf as the tree holds it")
     entry: dict[str, Any] = Field(description="The entry; serialised as canonical JSON (keys sorted, no spaces, "
@@ -146,7 +145,7 @@ def checkpoint(request):
 @router.get(
     "/entries/{index}",
     summary="One audit entry by leaf index, with its leaf hash",
-    response={200: EntryOut, **ERRORS},
+    response={200: AuditEntryOut, **ERRORS},
 )
 def entry(request, index: _RawIndex):
     policy.require(request.actor, "audit.read")  # a wrong role hears 403 before any 400
@@ -210,17 +209,6 @@ class ReadsOut(Schema):
     items: list[ReadOut]
 
 
-def _optional_number(request, field: str, default: int, *, low: int, high: int | None = None) -> int:
-    given = request.GET.getlist(field)
-    if len(given) > 1:
-        raise _bad_parameter(field, f"{field} が複数指定されています。", f"{field} is given more than once.")
-    value = _whole_number(field, given[0]) if given else default
-    if value < low or (high is not None and value > high):
-        raise _bad_parameter(field, f"{field} は {low} 以上{f' {high} 以下' if high else ''}で指定してください。",
-                             f"{field} must be at least {low}{f' and at most {high}' if high else ''}.")
-    return value
-
-
 def _role_label(code: str) -> str:
     from django.utils.translation import gettext
 
@@ -239,26 +227,18 @@ def _role_label(code: str) -> str:
     summary="Who has read my data: every read of the signed-in subject's own personal data, newest first",
     description="The assessed person's list (the subject role only): for each read the reader's role and "
     "organisation, the time and the recorded purpose — never the reader's name. The same rows as the page "
-    "`/audit/my-reads/`. Paged with `limit` (1–200, default 50) and `offset`.",
+    "`/audit/my-reads/`. Paged as every list: `limit` (1–200, default 50) and `offset` (422 naming the "
+    "parameter otherwise).",
     response={200: ReadsOut, **ERRORS},
-    openapi_extra={"parameters": [
-        {"in": "query", "name": "limit", "required": False, "schema": {"type": "integer", "minimum": 1,
-                                                                        "maximum": 200, "default": 50}},
-        {"in": "query", "name": "offset", "required": False, "schema": {"type": "integer", "minimum": 0,
-                                                                         "default": 0}}]},
 )
-def my_reads(request):
+def my_reads(request, paging: Query[PageIn]):
     from django.utils import translation
 
     from hozen.core.roles import Role
 
     # The subject's workspace, as the portal asks it: any other role hears 403 with the policy's reason.
     policy.require(request.actor, "workspace.view", Role.SUBJECT)
-    try:
-        limit = _optional_number(request, "limit", 50, low=1, high=200)
-        offset = _optional_number(request, "offset", 0, low=0)
-    except RuleViolation as exc:
-        return _bad(request, exc)
+    limit, offset = paging.limit, paging.offset
     language = _language(request)
     entries = queries.reads_of_person_for(actor=request.actor, person=request.actor.account.person)
     total = entries.count()

@@ -28,6 +28,9 @@ from hozen.designation import export_services, import_services, importer, querie
 from hozen.designation.models import CorrectionRequest, Provision, Tier, state_on
 from hozen.rules.queries import current_pack
 
+from .errors import ErrorOut
+from .paging import PageIn, page
+
 router = Router(tags=["designations"])
 
 
@@ -59,26 +62,9 @@ class In(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorOut(Schema):
-    detail: str = Field(description="What is wrong, in the caller's language")
-    code: str = Field(description="Stable code: the policy's reason code (403), not_found (404), or the rule's "
-                      "code (422), e.g. term_over_maximum, unknown_sub_item")
-    field: str | None = Field(None, description="The input at fault (422)")
-
-
-class InvalidOut(Schema):
-    """422 for input that does not parse (a malformed date, a missing or unknown field)."""
-
-    detail: list[dict[str, Any]]
-    fields: list[str] = Field(description="The fields at fault, e.g. [\"term_end\"]")
-    message: str
-
-
-class ConflictOut(ErrorOut):
-    """409: the designation changed since the version named in If-Match (nothing was written);
-    428: the edit named no version. Reload it (its ETag is `current_version`), then change it again."""
-
-    current_version: int | None = Field(None, description="The stored version (also this response's ETag)")
+#: The one error schema of the API (hozen.api.errors); the OpenAPI documents every error with it. The
+#: names below stay for the response declarations that use them.
+InvalidOut = ConflictOut = ErrorOut
 
 
 READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
@@ -187,10 +173,8 @@ def _reloaded(request, designation_id: int, response: HttpResponse | None = None
 
 # --- notifications and the ledger (before /{id} so their paths are never read as ids) ----------------------
 
-class NotificationListIn(Schema):
+class NotificationListIn(PageIn):
     unacknowledged: bool | None = Field(None, description="true: only notices not yet acknowledged")
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
 
 
 class NotificationOut(Schema):
@@ -374,10 +358,8 @@ def statistics(request, filters: Query[StatisticsIn]):
                               organisation=None if everyone else request.actor.organisation)
 
 
-class ReviewsDueIn(Schema):
+class ReviewsDueIn(PageIn):
     within_days: int = Field(30, ge=0, le=366, description="Also reviews due within this many days")
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
 
 
 class ReviewDueOut(DesignationSummaryOut):
@@ -405,13 +387,11 @@ def reviews_due(request, filters: Query[ReviewsDueIn]):
 
 # --- designations ----------------------------------------------------------------------------------------
 
-class DesignationListIn(Schema):
+class DesignationListIn(PageIn):
     organisation: str | None = Field(None, max_length=32, description="Holding organ's code")
     state: StateCode | None = None
     category: str | None = Field(None, max_length=16, description="Category code, e.g. 1")
     q: str | None = Field(None, max_length=200, description="Text in the reference number or the title")
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
 
 
 class DesignationListOut(Schema):
@@ -652,8 +632,9 @@ def _correction(c: CorrectionRequest) -> dict:
 
 @router.get("/{int:designation_id}/corrections", response={200: list[CorrectionOut], **READ_ERRORS},
             summary="Correction requests of the oversight body on one designation, newest first")
-def list_corrections(request, designation_id: int):
-    return [_correction(c) for c in queries.corrections_for(_visible(request, designation_id))]
+def list_corrections(request, designation_id: int, response: HttpResponse, paging: Query[PageIn]):
+    corrections = queries.corrections_for(_visible(request, designation_id)).order_by("-requested_at", "-id")
+    return [_correction(c) for c in page(response, corrections, paging)]
 
 
 class CorrectionIn(In):
@@ -710,9 +691,10 @@ def _provision(p: Provision) -> dict:
 
 @router.get("/{int:designation_id}/provisions", response={200: list[ProvisionOut], **READ_ERRORS},
             summary="Provisions of one designation the caller may see (provider organ, recipient, oversight)")
-def list_provisions(request, designation_id: int):
+def list_provisions(request, designation_id: int, response: HttpResponse, paging: Query[PageIn]):
     designation = _visible(request, designation_id)
-    return [_provision(p) for p in queries.provisions_for(request.actor, designation).order_by("-provided_on", "-id")]
+    provisions = queries.provisions_for(request.actor, designation).order_by("-provided_on", "-id")
+    return [_provision(p) for p in page(response, provisions, paging)]
 
 
 class ProvisionIn(In):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from hozen.handling import queries, services
 
 from .designation import READ_ERRORS, WRITE_ERRORS, In, IsoDate
+from .paging import PageIn, page
 
 router = Router(tags=["handling"])
 
@@ -92,7 +94,7 @@ class AcknowledgementOut(Schema):
     acknowledged_at: dt.datetime
 
 
-class ReviewOut(Schema):
+class HandlerReviewOut(Schema):
     id: int
     designation_id: int
     designation: str | None
@@ -138,9 +140,11 @@ def explain(request, designation_id: int):
 
 @router.get("/designations/{int:designation_id}/handlers", response={200: list[EntryOut], **READ_ERRORS},
             summary="The caller's organisation's handler list of a designation (list keepers)")
-def list_handlers(request, designation_id: int, include_ended: bool = False):
+def list_handlers(request, designation_id: int, response: HttpResponse, paging: Query[PageIn],
+                  include_ended: bool = False):
     d = queries.designation_for_keeper(request.actor, designation_id)
-    return [_entry(r) for r in queries.handler_list(request.actor, d, include_ended=include_ended)]
+    return [_entry(r) for r in page(response, queries.handler_list(request.actor, d, include_ended=include_ended),
+                                    paging)]
 
 
 class EligibilityQuery(Schema):
@@ -187,18 +191,19 @@ def confirm_handler(request, entry_id: int):
     return _entry(_row_for(request, entry))
 
 
-@router.get("/reviews", response={200: list[ReviewOut], **READ_ERRORS},
+@router.get("/reviews", response={200: list[HandlerReviewOut], **READ_ERRORS},
             summary="Open review campaigns of the caller's organisation's lists")
-def reviews(request):
+def reviews(request, response: HttpResponse, paging: Query[PageIn]):
     return [{"id": r.pk, "designation_id": r.designation_id, "designation": r.designation.reference,
-             "opened_on": r.opened_on, "due_on": r.due_on} for r in queries.reviews_for(request.actor)]
+             "opened_on": r.opened_on, "due_on": r.due_on} for r in page(response, queries.reviews_for(request.actor),
+                                                                        paging)]
 
 
 @router.get("/me/entries", response={200: list[EntryOut], **READ_ERRORS},
             summary="The caller's own handler list entries")
-def my_entries(request):
+def my_entries(request, response: HttpResponse, paging: Query[PageIn]):
     # Status as the dates decide today: an entry past its end date is "lapsed" before the daily job runs.
-    return [_entry(row) for row in queries.my_rows(request.actor)]
+    return [_entry(row) for row in page(response, queries.my_rows(request.actor), paging)]
 
 
 class TierQuery(Schema):

@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from hozen import __version__
 
-from . import errors
+from . import errors, idempotency, paging
 from .auth import TokenAuth
 from .parser import StrictParser
 
@@ -20,6 +20,13 @@ people, in the caller's language; `code` for programs; `request_id` as in the `X
 **Bodies.** JSON bodies are `application/json`, UTF-8, at most `HOZEN_API_MAX_BODY_BYTES` (2.5 MiB
 by default; 413 names the limit); a key given twice in one object is refused (422 `duplicate_key`),
 and so is a lone surrogate or NUL in any string (422 `invalid_character`). Another content type is 415.
+
+**Lists.** Every list takes `limit` (1–200, default 50) and `offset` (from 0); anything else is 422
+naming the parameter. A list answered as an object carries `total`, `limit` and `offset`; one
+answered as an array carries its total in the `X-Total-Count` header.
+
+**Retries.** Every POST takes an optional `Idempotency-Key`: the same key and body within 24 hours
+get the first answer again (`Idempotent-Replayed: true`) and nothing is done twice.
 """
 
 
@@ -28,7 +35,7 @@ class HozenAPI(NinjaAPI):
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        return errors.document(schema)
+        return idempotency.document(paging.document(errors.document(schema)))
 
 
 api = HozenAPI(
@@ -41,6 +48,7 @@ api = HozenAPI(
     parser=StrictParser(),
 )
 errors.install(api)
+idempotency.install(api)
 
 
 from . import assessment as _assessment  # noqa: E402  (registers the routes)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.http import FileResponse
-from ninja import Field, File, Form, Router, Schema, Status
+from django.http import FileResponse, HttpResponse
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
@@ -25,17 +25,14 @@ from hozen.vault import queries, services
 from hozen.vault import trace as tracing
 from hozen.vault.models import Copy
 
+from .errors import ErrorOut
+from .paging import PageIn, page
+
 router = Router(tags=["vault"])
 
 
 class In(Schema):
     model_config = ConfigDict(extra="forbid")
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str
-    field: str | None = None
 
 
 READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
@@ -74,7 +71,7 @@ class DocumentSummaryOut(Schema):
     created_at: dt.datetime
 
 
-class EventOut(Schema):
+class CustodyEventOut(Schema):
     kind: Literal["received", "viewed", "downloaded", "copied", "transferred", "returned", "destroyed"]
     at: dt.datetime
     by: str
@@ -98,7 +95,7 @@ class CopyOut(Schema):
     marking: str
     issued_at: dt.datetime
     closed_at: dt.datetime | None
-    events: list[EventOut] | None = None
+    events: list[CustodyEventOut] | None = None
 
 
 class TransferIn(In):
@@ -173,15 +170,15 @@ def _account(username: str, field: str) -> Account:
 # --- documents -------------------------------------------------------------------------------------
 
 @router.get("/documents", response={200: list[DocumentSummaryOut]}, summary="Documents the caller may read")
-def list_documents(request):
-    return [_summary(d) for d in queries.documents_for(request.actor)]
+def list_documents(request, response: HttpResponse, paging: Query[PageIn]):
+    return [_summary(d) for d in page(response, queries.documents_for(request.actor), paging)]
 
 
 @router.get("/designations/{designation_id}/documents", response={200: list[DocumentSummaryOut], **READ_ERRORS},
             summary="Documents filed under one designation")
-def designation_documents(request, designation_id: int):
+def designation_documents(request, designation_id: int, response: HttpResponse, paging: Query[PageIn]):
     designation = queries.designation_for_material(request.actor, designation_id)
-    return [_summary(d) for d in queries.documents_for(request.actor, designation=designation)]
+    return [_summary(d) for d in page(response, queries.documents_for(request.actor, designation=designation), paging)]
 
 
 @router.post("/designations/{designation_id}/documents", response={201: DocumentOut, **WRITE_ERRORS},
@@ -243,15 +240,15 @@ def received(request, document_id: int, payload: ReceivedIn):
 # --- custody ---------------------------------------------------------------------------------------
 
 @router.get("/open-items", response={200: list[CopyOut]}, summary="Copies not yet returned or destroyed")
-def open_items(request):
-    return [_copy(c) for c in queries.open_items_for(request.actor).select_related("parent")]
+def open_items(request, response: HttpResponse, paging: Query[PageIn]):
+    return [_copy(c) for c in page(response, queries.open_items_for(request.actor).select_related("parent"), paging)]
 
 
 @router.get("/designations/{designation_id}/custody", response={200: list[CopyOut], **READ_ERRORS},
             summary="Every copy of a designation's material with its custody events (the registry)")
-def custody(request, designation_id: int):
+def custody(request, designation_id: int, response: HttpResponse, paging: Query[PageIn]):
     designation = queries.designation_for_custody(request.actor, designation_id)
-    return [_copy(c, events=True) for c in queries.custody_of(request.actor, designation)]
+    return [_copy(c, events=True) for c in page(response, queries.custody_of(request.actor, designation), paging)]
 
 
 @router.get("/copies/{copy_id}", response={200: CopyOut, **READ_ERRORS}, summary="One copy and its custody record")

@@ -10,7 +10,16 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from hozen.audit import reconcile
 
+        from . import jobs
         from .reconcile import REPLAYERS
 
         for replayer in REPLAYERS:
             reconcile.register(replayer)
+        # Idempotency-Key records of the API are kept 24 hours (hozen.api.idempotency).
+        jobs.register("core.idempotency_expiry", every_seconds=3600, fn=_expire_idempotency_records)
+
+
+def _expire_idempotency_records(*, actor) -> int:
+    from .models import IdempotencyRecord
+
+    return IdempotencyRecord.expire()

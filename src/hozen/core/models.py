@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -223,3 +224,43 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"hz_{self.prefix}_…"
+
+
+class IdempotencyRecord(models.Model):
+    """One ``Idempotency-Key`` of one account's API POST, kept 24 hours (issue 12 §5).
+
+    The row (unique per account and key) is taken before the request's work starts, in its own
+    committed transaction: a second request with the same key finds it and is told to retry (409)
+    while the first runs, or gets the first answer replayed once it is done, so the work is never
+    done twice. Not the key itself but a keyed hash of it is stored; the first answer is stored
+    encrypted under a key derived from the Idempotency-Key, so only a client presenting the key can
+    have it replayed. ``status`` is empty while the first request runs; ``response`` is empty for an
+    answer that cannot be replayed (a file). Rows older than ``LIFETIME`` are deleted by the hourly
+    job ``core.idempotency_expiry``; not audited (a cache of answers, like a token's last use).
+    """
+
+    LIFETIME = dt.timedelta(hours=24)
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    completed_at = models.DateTimeField(null=True, editable=False)
+    status = models.PositiveSmallIntegerField(null=True, editable=False)
+    response = models.BinaryField(null=True, editable=False)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["account", "key_digest"],
+                                               name="one_idempotency_record_per_account_and_key")]
+
+    def __str__(self) -> str:
+        return f"idempotency record {self.pk}"  # never the key or the answer
+
+    @classmethod
+    def expire(cls, *, now: dt.datetime | None = None) -> int:
+        """Delete the records older than LIFETIME; the number deleted."""
+        cutoff = (now or timezone.now()) - cls.LIFETIME
+        deleted, _ = cls.objects.filter(created_at__lt=cutoff).delete()
+        return deleted
