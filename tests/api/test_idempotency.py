@@ -183,3 +183,25 @@ def test_every_post_documents_the_idempotency_key(client):
         params = [p for p in op["parameters"] if p["name"] == HEADER]
         assert len(params) == 1 and params[0]["in"] == "header" and not params[0]["required"], path
         assert "409" in op["responses"] and "422" in op["responses"], path
+
+
+def test_an_answer_that_is_a_file_is_not_kept_and_a_repeat_is_told_so(people, rf):
+    """A vault view or download answers with the file itself: its bytes are not kept, so a repeat with
+    the key gets 409 idempotency_replay_unavailable, and no second copy is made."""
+    from django.http import StreamingHttpResponse
+
+    from hozen.api.errors import ApiError
+    from hozen.api.idempotency import begin, finish
+    from hozen.core.actor import Actor as RequestActor
+
+    account = people["esi_manager"]
+    request = rf.post("/api/v1/vault/documents/1/download", data=b"", content_type="application/json",
+                      HTTP_IDEMPOTENCY_KEY=KEY)
+    request.actor = RequestActor.for_account(account, account.active_assignments().first(), channel="api")
+    record = begin(request)
+    finish(request, record, StreamingHttpResponse(iter([b"%PDF-1.7 ..."]), content_type="application/pdf"))
+    stored = IdempotencyRecord.objects.get()
+    assert stored.status == 200 and stored.response is None
+    with pytest.raises(ApiError) as refused:
+        begin(request)
+    assert refused.value.status == 409 and refused.value.code == "idempotency_replay_unavailable"
