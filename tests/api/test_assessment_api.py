@@ -328,7 +328,8 @@ def test_bulk_nomination_over_the_api_is_all_or_nothing(world, api):
             {"username": "nobody", **row}]
     r = api("business").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows})
     assert r.status_code == 422
-    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "username")]
+    # Every row's problem at once: the candidates are found by the service, among the nominator's staff.
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(1, "post"), (2, "username")]
     rows[2] = {"person_id": people[2].pk, **row, "dispatched_worker": True}
     r = api("business").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows})
     assert r.status_code == 422 and r.json()["code"] == "nomination_rows_invalid"
@@ -469,8 +470,10 @@ def test_adverse_treatment_reports_are_listed_and_read_by_the_subject_and_the_or
     assert api("business").get(f"/adverse-treatment/{report['id']}").status_code == 404
     assert ok(api("mic_head").get("/adverse-treatment"))["items"] == []
     # The refused read and a missing one answer alike, and both are in the audit log.
-    refused = AuditEntry.objects.filter(action="assessment.read_adverse_report", outcome="denied")
-    assert refused.filter(target_id=str(report["id"])).exists()
+    # Refused reads, naming the action asked and, for the report that exists, its person (issue 12 §7).
+    refused = AuditEntry.objects.filter(action="assessment.read", outcome="denied",
+                                        target_type="assessment.adversetreatmentreport")
+    assert refused.filter(target_id=str(report["id"]), subject_person_id=case.person_id).exists()
     assert subject.get("/adverse-treatment/999999").status_code == 404
     assert refused.filter(target_id="999999").exists()
 

@@ -193,9 +193,13 @@ def to_submitted(world, case, subject=None):
     return fresh(case)
 
 
-def answered_inquiry(world, case, investigator=None, *, on: dt.date = dt.date(2026, 6, 1)):
-    """One inquiry made and answered: the material the interview must wait for (DOMAIN §6 step 5)."""
+def answered_inquiry(world, case, investigator=None, *, on: dt.date | None = None):
+    """One inquiry made and answered (today by default): the material the interview must wait for
+    (DOMAIN §6 step 5)."""
+    from django.utils import timezone
+
     investigator = investigator or world["investigator"]
+    on = on or timezone.localdate()
     inquiry = services.record_inquiry(actor=investigator, case=case, recipient_kind="superior",
                                       recipient_organisation="東和重工業株式会社 技術部", recipient_name="上司",
                                       question="勤務態度について", sent_on=on)
@@ -209,12 +213,13 @@ def to_investigation_complete(world, case, subject=None, *, inquiries: int = 1):
     case = to_submitted(world, case, subject)
     services.assign_investigator(actor=world["cao_head"], case=case, investigator=world.people["investigator"])
     investigator = world["investigator"]
+    on = timezone.localdate()  # inquiries are made after the subject's consent (today, in these walks)
     for n in range(inquiries):
         inquiry = services.record_inquiry(actor=investigator, case=case, recipient_kind="superior",
                                           recipient_organisation="東和重工業株式会社 技術部",
-                                          recipient_name=f"上司 {n}", question="勤務態度について", sent_on=dt.date(2026, 6, 1))
+                                          recipient_name=f"上司 {n}", question="勤務態度について", sent_on=on)
         services.record_inquiry_response(actor=investigator, inquiry=inquiry, response="特段の問題はない",
-                                         answered_on=dt.date(2026, 6, 1))
+                                         answered_on=on)
     services.schedule_interview(actor=investigator, case=case, at=timezone.now())
     for n in range(1, 8):
         services.record_finding(actor=investigator, case=case, item=f"item_{n}", text=f"事項{n}: 懸念なし")

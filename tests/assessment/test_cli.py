@@ -59,29 +59,30 @@ def test_nominate_with_bad_rows_names_each_line_and_column_and_writes_nothing(wo
     good, dispatched, busy = (new_employee(world) for _ in range(3))
     nominate(world, busy)
     before = writes()
+    # The file's format first: a date that is not one (nothing is looked up in the database yet).
+    path = write_csv(tmp_path, [row(good), row(good, agreed="2026/05/20")])
+    assert main(["assessments", "nominate", str(path), "--as", "business-officer", "--contract", "METI-C-1"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"hozen: error: {path} line 3: listing_agreed_on: '2026/05/20' is not a date written YYYY-MM-DD "
+                   "(nothing nominated)"]
+    assert writes() == before
+    # The format is sound: the service's rules name their lines, every one at once.
     path = write_csv(tmp_path, [
         row(good),
         row(dispatched, dispatched="yes"),         # line 3: no employing agency (a rule of the service)
-        row(good, agreed="2026/05/20"),            # line 4: not a date
-        "nobody,技術部,主任,2026-05-20,,,",             # line 5: no such account
-        row(busy),                                 # line 6: already in progress (the service)
-        row(good, dob="1999-09-09"),               # line 7: wrong person named
+        "nobody,技術部,主任,2026-05-20,,,",             # line 4: nobody on the nominator's staff
+        row(busy),                                 # line 5: already in progress
+        row(good, dob="1999-09-09"),               # line 6: wrong person named
     ])
-    assert main(["assessments", "nominate", str(path), "--as", "business-officer", "--contract", "METI-C-1"]) == 1
-    err = capsys.readouterr().err.splitlines()
-    assert f"hozen: error: {path} line 4: listing_agreed_on: '2026/05/20' is not a date written YYYY-MM-DD" in err
-    assert any("line 5: username: no account 'nobody'" in e for e in err)
-    assert any("line 7: date_of_birth:" in e for e in err)
-    assert err[-1] == "hozen: error: 3 rows refused; nothing nominated"
-    assert writes() == before
-    # The parse is clean: now the service's rules name their lines.
-    path = write_csv(tmp_path, [row(good), row(dispatched, dispatched="yes"), row(busy)])
     assert main(["assessments", "nominate", str(path), "--as", "business-officer", "--contract", "METI-C-1"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert any(e.endswith("line 3: employing_agency: A dispatched worker's employing agency must be recorded.")
                for e in err)
-    assert any("line 4: person: An assessment of this person by the same organ is already in progress." in e
+    assert any("line 4: username: No one among the staff of" in e for e in err)
+    assert any("line 5: person: An assessment of this person by the same organ is already in progress." in e
                for e in err)
+    assert any("line 6: date_of_birth:" in e for e in err)
+    assert err[-1] == "hozen: error: 4 rows refused; nothing nominated"
     assert writes() == before
 
 

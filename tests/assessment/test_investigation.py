@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from hozen.access.policy import PolicyDenied
 from hozen.assessment import queries, services
-from hozen.assessment.models import CaseDuty, CaseSummary
+from hozen.assessment.models import AssessmentCase, CaseDuty, CaseSummary
 from hozen.assessment.states import State
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.crypto import reveal
@@ -133,11 +133,18 @@ def test_no_inquiry_is_recorded_once_the_interview_is_scheduled(world, investiga
                                 at=timezone.now() - dt.timedelta(hours=1))
 
 
-def test_completion_refuses_material_answered_after_the_interview(world, investigating):
+def test_an_interview_dated_before_the_last_answer_is_refused_and_completion_checks_the_order_again(
+        world, investigating):
     answered_inquiry(world, investigating)
-    # The interview was held the day before the answer is dated: the order is wrong.
-    services.schedule_interview(actor=world["investigator"], case=investigating,
-                                at=timezone.now() - dt.timedelta(days=2))
+    # The interview comes after the material: one dated before the last answer is refused when it is set.
+    with pytest.raises(RuleViolation) as info:
+        services.schedule_interview(actor=world["investigator"], case=investigating,
+                                    at=timezone.now() - dt.timedelta(days=2))
+    assert (info.value.code, info.value.field) == ("date_out_of_range", "at")
+    assert fresh(investigating).interview_at is None
+    # Completion asks again (a row changed behind the services' back is not completed).
+    services.schedule_interview(actor=world["investigator"], case=investigating, at=timezone.now())
+    AssessmentCase.objects.filter(pk=investigating.pk).update(interview_at=timezone.now() - dt.timedelta(days=2))
     for n in range(1, 8):
         services.record_finding(actor=world["investigator"], case=investigating, item=f"item_{n}", text="懸念なし")
     with pytest.raises(RuleViolation) as info:
@@ -186,10 +193,10 @@ def test_findings_are_kept_per_item_of_the_act_only(world, investigating):
 
 
 def test_an_answer_cannot_be_dated_before_its_inquiry_or_in_the_future(world, investigating):
-    first = inquiry(world, investigating, sent_on=dt.date(2026, 5, 20))
+    first = inquiry(world, investigating, sent_on=dt.date(2026, 6, 1))
     with pytest.raises(RuleViolation) as info:
         services.record_inquiry_response(actor=world["investigator"], inquiry=first, response="x",
-                                         answered_on=dt.date(2026, 5, 19))
+                                         answered_on=dt.date(2026, 5, 31))
     assert info.value.code == "answered_before_sent"
     with pytest.raises(RuleViolation) as info:
         services.record_inquiry_response(actor=world["investigator"], inquiry=first, response="x",

@@ -186,12 +186,13 @@ def test_investigator_queue_is_paged_in_target_date_order_with_counts_of_the_who
     assert f"#{order[-1]}<" in last and 'rel="next"' not in last
 
 
-def test_inquiries_awaiting_answers_are_paged_oldest_first(world, signed_in, one_per_page):
-    case = investigated(world, 1)[0]
+def test_inquiries_awaiting_answers_are_paged_oldest_first(world, signed_in, one_per_page, _frozen_today):
+    case = investigated(world, 1)[0]  # consented on 1 June: inquiries are dated from then on
+    _frozen_today.move_to(dt.datetime(2026, 6, 10, 3, 0, tzinfo=dt.UTC))
     for day in (3, 1, 2):
         services.record_inquiry(actor=world["investigator"], case=case, recipient_kind="superior",
                                 recipient_organisation=f"会社{day}", recipient_name="上司", method="question",
-                                question="質問", sent_on=dt.date(2026, 5, day))
+                                question="質問", sent_on=dt.date(2026, 6, day))
     client = signed_in(world.people["investigator"])
     pages = [text(client.get(reverse("assessment:investigator_inquiries"), {"page": n})) for n in (1, 2, 3)]
     assert ["会社1" in pages[0], "会社2" in pages[1], "会社3" in pages[2]] == [True, True, True]

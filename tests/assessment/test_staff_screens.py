@@ -8,6 +8,7 @@ stage through the services (``conftest``), then the screens are driven over HTTP
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -82,12 +83,15 @@ def test_nominator_list_shows_only_consented_favourable_and_valid_until(world, s
 def test_nominating_side_never_gets_answers_findings_or_reasons(world, signed_in, officer):
     case = to_notified(world, nominate(world))
     client = signed_in(world.people[officer])
-    before = denied_entries("assessment.read_answers", "status_only")
+    before = denied_entries("assessment.read", "status_only")
     response = client.get(url("staff_case_file", case.pk))
     assert response.status_code == 403
     assert 'data-reason-code="status_only"' in text(response)
     assert SECRET_REASON not in text(response) and SECRET_FINDING not in text(response)
-    assert denied_entries("assessment.read_answers", "status_only") == before + 1  # audited
+    # Audited once, as a refused read naming the person and the action asked (issue 12 §7).
+    assert denied_entries("assessment.read", "status_only") == before + 1
+    refused = AuditEntry.objects.filter(action="assessment.read", outcome="denied").latest("id")
+    assert refused.subject_person_id == case.person_id and '"asked":"assessment.read_answers"' in refused.data
     # Nor through the workers' pages: another role's workspace, refused with the policy's reason.
     for name in ("investigator_case", "adjudicator_case"):
         response = client.get(url(name, case.pk))
@@ -341,8 +345,11 @@ def test_nominator_and_organ_forms_refuse_malformed_input_beside_the_field(world
     business = signed_in(world.people["business_officer"])
     before = (_audit_count(), AssessmentCase.objects.count())
     response = business.post(url("staff_report_event", clearance_case.clearance.pk),
-                             {"kind": "transferred", "occurred_on": "2026-05-30", "new_post": ""})
+                             {"kind": "transferred", "occurred_on": "2026-06-01", "new_post": ""})
     assert 'id="id_new_post_error"' in text(response)
+    response = business.post(url("staff_report_event", clearance_case.clearance.pk),  # before the nomination
+                             {"kind": "transferred", "occurred_on": "2026-05-30", "new_post": "企画部 課長"})
+    assert 'id="id_occurred_on_error"' in text(response)
     response = business.post(url("staff_report_event", clearance_case.clearance.pk),
                              {"kind": "concerning_event", "occurred_on": "2026-05-30", "description": ""})
     assert 'id="id_description_error"' in text(response)
@@ -382,25 +389,27 @@ def test_csv_upload_of_a_bad_file_writes_nothing_and_lists_lines(world, signed_i
     outsider = factories.account(role="subject", organisation=world.orgs["METI"])
     client = signed_in(world.people["business_officer"])
     before = (AssessmentCase.objects.count(), _audit_count())
-    # A format problem (an unknown user name, a date that is not one), by line.
+    # A format problem (a date that is not one), by line: nothing is looked up yet.
     response = client.post(url("staff_nominate_file"), {"contract": world.contract.pk, "file": _csv(
         f"{good[0].username},技術部,主任,2026-05-20,false,",
-        "nobody-here,技術部,主任,2026-05-20,false,",
         f"{good[1].username},技術部,主任,2026-02-30,false,",
     )})
     page = text(response)
     assert response.status_code == 200 and 'id="line-errors"' in page and 'id="id_file_error"' in page
-    assert "<td>3</td><td>username</td>" in page
-    assert "<td>4</td><td>listing_agreed_on</td>" in page
-    # A nomination rule broken (a dispatched worker without the agency; staff of another organisation).
+    assert "<td>3</td><td>listing_agreed_on</td>" in page
+    # A nomination rule broken (a dispatched worker without the agency; staff of another organisation,
+    # answered exactly as a user name that exists nowhere: issue 12 §6).
     response = client.post(url("staff_nominate_file"), {"contract": world.contract.pk, "file": _csv(
         f"{good[0].username},技術部,主任,2026-05-20,false,",
         f"{good[1].username},技術部,主任,2026-05-20,true,",
         f"{outsider.username},技術部,主任,2026-05-20,false,",
+        "nobody-here,技術部,主任,2026-05-20,false,",
     )})
     page = text(response)
     assert "<td>3</td><td>employing_agency</td>" in page
-    assert "<td>4</td><td>person</td>" in page
+    foreign = re.search(r"<td>4</td><td>username</td><td>([^<]*)</td>", page)
+    missing = re.search(r"<td>5</td><td>username</td><td>([^<]*)</td>", page)
+    assert foreign and missing and foreign.group(1) == missing.group(1)
     assert (AssessmentCase.objects.count(), _audit_count()) == before
 
 

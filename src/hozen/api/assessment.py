@@ -37,7 +37,7 @@ from django.http import HttpResponse
 from ninja import Field, Header, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from hozen.assessment import queries, services
+from hozen.assessment import queries, reads, services
 from hozen.assessment.models import (
     AdverseTreatmentReport,
     AssessmentCase,
@@ -49,6 +49,7 @@ from hozen.assessment.questionnaire import SECTIONS
 from hozen.assessment.validation import QuestionnaireInvalid
 from hozen.core import rows, second_factor
 from hozen.core.errors import NotFound, RuleViolation
+from hozen.core.text import clean
 
 from .designation import ConflictOut, ErrorOut, InvalidOut, IsoDate, Text
 from .paging import PageIn, window
@@ -107,6 +108,38 @@ def _language(request) -> str:
 
 def _case(request, case_id: int) -> AssessmentCase:
     return queries.case_for(request.actor, case_id)  # 404: missing or not visible
+
+
+def _read_case(request, case_id: int, view: str) -> AssessmentCase:
+    """A case for a read (GET): 404 when missing or not visible, and then a refused read in the log,
+    naming the case's person when it exists (issue 12 §7)."""
+    return reads.case_for(request.actor, case_id, view=view)
+
+
+def _shown(request, view: str, rows, body, *, purpose: str | None = None):
+    """The response shows ``rows``: one read per person named, on their "who has read my data"
+    list (issue 12 §7), in one statement; then ``body``."""
+    reads.shown(request.actor, view, rows, purpose=purpose)
+    return body
+
+
+def _read(request, view: str, rows, make, *, purpose: str | None = None):
+    """``make()`` the body of a read the policy allows, and record it: also when it answers 404 for
+    something not there yet (a result not notified, a paper not kept), which says that much about
+    the person. A refusal (PolicyDenied) is recorded by ``reads.require`` instead."""
+    try:
+        body = make()
+    except NotFound:
+        reads.shown(request.actor, view, rows, purpose=purpose)
+        raise
+    return _shown(request, view, rows, body, purpose=purpose)
+
+
+def _listed(request, rows, *, purpose: str | None = None) -> list:
+    """A page of a list, recorded as shown (one read per person it names, one statement)."""
+    rows = list(rows)
+    reads.shown(request.actor, reads.view_name(request), rows, purpose=purpose)
+    return rows
 
 
 def _account(username: str, field: str):
@@ -176,6 +209,7 @@ def _page(request, qs, filters) -> dict:
     cases = list(qs[filters.offset:filters.offset + filters.limit])
     statuses = queries.case_statuses(request.actor, cases)  # a fixed number of queries per page
     items = [_case_out(request, c, statuses[c.pk]) for c in cases]
+    reads.shown(request.actor, reads.view_name(request), cases)  # one statement for the page
     return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
 
 
@@ -194,7 +228,8 @@ def queue(request, filters: Query[CaseListIn]):
 @router.get("/cases/{int:case_id}", response={200: CaseOut, **READ_ERRORS},
             summary="One case as the caller may see it (404 when missing or not visible)")
 def get_case(request, case_id: int):
-    return _case_out(request, _case(request, case_id))
+    case = _read_case(request, case_id, "get_case")
+    return _shown(request, "get_case", [case], _case_out(request, case))
 
 
 class EventOut(Schema):
@@ -208,9 +243,10 @@ class EventOut(Schema):
 @router.get("/cases/{int:case_id}/events", response={200: list[EventOut], **READ_ERRORS},
             summary="The case's history (not shown to the nominating side)")
 def case_events(request, case_id: int):
-    case = _case(request, case_id)
-    return [{"kind": e.kind, "at": e.at, "by": e.actor, "state_from": e.state_from, "state_to": e.state_to}
-            for e in queries.events_for(request.actor, case)]
+    case = _read_case(request, case_id, "case_events")
+    return _shown(request, "case_events", [case], [
+        {"kind": e.kind, "at": e.at, "by": e.actor, "state_from": e.state_from, "state_to": e.state_to}
+        for e in queries.events_for(request.actor, case, view="case_events")])
 
 
 # --- nomination and exemptions ------------------------------------------------------------------------------
@@ -268,21 +304,6 @@ def _contract(contract_id: int | None):
     return contract
 
 
-def _person(person_id: int | None, username: str | None, field_prefix: str = ""):
-    from hozen.core.models import Person
-
-    if (person_id is None) == (username is None):
-        raise RuleViolation("person_required", "評価対象者を person_id 又は username のいずれかで指定してください。",
-                            "Name the candidate by person_id or by username (one of them).",
-                            field=f"{field_prefix}person_id")
-    if username is not None:
-        return _account(username, f"{field_prefix}username").person
-    person = Person.objects.filter(pk=person_id).first()
-    if person is None:
-        raise RuleViolation("unknown_person", "その人はいません。", f"No person {person_id}.", field=f"{field_prefix}person_id")
-    return person
-
-
 @router.post("/nominations", response={201: NominationOut, **WRITE_ERRORS},
              summary="Nominate a candidate (organ security officer for its staff; business protection officer "
              "under a contract)",
@@ -290,9 +311,11 @@ def _person(person_id: int | None, username: str | None, field_prefix: str = "")
              "the person (Art. 12(1)(i)) — holds the nomination as an exemption for the organ to confirm.")
 def nominate(request, payload: NominateIn):
     data = payload.model_dump()
-    person = _person(data.pop("person_id"), data.pop("username"))
     contract = _contract(data.pop("contract_id"))
-    result = services.nominate(actor=request.actor, person=person, contract=contract, **data)
+    # The service finds the candidate among the nominator's staff: one answer for a missing and a
+    # foreign person or account (issue 12 §6).
+    result = services.nominate(actor=request.actor, person=data.pop("person_id"), username=data.pop("username"),
+                               contract=contract, **data)
     return Status(201, {"case": _case_out(request, result.case) if result.case else None,
                         "exemption": _exemption_out(result.exemption) if result.exemption else None})
 
@@ -318,34 +341,20 @@ class BulkNominationOut(Schema):
              description="Every row is checked first; if any is wrong, 422 lists every bad row (index from 0, "
              "field, message) and nothing is written.")
 def nominate_bulk(request, payload: BulkNominateIn):
-    from hozen.core.models import Account
-
     contract = _contract(payload.contract_id)
-    rows, errors = [], []
-    usernames = {r.username.strip().lower() for r in payload.rows if r.username}
-    by_username = dict(Account.objects.filter(username__in=usernames, is_active=True)
-                       .values_list("username", "person_id")) if usernames else {}
-    for i, row in enumerate(payload.rows):
+    rows = []
+    for row in payload.rows:
         data = row.model_dump()
         person_id, username = data.pop("person_id"), data.pop("username")
-        if (person_id is None) == (username is None):
-            errors.append({"row": i, "field": "person_id", "message": "Name the candidate by person_id or username."})
-            continue
-        if username is not None:
-            person_id = by_username.get(username.strip().lower())
-            if person_id is None:
-                errors.append({"row": i, "field": "username", "message": f"No active account {username!r}."})
-                continue
-        rows.append((i, {"person": person_id, **data}))
-    if errors:
-        return Status(422, {"detail": f"rows[{errors[0]['row']}]: {errors[0]['message']}; nothing was nominated.",
-                            "code": "nomination_rows_invalid", "field": f"rows[{errors[0]['row']}]", "errors": errors})
+        # Found by the service among the nominator's staff (one answer for missing and foreign: issue 12 §6).
+        rows.append({**({"person": person_id} if person_id is not None else {}),
+                     **({"username": username} if username is not None else {}), **data})
     try:
-        results = services.nominate_many(actor=request.actor, rows=[r for _, r in rows], contract=contract)
+        results = services.nominate_many(actor=request.actor, rows=rows, contract=contract)
     except services.NominationRowsInvalid as exc:
         language = _language(request)
         return Status(422, {"detail": exc.message(language), "code": exc.code, "field": exc.field,
-                            "errors": [{"row": rows[i][0], "field": field, "message": ja if language == "ja" else en}
+                            "errors": [{"row": i, "field": field, "message": ja if language == "ja" else en}
                                        for i, field, ja, en in exc.errors]})
     return Status(201, {"rows": len(results), "cases": [r.case.pk for r in results if r.case],
                         "exemptions": [r.exemption.pk for r in results if r.exemption]})
@@ -356,12 +365,18 @@ def nominate_bulk(request, payload: BulkNominateIn):
             "(to confirm or decline)")
 def list_exemptions(request, response: HttpResponse, paging: Query[PageIn],
                     state: Literal["pending", "confirmed", "declined"] | None = None):
-    return [_exemption_out(e) for e in paged(response, queries.exemptions_for(request.actor, state=state), paging)]
+    rows = paged(response, queries.exemptions_for(request.actor, state=state), paging)
+    return [_exemption_out(e) for e in _listed(request, rows, purpose="exemption")]
 
 
 @router.get("/exemptions/{int:exemption_id}", response={200: ExemptionOut, **READ_ERRORS})
 def get_exemption(request, exemption_id: int):
-    return _exemption_out(queries.exemption_for(request.actor, exemption_id))
+    from hozen.assessment.models import Exemption
+
+    exemption = reads.lookup(request.actor, "get_exemption", Exemption, exemption_id,
+                             lambda: queries.exemption_for(request.actor, exemption_id),
+                             asked="assessment.view_exemption")
+    return _shown(request, "get_exemption", [exemption], _exemption_out(exemption), purpose="exemption")
 
 
 class ReasonIn(In):
@@ -472,14 +487,18 @@ class SectionProgressOut(Schema):
 @router.get("/cases/{int:case_id}/questionnaire/progress", response={200: list[SectionProgressOut], **READ_ERRORS},
             summary="The completeness view: each section's version, completeness and error count (nothing decrypted)")
 def questionnaire_progress(request, case_id: int):
-    return queries.questionnaire_progress(request.actor, _case(request, case_id))
+    case = _read_case(request, case_id, "questionnaire_progress")
+    return _shown(request, "questionnaire_progress", [case],
+                  queries.questionnaire_progress(request.actor, case, view="questionnaire_progress"))
 
 
 @router.get("/cases/{int:case_id}/questionnaire", response={200: dict[str, dict[str, Any]], **READ_ERRORS},
             summary="The questionnaire's answers by section (the subject; the case's investigator, adjudicators "
             "and complaint handler). Every read is audited and on the subject's list of reads")
 def questionnaire_answers(request, case_id: int):
-    return queries.answers_for(request.actor, _case(request, case_id), purpose=_purpose(request))
+    case = _read_case(request, case_id, "questionnaire_answers")
+    return _shown(request, "questionnaire_answers", [case], queries.answers_for(
+        request.actor, case, purpose=_purpose(request), view="questionnaire_answers"))
 
 
 class SubmittedOut(Schema):
@@ -506,8 +525,10 @@ def submit_questionnaire(request, case_id: int):
             "section. A section never saved is 404 here and version 0 (`If-Match: \"0\"`; the progress "
             "list gives every section's version).")
 def questionnaire_section(request, case_id: int, section: SectionCode, response: HttpResponse):
-    case = _case(request, case_id)
-    found = queries.section_answers_for(request.actor, case, section=section, purpose=_purpose(request))
+    case = _read_case(request, case_id, "questionnaire_section")
+    found = queries.section_answers_for(request.actor, case, section=section, purpose=_purpose(request),
+                                        view="questionnaire_section")
+    reads.shown(request.actor, "questionnaire_section", [case])  # a section never saved: that is shown too
     if found is None:
         raise NotFound
     content, version = found
@@ -516,7 +537,8 @@ def questionnaire_section(request, case_id: int, section: SectionCode, response:
 
 
 def _purpose(request) -> str:
-    return "subject_access" if request.actor.role == "subject" else "case_work"
+    """The purpose a read is recorded with: the reader's role's (``reads.purpose_of``)."""
+    return reads.purpose_of(request.actor)
 
 
 def _purpose_of_duty(request) -> str:
@@ -634,7 +656,9 @@ def record_inquiry(request, case_id: int, payload: InquiryIn):
 @router.get("/cases/{int:case_id}/inquiries", response={200: list[InquiryOut], **READ_ERRORS},
             summary="The inquiries with names, questions and answers (the case's workers only)")
 def list_inquiries(request, case_id: int):
-    return queries.inquiries_for(request.actor, _case(request, case_id), purpose="case_work")
+    case = _read_case(request, case_id, "list_inquiries")
+    return _shown(request, "list_inquiries", [case], queries.inquiries_for(
+        request.actor, case, purpose=_purpose_of_duty(request), view="list_inquiries"))
 
 
 class ResponseIn(In):
@@ -694,14 +718,17 @@ def record_finding(request, case_id: int, item: ItemCode, payload: FindingIn, re
                                       text=payload.text, version=rows.version_from_if_match(if_match),
                                       require_version=True)
     response["ETag"] = rows.etag(finding)
-    return {"text": payload.text.strip(), "revision": finding.revision, "version": finding.version,
-            "recorded_at": finding.recorded_at}
+    # The text as stored (the service refused what the text policy refuses; the row now holds ciphertext).
+    return {"text": clean(payload.text, field="text", multiline=True), "revision": finding.revision,
+            "version": finding.version, "recorded_at": finding.recorded_at}
 
 
 @router.get("/cases/{int:case_id}/findings", response={200: dict[str, FindingOut], **READ_ERRORS},
             summary="The findings per item (the case's workers only; never the nominating side or the subject)")
 def list_findings(request, case_id: int):
-    return queries.findings_for(request.actor, _case(request, case_id), purpose="case_work")
+    case = _read_case(request, case_id, "list_findings")
+    return _shown(request, "list_findings", [case], queries.findings_for(
+        request.actor, case, purpose=_purpose_of_duty(request), view="list_findings"))
 
 
 @router.get("/cases/{int:case_id}/findings/{item}", response={200: FindingOut, **READ_ERRORS},
@@ -709,7 +736,10 @@ def list_findings(request, case_id: int):
             description="404 while no finding is recorded for the item: it is version 0 (`If-Match: \"0\"`). Each "
             "read is audited.")
 def get_finding(request, case_id: int, item: ItemCode, response: HttpResponse):
-    findings = queries.findings_for(request.actor, _case(request, case_id), purpose="case_work", item=item)
+    case = _read_case(request, case_id, "get_finding")
+    findings = queries.findings_for(request.actor, case, purpose=_purpose_of_duty(request), item=item,
+                                    view="get_finding")
+    reads.shown(request.actor, "get_finding", [case])  # an item without a finding: that is shown too
     if item not in findings:
         raise NotFound
     response["ETag"] = f'"{findings[item]["version"]}"'
@@ -737,7 +767,9 @@ class SummaryOut(Schema):
             summary="The investigator's case summary for the adjudicator (the case's workers only; null before "
             "the investigation is completed). Each read is audited")
 def case_summary(request, case_id: int):
-    return queries.summary_for(request.actor, _case(request, case_id), purpose=_purpose_of_duty(request))
+    case = _read_case(request, case_id, "case_summary")
+    return _shown(request, "case_summary", [case], queries.summary_for(
+        request.actor, case, purpose=_purpose_of_duty(request), view="case_summary"))
 
 
 # --- adjudication and notification ----------------------------------------------------------------------
@@ -800,7 +832,9 @@ def concur(request, case_id: int, payload: ConcurIn):
             summary="The latest decision with its reasons per item (its adjudicators, the complaint handler; the "
             "subject once notified unless they waived them). Never the nominating side")
 def reasons(request, case_id: int):
-    return queries.reasons_for(request.actor, _case(request, case_id), purpose=_purpose(request))
+    case = _read_case(request, case_id, "reasons")
+    return _shown(request, "reasons", [case], queries.reasons_for(request.actor, case, purpose=_purpose(request),
+                                                                   view="reasons"))
 
 
 class ClearanceOut(Schema):
@@ -843,7 +877,9 @@ class ResultOut(Schema):
             summary="The notified result as the subject receives it (the subject; the adjudicators and complaint "
             "handler)")
 def result(request, case_id: int):
-    return queries.result_of(request.actor, _case(request, case_id), purpose=_purpose_of_duty(request))
+    case = _read_case(request, case_id, "result")
+    return _read(request, "result", [case], lambda: queries.result_of(
+        request.actor, case, purpose=_purpose_of_duty(request), view="result"))
 
 
 class InquiryLogOut(Schema):
@@ -858,7 +894,8 @@ class InquiryLogOut(Schema):
             summary="Inquiries made about me: recipient kind and organisation, method, dates — never names, "
             "questions or answers (the subject after notification; the case's workers)")
 def inquiry_log(request, case_id: int):
-    return queries.inquiry_log_for(request.actor, _case(request, case_id))
+    case = _read_case(request, case_id, "inquiry_log")
+    return _shown(request, "inquiry_log", [case], queries.inquiry_log_for(request.actor, case, view="inquiry_log"))
 
 
 # --- clearances, reported changes, notices, reminders ----------------------------------------------------
@@ -867,7 +904,7 @@ def inquiry_log(request, case_id: int):
             summary="Eligibility records the caller may see (their own; their nominees' as status; their organ's)")
 def list_clearances(request, response: HttpResponse, paging: Query[PageIn]):
     qs = queries.clearances_for(request.actor).order_by("-notified_on", "-id")
-    return [_clearance_out(c) for c in paged(response, qs, paging)]
+    return [_clearance_out(c) for c in _listed(request, paged(response, qs, paging))]
 
 
 def _clearance(request, clearance_id: int):
@@ -924,7 +961,8 @@ def list_notices(request, response: HttpResponse, paging: Query[PageIn]):
     return [{"id": n.pk, "case": n.case_id, "person": n.case.person_id, "consented": n.consented,
              "favourable": n.favourable, "valid_until": n.valid_until, "issued_at": n.issued_at,
              "retain_until": n.retain_until, "expired": n.expired_at is not None}
-            for n in paged(response, queries.notices_for(request.actor).order_by("-issued_at", "-id"), paging)]
+            for n in _listed(request, paged(response, queries.notices_for(request.actor).order_by("-issued_at", "-id"),
+                                            paging))]
 
 
 class ReminderOut(Schema):
@@ -942,7 +980,7 @@ class ReminderOut(Schema):
 def list_reminders(request, response: HttpResponse, paging: Query[PageIn]):
     return [{"id": r.pk, "clearance": r.clearance_id, "person": r.person_id, "recipient": r.recipient_kind,
              "days_before": r.days_before, "valid_until": r.valid_until, "created_at": r.created_at}
-            for r in paged(response, queries.reminders_for(request.actor), paging)]
+            for r in _listed(request, paged(response, queries.reminders_for(request.actor), paging))]
 
 
 # --- complaints and adverse-treatment reports ---------------------------------------------------------------
@@ -977,14 +1015,17 @@ def file_complaint(request, case_id: int, payload: TextIn):
 @router.get("/cases/{int:case_id}/complaints", response={200: list[ComplaintOut], **READ_ERRORS},
             summary="The case's complaints with their text and outcome (the subject; each one's handler)")
 def list_complaints(request, case_id: int):
-    return queries.complaints_of(request.actor, _case(request, case_id), purpose=_purpose(request))
+    case = _read_case(request, case_id, "list_complaints")
+    return _shown(request, "list_complaints", [case], queries.complaints_of(
+        request.actor, case, purpose=_purpose(request), view="list_complaints"))
 
 
 @router.get("/complaints/queue", response={200: list[ComplaintOut]},
             summary="Complaints awaiting a handler (the organ head) or a decision (the handler), soonest target "
                     "date first, then by id")
 def complaints_queue(request, response: HttpResponse, paging: Query[PageIn]):
-    return [_complaint_out(c) for c in paged(response, queries.complaints_queue_for(request.actor), paging)]
+    rows = paged(response, queries.complaints_queue_for(request.actor), paging)
+    return [_complaint_out(c) for c in _listed(request, rows)]
 
 
 def _complaint(request, complaint_id: int, *, to_decide: bool = False) -> Complaint:
@@ -1085,23 +1126,28 @@ class AdverseListOut(Schema):
 def list_adverse_treatment(request, paging: Query[PageIn], decided: bool | None = None):
     qs = queries.adverse_reports_for(request.actor, decided=decided)
     return {"total": qs.count(), "limit": paging.limit, "offset": paging.offset,
-            "items": [{**_adverse_out(r), "case": r.case_id} for r in window(qs, paging)]}
+            "items": [{**_adverse_out(r), "case": r.case_id}
+                      for r in _listed(request, window(qs, paging), purpose=_adverse_purpose(request))]}
 
 
 @router.get("/adverse-treatment/{int:report_id}", response={200: AdverseDetailOut, **READ_ERRORS},
             summary="One adverse-treatment report with its text and, once decided, the reasons (read and audited)")
 def get_adverse_treatment(request, report_id: int):
-    report = queries.adverse_report_for(request.actor, report_id)
-    return _adverse_detail(report, queries.adverse_report_texts(request.actor, report,
-                                                                purpose=_adverse_purpose(request)))
+    report = queries.adverse_report_for(request.actor, report_id, view="get_adverse_treatment")
+    return _shown(request, "get_adverse_treatment", [report], _adverse_detail(
+        report, queries.adverse_report_texts(request.actor, report, purpose=_adverse_purpose(request))),
+        purpose=_adverse_purpose(request))
 
 
 @router.get("/cases/{int:case_id}/adverse-treatment", response={200: list[AdverseDetailOut], **READ_ERRORS},
             summary="The case's adverse-treatment reports with text and outcome (the subject; the deciding organ's "
             "head). Refused with the policy's reason for anyone else, the employer included")
 def list_case_adverse_treatment(request, case_id: int):
-    rows = queries.adverse_reports_of(request.actor, _case(request, case_id), purpose=_adverse_purpose(request))
-    return [_adverse_detail(r, texts) for r, texts in rows]
+    case = _read_case(request, case_id, "list_case_adverse_treatment")
+    rows = queries.adverse_reports_of(request.actor, case, purpose=_adverse_purpose(request),
+                                      view="list_case_adverse_treatment")
+    return _shown(request, "list_case_adverse_treatment", [case], [_adverse_detail(r, texts) for r, texts in rows],
+                  purpose=_adverse_purpose(request))
 
 
 @router.post("/adverse-treatment/{int:report_id}/decision", response={200: AdverseOut, **WRITE_ERRORS},
@@ -1151,12 +1197,12 @@ class NoticeTextOut(Schema):
             summary="The written notice (告知) as the subject reads it, in Japanese or English (the subject; the "
             "deciding organ). The same text as the portal's notice page and the kept PDF")
 def notice_text(request, case_id: int, language: Language | None = None):
-    from hozen.access import policy
     from hozen.assessment import papers, portal_queries
     from hozen.documents import assessment as documents
 
-    case = _case(request, case_id)
-    policy.require(request.actor, "assessment.read_papers", case)
+    case = _read_case(request, case_id, "notice_text")
+    reads.require(request.actor, "assessment.read_papers", case, view="notice_text")
+    reads.shown(request.actor, "notice_text", [case])  # the notice, or that none was given yet
     if case.notice_given_at is None:
         raise NotFound
     given_in = portal_queries.notice_language(case)
@@ -1170,25 +1216,31 @@ def notice_text(request, case_id: int, language: Language | None = None):
             summary="告知書: the notice PDF exactly as kept when the notice was given (SHA-256 in X-Content-SHA256)",
             openapi_extra={"responses": _PDF})
 def notice_pdf(request, case_id: int, language: Language = "ja"):
-    from hozen.assessment import papers
     from hozen.assessment.models import CaseDocument
 
-    case = _case(request, case_id)
-    body, sha256 = papers.kept_pdf(request.actor, case, CaseDocument.Kind.NOTICE, language, purpose=_purpose(request))
-    return _pdf(body, f"assessment-{case.pk}-notice-{language}.pdf", sha256)
+    case = _read_case(request, case_id, "notice_pdf")
+    reads.require(request.actor, "assessment.read_papers", case, view="notice_pdf")
+    return _read(request, "notice_pdf", [case], lambda: _kept_pdf(request, case, CaseDocument.Kind.NOTICE, language,
+                                                                   "notice"))
 
 
 @router.get("/cases/{int:case_id}/consent.pdf", response={**READ_ERRORS, 422: ErrorOut},
             summary="同意書 (or the record of refusal or withdrawal) exactly as kept at the latest declaration",
             openapi_extra={"responses": _PDF})
 def consent_pdf(request, case_id: int, language: Language = "ja"):
-    from hozen.assessment import papers
     from hozen.assessment.models import CaseDocument
 
-    case = _case(request, case_id)
-    body, sha256 = papers.kept_pdf(request.actor, case, CaseDocument.Kind.CONSENT_RECORD, language,
-                                   purpose=_purpose(request))
-    return _pdf(body, f"assessment-{case.pk}-consent-{language}.pdf", sha256)
+    case = _read_case(request, case_id, "consent_pdf")
+    reads.require(request.actor, "assessment.read_papers", case, view="consent_pdf")
+    return _read(request, "consent_pdf", [case], lambda: _kept_pdf(request, case, CaseDocument.Kind.CONSENT_RECORD,
+                                                                    language, "consent"))
+
+
+def _kept_pdf(request, case, kind: str, language: str, name: str):
+    from hozen.assessment import papers
+
+    body, sha256 = papers.kept_pdf(request.actor, case, kind, language, purpose=_purpose(request))
+    return _pdf(body, f"assessment-{case.pk}-{name}-{language}.pdf", sha256)
 
 
 @router.get("/cases/{int:case_id}/result.pdf", response={**READ_ERRORS, 422: ErrorOut},
@@ -1197,9 +1249,10 @@ def consent_pdf(request, case_id: int, language: Language = "ja"):
 def result_pdf(request, case_id: int, language: Language = "ja"):
     from hozen.assessment import papers
 
-    case = _case(request, case_id)
-    return _pdf(papers.result_pdf(request.actor, case, language, purpose=_purpose_of_duty(request)),
-                f"assessment-{case.pk}-result-{language}.pdf")
+    case = _read_case(request, case_id, "result_pdf")
+    return _read(request, "result_pdf", [case], lambda: _pdf(
+        papers.result_pdf(request.actor, case, language, purpose=_purpose_of_duty(request)),
+        f"assessment-{case.pk}-result-{language}.pdf"))
 
 
 @router.get("/cases/{int:case_id}/questionnaire.pdf", response={**READ_ERRORS, 422: ErrorOut},
@@ -1208,22 +1261,29 @@ def result_pdf(request, case_id: int, language: Language = "ja"):
 def questionnaire_pdf(request, case_id: int, language: Language = "ja"):
     from hozen.assessment import papers
 
-    case = _case(request, case_id)
-    body, sha256 = papers.questionnaire_copy_pdf(request.actor, case, language, purpose=_purpose(request))
-    return _pdf(body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf", sha256)
+    case = _read_case(request, case_id, "questionnaire_pdf")
+    if case.questionnaire_sha256:
+        reads.require(request.actor, "assessment.read_answers", case, view="questionnaire_pdf")
+
+    def make():
+        body, sha256 = papers.questionnaire_copy_pdf(request.actor, case, language, purpose=_purpose(request))
+        return _pdf(body, f"assessment-{case.pk}-questionnaire-{sha256[:12]}.pdf", sha256)
+
+    return _read(request, "questionnaire_pdf", [case], make)
 
 
 @router.get("/complaints/{int:complaint_id}/outcome.pdf", response={**READ_ERRORS, 422: ErrorOut},
             summary="The written outcome of a decided complaint (the subject; its handler)",
             openapi_extra={"responses": _PDF})
 def complaint_outcome_pdf(request, complaint_id: int, language: Language = "ja"):
-    from hozen.access import policy
     from hozen.assessment import papers
 
-    complaint = _complaint(request, complaint_id)
-    policy.require(request.actor, "assessment.read_complaint", complaint)
-    body = papers.complaint_outcome_pdf(request.actor, complaint, language, purpose=_purpose(request))
-    return _pdf(body, f"assessment-{complaint.case_id}-complaint-{complaint.pk}-{language}.pdf")
+    complaint = reads.lookup(request.actor, "complaint_outcome_pdf", Complaint, complaint_id,
+                             lambda: _complaint(request, complaint_id), asked="assessment.read_complaint")
+    reads.require(request.actor, "assessment.read_complaint", complaint, view="complaint_outcome_pdf")
+    return _read(request, "complaint_outcome_pdf", [complaint], lambda: _pdf(
+        papers.complaint_outcome_pdf(request.actor, complaint, language, purpose=_purpose(request)),
+        f"assessment-{complaint.case_id}-complaint-{complaint.pk}-{language}.pdf"))
 
 
 @router.get("/adverse-treatment/{int:report_id}/decision.pdf", response={**READ_ERRORS, 422: ErrorOut},
@@ -1232,6 +1292,7 @@ def complaint_outcome_pdf(request, complaint_id: int, language: Language = "ja")
 def adverse_decision_pdf(request, report_id: int, language: Language = "ja"):
     from hozen.assessment import papers
 
-    report = queries.adverse_report_for(request.actor, report_id)
-    body = papers.adverse_decision_pdf(request.actor, report, language, purpose=_adverse_purpose(request))
-    return _pdf(body, f"assessment-{report.case_id}-adverse-treatment-{report.pk}-{language}.pdf")
+    report = queries.adverse_report_for(request.actor, report_id, view="adverse_decision_pdf")
+    return _read(request, "adverse_decision_pdf", [report], lambda: _pdf(
+        papers.adverse_decision_pdf(request.actor, report, language, purpose=_adverse_purpose(request)),
+        f"assessment-{report.case_id}-adverse-treatment-{report.pk}-{language}.pdf"), purpose=_adverse_purpose(request))

@@ -1,9 +1,11 @@
 """Bulk nomination from a CSV file (`hozen assessments nominate FILE.csv`): every row parsed and
 checked, with its line number, before anything is written (all or nothing).
 
-Parsing here turns text into the values ``services.nominate_many`` takes (people found by their
-account's user name or by person id, dates, yes/no); the service then applies the nomination
-rules of DOMAIN §6 step 1 to every row and refuses the whole file if any row breaks one.
+Parsing here turns text into the values ``services.nominate_many`` takes (the candidate's user name
+or person id, dates, yes/no); the service then finds the candidates among the nominator's staff
+and applies the nomination rules of DOMAIN §6 step 1 to every row, refusing the whole file if any
+row breaks one. A candidate who is not on the nominator's staff is one answer, whether the name or
+id exists elsewhere or not at all (issue 12 §6).
 
 File format (also in the command's help):
 
@@ -13,7 +15,7 @@ File format (also in the command's help):
 - ``department``, ``post``: the candidate's department and post (at most 200 characters).
 - ``listing_agreed_on``: YYYY-MM-DD, the day the candidate agreed to be listed (not in the future).
 - optional ``date_of_birth`` (YYYY-MM-DD): if given, it must match the person's recorded date of
-  birth — a check that the right person was named.
+  birth — a check that the right person was named (asked only of the nominator's own staff).
 - optional ``tier`` (esi, the default, or sds), ``trigger`` (new, the default, or
   ten_year_renewal), ``dispatched_worker`` (true/false, yes/no, 1/0, はい/いいえ; default false),
   ``employing_agency`` (required for a dispatched worker, only for one).
@@ -36,7 +38,7 @@ _FALSE = frozenset({"", "false", "no", "n", "0", "いいえ", "無"})
 
 #: Refuse files larger than this many data rows.
 MAX_ROWS = 500_000
-#: How many rows are looked up in the database at once.
+#: Progress is reported every this many rows.
 CHUNK = 5000
 
 
@@ -139,16 +141,16 @@ def _records(text: str):
 
 
 def parse_csv(data: bytes | str, *, progress=None) -> list[NominationRow]:
-    """Every row of the file as nomination fields, people resolved in bulk. Raises ImportFailed
-    listing every bad row; reads the database, writes nothing. ``progress(n)`` is called with the
-    number of rows read so far (every ``CHUNK`` rows)."""
-    from hozen.core.models import Account, Person
-
+    """Every row of the file as nomination fields (the candidate as ``username`` or ``person``, the
+    person's id). Raises ImportFailed listing every row whose format is wrong; reads no database:
+    who the candidates are is for ``services.nominate_many`` to decide, after the policy and within
+    the nominator's staff, so the file's answers never tell whether someone exists elsewhere
+    (issue 12 §6). ``progress(n)`` is called with the number of rows read so far (every ``CHUNK`` rows)."""
     text = decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
     errors: list[RowError] = []
-    parsed: list[tuple[int, dict, dict]] = []
+    rows: list[NominationRow] = []
     for n, (line, raw) in enumerate(_records(text), 1):
-        if len(parsed) >= MAX_ROWS:
+        if len(rows) >= MAX_ROWS:
             raise ImportFailed([RowError(line, None, "too_many_rows", f"more than {MAX_ROWS} rows; split the file",
                                          f"{MAX_ROWS} 行を超えています。ファイルを分けてください。")])
         if raw is None:
@@ -170,58 +172,26 @@ def parse_csv(data: bytes | str, *, progress=None) -> list[NominationRow]:
             row_errors.append(RowError(line, "dispatched_worker", "invalid_boolean",
                                        f"{raw['dispatched_worker']!r} is not true or false",
                                        f"{raw['dispatched_worker']!r} は true 又は false ではありません。"))
-        who = {"username": raw.get("username"), "person_id": raw.get("person_id")}
         if "person_id" in raw:
-            if not raw["person_id"].isdigit():
+            if not (raw["person_id"].isascii() and raw["person_id"].isdigit() and len(raw["person_id"]) <= 19):
                 row_errors.append(RowError(line, "person_id", "invalid_person_id",
                                            f"{raw['person_id']!r} is not a person id (a whole number)",
                                            f"{raw['person_id']!r} は人の ID（整数）ではありません。"))
             else:
-                who["person_id"] = int(raw["person_id"])
-        elif not raw.get("username"):
+                fields["person"] = int(raw["person_id"])
+        elif raw.get("username"):
+            fields["username"] = raw["username"]
+        else:
             row_errors.append(RowError(line, "username", "username_required", "the candidate's user name is empty",
                                        "評価対象者のユーザー名が空です。"))
         if raw.get("date_of_birth"):
-            who["date_of_birth"] = _date(raw["date_of_birth"], "date_of_birth", line, row_errors)
+            fields["date_of_birth"] = _date(raw["date_of_birth"], "date_of_birth", line, row_errors)
         if row_errors:
             errors.extend(row_errors)
             continue
-        parsed.append((line, fields, who))
+        rows.append(NominationRow(line=line, fields=fields))
         if progress is not None and n % CHUNK == 0:
             progress(n)
-    # People, in bulk: by user name (the account's person) or by id.
-    by_username: dict[str, int] = {}
-    usernames = sorted({w["username"].lower() for _, _, w in parsed if w.get("username") and not w.get("person_id")})
-    for i in range(0, len(usernames), CHUNK):
-        by_username.update(Account.objects.filter(username__in=usernames[i:i + CHUNK])
-                           .values_list("username", "person_id"))
-    rows: list[NominationRow] = []
-    resolved: list[tuple[int, dict, int, dt.date | None]] = []
-    for line, fields, who in parsed:
-        if isinstance(who.get("person_id"), int):
-            person_id = who["person_id"]
-        else:
-            person_id = by_username.get(who["username"].lower())
-            if person_id is None:
-                errors.append(RowError(line, "username", "unknown_user", f"no account {who['username']!r}",
-                                       f"アカウント {who['username']!r} はありません。"))
-                continue
-        resolved.append((line, fields, person_id, who.get("date_of_birth")))
-    ids = sorted({p for _, _, p, _ in resolved})
-    births: dict[int, dt.date | None] = {}
-    for i in range(0, len(ids), CHUNK):
-        births.update(Person.objects.filter(pk__in=ids[i:i + CHUNK]).values_list("pk", "date_of_birth"))
-    for line, fields, person_id, dob in resolved:
-        if person_id not in births:
-            errors.append(RowError(line, "person_id", "unknown_person", f"no person with id {person_id}",
-                                   f"ID {person_id} の人はいません。"))
-            continue
-        if dob is not None and births[person_id] != dob:
-            errors.append(RowError(line, "date_of_birth", "date_of_birth_mismatch",
-                                   "the date of birth does not match the person's recorded one; check the row",
-                                   "生年月日が登録されているものと一致しません。行を確認してください。"))
-            continue
-        rows.append(NominationRow(line=line, fields={"person": person_id, **fields}))
     if errors:
         raise ImportFailed(sorted(errors, key=lambda e: e.line))
     if not rows:

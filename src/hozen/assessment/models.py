@@ -314,6 +314,9 @@ class Inquiry(CaseRecord):
     method = models.CharField(_("method"), max_length=24, choices=Method.choices, default=Method.QUESTION)
     recipient_name = EncryptedTextField(_("recipient name"))
     question = EncryptedTextField(_("question"))
+    # A keyed digest of the name and question (``services._common.fact_digest``): recognises the same
+    # inquiry recorded twice without decrypting anything; wiped when the case is shredded.
+    content_digest = models.CharField(max_length=64, blank=True, editable=False)
     response = EncryptedTextField(_("response"))
     sent_on = models.DateField(_("sent on"))
     answered_on = models.DateField(_("answered on"), null=True, blank=True)
@@ -554,6 +557,9 @@ class Complaint(CaseRecord):
     case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="complaints")
     filed_at = models.DateTimeField(_("filed"), default=timezone.now)
     text = EncryptedTextField(_("complaint"))
+    # A keyed digest of the text (``services._common.fact_digest``): the same complaint filed again while
+    # the first is open is recognised without decrypting it; wiped when the case is shredded.
+    text_digest = models.CharField(max_length=64, blank=True, editable=False)
     state = models.CharField(_("state"), max_length=16, choices=ComplaintState.choices, default=ComplaintState.FILED)
     due_on = models.DateField(_("target date"), null=True, blank=True)
     handler = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -597,6 +603,9 @@ class AdverseTreatmentReport(CaseRecord):
     employer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("employer"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     text = EncryptedTextField(_("report"))
+    # A keyed digest of the kind and text (``services._common.fact_digest``): the same report made again
+    # while the first awaits a decision is recognised without decrypting it; wiped when the case is shredded.
+    text_digest = models.CharField(max_length=64, blank=True, editable=False)
     handler = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, blank=True)
     outcome_reasons = EncryptedTextField(_("reasons for the outcome"))

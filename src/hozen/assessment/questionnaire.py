@@ -10,7 +10,9 @@ screens and the API render it; the server's validation is the only source of tru
 Field kinds: ``text`` (one line), ``long_text``, ``date`` (YYYY-MM-DD), ``yes_no`` (true/false),
 ``choice`` (one code of ``choices``), ``country`` (ISO 3166-1 alpha-2, e.g. JP), ``countries``
 (a list of them), ``amount`` (whole yen, 0 or more) and ``group`` (a repeating group of
-``fields``, e.g. one entry per relative). ``required_if=("has_x", True)`` makes a field required
+``fields``, e.g. one entry per relative). A ``katakana`` text is a reading, checked to be
+katakana. Every string is stored as the one text policy leaves it (``hozen.core.text``: NFKC, no
+control characters). ``required_if=("has_x", True)`` makes a field required
 only when the sibling ``has_x`` has that value; a required group needs at least one entry. A
 group of periods (``Period``) needs an end date unless its "ongoing" box is ticked.
 """
@@ -57,6 +59,8 @@ class Field:
     fields: tuple[Field, ...] = ()
     max_items: int = 100
     period: Period | None = None
+    #: a reading (フリガナ): written in katakana (half-width kana is stored full-width, by NFKC)
+    katakana: bool = False
 
     def label(self, language: str | None) -> str:
         return self.label_en if (language or "ja").startswith("en") else self.label_ja
@@ -114,8 +118,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("identity", None, "本人に関する事項", "About you", (
         F("family_name", "text", "氏", "Family name"),
         F("given_name", "text", "名", "Given name", required=False),
-        F("family_name_kana", "text", "氏（カタカナ）", "Family name (katakana)", required=False),
-        F("given_name_kana", "text", "名（カタカナ）", "Given name (katakana)", required=False),
+        F("family_name_kana", "text", "氏（カタカナ）", "Family name (katakana)", required=False, katakana=True),
+        F("given_name_kana", "text", "名（カタカナ）", "Given name (katakana)", required=False, katakana=True),
         F("former_names", "group", "旧姓・旧名", "Former names", required=False, fields=(
             F("family_name", "text", "氏", "Family name"),
             F("given_name", "text", "名", "Given name", required=False),

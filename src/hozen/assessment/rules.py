@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from hozen.core.errors import RuleViolation
+from hozen.core.text import check_date, clean, visible_length
 from hozen.designation.periods import add_years
 from hozen.rules.models import Tier
 
@@ -47,8 +48,16 @@ def stage_due_on(case, entered_on: dt.date) -> dt.date | None:
 
 # --- nomination (step 1) ---------------------------------------------------------------------
 
-def check_nomination_fields(*, trigger: str, department: str, post: str, listing_agreed_on, on: dt.date,
-                            dispatched_worker: bool, employing_agency: str) -> None:
+#: What a nomination records of the candidate's place (at most this many characters, after NFKC).
+NOMINATION_TEXT_MAX = 200
+
+
+def check_nomination_fields(*, trigger: str, department, post, listing_agreed_on, on: dt.date,
+                            dispatched_worker: bool, employing_agency, earliest_agreement: dt.date) -> dict:
+    """The nomination's own fields, as stored: department, post and employing agency through the
+    one text policy (``hozen.core.text.clean``), the agreement to be listed dated between
+    ``earliest_agreement`` (the tier's regime start: no listing under an Act not yet in force) and
+    today. Returns the cleaned values."""
     from .models import Trigger
 
     if trigger not in (Trigger.NEW, Trigger.TEN_YEAR_RENEWAL):
@@ -56,13 +65,15 @@ def check_nomination_fields(*, trigger: str, department: str, post: str, listing
                             "（懸念による再評価は変更の報告から始まります）。",
                             "Choose the trigger 'new' or 'ten_year_renewal' (a re-assessment for a concern starts "
                             "from a reported change).", field="trigger")
+    cleaned = {}
     for name, value, ja, en in (("department", department, "所属", "department"), ("post", post, "役職", "post")):
-        if not (value or "").strip():
+        text = clean(value, field=name, label=(ja, en.capitalize()), max_length=NOMINATION_TEXT_MAX)
+        if not visible_length(text):
             raise RuleViolation(f"{name}_required", f"{ja}を入力してください。", f"Enter the candidate's {en}.",
                                 field=name)
-        if len(value) > 200:
-            raise RuleViolation(f"{name}_too_long", f"{ja}は200文字以内で入力してください。",
-                                f"The {en} can be at most 200 characters.", field=name)
+        cleaned[name] = text
+    agency = clean(employing_agency, field="employing_agency", label=("派遣元事業主", "Employing agency"),
+                   max_length=NOMINATION_TEXT_MAX)
     if listing_agreed_on is None:
         # DOMAIN §6 step 1: the candidate first agrees to be listed.
         raise RuleViolation("listing_agreement_required", "名簿への記載について本人の同意を得た日を入力してください。",
@@ -73,32 +84,46 @@ def check_nomination_fields(*, trigger: str, department: str, post: str, listing
         raise RuleViolation("listing_agreement_in_future", "名簿記載への同意日に将来の日付は入力できません。",
                             "The candidate's agreement to be listed cannot be dated in the future.",
                             field="listing_agreed_on")
-    if dispatched_worker and not (employing_agency or "").strip():
+    check_date(listing_agreed_on, field="listing_agreed_on", label=("名簿記載への同意日", "The agreement to be listed"),
+               earliest=earliest_agreement, latest=on)
+    if dispatched_worker and not visible_length(agency):
         raise RuleViolation("employing_agency_required", "派遣労働者の場合は派遣元事業主を入力してください。",
                             "A dispatched worker's employing agency must be recorded.", field="employing_agency")
-    if not dispatched_worker and (employing_agency or "").strip():
+    if not dispatched_worker and agency:
         raise RuleViolation("employing_agency_only_for_dispatched", "派遣元事業主は派遣労働者の場合のみ入力してください。",
                             "Record an employing agency only for a dispatched worker.", field="employing_agency")
+    return {**cleaned, "employing_agency": agency}
 
 
-def check_person_nominable(person, nominating_organisation, *, employed_ids: set[int] | None = None) -> None:
+def not_nominable(nominating_organisation, *, field: str = "person") -> RuleViolation:
+    """The one answer for a candidate outside the nominator's staff — whether the account or
+    person exists elsewhere or not at all (issue 12 §6: no existence oracle). It names neither what
+    was typed nor anything about who it might be, so a missing and a foreign candidate read alike
+    byte for byte."""
+    return RuleViolation("not_staff_of_nominator",
+                         f"{nominating_organisation.name_ja} に所属する者の中に、指定された評価対象者はいません"
+                         f"（推薦できるのは {nominating_organisation.name_ja} に所属する者のみです）。",
+                         f"No one among the staff of {nominating_organisation.name_en} matches the candidate named "
+                         f"(only people who work for it can be nominated by it).", field=field)
+
+
+def check_person_nominable(person, nominating_organisation, *, employed_ids: set[int] | None = None,
+                           field: str = "person") -> None:
     """The candidate works for the nominating side (an active role there) and can be identified
-    by name and date of birth (DOMAIN §6 step 1)."""
+    by name and date of birth (DOMAIN §6 step 1). Employment is asked first: nothing about a
+    person outside the nominator's staff (not even a missing date of birth) is told."""
     from hozen.core.models import RoleAssignment
 
-    if person.date_of_birth is None:
-        raise RuleViolation("date_of_birth_required", "評価対象者の生年月日が登録されていません。",
-                            "The candidate's date of birth is not recorded.", field="person")
     if employed_ids is not None:
         employed = person.pk in employed_ids
     else:
         employed = RoleAssignment.objects.filter(account__person=person, organisation=nominating_organisation,
                                                  revoked_at__isnull=True).exists()
     if not employed:
-        raise RuleViolation("not_staff_of_nominator",
-                            f"{nominating_organisation.name_ja} に所属する者のみを推薦できます。",
-                            f"Only people who work for {nominating_organisation.name_en} can be nominated by it.",
-                            field="person")
+        raise not_nominable(nominating_organisation, field=field)
+    if person.date_of_birth is None:
+        raise RuleViolation("date_of_birth_required", "評価対象者の生年月日が登録されていません。",
+                            "The candidate's date of birth is not recorded.", field=field)
 
 
 def check_no_open_case(person, organ, tier: str) -> None:
@@ -177,9 +202,14 @@ def exemption_among(clearances, tier: str, on: dt.date, pack) -> ExemptionBasis 
     return None
 
 
-def check_exemption_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < 10:
+#: Free text a person types into the assessment (a complaint, a finding, a reason) is at most this long.
+TEXT_MAX = 20_000
+
+
+def check_exemption_reason(reason) -> str:
+    """The organ's reason, at least ten visible characters (ten spaces or NULs never pass)."""
+    reason = clean(reason, field="reason", label=("理由", "Reason"), multiline=True, max_length=TEXT_MAX)
+    if visible_length(reason) < 10:
         raise RuleViolation("exemption_reason_required",
                             "懸念が生じていないと判断した理由を記録してください（10文字以上）。",
                             "Record why the organ finds that no concern has arisen (at least 10 characters).",
@@ -189,14 +219,16 @@ def check_exemption_reason(reason: str) -> str:
 
 # --- investigation and adjudication (steps 5–6) --------------------------------------------------
 
-def check_text(value, field: str, *, what_ja: str, what_en: str, max_length: int = 20_000) -> str:
-    value = (value or "").strip() if isinstance(value, str) or value is None else value
-    if not isinstance(value, str) or not value:
+def check_text(value, field: str, *, what_ja: str, what_en: str, max_length: int = TEXT_MAX,
+               multiline: bool = True) -> str:
+    """Required free text as stored, through the one text policy (``hozen.core.text.clean``):
+    refused characters named with their position, NFKC, the length counted after it; a text with
+    nothing visible in it (spaces, invisible characters) is as missing (``<field>_required``)."""
+    text = clean(value, field=field, label=(what_ja, what_en[:1].upper() + what_en[1:]), multiline=multiline,
+                 max_length=max_length)
+    if not visible_length(text):
         raise RuleViolation(f"{field}_required", f"{what_ja}を入力してください。", f"Enter the {what_en}.", field=field)
-    if len(value) > max_length:
-        raise RuleViolation(f"{field}_too_long", f"{what_ja}は{max_length}文字以内で入力してください。",
-                            f"The {what_en} can be at most {max_length} characters.", field=field)
-    return value
+    return text
 
 
 def check_item(item: str) -> str:
@@ -267,21 +299,23 @@ def check_reasons_per_item(reasons) -> dict[str, str]:
     if not isinstance(reasons, dict):
         raise RuleViolation("reasons_required", "事項ごとに理由を記載してください。", "Give reasons per item.",
                             field="reasons")
-    extra = sorted(set(reasons) - set(ITEM_CODES))
+    # repr: a key is shown escaped, whatever characters it holds (never stored, never echoed raw)
+    extra = sorted(repr(k) if not isinstance(k, str) or not k.isidentifier() else k
+                   for k in set(reasons) - set(ITEM_CODES))
     if extra:
-        raise RuleViolation("unknown_item", f"評価の事項にないものがあります: {', '.join(map(str, extra))}",
-                            f"Not items of the Act: {', '.join(map(str, extra))}.", field="reasons")
+        raise RuleViolation("unknown_item", f"評価の事項にないものがあります: {', '.join(extra)}",
+                            f"Not items of the Act: {', '.join(extra)}.", field="reasons")
     out = {}
     for code in ITEM_CODES:
         text = reasons.get(code)
-        if not isinstance(text, str) or not text.strip():
+        if isinstance(text, str):
+            text = clean(text, field=f"reasons.{code}", label=(f"{code} の理由", f"The reason for {code}"),
+                         multiline=True, max_length=TEXT_MAX)
+        if not isinstance(text, str) or not visible_length(text):
             raise RuleViolation("reason_per_item_required", f"{code} の理由を記載してください（七つの事項すべてについて）。",
                                 f"Give the reason for {code} (every one of the seven items).",
                                 field=f"reasons.{code}")
-        if len(text) > 20_000:
-            raise RuleViolation("reason_too_long", f"{code} の理由が長すぎます。", f"The reason for {code} is too long.",
-                                field=f"reasons.{code}")
-        out[code] = text.strip()
+        out[code] = text
     return out
 
 

@@ -3,11 +3,15 @@
 Two levels, so that typed input is never thrown away (LESSONS.md):
 
 - ``check_structure``: what a draft must satisfy to be stored at all — a mapping of the
-  section's own fields, each of the right JSON shape, within hard size limits. Anything else is
-  refused (``QuestionnaireInvalid``): the schema asks nothing outside the seven items, so nothing
-  else is kept either.
+  section's own fields, each of the right JSON shape, within hard size limits, every string
+  within the one text policy (``hozen.core.text``: no control character, lone surrogate,
+  direction override or non-character; line breaks only in long texts), refused naming its path
+  and the character's position. Anything else is refused (``QuestionnaireInvalid``): the schema
+  asks nothing outside the seven items, so nothing else is kept either. ``normalise`` then stores
+  every string as that policy leaves it (NFKC, stripped).
 - ``validate``: everything else, as a list of ``FieldError`` with a path per field
-  (``relatives[2].date_of_birth``; indexes count from 0). Drafts are saved with these errors
+  (``relatives[2].date_of_birth``; indexes count from 0), dates within 1900–2200 (the one date
+  policy) and readings in katakana among them. Drafts are saved with these errors
   shown beside the fields; ``complete=True`` adds what a submission needs (required answers,
   entries for every "yes"), and submission is refused while any error remains.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hozen.core.errors import RuleViolation
+from hozen.core.text import EARLIEST_DATE, LATEST_DATE, check_date, clean, forbidden_position, visible_length
 from hozen.designation.periods import add_months, add_years
 
 from .questionnaire import Field, Period, Section
@@ -94,11 +99,39 @@ def check_structure(section: Section, content: Any) -> list[FieldError]:
     return errors.items
 
 
+def _shown_key(key) -> str:
+    """A key the questionnaire does not ask, as an error path may show it: refused characters
+    escaped, and no longer than a field name could be."""
+    key = str(key)
+    if forbidden_position(key) is not None:
+        key = key.encode("unicode_escape").decode("ascii")
+    return key if len(key) <= 64 else key[:63] + "…"
+
+
+def _text_problem(f: Field, value: str, path: str, errors: _Errors) -> None:
+    """The one text policy (``hozen.core.text.clean``) on one string of the answers: a refused
+    character (a control character, a lone surrogate, a bidirectional override, a non-character;
+    a line break or tab outside a long text) is named with the field's path and its position, and
+    nothing is stored. Lengths are counted after NFKC normalisation."""
+    if len(value) > HARD_MAX_CHARS:
+        errors.add(path, "too_long", f"{HARD_MAX_CHARS}文字を超える入力は保存できません。",
+                   f"Text longer than {HARD_MAX_CHARS} characters cannot be saved.")
+        return
+    try:
+        text = clean(value, field=path, label=(f.label_ja, f.label_en), multiline=f.kind == "long_text")
+    except RuleViolation as exc:
+        errors.add(path, exc.code, exc.message_ja, exc.message_en)
+        return
+    if len(text) > HARD_MAX_CHARS:
+        errors.add(path, "too_long", f"{HARD_MAX_CHARS}文字を超える入力は保存できません。",
+                   f"Text longer than {HARD_MAX_CHARS} characters cannot be saved.")
+
+
 def _structure(fields: tuple[Field, ...], content: dict, prefix: str, errors: _Errors) -> None:
     known = {f.name: f for f in fields}
     for key in content:
         if key not in known:
-            errors.add(_join(prefix, str(key)), "unknown_field", "この質問票にない項目です。",
+            errors.add(_join(prefix, _shown_key(key)), "unknown_field", "この質問票にない項目です。",
                        "This is not a question of the questionnaire.")
     for name, value in content.items():
         f = known.get(name)
@@ -121,44 +154,64 @@ def _structure(fields: tuple[Field, ...], content: dict, prefix: str, errors: _E
             if not isinstance(value, list) or not all(isinstance(c, str) and len(c) <= 8 for c in value) \
                     or len(value) > 20:
                 errors.add(path, "wrong_type", "国の一覧の形式が不正です。", "Expected a list of country codes.")
+                continue
+            for i, code in enumerate(value):
+                _text_problem(f, code, f"{path}[{i}]", errors)
         elif f.kind == "amount":
             if isinstance(value, bool) or not isinstance(value, int | str) or len(str(value)) > 20:
                 errors.add(path, "wrong_type", "金額の形式が不正です。", "Expected a whole number of yen.")
+            elif isinstance(value, str):
+                _text_problem(f, value, path, errors)
         elif not isinstance(value, str):
             errors.add(path, "wrong_type", "文字で入力してください。", "Expected text.")
-        elif len(value) > HARD_MAX_CHARS:
-            errors.add(path, "too_long", f"{HARD_MAX_CHARS}文字を超える入力は保存できません。",
-                       f"Text longer than {HARD_MAX_CHARS} characters cannot be saved.")
+        else:
+            _text_problem(f, value, path, errors)
 
 
 def normalise(content: dict) -> dict:
-    """Strip surrounding white space from text (recursively), so that re-saving what is shown
-    on screen is recognised as the same content. Structure must have been checked first."""
-    def clean(value):
+    """Every string of the answers as the one text policy stores it (``hozen.core.text.clean``:
+    NFKC — half-width katakana becomes full-width, full-width digits ASCII —, line breaks folded,
+    surrounding white space stripped), recursively, so that re-saving what is shown on screen is
+    recognised as the same content. Structure must have been checked first (it refuses what
+    ``clean`` would)."""
+    def normal(value):
         if isinstance(value, str):
-            return value.strip()
+            return clean(value, field="", multiline=True)
         if isinstance(value, list):
-            return [clean(v) for v in value]
+            return [normal(v) for v in value]
         if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
+            return {k: normal(v) for k, v in value.items()}
         return value
 
-    return clean(content)
+    return normal(content)
 
 
 # --- content (soft) ---------------------------------------------------------------------------
 
 def _empty(value) -> bool:
-    return value is None or value == "" or value == []
+    """No answer: nothing, an empty list, or text with nothing visible in it (spaces, invisible
+    format characters) — which never counts as an answer a submission needs."""
+    return value is None or value == [] or (isinstance(value, str) and not visible_length(value))
 
 
 def _parse_date(value) -> dt.date | None:
+    """The day written YYYY-MM-DD within the plausible bounds; None for anything else (its own
+    error is reported by ``_scalar``)."""
+    day = _any_date(value)
+    return day if day is not None and EARLIEST_DATE <= day <= LATEST_DATE else None
+
+
+def _any_date(value) -> dt.date | None:
     if not isinstance(value, str) or not DATE_RE.match(value):
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
         return None
+
+
+#: Readings (フリガナ) are written in katakana: the katakana block (with ・ and ー) and spaces.
+KATAKANA_RE = re.compile(r"^[\u30A0-\u30FF ]+$")
 
 
 def validate(section: Section, content: dict, *, today: dt.date, complete: bool = False) -> list[FieldError]:
@@ -208,12 +261,20 @@ def _scalar(f: Field, value, path: str, errors: _Errors, *, today: dt.date) -> N
         errors.add(path, "too_long", f"{f.max_length}文字以内で入力してください。",
                    f"Use at most {f.max_length} characters.")
     elif f.kind == "date":
-        day = _parse_date(value)
+        day = _any_date(value)
         if day is None:
             errors.add(path, "invalid_date", "日付は YYYY-MM-DD の形式で入力してください（例: 2020-04-01）。",
                        "Enter a date as YYYY-MM-DD (for example 2020-04-01).")
         elif f.not_future and day > today:
             errors.add(path, "future_date", "将来の日付は入力できません。", "The date cannot be in the future.")
+        else:
+            try:  # the one date policy: nothing before 1900 (a typing error, e.g. 0001-01-01) or after 2200
+                check_date(day, field=path, label=(f.label_ja, f.label_en))
+            except RuleViolation as exc:
+                errors.add(path, exc.code, exc.message_ja, exc.message_en)
+    elif f.katakana and not KATAKANA_RE.match(value):
+        errors.add(path, "not_katakana", "カタカナで入力してください（例: ヤマダ）。",
+                   "Write the reading in katakana (for example ヤマダ).")
     elif f.kind == "choice" and value not in {c.code for c in f.choices}:
         errors.add(path, "invalid_choice", "選択肢から選んでください。",
                    f"Choose one of: {', '.join(c.code for c in f.choices)}.")

@@ -23,8 +23,10 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from hozen import audit
+from hozen.audit.canonical import canonical_json
 from hozen.core import rows, second_factor
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Person
@@ -58,6 +60,15 @@ def hint(model, row_or_pk):
         return model._default_manager.get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound from None
+
+
+def fact_digest(case: AssessmentCase, purpose: str, *parts: str) -> str:
+    """A keyed digest of a record's encrypted text (``parts``), salted with the case's crypto id:
+    recognises the same record made twice without decrypting earlier ones, and — being keyed with
+    the server's secret — gives no bare hash that short texts could be guessed from. Wiped when the
+    case is shredded (``retention``)."""
+    return salted_hmac(f"hozen.assessment.{purpose}", canonical_json([str(case.crypto_id), *parts]),
+                       algorithm="sha256").hexdigest()
 
 
 def person_details(case: AssessmentCase, **details) -> dict:

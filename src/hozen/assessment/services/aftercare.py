@@ -12,6 +12,7 @@ from hozen import audit
 from hozen.access import policy
 from hozen.core import rows
 from hozen.core.errors import RuleViolation
+from hozen.core.text import EARLIEST_DATE, check_date, clean, visible_length
 from hozen.rules.queries import current_pack
 
 from .. import rules, states
@@ -32,6 +33,7 @@ from ._common import (
     clearance_details,
     close_without_result,
     event,
+    fact_digest,
     hint,
     lock_person,
     locked,
@@ -43,12 +45,35 @@ from ._common import (
 )
 
 
-def _date(value, field: str) -> dt.date:
+def _date(value, field: str, *, label: tuple[str, str], earliest: dt.date) -> dt.date:
+    """A day no later than today and no earlier than ``earliest`` (refused naming the field)."""
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field=field)
     if value > today():
         raise RuleViolation("future_date", "将来の日付は入力できません。", "The date cannot be in the future.", field=field)
-    return value
+    return check_date(value, field=field, label=label, earliest=earliest, latest=today())
+
+
+def earliest_occurrence(clearance: Clearance, kind: str) -> dt.date:
+    """The earliest day a reported change can have happened. A departure or a transfer is reported
+    by the side that nominated the person, who was on its staff at the post the nomination names:
+    neither happened before the nomination. A concerning event may be older than the assessment
+    (learnt of since), but not older than the person."""
+    if kind == ReportableEvent.Kind.CONCERNING_EVENT:
+        born = clearance.person.date_of_birth
+        return max(born, EARLIEST_DATE) if born is not None else EARLIEST_DATE
+    return timezone.localdate(clearance.case.nominated_at)
+
+
+def check_not_reported_before(clearance: Clearance, reporter, kind: str, occurred_on: dt.date) -> None:
+    """An exact duplicate of a fact already recorded — the same change of the same result, on the
+    same day, from the same reporter — is refused (issue 12 §5). The clearance is locked, so two
+    reports at once are decided one after the other and the second sees the first."""
+    if ReportableEvent.objects.filter(clearance=clearance, kind=kind, occurred_on=occurred_on,
+                                      reporter=reporter).exists():
+        raise RuleViolation("already_reported", "同じ変更（同じ種類・同じ日付）は既に報告されています。",
+                            "This change (the same kind, on the same day) has already been reported for this result.",
+                            field="occurred_on")
 
 
 @transaction.atomic(durable=True)
@@ -79,16 +104,19 @@ def report_event(*, actor, clearance: Clearance | int, kind: str, occurred_on: d
     if kind not in ReportableEvent.Kind.values:
         raise RuleViolation("invalid_kind", "報告の種類が不正です。",
                             f"Use one of {', '.join(ReportableEvent.Kind.values)}.", field="kind")
-    occurred_on = _date(occurred_on, "occurred_on")
-    new_post = (new_post or "").strip()
-    if kind == ReportableEvent.Kind.TRANSFERRED and not new_post:
+    occurred_on = _date(occurred_on, "occurred_on", label=("発生日", "The date it happened"),
+                        earliest=earliest_occurrence(clearance, kind))
+    new_post = clean(new_post, field="new_post", label=("異動後の所属・役職", "The new department and post"),
+                     max_length=200)
+    if kind == ReportableEvent.Kind.TRANSFERRED and not visible_length(new_post):
         raise RuleViolation("new_post_required", "異動後の所属・役職を入力してください。", "Enter the new department and post.",
                             field="new_post")
     if kind != ReportableEvent.Kind.CONCERNING_EVENT and description:
         raise RuleViolation("description_only_for_concern", "内容の記載は懸念事項の報告の場合のみです。",
                             "A description is recorded only for a concerning event.", field="description")
+    check_not_reported_before(clearance, actor.organisation, kind, occurred_on)
     original = clearance.case
-    record = ReportableEvent(clearance=clearance, kind=kind, occurred_on=occurred_on, new_post=new_post[:200],
+    record = ReportableEvent(clearance=clearance, kind=kind, occurred_on=occurred_on, new_post=new_post,
                              reporter=actor.organisation, reported_by=actor.describe())
     if kind == ReportableEvent.Kind.CONCERNING_EVENT:
         description = rules.check_text(description, "description", what_ja="懸念事項の内容", what_en="description")
@@ -183,7 +211,12 @@ def file_complaint(*, actor, case: AssessmentCase | int, text: str) -> Complaint
     policy.require(actor, "assessment.file_complaint", case)
     check_file_kept(case)
     text = rules.check_text(text, "text", what_ja="苦情の内容", what_en="complaint")
-    complaint = Complaint(case=case, text=text,
+    digest = fact_digest(case, "complaint", text)
+    # The same complaint again while the first is open (a double click, a retry) is no new complaint.
+    if Complaint.objects.filter(case=case, text_digest=digest).exclude(state=ComplaintState.DECIDED).exists():
+        raise RuleViolation("complaint_already_filed", "同じ内容の苦情が既に申し出られ、処理中です。",
+                            "The same complaint has already been filed and is being handled.", field="text")
+    complaint = Complaint(case=case, text=text, text_digest=digest,
                           due_on=today() + dt.timedelta(days=case.rules_pack.value("assessment.target_days.complaint")))
     complaint.save()
     event(actor, case, "complaint_filed", complaint=complaint.pk)
@@ -269,7 +302,13 @@ def report_adverse_treatment(*, actor, case: AssessmentCase | int, kind: str, te
         raise RuleViolation("invalid_kind", "不利益取扱いの種類が不正です。",
                             f"Use one of {', '.join(AdverseTreatmentReport.Kind.values)}.", field="kind")
     text = rules.check_text(text, "text", what_ja="申出の内容", what_en="report")
-    report = AdverseTreatmentReport(case=case, employer=case.nominating_organisation, kind=kind, text=text)
+    digest = fact_digest(case, "adverse_treatment", kind, text)
+    # The same report again while the first awaits the organ's decision records no new fact.
+    if AdverseTreatmentReport.objects.filter(case=case, text_digest=digest, decided_at__isnull=True).exists():
+        raise RuleViolation("already_reported", "同じ内容の申出が既にあり、行政機関が処理中です。",
+                            "The same report has already been made and awaits the organ's decision.", field="text")
+    report = AdverseTreatmentReport(case=case, employer=case.nominating_organisation, kind=kind, text=text,
+                                    text_digest=digest)
     report.save()
     event(actor, case, "adverse_treatment_reported", report=report.pk, report_kind=kind)
     audit.record(actor, "assessment.report_adverse_treatment", report, details=person_details(

@@ -15,7 +15,8 @@ from hozen import audit
 from hozen.access import policy
 from hozen.core import rows as locking
 from hozen.core.errors import RuleViolation
-from hozen.core.models import Person, RoleAssignment
+from hozen.core.models import Account, Person, RoleAssignment
+from hozen.core.text import forbidden_position
 from hozen.operators.models import Contract
 from hozen.rules.queries import current_pack
 
@@ -27,6 +28,24 @@ from .nomination import Nomination, NominationRowsInvalid, _context, _prepared
 
 #: Rows are read, written and reported in chunks of this size (a bound on SQL parameters too).
 CHUNK = 2000
+
+
+def _valid_id(value) -> bool:
+    """An id a database key can hold (a bigger or non-integer one names nobody)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _named(row: dict) -> tuple[str | None, object]:
+    """(the field that names the candidate, its lookup key): ("person", id) or ("username", the
+    name as accounts store it; None when it cannot be one); (None, None) when the row names the
+    candidate by both or neither."""
+    person, username = row.get("person"), row.get("username")
+    if (person is None) == (username is None):
+        return None, None
+    if username is not None:
+        ok = isinstance(username, str) and len(username) <= 150 and forbidden_position(username) is None
+        return "username", username.strip().lower() if ok else None
+    return "person", person.pk if isinstance(person, Person) else person
 
 
 def _chunks(seq, size: int = CHUNK):
@@ -209,9 +228,10 @@ def _open_many(actor, rows: list[tuple[Person, dict]], *, organ, nominating, con
 
 @transaction.atomic(durable=True)
 def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, progress=None) -> list[Nomination]:
-    """Bulk nomination from a list of dicts (``person`` as a Person or its id, and the fields of
-    ``nominate``): all rows or none. Every row is checked first; ``NominationRowsInvalid`` lists
-    every problem by row. ``progress(n)`` is called after each chunk of rows is written, with the
+    """Bulk nomination from a list of dicts (the candidate as ``person``, a Person or its id, or as
+    ``username``; optionally ``date_of_birth``, which must match the person's recorded one; and the
+    fields of ``nominate``): all rows or none. Every row is checked first, in ``nominate``'s order;
+    ``NominationRowsInvalid`` lists every problem by row. ``progress(n)`` is called after each chunk of rows is written, with the
     number of rows written so far.
 
     The same checks and writes as ``nominate`` row by row, read and written a chunk at a time
@@ -226,8 +246,17 @@ def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, 
     if not rows:
         raise RuleViolation("no_rows", "推薦する行がありません。", "There are no rows to nominate.")
     on = today()
-    ids = [r.get("person").pk if isinstance(r.get("person"), Person) else r.get("person") for r in rows]
-    wanted = sorted({i for i in ids if isinstance(i, int) and not isinstance(i, bool)})
+    # Candidates named by user name are found among active accounts (in chunks); a name, or an id,
+    # that matches nobody on the nominator's staff gets one answer, whether it exists elsewhere or not
+    # at all (issue 12 §6). Nothing is looked up before the policy has allowed the nomination.
+    named = [_named(r) for r in rows]
+    usernames = sorted({key for field, key in named if field == "username" and key is not None})
+    by_username: dict[str, int] = {}
+    for chunk in _chunks(usernames):
+        by_username.update(Account.objects.filter(username__in=chunk, is_active=True)
+                           .values_list("username", "person_id"))
+    ids = [by_username.get(key) if field == "username" else key for field, key in named]
+    wanted = sorted({i for i in ids if _valid_id(i)})
     people: dict[int, Person] = {}
     employed: set[int] = set()
     open_keys: set[tuple[int, str]] = set()
@@ -246,20 +275,30 @@ def nominate_many(*, actor, rows: list[dict], contract: Contract | None = None, 
     errors: list[tuple[int, str | None, str, str]] = []
     prepared: list[tuple[Person, dict]] = []
     seen: dict[tuple[int, str], int] = {}
-    for index, (row, person_id) in enumerate(zip(rows, ids, strict=True)):
-        person = people.get(person_id) if isinstance(person_id, int) else None
-        if person is None:
-            errors.append((index, "person", "評価対象者が見つかりません。", "No such person."))
+    starts: dict = {}
+    for index, (row, (field, _key), person_id) in enumerate(zip(rows, named, ids, strict=True)):
+        if field is None:
+            errors.append((index, "person", "評価対象者を person_id 又は username のいずれかで指定してください。",
+                           "Name the candidate by person_id or by username (one of them)."))
             continue
         try:
+            person = people.get(person_id) if _valid_id(person_id) else None
+            if person is None:
+                raise rules.not_nominable(nominating, field=field)
+            rules.check_person_nominable(person, nominating, employed_ids=employed, field=field)
+            expected = row.get("date_of_birth")
+            if expected is not None and expected != person.date_of_birth:
+                raise RuleViolation("date_of_birth_mismatch", "生年月日が登録されているものと一致しません。行を確認してください。",
+                                    "The date of birth does not match the person's recorded one; check the row.",
+                                    field="date_of_birth")
             fields = _prepared(person, nominating, organ, row, on, employed_ids=employed,
-                               open_keys=(open_keys, pending_keys))
+                               open_keys=(open_keys, pending_keys), field=field, starts=starts)
         except RuleViolation as exc:
             errors.append((index, exc.field, exc.message_ja, exc.message_en))
             continue
         key = (person.pk, fields["tier"])
         if key in seen:
-            errors.append((index, "person", f"{seen[key]}行目（0から数えて）と同じ者です。",
+            errors.append((index, field, f"{seen[key]}行目（0から数えて）と同じ者です。",
                            f"The same person as rows[{seen[key]}]."))
             continue
         seen[key] = index

@@ -16,11 +16,12 @@ from hozen import audit
 from hozen.access import policy
 from hozen.core import rows
 from hozen.core.errors import RuleViolation, StaleEdit, VersionRequired
+from hozen.core.text import check_date
 
 from .. import rules, states
 from ..duties import DutyProposal
 from ..models import AssessmentCase, CaseDuty, CaseSummary, Finding, Inquiry
-from ._common import CLOCK_FIELDS, hint, locked, move, person_details, take_duty, today
+from ._common import CLOCK_FIELDS, fact_digest, hint, locked, move, person_details, take_duty, today
 
 
 def assign(actor, case: AssessmentCase, kind: str, account, *, action: str) -> CaseDuty:
@@ -51,18 +52,28 @@ def assign_investigator(*, actor, case: AssessmentCase | int, investigator) -> A
     return case
 
 
-def _text(value, field, ja, en):
-    return rules.check_text(value, field, what_ja=ja, what_en=en)
+def _text(value, field, ja, en, *, multiline: bool = True, max_length: int = rules.TEXT_MAX):
+    return rules.check_text(value, field, what_ja=ja, what_en=en, multiline=multiline, max_length=max_length)
 
 
-def _date(value, field: str, *, required: bool = True) -> dt.date | None:
-    if value is None and not required:
-        return None
+def _date(value, field: str, *, label: tuple[str, str], earliest: dt.date) -> dt.date:
+    """A day no later than today and no earlier than ``earliest`` (refused naming the field)."""
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise RuleViolation("invalid_date", "日付を入力してください。", "Enter a date.", field=field)
     if value > today():
         raise RuleViolation("future_date", "将来の日付は入力できません。", "The date cannot be in the future.", field=field)
-    return value
+    return check_date(value, field=field, label=label, earliest=earliest, latest=today())
+
+
+def consented_on(case: AssessmentCase) -> dt.date:
+    """The day the subject consented: nothing is asked about them before it (DOMAIN §6 step 3: the
+    assessment is made with their consent), so no inquiry is dated earlier."""
+    return timezone.localdate(case.consent_decided_at or case.nominated_at)
+
+
+#: How far ahead an interview may be set: beyond a year is a typing error, not a plan (its stage
+#: has a target of weeks).
+INTERVIEW_HORIZON = dt.timedelta(days=366)
 
 
 @transaction.atomic(durable=True)
@@ -83,11 +94,22 @@ def record_inquiry(*, actor, case: AssessmentCase | int, recipient_kind: str, re
                             f"Use one of {', '.join(Inquiry.Method.values)}.", field="method")
     inquiry = Inquiry(
         case=case, recipient_kind=recipient_kind, method=method,
-        recipient_organisation=_text(recipient_organisation, "recipient_organisation", "照会先の組織", "recipient's organisation")[:200],
-        recipient_name=_text(recipient_name, "recipient_name", "照会先の氏名又は名称", "recipient's name"),
+        recipient_organisation=_text(recipient_organisation, "recipient_organisation", "照会先の組織",
+                                     "recipient's organisation", multiline=False, max_length=200),
+        recipient_name=_text(recipient_name, "recipient_name", "照会先の氏名又は名称", "recipient's name",
+                             multiline=False, max_length=200),
         question=_text(question, "question", "照会事項", "question"),
-        sent_on=_date(sent_on, "sent_on"), recorded_by=actor.account,
+        sent_on=_date(sent_on, "sent_on", label=("照会日", "The date sent"), earliest=consented_on(case)),
+        recorded_by=actor.account,
     )
+    inquiry.content_digest = fact_digest(case, "inquiry", inquiry.recipient_name, inquiry.question)
+    # The same inquiry recorded twice (the same recipient, question, method and day) is one inquiry.
+    if Inquiry.objects.filter(case=case, recipient_kind=recipient_kind, method=method, sent_on=inquiry.sent_on,
+                              recipient_organisation=inquiry.recipient_organisation,
+                              content_digest=inquiry.content_digest).exists():
+        raise RuleViolation("inquiry_already_recorded", "同じ照会（同じ照会先・照会事項・方法・日付）は既に記録されています。",
+                            "This inquiry (the same recipient, question, method and day) is already recorded.",
+                            field="question")
     inquiry.save()
     move(actor, case, "assessment.record_inquiry", kind="inquiry_recorded", inquiry=inquiry.pk,
          recipient_kind=recipient_kind)
@@ -106,10 +128,11 @@ def record_inquiry_response(*, actor, inquiry: Inquiry | int, response: str, ans
     if inquiry.answered_on is not None:
         raise RuleViolation("inquiry_already_answered", "この照会には既に回答が記録されています。",
                             "This inquiry's answer is already recorded.")
-    answered_on = _date(answered_on, "answered_on")
-    if answered_on < inquiry.sent_on:
+    if isinstance(answered_on, dt.date) and not isinstance(answered_on, dt.datetime) \
+            and answered_on < inquiry.sent_on:
         raise RuleViolation("answered_before_sent", "回答日が照会日より前です。",
                             "The answer cannot be dated before the inquiry.", field="answered_on")
+    answered_on = _date(answered_on, "answered_on", label=("回答日", "The date answered"), earliest=inquiry.sent_on)
     rows.change(inquiry, response=_text(response, "response", "回答", "response"), answered_on=answered_on)
     move(actor, case, "assessment.record_inquiry_response", kind="inquiry_answered", inquiry=inquiry.pk)
     audit.record(actor, "assessment.record_inquiry_response", inquiry, details=person_details(case))
@@ -128,6 +151,10 @@ def schedule_interview(*, actor, case: AssessmentCase | int, at: dt.datetime) ->
         raise RuleViolation("invalid_datetime", "面接の日時を入力してください。", "Enter the interview's date and time.",
                             field="at")
     rules.check_material_gathered(case)
+    # After the last answer (the material is gathered first) and within a year from today.
+    last_answer = max(case.inquiries.values_list("answered_on", flat=True))
+    check_date(timezone.localdate(at), field="at", label=("面接の日", "The interview's day"), earliest=last_answer,
+               latest=today() + INTERVIEW_HORIZON)
     move(actor, case, "assessment.schedule_interview", kind="interview_scheduled", at=at.isoformat())
     case.interview_at = at
     case.save(update_fields=["interview_at"])

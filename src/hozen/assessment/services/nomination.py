@@ -16,8 +16,9 @@ from django.utils import timezone
 from hozen import audit
 from hozen.access import policy
 from hozen.core import rows
-from hozen.core.errors import RuleViolation
-from hozen.core.models import Organisation, Person
+from hozen.core.errors import NotFound, RuleViolation
+from hozen.core.models import Account, Organisation, Person
+from hozen.core.text import forbidden_position
 from hozen.operators.models import Contract
 from hozen.rules.models import Tier
 from hozen.rules.queries import current_pack
@@ -77,26 +78,69 @@ def _context(actor, contract: Contract | int | None, *, lock: bool = False) -> t
 
 
 def _prepared(person: Person, nominating: Organisation, organ: Organisation, row: dict, on: dt.date,
-              *, employed_ids=None, open_keys=None) -> dict:
+              *, employed_ids=None, open_keys=None, field: str = "person", starts: dict | None = None) -> dict:
+    """A nomination row checked and cleaned, in one order for every channel: first whether the
+    candidate is on the nominator's staff (so that nothing else is told about anyone else: issue 12
+    §6), then the row's own fields, then the assessments already open."""
+    rules.check_person_nominable(person, nominating, employed_ids=employed_ids, field=field)
     tier = row.get("tier") or Tier.ESI
     if tier not in Tier.values:
         raise RuleViolation("invalid_tier", f"区分 {tier!r} は不正です（esi 又は sds）。",
                             f"Unknown tier {tier!r}; use esi or sds.", field="tier")
-    fields = {
-        "trigger": row.get("trigger") or Trigger.NEW,
-        "department": (row.get("department") or "").strip(),
-        "post": (row.get("post") or "").strip(),
-        "listing_agreed_on": row.get("listing_agreed_on"),
-        "dispatched_worker": bool(row.get("dispatched_worker")),
-        "employing_agency": (row.get("employing_agency") or "").strip(),
-    }
-    rules.check_nomination_fields(on=on, **fields)
-    rules.check_person_nominable(person, nominating, employed_ids=employed_ids)
+    trigger = row.get("trigger") or Trigger.NEW
+    dispatched = bool(row.get("dispatched_worker"))
+    texts = rules.check_nomination_fields(
+        on=on, trigger=trigger, department=row.get("department"), post=row.get("post"),
+        listing_agreed_on=row.get("listing_agreed_on"), dispatched_worker=dispatched,
+        employing_agency=row.get("employing_agency"), earliest_agreement=regime_start(tier, on, starts))
+    fields = {"trigger": trigger, "department": texts["department"], "post": texts["post"],
+              "listing_agreed_on": row.get("listing_agreed_on"), "dispatched_worker": dispatched,
+              "employing_agency": texts["employing_agency"]}
     if open_keys is None:
         rules.check_no_open_case(person, organ, tier)
     else:  # bulk: the open cases and pending exemptions were read for every row at once
         rules.check_no_open_case_among(person, tier, *open_keys)
     return {"tier": tier, **fields}
+
+
+def regime_start(tier: str, on: dt.date, cache: dict | None = None) -> dt.date:
+    """The day the tier's regime came into force (the pack in force today says it): nothing of an
+    assessment under it — an agreement to be listed — is dated earlier. ``cache`` keeps it per
+    tier across the rows of a bulk nomination."""
+    if cache is not None and tier in cache:
+        return cache[tier]
+    start = current_pack(tier, on).value("regime_start")
+    if cache is not None:
+        cache[tier] = start
+    return start
+
+
+def candidate(nominating: Organisation, *, person: Person | int | None, username: str | None) -> tuple[Person, str]:
+    """The candidate named by ``person`` (a Person or its id) or ``username`` (their account),
+    read afresh and locked (the person heads the lock order), and the field that named them.
+
+    Nobody by that name or id is ``rules.not_nominable``, the same answer ``_prepared`` gives first
+    for someone not on the nominator's staff: one status, code and message whether the account or
+    person exists in another organisation or not at all (issue 12 §6). Asked only after the policy
+    has allowed the actor to nominate."""
+    if (person is None) == (username is None):
+        raise RuleViolation("person_required", "評価対象者を person_id 又は username のいずれかで指定してください。",
+                            "Name the candidate by person_id or by username (one of them).", field="person")
+    field = "username" if username is not None else "person"
+    if username is not None:
+        pk = None
+        if isinstance(username, str) and len(username) <= 150 and forbidden_position(username) is None:
+            pk = (Account.objects.filter(username=username.strip().lower(), is_active=True)
+                  .values_list("person_id", flat=True).first())
+    else:
+        pk = person.pk if isinstance(person, Person) else person
+    if pk is None or isinstance(pk, bool):
+        raise rules.not_nominable(nominating, field=field)
+    try:
+        person = lock_person(pk)
+    except NotFound:
+        raise rules.not_nominable(nominating, field=field) from None
+    return person, field
 
 
 def save_new_exemption(exemption: Exemption) -> Exemption:
@@ -137,15 +181,17 @@ def _open(actor, *, person, organ, nominating, contract, fields: dict, pack) -> 
 
 
 @transaction.atomic(durable=True)
-def nominate(*, actor, person: Person, trigger: str = Trigger.NEW, department: str, post: str,
-             listing_agreed_on: dt.date | None, contract: Contract | None = None, tier: str = Tier.ESI,
-             dispatched_worker: bool = False, employing_agency: str = "") -> Nomination:
+def nominate(*, actor, person: Person | int | None = None, username: str | None = None, trigger: str = Trigger.NEW,
+             department: str, post: str, listing_agreed_on: dt.date | None, contract: Contract | None = None,
+             tier: str = Tier.ESI, dispatched_worker: bool = False, employing_agency: str = "") -> Nomination:
     """An organ's security officer nominates its staff, or a business's protection officer its
-    employee under an active contract of the deciding organ (the contract's organ).
+    employee under an active contract of the deciding organ (the contract's organ). The candidate
+    is named by ``person`` (a Person or its id) or by ``username``.
 
-    Refused: another organisation's staff, no active contract, no recorded agreement to be listed,
-    a dispatched worker without their employing agency, an assessment already in progress. When an
-    earlier result may exempt the person, an ``Exemption`` awaits the organ instead of a case.
+    Refused: anyone not on the nominator's staff (one answer for a missing and a foreign
+    candidate: ``candidate``), no active contract, no recorded agreement to be listed, a dispatched
+    worker without their employing agency, an assessment already in progress. When an earlier
+    result may exempt the person, an ``Exemption`` awaits the organ instead of a case.
 
     The person's row is locked first, so two nominations of one person are decided one after the
     other (the second sees the first's case or exemption); the database's constraints back it.
@@ -153,12 +199,12 @@ def nominate(*, actor, person: Person, trigger: str = Trigger.NEW, department: s
     target, organ, nominating = _context(actor, contract, lock=True)
     contract = target if contract is not None else None
     policy.require(actor, "assessment.nominate", target)
-    person = lock_person(person)
+    person, field = candidate(nominating, person=person, username=username)
     on = today()
     fields = _prepared(person, nominating, organ, {
         "tier": tier, "trigger": trigger, "department": department, "post": post,
         "listing_agreed_on": listing_agreed_on, "dispatched_worker": dispatched_worker,
-        "employing_agency": employing_agency}, on)
+        "employing_agency": employing_agency}, on, field=field)
     pack = current_pack(fields["tier"], on)
     return _open(actor, person=person, organ=organ, nominating=nominating, contract=contract, fields=fields, pack=pack)
 

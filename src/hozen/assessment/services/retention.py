@@ -20,7 +20,15 @@ from hozen.access import policy
 from hozen.core.errors import RuleViolation
 from hozen.crypto import shred
 
-from ..models import AssessmentCase, BusinessNotice, Complaint, QuestionnaireSection, RetentionRun
+from ..models import (
+    AdverseTreatmentReport,
+    AssessmentCase,
+    BusinessNotice,
+    Complaint,
+    Inquiry,
+    QuestionnaireSection,
+    RetentionRun,
+)
 from ..states import TERMINAL, ComplaintState, State
 from ._common import event, today
 
@@ -45,6 +53,9 @@ def _shred_case(actor, pk: int, on: dt.date) -> bool:
         return False
     shred(actor, case, "retention_expired")
     QuestionnaireSection.objects.filter(case=case).update(content_digest="")
+    Inquiry.objects.filter(case=case).update(content_digest="")
+    Complaint.objects.filter(case=case).update(text_digest="")
+    AdverseTreatmentReport.objects.filter(case=case).update(text_digest="")
     case.shredded_at = timezone.now()
     case.save(update_fields=["shredded_at"])
     event(actor, case, "shredded", retained_until=case.retain_until.isoformat())
