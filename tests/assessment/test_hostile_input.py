@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 
 import pytest
 from django.test import Client
@@ -482,8 +483,8 @@ hostile_text = st.one_of(
     st.sampled_from(["", " ", "\x00" * 11, "あ" * 20_000 + "い"]),
 )
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large, HealthCheck.large_base_example])
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.large_base_example])
 
 
 def _refused_naming(response, *fields: str) -> dict:
@@ -511,87 +512,116 @@ PATHS = [(s.code, None, f) for s in SECTIONS for f in s.fields if f.kind in STRI
     if f.kind in STRING_KINDS]
 
 
-@PROPERTY
-@given(where=st.sampled_from(PATHS), value=hostile_text)
 def test_any_text_in_any_questionnaire_answer_is_stored_as_the_policy_leaves_it_or_refused_naming_its_path(
-        consented, where, value):
-    code, group, f = where
-    content = answers()[code]
-    if group is None:
-        content[f.name] = value
-        path = f"{code}.{f.name}"
-    else:
-        content[group] = [dict((content.get(group) or [{}])[0]) | {f.name: value}]
-        path = f"{code}.{group}[0].{f.name}"
-    response = save(consented, code, content)
-    cleaned, refusal = _policy(value, multiline=f.kind == "long_text")
-    if response.status_code == 200:
-        assert refusal is None, (value, refusal)
-        stored = draft(consented, code)
-        stored = stored[f.name] if group is None else stored[group][0][f.name]
-        assert stored == cleaned and len(stored) <= 20_000
-        return
-    # The service names the answer's path; the request parser (a NUL, a lone surrogate) the body's.
-    body = _refused_naming(response, path, "content." + path.split(".", 1)[1])
-    if refusal is None:
-        assert len(cleaned) > 20_000, (value, body)
-    elif any(e.get("path") == path for e in body.get("errors") or []):
-        assert any(e["code"] == refusal for e in body["errors"] if e["path"] == path), body
-    else:
-        assert body["code"] == refusal, (value, body)
+        consented):
+    outcomes = Counter()
+
+    @PROPERTY
+    @given(where=st.sampled_from(PATHS), value=hostile_text)
+    def example(where, value):
+        code, group, f = where
+        content = answers()[code]
+        if group is None:
+            content[f.name] = value
+            path = f"{code}.{f.name}"
+        else:
+            content[group] = [dict((content.get(group) or [{}])[0]) | {f.name: value}]
+            path = f"{code}.{group}[0].{f.name}"
+        response = save(consented, code, content)
+        cleaned, refusal = _policy(value, multiline=f.kind == "long_text")
+        if response.status_code == 200:
+            outcomes["stored"] += 1
+            assert refusal is None, (value, refusal)
+            stored = draft(consented, code)
+            stored = stored[f.name] if group is None else stored[group][0][f.name]
+            assert stored == cleaned and len(stored) <= 20_000
+            return
+        outcomes["refused"] += 1
+        # The service names the answer's path; the request parser (a NUL, a lone surrogate) the body's.
+        body = _refused_naming(response, path, "content." + path.split(".", 1)[1])
+        if refusal is None:
+            assert len(cleaned) > 20_000, (value, body)
+        elif any(e.get("path") == path for e in body.get("errors") or []):
+            assert any(e["code"] == refusal for e in body["errors"] if e["path"] == path), body
+        else:
+            assert body["code"] == refusal, (value, body)
+
+    example()
+    assert outcomes["stored"] and outcomes["refused"], outcomes  # both sides of the property were tried
 
 
-@PROPERTY
-@given(field=st.sampled_from(["department", "post", "employing_agency"]), value=hostile_text)
-def test_any_text_in_a_nomination_row_is_stored_as_the_policy_leaves_it_or_refused_naming_the_field(
-        world, field, value):
-    person = new_employee(world)
-    body = {"person_id": person.pk, "contract_id": world.contract.pk, **ROW, field: value}
-    if field == "employing_agency":
-        body["dispatched_worker"] = True
-    response = send(world.people["business_officer"], "post", "/nominations", body)
-    cleaned, refusal = _policy(value, max_length=200)
-    if response.status_code == 201:
-        assert refusal is None and cleaned
-        case = AssessmentCase.objects.get(pk=response.json()["case"]["id"])
-        assert getattr(case, field) == cleaned
-        return
-    answer = _refused_naming(response, field)
-    if refusal is not None and answer.get("code") != "invalid_input":  # the schema's own length limit
-        assert answer["code"] == refusal, (value, answer)
-    assert not AssessmentCase.objects.filter(person=person).exists()
+def test_any_text_in_a_nomination_row_is_stored_as_the_policy_leaves_it_or_refused_naming_the_field(world):
+    outcomes = Counter()
+
+    @PROPERTY
+    @given(field=st.sampled_from(["department", "post", "employing_agency"]), value=hostile_text)
+    def example(field, value):
+        person = new_employee(world)
+        body = {"person_id": person.pk, "contract_id": world.contract.pk, **ROW, field: value}
+        if field == "employing_agency":
+            body["dispatched_worker"] = True
+        response = send(world.people["business_officer"], "post", "/nominations", body)
+        cleaned, refusal = _policy(value, max_length=200)
+        if response.status_code == 201:
+            outcomes["stored"] += 1
+            assert refusal is None and cleaned
+            case = AssessmentCase.objects.get(pk=response.json()["case"]["id"])
+            assert getattr(case, field) == cleaned
+            return
+        outcomes["refused"] += 1
+        answer = _refused_naming(response, field)
+        if refusal is not None and answer.get("code") != "invalid_input":  # the schema's own length limit
+            assert answer["code"] == refusal, (value, answer)
+        assert not AssessmentCase.objects.filter(person=person).exists()
+
+    example()
+    assert outcomes["stored"] and outcomes["refused"], outcomes
 
 
-@PROPERTY
-@given(value=hostile_text)
-def test_any_complaint_text_is_stored_as_the_policy_leaves_it_or_refused_naming_the_field(world, notified, value):
-    case = notified  # one case for every example (Hypothesis runs the examples of a test in one database)
-    response = send(case.person.account, "post", f"/cases/{case.pk}/complaints", {"text": value})
-    cleaned, refusal = _policy(value, multiline=True, max_length=20_000)
-    if response.status_code == 201:
-        assert refusal is None
-        complaint = Complaint.objects.get(pk=response.json()["id"])
-        assert reveal(world.subject_actor(case.person), complaint, "text", purpose="subject_access") == cleaned
-        return
-    answer = _refused_naming(response, "text")
-    if refusal is not None and answer.get("code") != "invalid_input":  # the schema's own length limit
-        assert answer["code"] == refusal, (value, answer)
+def test_any_complaint_text_is_stored_as_the_policy_leaves_it_or_refused_naming_the_field(world, notified):
+    outcomes = Counter()
+
+    @PROPERTY
+    @given(value=hostile_text)
+    def example(value):
+        response = send(notified.person.account, "post", f"/cases/{notified.pk}/complaints", {"text": value})
+        cleaned, refusal = _policy(value, multiline=True, max_length=20_000)
+        if response.status_code == 201:
+            outcomes["stored"] += 1
+            assert refusal is None
+            complaint = Complaint.objects.get(pk=response.json()["id"])
+            subject = world.subject_actor(notified.person)
+            assert reveal(subject, complaint, "text", purpose="subject_access") == cleaned
+            return
+        outcomes["refused"] += 1
+        answer = _refused_naming(response, "text")
+        if refusal is not None and answer.get("code") != "invalid_input":  # the schema's own length limit
+            assert answer["code"] == refusal, (value, answer)
+
+    example()
+    assert outcomes["stored"] and outcomes["refused"], outcomes
 
 
-@PROPERTY
-@given(value=hostile_text)
-def test_any_finding_text_is_stored_as_the_policy_leaves_it_or_refused_naming_the_field(world, investigating,
-                                                                                         value):
-    case = investigating
-    version = Finding.objects.filter(case=case, item="item_1").values_list("version", flat=True).first() or 0
-    response = send(world.people["investigator"], "put", f"/cases/{case.pk}/findings/item_1", {"text": value},
-                    HTTP_IF_MATCH=f'"{version}"')
-    cleaned, refusal = _policy(value, multiline=True, max_length=20_000)
-    if response.status_code == 200:
-        assert refusal is None and response.json()["text"] == cleaned
-        finding = Finding.objects.get(case=case, item="item_1")
-        assert reveal(world["investigator"], finding, "text", purpose="investigation") == cleaned
-        return
-    answer = _refused_naming(response, "text")
-    if refusal is not None and answer.get("code") != "invalid_input":  # the schema's own length limit
-        assert answer["code"] == refusal, (value, answer)
+def test_any_finding_text_is_stored_as_the_policy_leaves_it_or_refused_naming_the_field(world, investigating):
+    outcomes = Counter()
+
+    @PROPERTY
+    @given(value=hostile_text)
+    def example(value):
+        version = Finding.objects.filter(case=investigating, item="item_1").values_list("version", flat=True).first()
+        response = send(world.people["investigator"], "put", f"/cases/{investigating.pk}/findings/item_1",
+                        {"text": value}, HTTP_IF_MATCH=f'"{version or 0}"')
+        cleaned, refusal = _policy(value, multiline=True, max_length=20_000)
+        if response.status_code == 200:
+            outcomes["stored"] += 1
+            assert refusal is None and response.json()["text"] == cleaned
+            finding = Finding.objects.get(case=investigating, item="item_1")
+            assert reveal(world["investigator"], finding, "text", purpose="investigation") == cleaned
+            return
+        outcomes["refused"] += 1
+        answer = _refused_naming(response, "text")
+        if refusal is not None and answer.get("code") != "invalid_input":  # the schema's own length limit
+            assert answer["code"] == refusal, (value, answer)
+
+    example()
+    assert outcomes["stored"] and outcomes["refused"], outcomes
