@@ -248,7 +248,7 @@ def test_the_subject_gets_exactly_the_reads_of_their_own_data(client, world):
     assert investigator["organisation"] == world.orgs["CAO"].code and investigator["purpose"] == "investigation"
     assert investigator["organisation_name"] and investigator["role_label"] and investigator["purpose_label"]
     assert set(investigator) == {"id", "time", "role", "role_label", "organisation", "organisation_name", "purpose",
-                                 "purpose_label", "outcome"}
+                                 "purpose_label", "outcome", "outcome_label", "reader_shown"}
     assert "subject" in by_role  # their own reads (submission) are on their list too
     times = [row["time"] for row in body["items"]]
     assert times == sorted(times, reverse=True)  # newest first

@@ -114,7 +114,8 @@ def test_assessed_person_reads_grouped_reads_and_a_refused_attempt_on_a_phone_an
         rows = page.locator("#my-reads tbody tr")
         expect(rows).to_have_count(2)
         grouped = page.locator("#my-reads tbody tr[data-count='3']")
-        expect(grouped).to_contain_text(ja("Following your nomination (status and outcome only)"))
+        expect(grouped).to_contain_text(
+            ja("The nominating side following the assessment (status and outcome only)"))
         expect(grouped).to_contain_text("TOWA")
         refused = page.locator("#my-reads tbody tr.denied")
         expect(refused).to_contain_text(ja("Attempted; refused"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse, JsonResponse
 from ninja import Field, Query, Router, Schema
@@ -199,7 +199,11 @@ class ReadOut(Schema):
     organisation_name: str
     purpose: str = Field(description="The purpose code the read was recorded with")
     purpose_label: str
-    outcome: str
+    outcome: Literal["success", "denied", "failure"] = Field(
+        description="success: read; denied: an attempt the policy refused; failure: the data could not be decrypted")
+    outcome_label: str
+    reader_shown: bool = Field(description="false for someone else's refused attempt: its role and organisation "
+                               "are not shown (the auditors see them)")
 
 
 class ReadsOut(Schema):
@@ -226,9 +230,11 @@ def _role_label(code: str) -> str:
     "/my-reads",
     summary="Who has read my data: every read of the signed-in subject's own personal data, newest first",
     description="The assessed person's list (the subject role only): for each read the reader's role and "
-    "organisation, the time and the recorded purpose — never the reader's name. The same rows as the page "
-    "`/audit/my-reads/`. Paged as every list: `limit` (1–200, default 50) and `offset` (422 naming the "
-    "parameter otherwise).",
+    "organisation, the time and the recorded purpose — never the reader's name. Every read that showed "
+    "anything about them (`assessment.read`) or decrypted their data (`personal_data.read`), on every channel, "
+    "and every refused attempt (`outcome` denied; who made it is shown only when it was the person "
+    "themselves). The same reads as the page `/audit/my-reads/`, one item per read (the page groups them). "
+    "Paged as every list: `limit` (1–200, default 50) and `offset` (422 naming the parameter otherwise).",
     response={200: ReadsOut, **ERRORS},
 )
 def my_reads(request, paging: Query[PageIn]):
@@ -242,10 +248,11 @@ def my_reads(request, paging: Query[PageIn]):
     language = _language(request)
     entries = queries.reads_of_person_for(actor=request.actor, person=request.actor.account.person)
     total = entries.count()
-    rows = queries.read_rows(entries[offset:offset + limit], language=language)
+    rows = queries.read_rows(entries[offset:offset + limit], actor=request.actor, language=language)
     with translation.override(language):
         items = [{"id": r.id, "time": r.time, "role": r.role, "role_label": _role_label(r.role),
                   "organisation": r.organisation, "organisation_name": r.organisation_name, "purpose": r.purpose,
-                  "purpose_label": str(queries.PURPOSE_LABELS.get(r.purpose, r.purpose)), "outcome": r.outcome}
+                  "purpose_label": str(queries.PURPOSE_LABELS.get(r.purpose, r.purpose)), "outcome": r.outcome,
+                  "outcome_label": queries.read_outcome_label(r.outcome), "reader_shown": r.reader_shown}
                  for r in rows]
     return {"total": total, "limit": limit, "offset": offset, "items": items}

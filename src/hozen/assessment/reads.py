@@ -116,7 +116,9 @@ def refused(actor, view: str, target: Any, *, reason: str, asked: str, row: Any 
     named = person_ids_of([source]) if source is not None and not isinstance(source, dict | str) else []
     if named:
         details["subject_person_id"] = named[0][1]
-    audit.record(actor, READ, target, outcome="denied", details=details, purpose=purpose or purpose_of(actor))
+    # The purpose the reader's role reads with; none for a role that reads no assessment at all.
+    audit.record(actor, READ, target, outcome="denied", details=details,
+                 purpose=purpose or ROLE_PURPOSES.get(getattr(actor, "role", None)))
 
 
 def require(actor, action: str, target: Any, *, view: str, row: Any = None) -> Decision:

@@ -398,7 +398,7 @@ PURPOSE_LABELS = {
     "questionnaire_confirmation": _("Your confirmation of a questionnaire section"),
     "reassessment_prefill": _("Your earlier answers carried into the re-assessment"),
     "adverse_treatment_handling": _("Handling of your report of adverse treatment"),
-    "nomination_follow_up": _("Following your nomination (status and outcome only)"),
+    "nomination_follow_up": _("The nominating side following the assessment (status and outcome only)"),
     "organ_procedure": _("The organ's procedure (notice, assignments, notification of the result)"),
     "exemption": _("Checking a possible exemption from a new assessment"),
     "aftercare_report": _("Reporting a change after the result (leaving, transfer, a concern)"),
