@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+
 from hozen import audit
 from hozen.access import policy
 from hozen.access.policy import Decision, PolicyDenied
@@ -55,7 +57,7 @@ def _cached(row, name: str):
     """The related object ``name`` of ``row`` if it is already loaded (no query), else None."""
     try:
         field = row._meta.get_field(name)
-    except Exception:  # noqa: BLE001 - not a model, or no such relation
+    except (AttributeError, FieldDoesNotExist):  # not a model, or no such relation
         return None
     return field.get_cached_value(row, None) if field.is_relation else None
 

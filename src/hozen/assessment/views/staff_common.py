@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from hozen.access import policy
+from hozen.access.policy import PolicyDenied
 from hozen.core.roles import Role
 
 from .. import queries, reads, staff_queries
@@ -56,11 +57,14 @@ def gate(request, *roles: str, about=None) -> str:
     a refused read naming that row's person (issue 12 §7)."""
     role = request.actor.role if request.actor.role in roles else roles[0]
     if about is not None and request.method in ("GET", "HEAD"):
-        model, pk = about
-        pk = reads.row_id(pk)
-        row = model.objects.filter(pk=pk).first() if pk is not None else None
-        reads.require(request.actor, "workspace.view", role, view=reads.view_name(request),
-                      row=row if row is not None else {"type": model._meta.label_lower, "id": str(about[1])[:40]})
+        decision = policy.decide(request.actor, "workspace.view", role)
+        if not decision.allowed:
+            model, pk = about
+            row = model.objects.filter(pk=reads.row_id(pk)).first() if reads.row_id(pk) is not None else None
+            reads.refused(request.actor, reads.view_name(request),
+                          row if row is not None else {"type": model._meta.label_lower, "id": str(pk)[:40]},
+                          reason=decision.code, asked="workspace.view")
+            raise PolicyDenied(decision, "workspace.view", role, audited=True, actor=request.actor)
         return role
     policy.require(request.actor, "workspace.view", role)
     return role
