@@ -338,8 +338,12 @@ def test_bulk_nomination_over_the_api_is_all_or_nothing(world, api):
     rows[1]["post"], rows[2]["employing_agency"] = "係長", "派遣元株式会社"
     body = ok(api("business").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows}), 201)
     assert body["rows"] == 3 and len(body["cases"]) == 3 and body["exemptions"] == []
+    # The organ's security officer names a business's contract: answered as a missing contract (issue
+    # 12 §6: no existence oracle), exactly as an id that does not exist.
     r = api("security").post("/nominations/bulk", {"contract_id": world.contract.pk, "rows": rows})
-    assert r.status_code == 403 and r.json()["code"] == "wrong_role"
+    missing = api("security").post("/nominations/bulk", {"contract_id": 987654321, "rows": rows})
+    assert r.status_code == missing.status_code == 422 and r.json()["code"] == "unknown_contract"
+    assert r.content == missing.content
 
 
 def test_an_exemption_is_confirmed_by_the_organ_and_explained_to_the_nominator(world, api):

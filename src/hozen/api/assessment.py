@@ -293,14 +293,18 @@ def _exemption_out(e) -> dict:
             "window_years": e.window_years, "decided_at": e.decided_at, "reason": e.reason, "case": e.case_id}
 
 
-def _contract(contract_id: int | None):
+def _contract(request, contract_id: int | None):
+    """The caller's own organisation's contract: another business's contract answers exactly as a
+    missing one (issue 12 §6, no existence oracle), whatever the caller's role."""
     if contract_id is None:
         return None
     from hozen.operators.models import Contract
 
-    contract = Contract.objects.select_related("organ", "business").filter(pk=contract_id).first()
+    own = request.actor.organisation
+    contract = (Contract.objects.select_related("organ", "business").filter(pk=contract_id, business=own).first()
+                if own is not None else None)
     if contract is None:
-        raise RuleViolation("unknown_contract", "その契約はありません。", f"No contract {contract_id}.", field="contract_id")
+        raise RuleViolation("unknown_contract", "その契約はありません。", "No such contract.", field="contract_id")
     return contract
 
 
@@ -311,7 +315,7 @@ def _contract(contract_id: int | None):
              "the person (Art. 12(1)(i)) — holds the nomination as an exemption for the organ to confirm.")
 def nominate(request, payload: NominateIn):
     data = payload.model_dump()
-    contract = _contract(data.pop("contract_id"))
+    contract = _contract(request, data.pop("contract_id"))
     # The service finds the candidate among the nominator's staff: one answer for a missing and a
     # foreign person or account (issue 12 §6).
     result = services.nominate(actor=request.actor, person=data.pop("person_id"), username=data.pop("username"),
@@ -341,7 +345,7 @@ class BulkNominationOut(Schema):
              description="Every row is checked first; if any is wrong, 422 lists every bad row (index from 0, "
              "field, message) and nothing is written.")
 def nominate_bulk(request, payload: BulkNominateIn):
-    contract = _contract(payload.contract_id)
+    contract = _contract(request, payload.contract_id)
     rows = []
     for row in payload.rows:
         data = row.model_dump()
