@@ -243,3 +243,15 @@ def test_every_operation_answers_as_documented_for_every_role(world, _fuzz_packs
     assert not run.failures, f"{sum(map(len, run.failures.values()))} failures\n{report}"
     # The budget is for slow machines: the run must cover (nearly) every operation to pass.
     assert len(run.unreached) <= len(operations) // 10, f"only {len(operations) - len(run.unreached)} reached"
+
+
+def test_the_campaign_reports_a_server_error_with_a_reproduction(monkeypatch, _in_process_wsgi):
+    """The harness is not vacuous: an operation that fails is reported, with the check and a curl line."""
+    import hozen.api.core
+
+    monkeypatch.setattr(hozen.api.core, "__version__", 123)  # HealthOut.version is a string: a 500
+    operation = next(r.ok() for r in SCHEMA.get_all_operations() if r.ok().label == "GET /api/v1/health")
+    run = Run()
+    _fuzz_operation(operation, {role: {} for role in ROLES}, {}, run, 0)
+    found = run.failures["GET /api/v1/health"]
+    assert found and "Server error" in found[0] and "curl -X GET" in found[0]
