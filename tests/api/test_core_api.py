@@ -74,6 +74,15 @@ def test_malformed_input_gets_422_naming_the_field_and_writes_nothing(client, pe
     assert AuditEntry.objects.count() == before
 
 
+def test_a_field_the_schema_does_not_name_is_refused_and_writes_nothing(client, people):
+    token = factories.api_token(people["subject"])
+    before = AuditEntry.objects.count()
+    response = client.patch("/api/v1/me", data=json.dumps({"language": "en", "is_staff": True}),
+                            content_type="application/json", **_auth(token))
+    assert response.status_code == 422 and "is_staff" in response.json()["fields"]
+    assert Account.objects.get(username="subject").language == "ja" and AuditEntry.objects.count() == before
+
+
 def test_not_json_at_all_is_refused_with_a_clear_error(client, people):
     token = factories.api_token(people["subject"])
     response = client.patch("/api/v1/me", data="{not json", content_type="application/json", **_auth(token))

@@ -177,3 +177,16 @@ def test_retention_run_shreds_past_retention_and_reports_counts(world, capsys, _
     assert AssessmentCase.objects.get(pk=case.pk).shredded_at is not None
     run = RetentionRun.objects.order_by("id").last()
     assert run.actor["kind"] == "system" and "retention run" in run.actor["name"]
+
+
+def test_listing_cases_on_the_cli_as_an_official_is_on_each_persons_list(world, capsys):
+    """Issue 12 §7: the CLI is a channel too — each person listed sees the read on their own list."""
+    from hozen.audit.models import AuditEntry
+    from hozen.cli import main
+
+    case = nominate(world)
+    before = AuditEntry.objects.filter(action="assessment.read", subject_person_id=case.person_id).count()
+    assert main(["assessments", "list", "--as", world.people["business_officer"].username, "--json"]) == 0
+    assert str(case.pk) in capsys.readouterr().out
+    assert AuditEntry.objects.filter(action="assessment.read", subject_person_id=case.person_id).count() == before + 1
+    assert '"view":"cli_list"' in AuditEntry.objects.filter(action="assessment.read").last().data

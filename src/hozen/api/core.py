@@ -6,6 +6,7 @@ from typing import Literal
 
 from django.db import connection
 from ninja import Router, Schema
+from pydantic import ConfigDict
 
 from hozen import __version__
 from hozen.access import policy
@@ -77,6 +78,10 @@ def me(request):
 
 
 class MeIn(Schema):
+    """Only the fields named here: an unknown field is refused (422), never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
     language: Literal["ja", "en"]
 
 

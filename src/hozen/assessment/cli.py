@@ -220,12 +220,17 @@ def cmd_list(args) -> int:
     actor = _account_actor(args.as_user, args.organisation, ())
     qs = queries.cases_for(actor, state=args.state or None)
     rows = []
-    for case in qs[: args.limit]:
+    cases = list(qs[: args.limit])
+    for case in cases:
         status = queries.case_status(actor, case)
         rows.append({"id": case.pk, "person": str(case.person), "organ": case.organ.code,
                      "nominator": case.nominating_organisation.code,
                      **{k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in status.items()
                         if k not in ("case", "person", "organ")}})
+    # Every person listed sees this read on their "who has read my data" (issue 12 §7), in one statement.
+    from .reads import shown
+
+    shown(actor, "cli_list", cases)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
