@@ -72,6 +72,20 @@ def test_eligibility_is_condition_by_condition(client, designation, people, orgs
     assert by_name["assessment"]["passed"] is False and by_name["designation"]["passed"] is True
 
 
+def test_an_eligibility_check_is_on_the_candidates_who_has_read_my_data(client, designation, people, orgs):
+    """The keeper learns whether the candidate holds a valid assessment: a read about that person
+    (issue 12 §7), on their own list with its purpose, whether the answer is yes or no."""
+    from hozen.audit.models import AuditEntry
+
+    candidate = factories.account(role="subject", organisation=orgs["METI"])
+    client.get(f"{BASE}/designations/{designation.pk}/eligibility", {"account": candidate.username},
+               **bearer(people["esi_manager"]))
+    [entry] = AuditEntry.objects.filter(action="assessment.read", subject_person_id=candidate.person_id)
+    assert '"view":"handler_eligibility"' in entry.data and '"purpose":"handler_list_keeping"' in entry.data
+    mine = client.get("/api/v1/audit/my-reads", **bearer(candidate)).json()
+    assert any(r.get("purpose") == "handler_list_keeping" for r in mine["items"]), mine
+
+
 def test_malformed_date_is_422_naming_the_field(client, designation, people, staff):
     response = client.post(f"{BASE}/designations/{designation.pk}/handlers",
                            data={"account": staff.username, "ends_on": "2027/01/01"},

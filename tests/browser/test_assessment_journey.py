@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import re
 import time
+import unicodedata
 
 import pypdf
 import pytest
@@ -47,7 +48,12 @@ pytestmark = pytest.mark.browser
 
 ANSWERS_TEXT = ("東京都千代田区霞が関1-1-1", "山田 花子", "Example Bank", "前職工業株式会社")
 REASON = "事項{n}について懸念は認められない。"
-FINDING = "事項{n}の調査結果：特記事項なし"
+FINDING = "事項{n}の調査結果：特記事項なし"  # typed with a full-width colon
+
+
+def as_shown(text: str) -> str:
+    """The text as the screens show it: the text policy NFKC-normalises what was typed (issue 12)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 @pytest.fixture
@@ -293,7 +299,7 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     nav(page, "Adjudication queue")
     page.locator("#to-decide").get_by_role("link", name=case_link).click()
     page.locator("#open-file").click()
-    expect(page.locator("#file-findings")).to_contain_text(FINDING.format(n=1))
+    expect(page.locator("#file-findings")).to_contain_text(as_shown(FINDING.format(n=1)))
     expect(page.locator("#file-inquiries")).to_contain_text("勤務態度に問題はない")
     page.get_by_role("link", name=ja("Back to the case")).click()
     adjudicate = page.locator("#adjudicate-form")
@@ -343,7 +349,7 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     expect(row).to_contain_text(ja("valid until"))
     expect(row).to_contain_text(f"{wareki(valid_until)}（{valid_until.isoformat()}）")
     listing = page.get_by_role("main")
-    for secret in (REASON.format(n=1), FINDING.format(n=1), "勤務態度に問題はない", "面接の進め方", *ANSWERS_TEXT):
+    for secret in (REASON.format(n=1), as_shown(FINDING.format(n=1)), "勤務態度に問題はない", "面接の進め方", *ANSWERS_TEXT):
         expect(listing).not_to_contain_text(secret)
     # Typing the addresses of the subject's pages or the case file does not help: refused, nothing shown.
     problems = request.node._browser_console_problems
@@ -353,14 +359,14 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
                  "staff/cases/{pk}/file/"):
         response = page.goto(live_server.url + "/assessment/" + path.format(pk=case.pk))
         assert response.status in (403, 404), (path, response.status)
-        for secret in (REASON.format(n=1), FINDING.format(n=1), "面接の進め方", ANSWERS_TEXT[0]):
+        for secret in (REASON.format(n=1), as_shown(FINDING.format(n=1)), "面接の進め方", ANSWERS_TEXT[0]):
             expect(page.locator("body")).not_to_contain_text(secret)
     # The browser logs each refused page load as a console error: expected here, and only here.
     assert all(re.search(r"status of 40[34]", p) for p in problems[before:]), problems[before:]
     del problems[before:]
     page.goto(live_server.url + "/dashboard/")
     expect(page.locator("#nomination-counts")).to_have_attribute("data-notified", "1")
-    for secret in (REASON.format(n=1), FINDING.format(n=1), *ANSWERS_TEXT):
+    for secret in (REASON.format(n=1), as_shown(FINDING.format(n=1)), *ANSWERS_TEXT):
         expect(page.get_by_role("main")).not_to_contain_text(secret)
     sign_out(page)
 

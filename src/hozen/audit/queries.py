@@ -403,6 +403,7 @@ PURPOSE_LABELS = {
     "exemption": _("Checking a possible exemption from a new assessment"),
     "aftercare_report": _("Reporting a change after the result (leaving, transfer, a concern)"),
     "misuse_investigation": _("An auditor's investigation of possible misuse"),
+    "handler_list_keeping": _("Checking whether you may be put on a handler list (your assessment: valid or not)"),
 }
 
 #: What became of each read, as the person's list says it.

@@ -143,14 +143,21 @@ def office_holder_for(actor, username: str) -> Account:
 
 
 def eligibility_for(actor, designation, account: Account, *, department: str = "", contract=None):
-    """Why a candidate can or cannot be added (coarse about their assessment: least knowledge)."""
+    """Why a candidate can or cannot be added (coarse about their assessment: least knowledge).
+
+    It tells the list keeper whether the candidate holds a valid favourable assessment: a read about
+    an assessed person, so it is on the candidate's "who has read my data" (issue 12 §7)."""
+    from hozen.assessment.reads import shown
+
     policy.require(actor, "handling.handler.add", designation)
     if contract is None and department:
         from .services import _contract_for
 
         contract = _contract_for(designation, actor.organisation, department)
-    return conditions.eligibility(account_id=account.pk, designation=designation, organisation=actor.organisation,
-                                  department=department, contract=contract, owner=actor)
+    found = conditions.eligibility(account_id=account.pk, designation=designation, organisation=actor.organisation,
+                                   department=department, contract=contract, owner=actor)
+    shown(actor, "handler_eligibility", [account.person], purpose="handler_list_keeping")
+    return found
 
 
 def reviews_for(actor):
