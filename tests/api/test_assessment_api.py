@@ -587,3 +587,28 @@ def test_a_case_workers_read_of_the_result_is_recorded_with_their_duty_not_as_th
     reads = [json.loads(e.data) for e in AuditEntry.objects.filter(id__gt=last, action="personal_data.read",
                                                                    subject_person_id=case.person_id)]
     assert len(reads) >= 2 and {r["purpose"] for r in reads} == {"complaint_handling"}
+
+
+def test_a_duty_named_for_an_unknown_user_name_is_answered_as_one_for_someone_without_the_role(world, api):
+    """No existence oracle (issue 12 §8): assigning a duty to a name no account has, to an account of
+    another organisation, or to one without the role: one answer, byte for byte, and nothing changes.
+    A caller who may not assign at all is told that first, whatever the name."""
+    case = to_submitted(world, nominate(world))
+    path = f"/cases/{case.pk}/investigator"
+    for who in ("cao_head", "head"):
+        answers = {api(who).post(path, {"username": name}).content
+                   for name in ("no.such.person", world.people["adjudicator"].username,
+                                world.people["organ_head"].username)}
+        assert len(answers) == 1, (who, answers)
+    refused = api("cao_head").post(path, {"username": "no.such.person"})
+    assert refused.status_code == 403 and refused.json()["code"] == "candidate_lacks_role"
+    wrong_role = api("head").post(path, {"username": "no.such.person"}).json()["code"]
+    assert wrong_role == "not_cabinet_office"
+    assert fresh(case).state == "questionnaire_submitted" and not case.duties.exists()
+
+
+def test_an_adjudicator_named_by_an_unknown_name_is_answered_as_one_without_the_role(world, api):
+    case = to_investigation_complete(world, nominate(world))
+    answers = [api("head").post(f"/cases/{case.pk}/adjudicator", {"username": name})
+               for name in ("no.such.person", world.people["investigator"].username)]
+    assert {r.status_code for r in answers} == {403} and answers[0].content == answers[1].content

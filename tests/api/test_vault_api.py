@@ -121,6 +121,17 @@ def test_transfer_to_someone_without_need_to_know_is_refused(client, handler, me
     assert Copy.objects.get(pk=copy_id).holder_id == handler.account.pk
 
 
+def test_a_transfer_to_an_unknown_name_is_answered_as_one_to_someone_not_cleared(client, handler, meti, doc):
+    """No existence oracle (issue 12 §8): the answer never tells the holder whether a user name exists."""
+    auth = _auth(handler)
+    copy_id = client.post(f"{BASE}/documents/{doc.pk}/download", **auth)["X-Hozen-Copy-Id"]
+    answers = [client.post(f"{BASE}/copies/{copy_id}/transfer", {"to": name}, content_type="application/json", **auth)
+               for name in ("no.such.person", meti["manager"].account.username)]
+    assert [r.status_code for r in answers] == [422, 422]
+    assert answers[0].json() == answers[1].json() and answers[0].json()["code"] == "recipient_not_cleared"
+    assert Copy.objects.get(pk=copy_id).holder_id == handler.account.pk
+
+
 def test_trace_over_the_api(client, handler, meti, doc):
     data = b"".join(client.post(f"{BASE}/documents/{doc.pk}/download", **_auth(handler)).streaming_content)
     result = client.post(f"{BASE}/trace", {"file": SimpleUploadedFile("found.pdf", data)}, **_auth(meti["security"]))

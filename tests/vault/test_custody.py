@@ -131,6 +131,19 @@ def test_a_copy_is_never_handed_to_someone_without_need_to_know(upload_pdf, hand
     assert copy.holder_id == handler.account.pk
 
 
+def test_a_copy_handed_to_no_account_is_refused_as_to_someone_not_cleared(upload_pdf, handler, meti):
+    """The web form sends an unknown user name as no account; the answer is the one a real person
+    without need to know gets, so the form is no test of whether a name exists (issue 12 §8)."""
+    copy = _copy(handler, upload_pdf())
+    with pytest.raises(RuleViolation) as none:
+        services.transfer(actor=handler, copy=copy, to=None)
+    with pytest.raises(RuleViolation) as someone:
+        services.transfer(actor=handler, copy=copy, to=meti["manager"].account)
+    assert (none.value.code, none.value.message_en) == (someone.value.code, someone.value.message_en)
+    copy.refresh_from_db()
+    assert copy.holder_id == handler.account.pk
+
+
 def test_copy_numbers_run_per_document_across_versions_and_media(upload_pdf, handler):
     import io
 

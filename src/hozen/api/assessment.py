@@ -41,6 +41,7 @@ from hozen.assessment import queries, reads, services
 from hozen.assessment.models import (
     AdverseTreatmentReport,
     AssessmentCase,
+    CaseDuty,
     Complaint,
     Inquiry,
     ReportableEvent,
@@ -142,13 +143,18 @@ def _listed(request, rows, *, purpose: str | None = None) -> list:
     return rows
 
 
-def _account(username: str, field: str):
-    from hozen.core.models import Account
+def _duty_account(request, case, kind: str, action: str, username: str):
+    """The account named for a duty on ``case``, among those who could take it (the candidates the
+    screen offers). Anyone else, whether an account of that name exists or not, gets the policy's
+    one refusal (``candidate_lacks_role``) once the caller's own right to assign is checked: no
+    answer tells a caller whether a username exists in another organisation (issue 12 §8)."""
+    from hozen.access import policy
+    from hozen.assessment import staff_queries
+    from hozen.assessment.duties import DutyProposal
 
-    account = Account.objects.filter(username=(username or "").strip().lower(), is_active=True).first()
+    account = staff_queries.candidates(case, kind).filter(username=(username or "").strip().lower()).first()
     if account is None:
-        raise RuleViolation("unknown_account", f"アカウント {username!r} はありません。", f"No active account {username!r}.",
-                            field=field)
+        policy.require(request.actor, action, DutyProposal(case, kind, None))
     return account
 
 
@@ -623,8 +629,9 @@ class AssignIn(In):
              summary="The Cabinet Office's organ head assigns (or reassigns) the investigator")
 def assign_investigator(request, case_id: int, payload: AssignIn):
     case = _case(request, case_id)
-    return _done(request, services.assign_investigator(actor=request.actor, case=case,
-                                                       investigator=_account(payload.username, "username")))
+    investigator = _duty_account(request, case, CaseDuty.Kind.INVESTIGATOR, "assessment.assign_investigator",
+                                 payload.username)
+    return _done(request, services.assign_investigator(actor=request.actor, case=case, investigator=investigator))
 
 
 class InquiryIn(In):
@@ -782,16 +789,19 @@ def case_summary(request, case_id: int):
              summary="The deciding organ's head assigns the adjudicator")
 def assign_adjudicator(request, case_id: int, payload: AssignIn):
     case = _case(request, case_id)
-    return _done(request, services.assign_adjudicator(actor=request.actor, case=case,
-                                                      adjudicator=_account(payload.username, "username")))
+    adjudicator = _duty_account(request, case, CaseDuty.Kind.ADJUDICATOR, "assessment.assign_adjudicator",
+                                payload.username)
+    return _done(request, services.assign_adjudicator(actor=request.actor, case=case, adjudicator=adjudicator))
 
 
 @router.post("/cases/{int:case_id}/concurring-adjudicator", response={200: CaseOut, **WRITE_ERRORS},
              summary="Assign the second adjudicator who must concur with an unfavourable decision")
 def assign_concurring(request, case_id: int, payload: AssignIn):
     case = _case(request, case_id)
+    adjudicator = _duty_account(request, case, CaseDuty.Kind.CONCURRING_ADJUDICATOR,
+                                "assessment.assign_concurring_adjudicator", payload.username)
     return _done(request, services.assign_concurring_adjudicator(actor=request.actor, case=case,
-                                                                 adjudicator=_account(payload.username, "username")))
+                                                                 adjudicator=adjudicator))
 
 
 class AdjudicateIn(In):
@@ -1051,8 +1061,10 @@ def _complaint(request, complaint_id: int, *, to_decide: bool = False) -> Compla
 @router.post("/complaints/{int:complaint_id}/handler", response={200: ComplaintOut, **WRITE_ERRORS},
              summary="The organ head's delegate gives the complaint to a handler who never worked the case")
 def assign_complaint_handler(request, complaint_id: int, payload: AssignIn):
-    complaint = services.assign_complaint_handler(actor=request.actor, complaint=_complaint(request, complaint_id),
-                                                  handler=_account(payload.username, "username"))
+    complaint = _complaint(request, complaint_id)
+    handler = _duty_account(request, complaint.case, CaseDuty.Kind.COMPLAINT_HANDLER,
+                            "assessment.assign_complaint_handler", payload.username)
+    complaint = services.assign_complaint_handler(actor=request.actor, complaint=complaint, handler=handler)
     return _complaint_out(complaint)
 
 

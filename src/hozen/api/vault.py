@@ -275,7 +275,9 @@ def destroy_copy(request, copy_id: int, payload: DestroyIn):
              summary="Hand the copy to another cleared handler")
 def transfer_copy(request, copy_id: int, payload: TransferIn):
     copy = queries.copy_for(request.actor, copy_id)
-    return _copy(services.transfer(actor=request.actor, copy=copy, to=_account(payload.to, "to")), events=True)
+    # An unknown name is answered as a person who may not receive the copy (no existence oracle).
+    to = Account.objects.filter(username=payload.to.strip(), is_active=True).first()
+    return _copy(services.transfer(actor=request.actor, copy=copy, to=to), events=True)
 
 
 @router.post("/copies/{copy_id}/media", response={201: CopyOut, **WRITE_ERRORS},

@@ -550,18 +550,18 @@ def transfer(*, actor, copy: Copy | int, to: Account) -> Copy:
     _check_held(copy)
     policy.require(actor, "vault.copy.transfer", copy)
     to = _fresh_account(to)
-    if to is None or not to.is_active:
-        raise RuleViolation("unknown_recipient", "受領者のアカウントが見つかりません。",
-                            "The recipient's account was not found.", field="to")
-    if to.pk == copy.holder_id:
+    if to is not None and not to.is_active:
+        to = None
+    if to is not None and to.pk == copy.holder_id:
         raise RuleViolation("same_custodian", "自分自身には引き渡せません。", "You already hold this copy.", field="to")
     if not designation.is_in_force:
         raise RuleViolation("designation_not_in_force",
                             "この指定は有効ではありません（有効期間満了又は解除）。引き渡すことはできません。返却又は廃棄を記録してください。",
                             "This designation is no longer in force: its material is not handed on. Record the "
                             "copy's return or destruction instead.", field="to")
-    if not _cleared_for(to, designation, actor.request_id):
-        # Least knowledge: never which of the recipient's conditions fails.
+    if to is None or not _cleared_for(to, designation, actor.request_id):
+        # Least knowledge: never which of the recipient's conditions fails, nor whether an account of
+        # that name exists at all (no existence oracle, issue 12 §8).
         raise RuleViolation("recipient_not_cleared",
                             "受領者はこの指定の取扱者ではありません（引渡しはできません）。",
                             "The recipient may not handle this designation's material; the copy was not transferred.",

@@ -448,11 +448,11 @@ rule("assessment.report_adverse_treatment")(assessment_waive_reasons)
 # --- assignments: who may assign, and who may take the duty ------------------------------------
 
 def _candidate(proposal, role: str, **where):
-    account = proposal.account
-    if not _has_role(account, role, **where):
+    account = proposal.account  # None: no active account of the name given (the same answer, no oracle)
+    if account is None or not _has_role(account, role, **where):
         ja, en = DUTY_LABELS[proposal.kind]
-        return deny("candidate_lacks_role", f"指定された者は{ja}の役割を持っていません。",
-                    f"The person named does not hold the {en} role needed for this duty.")
+        return deny("candidate_lacks_role", f"指定された者は、この業務に必要な{ja}の役割を持つ有効なアカウントではありません。",
+                    f"The person named is not an active account holding the {en} role needed for this duty.")
     conflict = duty_conflict(account, proposal.case, proposal.kind)
     return allow() if conflict is None else conflict
 
