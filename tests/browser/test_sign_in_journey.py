@@ -137,9 +137,9 @@ def test_wrong_totp_code_shows_an_error_beside_the_field_and_does_not_sign_in(pa
     # Tied to the field for assistive technology, not only placed next to it.
     expect(token_field(page)).to_have_attribute("aria-invalid", "true")
     expect(token_field(page)).to_have_accessible_description(error)
-    # Not signed in: the dashboard sends them back to the second-factor step.
+    # Not signed in: the dashboard sends them back to the second-factor step, which will lead on to it.
     page.goto(live_server.url + "/dashboard/")
-    expect(page).to_have_url(re.compile(r"/signin/verify/$"))
+    expect(page).to_have_url(re.compile(r"/signin/verify/\?next=%2Fdashboard%2F$"))
     expect(heading(page)).to_have_text(ja("Confirm it is you"))
 
 

@@ -40,9 +40,10 @@ def test_official_must_pass_second_factor_before_any_page(people):
     client = Client()
     response = client.post("/signin/", {"username": "investigator", "password": factories.PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/signin/verify/"
-    # Password alone opens nothing: every page sends them back to the second-factor step.
-    assert client.get("/dashboard/")["Location"] == "/signin/verify/"
-    assert client.get("/profile/")["Location"] == "/signin/verify/"
+    # Password alone opens nothing: every page sends them back to the second-factor step (which
+    # carries the page asked for on, issue 12 §4).
+    assert client.get("/dashboard/")["Location"] == "/signin/verify/?next=%2Fdashboard%2F"
+    assert client.get("/profile/")["Location"] == "/signin/verify/?next=%2Fprofile%2F"
     response = client.post("/signin/verify/", {"token": factories.current_totp(people["investigator"])})
     assert response.status_code == 302
     assert client.get("/dashboard/").status_code == 200
@@ -59,7 +60,7 @@ def test_wrong_totp_code_is_refused_and_audited(people):
     response = client.post("/signin/verify/", {"token": wrong})
     assert response.status_code == 200
     assert "token" in response.context["form"].errors
-    assert client.get("/dashboard/")["Location"] == "/signin/verify/"
+    assert client.get("/dashboard/")["Location"] == "/signin/verify/?next=%2Fdashboard%2F"
     failed = _entries("session.sign_in_failed")
     assert failed[-1]["details"] == {"reason": "second_factor", "account_exists": True,
                                      "account": {"type": "core.account", "id": str(people["adjudicator"].pk)}}
@@ -323,3 +324,42 @@ def test_a_failed_sign_in_records_a_keyed_hash_of_the_user_name_and_whether_the_
     settings.SECRET_KEY = "another-secret-key-" + "x" * 40
     client.post("/signin/", {"username": "auditor", "password": "nope"})
     assert _entries("session.sign_in_failed")[-1]["target"] != first["target"]
+
+
+def test_a_page_asked_for_before_the_second_factor_is_where_the_person_lands_after_it(people):
+    client = Client(raise_request_exception=False)
+    client.post("/signin/", {"username": "investigator", "password": factories.PASSWORD})
+    step = client.get("/audit/my-reads/?before=3")["Location"]
+    assert step == "/signin/verify/?next=%2Faudit%2Fmy-reads%2F%3Fbefore%3D3"
+    response = client.post(step, {"token": factories.current_totp(people["investigator"])})
+    assert response.status_code == 302 and response["Location"] == "/audit/my-reads/?before=3"
+
+
+def test_a_form_sent_before_the_second_factor_is_not_carried_on(people):
+    """Only a GET is carried: a POST cannot be repeated by a redirect, so it is not named as `next`."""
+    client = Client(raise_request_exception=False)
+    client.post("/signin/", {"username": "investigator", "password": factories.PASSWORD})
+    assert client.post("/profile/", {"language": "en"})["Location"] == "/signin/verify/"
+
+
+def test_the_next_page_is_carried_through_enrolment_to_the_recovery_codes(orgs):
+    from django_otp.oath import totp
+
+    account = factories.account(role="security_officer", organisation=orgs["METI"], totp_device=False)
+    client = Client(raise_request_exception=False)
+    response = client.post("/signin/?next=/profile/", {"username": account.username, "password": factories.PASSWORD})
+    assert response["Location"] == "/signin/verify/?next=%2Fprofile%2F"
+    enrol = client.get(response["Location"])["Location"]
+    assert enrol == "/signin/enrol/?next=%2Fprofile%2F"
+    client.get(enrol)
+    device = TOTPDevice.objects.get(user=account, confirmed=False)
+    page = client.post(enrol, {"token": f"{totp(device.bin_key):06d}"})
+    assert page.status_code == 200 and page.context["continue_to"] == "/profile/"
+    assert b'href="/profile/"' in page.content
+
+
+def test_an_unsafe_next_is_not_carried_through_enrolment(orgs):
+    account = factories.account(role="security_officer", organisation=orgs["METI"], totp_device=False)
+    client = Client(raise_request_exception=False)
+    client.post("/signin/", {"username": account.username, "password": factories.PASSWORD})
+    assert client.get("/signin/verify/?next=//evil.example/")["Location"] == "/signin/enrol/"

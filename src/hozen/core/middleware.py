@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -87,7 +88,13 @@ class ActorMiddleware:
                 exempt = {reverse(name) for name in _OTP_EXEMPT}
                 if request.path not in exempt:
                     has_device = user.totpdevice_set.filter(confirmed=True).exists()
-                    return redirect("core:otp_verify" if has_device else "core:otp_enrol")
+                    step = reverse("core:otp_verify" if has_device else "core:otp_enrol")
+                    # The page asked for is carried on (checked again where it is used): after the
+                    # second factor the person lands where they were going. Only a GET can be
+                    # repeated that way.
+                    if request.method == "GET":
+                        step = f"{step}?{urlencode({'next': request.get_full_path()})}"
+                    return redirect(step)
         elif not request.path.startswith(settings.STATIC_URL):
             request.actor = Actor(account=None, assignment=None, channel="web", request_id=request.request_id,
                                   system_name="anonymous", ip=client_ip(request))

@@ -66,6 +66,12 @@ def _given_next(request) -> str | None:
     return None
 
 
+def with_next(name: str, given: str | None) -> str:
+    """The path of the named page, carrying a (safe) `next` on to it when there is one."""
+    path = reverse(name)
+    return f"{path}?{urlencode({'next': given})}" if given else path
+
+
 @require_http_methods(["GET", "POST"])
 def sign_in(request):
     if request.user.is_authenticated:
@@ -82,8 +88,7 @@ def sign_in(request):
             given = _given_next(request)
             login(request, account, backend="django.contrib.auth.backends.ModelBackend")
             if account.needs_second_factor or account.totpdevice_set.filter(confirmed=True).exists():
-                verify = reverse("core:otp_verify")
-                return redirect(f"{verify}?{urlencode({'next': given})}" if given else verify)
+                return redirect(with_next("core:otp_verify", given))
             actor = Actor.for_account(account, None, channel="web", request_id=request.request_id,
                                       ip=client_ip(request))
             services.record_sign_in(actor=actor, method="password")
@@ -106,9 +111,9 @@ def otp_verify(request):
     if not request.user.is_authenticated:
         return redirect("core:login")
     if request.user.is_verified():
-        return redirect("core:dashboard")
+        return redirect(safe_next(request))
     if not request.user.totpdevice_set.filter(confirmed=True).exists():
-        return redirect("core:otp_enrol")
+        return redirect(with_next("core:otp_enrol", _given_next(request)))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = services.normalise_code(form.cleaned_data["token"])
@@ -137,7 +142,7 @@ def otp_enrol(request):
     has_confirmed = request.user.totpdevice_set.filter(confirmed=True).exists()
     if has_confirmed and not request.user.is_verified():
         # Someone holding only the password must not be able to enrol a new phone.
-        return redirect("core:otp_verify")
+        return redirect(with_next("core:otp_verify", _given_next(request)))
     device = request.user.totpdevice_set.filter(confirmed=False).first()
     form = EnrolForm(request.POST or None)
     try:
@@ -147,7 +152,7 @@ def otp_enrol(request):
                                                     token=form.cleaned_data["token"])
             otp_login(request, device)
             services.record_sign_in(actor=request.actor, method="password+totp_enrolment")
-            return render(request, "core/recovery_codes.html", {"codes": codes})
+            return render(request, "core/recovery_codes.html", {"codes": codes, "continue_to": safe_next(request)})
         if device is None:
             device = services.start_totp_enrolment(actor=request.actor)
     except services.ChangedMeanwhile as exc:
@@ -155,7 +160,7 @@ def otp_enrol(request):
         # moment ago: this page's secret is no longer the one to confirm. Say so on the page that
         # is now the next step (the code step, or sign-in once the session has ended).
         messages.error(request, exc.message(request.LANGUAGE_CODE))
-        return redirect("core:otp_verify")
+        return redirect(with_next("core:otp_verify", _given_next(request)))
     except RuleViolation as exc:
         form.add_error("token", exc.message(request.LANGUAGE_CODE))
     secret = base64.b32encode(device.bin_key).decode()
