@@ -14,6 +14,10 @@ from hozen.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 
+# The API's request budget is off in the test run (the fuzz alone sends thousands a minute);
+# tests/api/test_throttle.py turns it on.
+HOZEN_API_RATE = "off"
+
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"hozen-test-{os.getpid()}.sqlite3"),

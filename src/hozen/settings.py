@@ -196,6 +196,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hozen.core.views.auth.locked_out"
 AXES_VERBOSE = False
 
+# The API's request budget per account (hozen.api.throttle): requests/seconds, or "off".
+HOZEN_API_RATE = os.environ.get("HOZEN_API_RATE", "1200/60").strip().lower()
+if HOZEN_API_RATE != "off" and not (
+        HOZEN_API_RATE.count("/") == 1 and all(p.isdigit() and int(p) > 0 for p in HOZEN_API_RATE.split("/"))):
+    raise ImproperlyConfigured(f"HOZEN_API_RATE must be requests/seconds (like 1200/60) or off, got {HOZEN_API_RATE!r}")
+
 OTP_TOTP_ISSUER = "Hozen"
 OTP_TOTP_THROTTLE_FACTOR = 1
 

@@ -9,6 +9,7 @@ from hozen import __version__
 from . import errors, idempotency, paging
 from .auth import TokenAuth
 from .parser import StrictParser
+from .throttle import AccountRateThrottle
 
 DESCRIPTION = """Hozen (保全): ESI designations, aptitude assessments, access and oversight.
 Authenticate with `Authorization: Bearer <token>` (`hozen tokens create USERNAME`).
@@ -46,6 +47,7 @@ api = HozenAPI(
     urls_namespace="api",
     docs_url="/docs",
     parser=StrictParser(),
+    throttle=[AccountRateThrottle()],
 )
 errors.install(api)
 idempotency.install(api)
