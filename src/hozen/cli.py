@@ -58,6 +58,12 @@ def cmd_demo(args) -> int:
 
     print("Preparing the database…", flush=True)
     if not os.environ.get("HOZEN_KEK") and not kek_file().exists():
+        from hozen.crypto.provider import wrapped_keys_held
+
+        held = wrapped_keys_held()
+        if held:  # a database restored without its keyring: never a second keyring over it
+            raise CliError(f"{kek_file()} does not exist, and the database holds {held} key(s) wrapped by a "
+                           "keyring: restore the keyring that belongs to this database")
         kek_file().parent.mkdir(parents=True, exist_ok=True)
         create_keyring_file(kek_file())
         print(f"Created the key-encryption keyring {kek_file()} (mode 0600).")
@@ -292,15 +298,22 @@ def cmd_organisations_create(args) -> int:
 
 def cmd_check(args) -> int:
     """System checks, database reachability and unapplied migrations, as one verdict."""
-    from django.core.management import call_command
+    from django.core import checks
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    call_command("check", deploy=bool(os.environ.get("HOZEN_PRODUCTION")), fail_level="WARNING")
     try:
         connection.ensure_connection()
     except Exception as exc:
         raise CliError(f"database unreachable: {exc}") from None
+    issues = [i for i in checks.run_checks(include_deployment_checks=bool(os.environ.get("HOZEN_PRODUCTION")),
+                                          databases=["default"])
+              if i.level >= checks.WARNING and not i.is_silenced()]
+    for issue in issues:
+        # Each failing check with its id, its text and what to do.
+        print(f"{issue.id}: {issue.msg}" + (f"\n  hint: {issue.hint}" if issue.hint else ""), file=sys.stderr)
+    if issues:
+        raise CliError(f"{len(issues)} check(s) failed (listed above)")
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,37 @@ PRODUCTION = _flag("HOZEN_PRODUCTION")
 DEBUG = _flag("HOZEN_DEBUG")
 
 
+def _owner_only(path: Path, mode: int) -> None:
+    """Tighten a file or folder that others could read to `mode` (issue 13 §4: the data folder holds
+    names, dates of birth, titles and keys). One that cannot be changed stops the start, naming it."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & 0o077:
+        try:
+            os.chmod(path, mode)
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{path} can be read by other accounts (mode {current:04o}) and could not be "
+                                       f"changed ({exc.strerror}): run chmod {mode:o} {path}") from None
+
+
+def _private_data_dir() -> None:
+    """HOZEN_DATA_DIR, created 0700 (and tightened to 0700 if it was more open)."""
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _owner_only(DATA_DIR, 0o700)
+
+
+def _private_database_file(path: Path) -> Path:
+    """The SQLite file exists 0600 before SQLite opens it; its WAL and shared-memory files take the
+    database file's mode, and any left more open by an earlier version are tightened too."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if each.exists():
+            _owner_only(each, 0o600)
+    return path
+
+
+_private_data_dir()
+
+
 def _secret_key() -> str:
     key = os.environ.get("HOZEN_SECRET_KEY", "").strip()
     if key:
@@ -62,7 +94,6 @@ def _secret_key() -> str:
     path = DATA_DIR / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(64)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -143,11 +174,10 @@ if _db_url:
         # (docs/benchmarks.md, designations at 100,000).
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "hozen.sqlite3",
+            "NAME": _private_database_file(DATA_DIR / "hozen.sqlite3"),
             # WAL: readers never block the writer; busy timeout instead of "database is locked";
             # IMMEDIATE: a write transaction takes the lock up front instead of failing on upgrade.
             "OPTIONS": {

@@ -27,7 +27,8 @@ def test_missing_keyring_is_a_startup_check_error_in_production(tmp_path, monkey
     assert "hozen keys init" in error.hint
 
 
-def test_embedded_default_creates_a_missing_keyring_on_first_start(tmp_path, monkeypatch, settings):
+def test_embedded_default_creates_a_missing_keyring_on_first_start(db, tmp_path, monkeypatch, settings):
+    """A new database (no wrapped keys yet): the keyring is made; see test_keys_not_replaced for a held one."""
     settings.PRODUCTION = False
     monkeypatch.delenv("HOZEN_KEK", raising=False)
     monkeypatch.setenv("HOZEN_KEK_FILE", str(tmp_path / "kek.json"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from django.db import connection
-from ninja import Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from hozen import __version__
@@ -18,10 +18,14 @@ router = Router(tags=["core"])
 class HealthOut(Schema):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]
+    keys: Literal["ok", "unavailable"] = Field(description="Whether the keyring opens the keys the database holds "
+                                                "(a data key per KEK version and the audit signing keys; checked "
+                                                "at most once a minute per server)")
     version: str
 
 
-@router.get("/health", response=HealthOut, auth=None, summary="Liveness and database reachability")
+@router.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None,
+            summary="Liveness: the database answers and the keyring opens its keys (503 when not)")
 def health(request):
     try:
         with connection.cursor() as cursor:
@@ -29,7 +33,18 @@ def health(request):
         db = "ok"
     except Exception:
         db = "unavailable"
-    return {"status": "ok" if db == "ok" else "degraded", "database": db, "version": __version__}
+    keys = "unavailable"
+    if db == "ok":
+        from hozen.crypto.probe import problems_for_health
+
+        try:
+            keys = "unavailable" if problems_for_health() else "ok"
+        except Exception:  # a health answer never fails: a probe that cannot run is a key problem
+            keys = "unavailable"
+    ok = db == "ok" and keys == "ok"
+    # Which key failed is not said here (no token needed): `hozen check` and `hozen keys status` say it.
+    return Status(200 if ok else 503, {"status": "ok" if ok else "degraded", "database": db, "keys": keys,
+                                       "version": __version__})
 
 
 class RoleOut(Schema):

@@ -326,17 +326,23 @@ def _prune(schema: dict) -> None:
             del components[name]
 
 
+#: Answers at or above 400 that carry the operation's own body, not the error schema: the health
+#: check's 503 is its ordinary answer (what is down), read by load balancers.
+OWN_BODIES = {"/api/v1/health": {503}}
+
+
 def document(schema: dict) -> dict:
     """Every error response of every operation: its status, what it means, and the one schema."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     error, defs = _error_component()
     components.update(defs)
     components["Error"] = error
-    for operations in schema.get("paths", {}).values():
+    for path, operations in schema.get("paths", {}).items():
+        own = OWN_BODIES.get(path, set())
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            statuses = error_statuses(method, operation)
-            for key in [k for k in responses if str(k).isdigit() and int(k) >= 400]:
+            statuses = error_statuses(method, operation) - own
+            for key in [k for k in responses if str(k).isdigit() and int(k) >= 400 and int(k) not in own]:
                 del responses[key]
             for status in sorted(statuses):
                 responses[status] = {"description": STATUS_DESCRIPTIONS[status],

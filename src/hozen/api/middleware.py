@@ -55,6 +55,8 @@ def normalise(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """An error response under /api/ in the one shape, with the request id; other answers unchanged."""
     if response.status_code < 400 or getattr(response, "streaming", False):
         return response
+    if response.status_code in errors.OWN_BODIES.get(request.path_info, ()):
+        return response  # an operation's own documented body (the health check's 503)
     payload = None
     if response.get("Content-Type", "").startswith("application/json"):
         try:

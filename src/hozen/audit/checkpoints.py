@@ -98,6 +98,18 @@ def _rewrap(key: AuditSigningKey, private_key: Ed25519PrivateKey) -> bool:
         return True
 
 
+def signing_key_problems() -> list[str]:
+    """Each audit signing key whose seed the keyring does not open, in one line (for the key probe)."""
+    found = []
+    for key in AuditSigningKey.objects.order_by("id"):
+        try:
+            _unwrap(key)
+        except Exception as exc:  # any failure to open is the finding: a wrong keyring, a bad tag, a mismatch
+            found.append(f"the audit signing key {key.name} does not open with this keyring "
+                         f"({exc.__class__.__name__}): the log could not sign a checkpoint")
+    return found
+
+
 def signer(key: AuditSigningKey) -> Signer:
     """Unwrap the seed; it must match the stored public key before it signs anything.
 

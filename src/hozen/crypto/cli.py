@@ -17,12 +17,16 @@ def _cli_error(exc: Exception):
 
 def cmd_init(args) -> int:
     from .kek import create_keyring_file
-    from .provider import kek_file
+    from .provider import kek_file, wrapped_keys_held
 
     path = kek_file()
     if path.exists():
         print(f"keyring already exists: {path}")
         return 0
+    held = wrapped_keys_held()
+    if held:
+        raise _cli_error(RuntimeError(f"the database holds {held} key(s) wrapped by a keyring: restore that keyring "
+                                      f"to {path}; a new one is never made over existing data"))
     path.parent.mkdir(parents=True, exist_ok=True)
     create_keyring_file(path)
     print(f"created keyring {path} (mode 0600); back it up separately from the database")
@@ -41,9 +45,13 @@ def cmd_status(args) -> int:
         raise _cli_error(exc) from None
     if args.json:
         _print_json(status)
-        return 0
+        return 0 if status["keys_open"] else 1
     keys = status["data_keys"]
     print(f"keyring:          {status['source']}")
+    print("keys open:        " + ("yes (a data key per KEK version and the audit signing keys unwrapped)"
+                                  if status["keys_open"] else "NO"))
+    for problem in status["problems"]:
+        print(f"ERROR: {problem}")
     print(f"KEK versions:     {', '.join(map(str, status['kek_versions'])) or '-'} "
           f"(current {status['current_version']})")
     per_version = ", ".join(f"v{v}: {n}" for v, n in keys["by_kek_version"].items()) or "none"
@@ -65,7 +73,7 @@ def cmd_status(args) -> int:
         retired = f", retired {', '.join(map(str, run['retired_versions']))}" if run["retired_versions"] else ""
         print(f"last rotation:    to v{run['target_version']}, finished {run['finished_at']:%Y-%m-%d %H:%M} UTC, "
               f"{run['rewrapped']} re-wrapped{retired}")
-    return 0
+    return 0 if status["keys_open"] else 1
 
 
 def cmd_rotate(args) -> int:

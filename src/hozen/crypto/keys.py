@@ -89,6 +89,31 @@ def field_aad(record: ProtectedRecord, field_name: str) -> bytes:
     return aad_for(str(record.crypto_id), field_name)
 
 
+#: Keyrings seen to open this database's newest live data key in this process (the objects are kept,
+#: so an identity is never that of a keyring since dropped; a handful at most, one per rotation).
+_matching: list = []
+
+
+def _require_matching_keyring(provider) -> None:
+    """Refuse to wrap a new data key with a keyring that does not open the keys already held (a
+    database restored without its keyring, another deployment's keyring): the data would be split
+    between two keyrings (issue 13 §4). Checked once per loaded keyring per process."""
+    from .models import DataKey
+    from .provider import KekUnavailable
+
+    if any(seen is provider for seen in _matching):
+        return
+    newest = DataKey.objects.filter(destroyed_at__isnull=True, wrapped__isnull=False).order_by("-id").first()
+    if newest is not None:
+        try:
+            provider.unwrap(newest.kek_version, bytes(newest.wrapped), wrap_aad(newest.key_id, newest.subject_uuid))
+        except Exception:
+            raise KekUnavailable("this keyring does not open the data keys the database holds: it is not the "
+                                 "keyring this database was written with; nothing was written (see `hozen keys "
+                                 "status`)") from None
+    _matching[:] = [*_matching[-7:], provider]
+
+
 def create_data_key(subject: ProtectedSubject) -> DataKey:
     """A fresh data key for ``subject``, wrapped under the current KEK version and saved, in the
     caller's transaction (``ProtectedSubject.save`` stores the subject in the same one)."""
@@ -97,6 +122,7 @@ def create_data_key(subject: ProtectedSubject) -> DataKey:
     with transaction.atomic(savepoint=False):
         hold_wrapping_lock()  # before the keyring is read: see hold_wrapping_lock
         provider = get_provider()
+        _require_matching_keyring(provider)
         dek = envelope.new_data_key()
         key = DataKey(owner=owner_label(subject), subject_uuid=subject.crypto_id)
         key.kek_version, key.wrapped = provider.wrap(None, dek, wrap_aad(key.key_id, key.subject_uuid))

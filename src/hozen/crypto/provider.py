@@ -87,6 +87,27 @@ def keyring_file_for_rotation() -> Path:
     return path
 
 
+def wrapped_keys_held() -> int:
+    """How many keys in the database are wrapped by a KEK (live data keys and the audit signing
+    keys); 0 when the tables do not exist yet (before the first migration)."""
+    from django.apps import apps
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor():
+            pass
+        tables = set(connection.introspection.table_names())
+        held = 0
+        for label in ("crypto.DataKey", "audit.AuditSigningKey"):
+            model = apps.get_model(label)
+            if model._meta.db_table in tables:
+                field = "wrapped" if label == "crypto.DataKey" else "wrapped_seed"
+                held += model.objects.filter(**{f"{field}__isnull": False}).count()
+        return held
+    except DatabaseError:
+        return 0
+
+
 def get_provider() -> KekProvider:
     """The KEK provider, loaded once per process and again whenever its source changes."""
     global _cached
@@ -108,7 +129,15 @@ def get_provider() -> KekProvider:
             else:
                 path = kek_file()
                 if source[2] is None and not settings.PRODUCTION:
-                    # Embedded default: like the secret key, a keyring is made on first start.
+                    # Embedded default: like the secret key, a keyring is made on first start, but
+                    # never over a database that holds keys wrapped by another one (a restore
+                    # without its keyring): that would mix two keyrings (issue 13 §4).
+                    held = wrapped_keys_held()
+                    if held:
+                        raise KekUnavailable(
+                            f"no key-encryption key: {path} does not exist, and the database holds {held} key(s) "
+                            "wrapped by a keyring; restore the keyring that belongs to this database (a new one "
+                            "is never made over existing data)")
                     from .kek import create_keyring_file
 
                     path.parent.mkdir(parents=True, exist_ok=True)

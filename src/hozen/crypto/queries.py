@@ -35,8 +35,13 @@ def key_status(actor) -> dict:
         .annotate(n=Count("id")).order_by("kek_version")
     }
     run = RotationRun.objects.order_by("-id").first()
+    from .probe import problems
+
     return {
         "source": describe_source(),
+        # Keys the database holds that this keyring does not open (issue 13 §4): empty when all open.
+        "keys_open": not (found := problems()),
+        "problems": found,
         "kek_versions": versions,
         "current_version": ring.current_version(),
         "data_keys": {
