@@ -119,6 +119,7 @@ def cmd_serve(args) -> int:
     port = str(args.port or os.environ.get("PORT", "8000"))
     if not port.isdigit():
         raise CliError(f"PORT must be a number, got {port!r}")
+    _preflight()  # before the jobs or the server start: a failing check stops here, naming itself
     stop = threading.Event()
     if not args.no_jobs:
         # Embedded default: one process serves pages and runs the periodic jobs beside them.
@@ -298,6 +299,13 @@ def cmd_organisations_create(args) -> int:
 
 def cmd_check(args) -> int:
     """System checks, database reachability and unapplied migrations, as one verdict."""
+    _preflight()
+    print("ok: configuration, database and migrations")
+    return 0
+
+
+def _preflight() -> None:
+    """What `hozen check` checks; `hozen serve` runs it before anything starts (issue 13 §1)."""
     from django.core import checks
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -318,8 +326,6 @@ def cmd_check(args) -> int:
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
         raise CliError(f"{len(pending)} database migrations are not applied; run `hozen migrate`")
-    print("ok: configuration, database and migrations")
-    return 0
 
 
 def cmd_manage(args) -> int:

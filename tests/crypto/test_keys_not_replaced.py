@@ -130,3 +130,12 @@ def test_hozen_check_names_each_failing_check_with_its_id(tmp_path):
     result = _hozen(data, "check")
     assert result.returncode == 1
     assert "hozen.E001:" in result.stderr and "check(s) failed" in result.stderr, result.stderr
+
+
+def test_serve_runs_the_checks_before_anything_starts(tmp_path):
+    """An unmigrated database: `hozen serve` stops with one line saying what to do, no traceback, and
+    neither the jobs nor the server start."""
+    result = _hozen(tmp_path / "var", "serve", "--port", "8765")
+    assert result.returncode == 1
+    assert "migrations are not applied; run `hozen migrate`" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "Starting development server" not in result.stdout
