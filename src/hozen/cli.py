@@ -138,19 +138,33 @@ def cmd_jobs_run(args) -> int:
     from hozen.core import jobs
 
     for job in jobs.registered():
-        print(f"{job.name}: {jobs.run_job(job)}")
+        # Now, whatever the interval, but never beside a run of the same job on another worker.
+        result = jobs.run_leased(job, force=True)
+        print(f"{job.name}: " + ("skipped: running on another worker" if result is jobs.NOT_RUN else f"{result}"))
     return 0
 
 
 def cmd_jobs_list(args) -> int:
     from hozen.core import jobs
+    from hozen.core.models import JobLease
 
-    rows = [{"name": j.name, "every_seconds": j.every_seconds} for j in jobs.registered()]
+    leases = {lease.name: lease for lease in JobLease.objects.all()}
+    rows = []
+    for j in jobs.registered():
+        lease = leases.get(j.name)
+        rows.append({"name": j.name, "every_seconds": j.every_seconds, "lease_seconds": j.lease_seconds,
+                     "running_on": lease.holder if lease and lease.leased_until else None,
+                     "last_started_at": lease.last_started_at if lease else None,
+                     "last_finished_at": lease.last_finished_at if lease else None,
+                     "last_outcome": (lease.last_outcome or None) if lease else None})
     if args.json:
         _print_json(rows)
     else:
         for r in rows:
-            print(f"{r['name']:30} every {r['every_seconds']} s")
+            last = f"{r['last_started_at']:%Y-%m-%d %H:%M:%S} UTC ({r['last_outcome'] or 'running'})" \
+                if r["last_started_at"] else "never"
+            running = f", running on {r['running_on']}" if r["running_on"] else ""
+            print(f"{r['name']:30} every {r['every_seconds']} s, last {last}{running}")
     return 0
 
 

@@ -264,3 +264,30 @@ class IdempotencyRecord(models.Model):
         cutoff = (now or timezone.now()) - cls.LIFETIME
         deleted, _ = cls.objects.filter(created_at__lt=cutoff).delete()
         return deleted
+
+
+class JobLease(models.Model):
+    """One periodic job's lease (issue 13 §2): which worker runs it now, until when, and when it last
+    started and finished, kept in the database so that any number of workers on any number of
+    machines run each job once per interval and never two at once.
+
+    A worker takes the lease with one conditional UPDATE (the row's lease is free or expired, and
+    the interval since the last start has passed); exactly one of several racing workers sees its
+    update count 1. A crashed worker's lease expires after the job's ``lease_seconds``. Not audited:
+    the jobs' own work is (each runs as its own system actor).
+    """
+
+    name = models.CharField(max_length=100, primary_key=True, editable=False)
+    holder = models.CharField(max_length=200, blank=True, default="", editable=False)
+    leased_until = models.DateTimeField(null=True, editable=False)
+    last_started_at = models.DateTimeField(null=True, editable=False)
+    last_finished_at = models.DateTimeField(null=True, editable=False)
+    last_outcome = models.CharField(max_length=16, blank=True, default="", editable=False)  # ok / failed
+    runs = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("job lease")
+        verbose_name_plural = _("job leases")
+
+    def __str__(self) -> str:
+        return self.name
