@@ -110,28 +110,24 @@ def cmd_demo_codes(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import threading
-
+    from django.conf import settings
     from django.core.management import call_command
 
-    from hozen.core import jobs
+    from hozen import server
 
     port = str(args.port or os.environ.get("PORT", "8000"))
     if not port.isdigit():
         raise CliError(f"PORT must be a number, got {port!r}")
     _preflight()  # before the jobs or the server start: a failing check stops here, naming itself
-    stop = threading.Event()
-    if not args.no_jobs:
-        # Embedded default: one process serves pages and runs the periodic jobs beside them.
-        threading.Thread(target=jobs.worker, args=(stop,), name="hozen-jobs", daemon=True).start()
+    if settings.PRODUCTION:
+        # whitenoise serves the hashed, compressed files collectstatic writes: built before the start.
+        call_command("collectstatic", interactive=False, verbosity=0)
     try:
-        call_command("runserver", f"{args.host}:{port}", use_reloader=False, use_threading=True,
-                     skip_checks=False, insecure_serving=True)
-    except KeyboardInterrupt:
-        print("\nHozen stopped.")
-    finally:
-        stop.set()
-    return 0
+        server.options(args.host, int(port))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Hozen at http://{args.host}:{port}/ (gunicorn; SIGHUP reloads, Ctrl-C stops)", flush=True)
+    return server.run(args.host, int(port), jobs=not args.no_jobs)
 
 
 def cmd_jobs_run(args) -> int:
@@ -363,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve Hozen on 127.0.0.1 (PORT, default 8000)")
     s.add_argument("--port", type=int)
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--no-jobs", action="store_true", help="do not run the periodic jobs in this process")
+    s.add_argument("--no-jobs", action="store_true", help="do not start a jobs worker beside the server")
     s.set_defaults(func=cmd_serve)
 
     jobs_p = sub.add_parser("jobs", help="periodic background jobs").add_subparsers(

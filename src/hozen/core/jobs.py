@@ -1,8 +1,8 @@
 """Periodic background jobs (checkpoints, expiry, reminders): a small registry and runner.
 
 Apps register jobs in their AppConfig.ready(); `hozen jobs run` runs every job once (for cron),
-`hozen jobs worker` runs them on their intervals until stopped, and `hozen serve` runs a worker
-thread beside the embedded server (`--no-jobs` leaves them to separate workers). Any number of
+`hozen jobs worker` runs them on their intervals until stopped, and `hozen serve` starts a worker
+process beside the server (`--no-jobs` leaves them to workers elsewhere). Any number of
 workers on any number of machines may run: each job holds a lease in the database
 (`core.JobLease`) while it runs, and its interval is counted from its last start anywhere, so each
 job runs once per interval and never twice at once; a crashed worker's lease expires after the

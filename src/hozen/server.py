@@ -1,0 +1,88 @@
+"""`hozen serve`: Hozen under gunicorn (issue 13 §1), with the periodic jobs in their own process.
+
+- **Workers** from the core count (``HOZEN_WORKERS``, default 2 × cores + 1), each with
+  ``HOZEN_THREADS`` threads (default 4, gthread); ``HOZEN_REQUEST_TIMEOUT`` seconds (default 60)
+  before a stuck worker is replaced; 30 seconds for a graceful stop.
+- **Graceful reload** on SIGHUP (gunicorn's master starts new workers, then lets the old ones
+  finish); SIGTERM stops after the requests in flight.
+- **Access log** on stderr without query strings: the path only (a query can hold the words of a
+  protected title searched for), with status, size, duration and the request id.
+- **Static files** are served by whitenoise from the workers; in production ``hozen serve`` builds
+  them (``collectstatic``, hashed and compressed) before the server starts.
+- **Jobs** run in a separate ``hozen jobs worker`` process started beside the server (``--no-jobs``
+  when workers run elsewhere); its leases make any number of them safe (hozen.core.jobs).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+#: The access log line: client, method and path (never the query string), status, bytes,
+#: milliseconds, request id.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def options(host: str, port: int) -> dict:
+    """gunicorn's settings for one `hozen serve`."""
+    cores = os.cpu_count() or 1
+    return {
+        "bind": f"{host}:{port}",
+        "workers": _int_env("HOZEN_WORKERS", 2 * cores + 1),
+        "worker_class": "gthread",
+        "threads": _int_env("HOZEN_THREADS", 4),
+        "timeout": _int_env("HOZEN_REQUEST_TIMEOUT", 60),
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "accesslog": "-",
+        "errorlog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "forwarded_allow_ips": os.environ.get("HOZEN_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "proc_name": "hozen",
+        # No control socket under $HOME: not used, and two servers on one machine would share it.
+        "control_socket_disable": True,
+    }
+
+
+def run(host: str, port: int, *, jobs: bool = True) -> int:
+    """Serve until stopped; the jobs worker (if any) is stopped with the server."""
+    from gunicorn.app.base import BaseApplication
+
+    class Hozen(BaseApplication):
+        def __init__(self, settings: dict):
+            self.settings = settings
+            super().__init__()
+
+        def load_config(self):
+            for key, value in self.settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from gunicorn.util import import_app
+
+            return import_app("hozen.wsgi:application")  # as `gunicorn hozen.wsgi` names it
+
+    worker = None
+    if jobs:
+        worker = subprocess.Popen([sys.executable, "-m", "hozen.cli", "jobs", "worker"])
+    try:
+        Hozen(options(host, port)).run()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGINT)  # the worker finishes its job and stops
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
