@@ -37,6 +37,7 @@ def _int_env(name: str, default: int) -> int:
 def options(host: str, port: int) -> dict:
     """gunicorn's settings for one `hozen serve`."""
     cores = os.cpu_count() or 1
+    json_logs = os.environ.get("HOZEN_LOG_FORMAT", "").strip().lower() == "json"
     return {
         "bind": f"{host}:{port}",
         "workers": _int_env("HOZEN_WORKERS", 2 * cores + 1),
@@ -45,9 +46,18 @@ def options(host: str, port: int) -> dict:
         "timeout": _int_env("HOZEN_REQUEST_TIMEOUT", 60),
         "graceful_timeout": 30,
         "keepalive": 5,
-        "accesslog": "-",
+        # In JSON, Hozen's own request log (hozen.core.logs) replaces the access log, and gunicorn's
+        # messages go through the same formatter.
+        "accesslog": None if json_logs else "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        **({"logconfig_dict": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"json": {"()": "hozen.core.logs.JsonFormatter"}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+            "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+        }} if json_logs else {}),
         "forwarded_allow_ips": os.environ.get("HOZEN_FORWARDED_ALLOW_IPS", "127.0.0.1"),
         "proc_name": "hozen",
         # No control socket under $HOME: not used, and two servers on one machine would share it.

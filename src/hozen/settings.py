@@ -129,6 +129,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hozen.core.middleware.RequestIdMiddleware",
+    "hozen.core.logs.RequestLogMiddleware",
     # Under /api/: 413 for an oversized body before anything reads it; every error as the API's JSON.
     "hozen.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -274,11 +275,19 @@ if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("HOZEN_DEBUG cannot be on when HOZEN_PRODUCTION is on")
 
+# Logs (hozen.core.logs): `json` or `text`, both without personal data, tokens or query strings.
+HOZEN_LOG_FORMAT = os.environ.get("HOZEN_LOG_FORMAT", "text").strip().lower()
+if HOZEN_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"HOZEN_LOG_FORMAT must be text or json, got {HOZEN_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"hozen": {"()": f"hozen.core.logs.{'JsonFormatter' if HOZEN_LOG_FORMAT == 'json' else 'TextFormatter'}"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "hozen"}},
     "root": {"handlers": ["console"], "level": os.environ.get("HOZEN_LOG_LEVEL", "WARNING")},
+    # One line per request when HOZEN_LOG_REQUESTS is on (in JSON it replaces gunicorn's access log).
+    "loggers": {"hozen.request": {"level": "INFO" if _flag("HOZEN_LOG_REQUESTS") or HOZEN_LOG_FORMAT == "json"
+                                  else "WARNING"}},
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
