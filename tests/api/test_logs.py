@@ -1,5 +1,5 @@
-"""Logs an operator can use (issue 13 §6): with HOZEN_LOG_FORMAT=json every request is one JSON line
 # ruff: noqa: F811  (fixtures imported below and then requested by name)
+"""Logs an operator can use (issue 13 §6): with HOZEN_LOG_FORMAT=json every request is one JSON line
 with its id, method, path, status, duration and the actor's role — and nothing of a person. A
 journey plants names, answers, a password, a token and searched-for words; none of them is in the
 logs, not even when a request fails with them in the error's message."""
