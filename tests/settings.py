@@ -18,6 +18,9 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 # tests/api/test_throttle.py turns it on.
 HOZEN_API_RATE = "off"
 
+# Shreds in the test run go to a register of this run, not into the working tree's var/.
+os.environ.setdefault("HOZEN_SHRED_REGISTER", os.path.join(tempfile.gettempdir(), f"hozen-test-shreds-{os.getpid()}.jsonl"))
+
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"hozen-test-{os.getpid()}.sqlite3"),

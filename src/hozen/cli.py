@@ -338,6 +338,38 @@ def _preflight() -> None:
         raise CliError(f"{len(pending)} database migrations are not applied; run `hozen migrate`")
 
 
+def cmd_backup(args) -> int:
+    from pathlib import Path
+
+    from hozen.backup import BackupError, backup
+
+    try:
+        outcome = backup(Path(args.dir), keyring_to=Path(args.keyring_to) if args.keyring_to else None)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    for line in outcome.lines:
+        print(line)
+    print(f"ok: backup written to {Path(args.dir).resolve()}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from hozen.backup import BackupError, restore
+
+    pinned = Path(args.key).read_text().strip() if args.key else None
+    try:
+        outcome = restore(Path(args.dir), force=args.force, pinned_key=pinned,
+                          registers=[Path(p) for p in args.shred_register] or None)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    for line in outcome.lines:
+        print(line)
+    print("ok: restored and checked")
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -376,6 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true")
     s.set_defaults(func=cmd_migrate)
     sub.add_parser("check", help="check configuration, database and migrations").set_defaults(func=cmd_check)
+
+    s = sub.add_parser("backup", help="write a consistent, signed backup to a new folder")
+    s.add_argument("dir")
+    s.add_argument("--keyring-to", metavar="PATH", help="also copy the keyring file here (outside the backup)")
+    s.set_defaults(func=cmd_backup)
+    s = sub.add_parser("restore", help="restore a backup, shred again what was shredded since, and check")
+    s.add_argument("dir")
+    s.add_argument("--force", action="store_true", help="replace a database that is not empty")
+    s.add_argument("--key", metavar="VKEY_FILE", help="the audit verifier key the backup must be signed with")
+    s.add_argument("--shred-register", action="append", default=[], metavar="FILE",
+                   help="a shred register to apply (default: HOZEN_SHRED_REGISTER); repeat for several servers'")
+    s.set_defaults(func=cmd_restore)
 
     users = sub.add_parser("users", help="accounts").add_subparsers(dest="users_command", required=True, metavar="ACTION")
     s = users.add_parser("create", help="create a person, their account and a role")

@@ -31,6 +31,7 @@ from hozen import audit
 from hozen.access import policy
 from hozen.core import rows
 
+from . import shred_register
 from .envelope import CryptoError, DecryptionError
 from .fields import Sealed, _EncryptedField
 from .keys import DataKeyDestroyed, KekVersionUnavailable, SubjectKey, current_key
@@ -128,6 +129,23 @@ def reveal(actor, instance: ProtectedRecord, field: str, *, purpose: str):
     return reveal_many(actor, instance, [field], purpose=purpose)[field]
 
 
+def shred_again(actor, key_ids: list[str]) -> int:
+    """After a restore: destroy again each data key the shred register names that the restored
+    database still holds (issue 13 §3). Returns how many were destroyed; each is audited."""
+    policy.require(actor, "data_key.shred", None)
+    done = 0
+    for key_id in key_ids:
+        with transaction.atomic():
+            key = DataKey.objects.select_for_update().filter(key_id=key_id, destroyed_at__isnull=True).first()
+            if key is None:
+                continue
+            rows.change(key, wrapped=None, kek_version=None, destroyed_at=timezone.now())
+            audit.record(actor, "data_key.shredded", key, details={"key_id": str(key.key_id),
+                                                                   "reason": "shred_register_after_restore"})
+            done += 1
+    return done
+
+
 def shred(actor, owner: ProtectedSubject, reason: str) -> DataKey:
     """Destroy ``owner``'s data key (crypto-shredding), in one transaction with its audit entry.
 
@@ -151,6 +169,7 @@ def shred(actor, owner: ProtectedSubject, reason: str) -> DataKey:
         if key.destroyed_at is not None:
             return key
         rows.change(key, wrapped=None, kek_version=None, destroyed_at=timezone.now())
+        shred_register.record(key.key_id, key.destroyed_at)  # outside the database: survives a restore
         details = {"key_id": str(key.key_id), "reason": reason}
         if owner.crypto_subject_person_id is not None:
             details["subject_person_id"] = owner.crypto_subject_person_id
