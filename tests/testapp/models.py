@@ -43,3 +43,12 @@ class DossierEntry(ProtectedRecord):
     @property
     def crypto_subject_person_id(self):
         return self.dossier.person_id
+
+
+class JobMark(models.Model):
+    """One run of the multi-node test's slow job (tests/concurrency/test_multi_node.py): which worker
+    process ran it, and when it started and finished."""
+
+    worker = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
