@@ -124,8 +124,8 @@ def test_two_servers_and_two_workers_run_each_job_once_per_interval_and_survive_
     assert after and all(m[0] == survivor.pid for m in after), marks
     assert after[0][1] >= cut[1] + LEASE - 0.5, (cut, after[0])
     # Never two runs at once, and never more often than the interval.
-    for earlier, later in zip(marks, marks[1:]):
+    for earlier, later in zip(marks, marks[1:], strict=False):
         if earlier[2] is not None:
             assert later[1] >= earlier[2] - 0.05, (earlier, later)
         assert later[1] - earlier[1] >= EVERY - 0.05, (earlier, later)
-    assert len({m[0] for m in marks}) >= 1 and len(marks) >= 3, marks
+    assert len(marks) >= 3, marks
