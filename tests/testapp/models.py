@@ -52,3 +52,6 @@ class JobMark(models.Model):
     worker = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"run by {self.worker} at {self.started_at}"
