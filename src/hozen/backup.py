@@ -71,14 +71,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: libpq connection options of HOZEN_DATABASE_URL passed on to pg_dump and pg_restore unchanged.
+_PG_OPTIONS = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
+               "sslcrl": "PGSSLCRL", "options": "PGOPTIONS", "target_session_attrs": "PGTARGETSESSIONATTRS"}
+
+
 def _pg_env() -> tuple[list[str], dict]:
+    """pg_dump's and pg_restore's connection, exactly as Hozen's own (a socket stays a socket, TLS
+    settings are kept), through libpq's environment variables."""
     db = settings.DATABASES["default"]
-    args = ["--host", str(db.get("HOST") or "127.0.0.1"), "--port", str(db.get("PORT") or 5432),
-            "--username", str(db.get("USER") or "postgres")]
     env = dict(os.environ)
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = str(db["PASSWORD"])
-    return args, env
+    for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("PASSWORD", "PGPASSWORD")):
+        if db.get(key):
+            env[var] = str(db[key])
+    for option, var in _PG_OPTIONS.items():
+        if (db.get("OPTIONS") or {}).get(option):
+            env[var] = str(db["OPTIONS"][option])
+    return [], env
 
 
 def _local_stores() -> dict[str, Path]:
@@ -224,16 +233,44 @@ def _read_manifest(source: Path, out: Outcome, pinned_key: str | None) -> dict:
     key_text = manifest["audit"]["verifier_key"]
     if pinned_key is not None and pinned_key.strip() != key_text:
         raise BackupError("the backup was signed with another audit key than the one given with --key")
+    live_key = _live_verifier_key()
+    if pinned_key is None and live_key is not None and live_key != key_text:
+        raise BackupError("the backup was signed with another audit key than this database's: give the key it "
+                          "must be signed with (--key), or restore into the deployment it belongs to")
     verifier = Verifier.from_key_text(key_text)
     if not verifier.verify(body, signature):
         raise BackupError("the manifest's signature does not check: the backup was changed or is incomplete")
-    out.say(f"manifest: signature checked ({'against --key' if pinned_key else 'with the key it names; pin one with --key'})")
+    if pinned_key is not None:
+        out.say("manifest: signature checked against --key")
+    elif live_key is not None:
+        out.say("manifest: signature checked against this database's audit key")
+    else:
+        out.say("WARNING: manifest signature checked only with the key the backup itself names (an empty database "
+                "has none to compare): a forged backup would pass; pin the published key with --key")
+    for relative in [manifest["database"]["file"], *manifest["files"]]:
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts or not parts:
+            raise BackupError(f"{relative!r}: a backup names only files inside itself; this one is refused")
     for relative, expected in manifest["files"].items():
         path = source / relative
         if not path.is_file() or _sha256(path) != expected:
             raise BackupError(f"{relative}: missing or changed since the backup (SHA-256 differs)")
     out.say(f"files: {len(manifest['files'])} checked against their SHA-256")
     return manifest
+
+
+def _live_verifier_key() -> str | None:
+    """The verifier key of the audit log in the configured database, if it has one."""
+    from django.db import DatabaseError
+
+    from hozen.audit.checkpoints import verifier
+    from hozen.audit.models import AuditSigningKey
+
+    try:
+        key = AuditSigningKey.objects.order_by("id").first()
+    except DatabaseError:  # not migrated: an empty database
+        return None
+    return None if key is None else verifier(key).key_text
 
 
 def _check_keyring(manifest: dict, out: Outcome) -> None:
@@ -308,6 +345,8 @@ def restore(source: Path, *, force: bool = False, pinned_key: str | None = None,
         if parts[0] != "files" or parts[1] not in stores:
             continue
         destination = stores[parts[1]].joinpath(*parts[2:])
+        if not destination.resolve().is_relative_to(stores[parts[1]].resolve()):
+            raise BackupError(f"{relative!r} would be written outside {stores[parts[1]]}; refused")
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / relative, destination)
         restored += 1
@@ -322,8 +361,8 @@ def restore(source: Path, *, force: bool = False, pinned_key: str | None = None,
             out.say(f"vault: all {len(manifest['object_store'])} objects present in the object store")
 
     # Shredding survives the restore.
-    live_ids = set(DataKey.objects.filter(destroyed_at__isnull=True).values_list("key_id", flat=True))
-    again = [e["key_id"] for e in register if e["key_id"] in {str(k) for k in live_ids}]
+    live_ids = {str(k) for k in DataKey.objects.filter(destroyed_at__isnull=True).values_list("key_id", flat=True)}
+    again = [e["key_id"] for e in register if e["key_id"] in live_ids]
     destroyed = shred_again(Actor.operator("restore"), again) if again else 0
     out.say(f"shred register: {len(register)} entries; {destroyed} key(s) shredded after the backup destroyed again")
 

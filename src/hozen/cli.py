@@ -58,9 +58,13 @@ def cmd_demo(args) -> int:
 
     print("Preparing the database…", flush=True)
     if not os.environ.get("HOZEN_KEK") and not kek_file().exists():
+        from hozen.crypto.kek import KeyManagementError
         from hozen.crypto.provider import wrapped_keys_held
 
-        held = wrapped_keys_held()
+        try:
+            held = wrapped_keys_held()
+        except KeyManagementError as exc:
+            raise CliError(str(exc)) from None
         if held:  # a database restored without its keyring: never a second keyring over it
             raise CliError(f"{kek_file()} does not exist, and the database holds {held} key(s) wrapped by a "
                            "keyring: restore the keyring that belongs to this database")

@@ -19,10 +19,34 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 #: The access log line: client, method and path (never the query string), status, bytes,
 #: milliseconds, request id.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+
+
+def _gunicorn_logger_class():
+    from gunicorn.glogging import Logger
+
+    class GunicornLogger(Logger):
+        """gunicorn's error log through Hozen's formatter: its messages can quote a request's URI."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            from hozen.core.logs import JsonFormatter, TextFormatter
+
+            json_logs = os.environ.get("HOZEN_LOG_FORMAT", "").strip().lower() == "json"
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonFormatter() if json_logs else TextFormatter())
+
+    return GunicornLogger
+
+
+def __getattr__(name: str):
+    if name == "GunicornLogger":  # imported lazily: gunicorn is loaded only by `hozen serve`
+        return _gunicorn_logger_class()
+    raise AttributeError(name)
 
 
 def _int_env(name: str, default: int) -> int:
@@ -46,18 +70,12 @@ def options(host: str, port: int) -> dict:
         "timeout": _int_env("HOZEN_REQUEST_TIMEOUT", 60),
         "graceful_timeout": 30,
         "keepalive": 5,
-        # In JSON, Hozen's own request log (hozen.core.logs) replaces the access log, and gunicorn's
-        # messages go through the same formatter.
+        # In JSON, Hozen's own request log (hozen.core.logs) replaces the access log; gunicorn's own
+        # messages always go through Hozen's formatter (query strings cut, exceptions as frames).
         "accesslog": None if json_logs else "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
-        **({"logconfig_dict": {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "formatters": {"json": {"()": "hozen.core.logs.JsonFormatter"}},
-            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-            "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-        }} if json_logs else {}),
+        "logger_class": "hozen.server.GunicornLogger",
         "forwarded_allow_ips": os.environ.get("HOZEN_FORWARDED_ALLOW_IPS", "127.0.0.1"),
         "proc_name": "hozen",
         # No control socket under $HOME: not used, and two servers on one machine would share it.
@@ -83,16 +101,33 @@ def run(host: str, port: int, *, jobs: bool = True) -> int:
 
             return import_app("hozen.wsgi:application")  # as `gunicorn hozen.wsgi` names it
 
-    worker = None
+    stopping = threading.Event()
+    current: list[subprocess.Popen] = []
+
+    def start_worker() -> None:
+        current[:] = [subprocess.Popen([sys.executable, "-m", "hozen.cli", "jobs", "worker"])]
+
+    def supervise() -> None:
+        # The jobs include retention shredding and the log's checkpoints: a worker that dies is
+        # started again (its lease expires and it takes its jobs back), and the restart is logged.
+        while not stopping.wait(2):
+            if current and current[0].poll() is not None:
+                print(f"hozen: the jobs worker stopped (exit {current[0].returncode}); starting it again",
+                      file=sys.stderr, flush=True)
+                start_worker()
+
     if jobs:
-        worker = subprocess.Popen([sys.executable, "-m", "hozen.cli", "jobs", "worker"])
+        start_worker()
+        threading.Thread(target=supervise, name="hozen-jobs-supervisor", daemon=True).start()
     try:
         Hozen(options(host, port)).run()
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGINT)  # the worker finishes its job and stops
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stopping.set()
+        for worker in current:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGINT)  # the worker finishes its job and stops
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
     return 0

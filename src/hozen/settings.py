@@ -227,6 +227,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hozen.core.views.auth.locked_out"
 AXES_VERBOSE = False
 
+# The cache: per process by default; HOZEN_REDIS_URL shares one between every worker and server
+# (the API's request budget per account is then one budget, not one per process).
+if os.environ.get("HOZEN_REDIS_URL", "").strip():
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["HOZEN_REDIS_URL"].strip(), "KEY_PREFIX": "hozen"}}
+
 # The API's request budget per account (hozen.api.throttle): requests/seconds, or "off".
 HOZEN_API_RATE = os.environ.get("HOZEN_API_RATE", "1200/60").strip().lower()
 if HOZEN_API_RATE != "off" and not (

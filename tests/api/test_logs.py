@@ -126,3 +126,13 @@ def test_each_request_line_names_its_request_id(client, captured, people):
     [line] = [json.loads(x) for x in captured[0].getvalue().splitlines() if '"hozen.request"' in x]
     assert line["request_id"] == response["X-Request-ID"] and line["path"] == "/api/v1/me"
     assert line["role"] == "auditor" and line["organisation"]
+
+
+def test_a_query_string_in_a_servers_message_is_cut():
+    """gunicorn's error lines quote a request's URI ("Error handling request GET /x?q=…")."""
+    words = urllib.parse.quote(PLANTED_SEARCH)
+    record = logging.LogRecord("gunicorn.error", logging.ERROR, __file__, 1, "Error handling request %s %s",
+                               ("GET", f"/designations/?q={words}"), None)
+    for formatter in (JsonFormatter(), TextFormatter()):
+        line = formatter.format(record)
+        assert "/designations/" in line and words not in line and "?q=" not in line

@@ -76,3 +76,38 @@ def test_a_malformed_rate_is_refused_naming_the_setting(value):
 
 def test_off_means_no_budget():
     assert parse_rate("off") is None and parse_rate("1200/60") == (1200, 60)
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
+def test_with_a_shared_redis_two_processes_share_one_budget(tmp_path):
+    """Two processes (as two gunicorn workers) counting one account's requests in one Redis."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    script = (
+        "import django, os; django.setup()\n"
+        "from django.core.cache import cache\n"
+        "from types import SimpleNamespace\n"
+        "from hozen.api.throttle import AccountRateThrottle\n"
+        "t = AccountRateThrottle()\n"
+        "r = SimpleNamespace(auth=SimpleNamespace(pk=int(os.environ['ACCOUNT'])))\n"
+        "print(sum(t.allow_request(r) for _ in range(3)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOZEN_", "DJANGO_"))}
+    env.update(DJANGO_SETTINGS_MODULE="hozen.settings", HOZEN_DATA_DIR=str(tmp_path), HOZEN_API_RATE="4/3600",
+               HOZEN_REDIS_URL="redis://127.0.0.1:6379/15", ACCOUNT=str(uuid.uuid4().int % 10**9))
+    allowed = [int(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                  timeout=60, check=True).stdout) for _ in range(2)]
+    assert allowed == [3, 1]  # one budget of 4 across both processes

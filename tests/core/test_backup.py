@@ -148,3 +148,25 @@ def test_a_restore_refuses_a_wrong_keyring_a_full_database_and_a_changed_backup(
     # And a backup is never written into a folder that holds something.
     refused = hozen("backup", str(tmp_path / "backup"), check=False)
     assert refused.returncode == 1 and "is not empty" in refused.stderr
+
+
+def test_a_backup_naming_a_file_outside_itself_is_refused_even_when_signed(tmp_path):
+    """A forged backup signed with its own key (an empty database has no key to compare) still cannot
+    make a restore write outside the store folders."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hozen.audit.note import Signer
+    from hozen.backup import FORMAT, BackupError, Outcome, _canonical, _read_manifest
+
+    signer = Signer("forger", Ed25519PrivateKey.generate())
+    (tmp_path / "files").mkdir()
+    evil = "files/vault/../../secret_key"
+    manifest = {"format": FORMAT, "database": {"engine": "sqlite", "file": "database.sqlite3"},
+                "files": {evil: "0" * 64}, "audit": {"verifier_key": signer.verifier().key_text}}
+    body = _canonical(manifest)
+    (tmp_path / "manifest.json").write_bytes(body)
+    (tmp_path / "manifest.sig").write_text(base64.b64encode(signer.sign(body)).decode())
+    with pytest.raises(BackupError, match="names only files inside itself"):
+        _read_manifest(tmp_path, Outcome(), None)

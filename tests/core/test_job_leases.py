@@ -126,3 +126,16 @@ def test_jobs_list_shows_each_jobs_last_run_and_jobs_run_skips_one_running_elsew
     assert "tests.counted: skipped: running on another worker" in capsys.readouterr().out and not runs
     assert main(["jobs", "list", "--json"]) == 0
     assert '"running_on": "node-a"' in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_renews_its_lease_so_a_long_run_is_never_taken_over(counted):
+    """The lease is 1.5 s; the run takes 2 s: the heartbeat keeps it, and no other worker starts it."""
+    job, runs, state = counted
+    job.lease_seconds, job.every_seconds, state["sleep"] = 1.5, 0, 2.0
+    first = threading.Thread(target=jobs.run_leased, args=(job,), kwargs={"holder": "node-a"})
+    first.start()
+    time.sleep(1.8)  # beyond the lease, but the heartbeat (every 0.5 s) has renewed it
+    assert jobs.run_leased(job, holder="node-b") is jobs.NOT_RUN
+    first.join()
+    assert len(runs) == 1 and JobLease.objects.get(name=job.name).last_outcome == "ok"

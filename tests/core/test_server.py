@@ -51,6 +51,12 @@ def _wait_until_up(port: int, process: subprocess.Popen, seconds: float = 60) ->
     raise AssertionError("hozen serve did not answer")
 
 
+def _jobs_worker(server_pid: int) -> int | None:
+    found = subprocess.run(["pgrep", "-P", str(server_pid), "-f", "jobs worker"], capture_output=True, text=True)
+    pids = [int(p) for p in found.stdout.split()]
+    return pids[0] if pids else None
+
+
 @pytest.fixture
 def production(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOZEN_", "DJANGO_"))}
@@ -79,6 +85,13 @@ def test_production_serves_pages_and_static_files_and_logs_no_query_string(produ
         css = re.search(r'/static/[^"]+\.[0-9a-f]{12}\.css', page)  # hashed by collectstatic at start
         assert css, page[:500]
         assert _get(port, css.group(0))[0] == 200
+        # The jobs worker is supervised: killed, it is started again.
+        first = _jobs_worker(process.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while _jobs_worker(process.pid) in (None, first):
+            assert time.monotonic() < deadline, "the jobs worker was not started again"
+            time.sleep(0.3)
         # SIGHUP: gunicorn starts new workers and retires the old ones; service goes on.
         process.send_signal(signal.SIGHUP)
         time.sleep(2)
@@ -89,8 +102,10 @@ def test_production_serves_pages_and_static_files_and_logs_no_query_string(produ
     text = log.read_text()
     assert '"GET /signin/" 200' in text and "rid=" in text
     assert urllib.parse.quote("送電網") not in text and "%3Fq" not in text and "next=" not in text, text
-    # The jobs worker started beside the server, and was stopped with it.
+    # The jobs worker started beside the server, was started again when killed, and stopped with it.
     assert re.search(r"running \d+ jobs", text) and "worker stopped." in text, text
+    # (gunicorn's master reaps every child, so the exit status may read 0 here.)
+    assert re.search(r"the jobs worker stopped \(exit -?\d+\); starting it again", text), text
 
 
 def test_a_bad_worker_count_is_refused_naming_the_setting(production):

@@ -5,8 +5,10 @@ a sustained 20 a second, far above what a person or an HR integration needs and 
 one client can take from the server). Beyond it the answer is 429 ``too_many_requests`` in the
 error schema, with ``Retry-After`` the seconds until the window ends; nothing is done. Counted
 per account (every token and role of one account share the budget), in fixed windows, with the
-cache's atomic ``add``/``incr``: with several application servers, point Django's cache at a
-shared backend or each server counts its own requests. ``HOZEN_API_RATE=off`` turns it off.
+cache's atomic ``add``/``incr``. The cache is per process unless ``HOZEN_REDIS_URL`` names a Redis
+that every worker and server shares: without it each gunicorn worker counts its own requests (an
+account may then make up to the rate times the number of worker processes). ``HOZEN_API_RATE=off``
+turns it off.
 Unauthenticated requests are answered 401 before this runs.
 """
 

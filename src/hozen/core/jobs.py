@@ -5,8 +5,9 @@ Apps register jobs in their AppConfig.ready(); `hozen jobs run` runs every job o
 process beside the server (`--no-jobs` leaves them to workers elsewhere). Any number of
 workers on any number of machines may run: each job holds a lease in the database
 (`core.JobLease`) while it runs, and its interval is counted from its last start anywhere, so each
-job runs once per interval and never twice at once; a crashed worker's lease expires after the
-job's `lease_seconds` (30 minutes unless it registers more). Each job must still be idempotent (a
+job runs once per interval and never twice at once; the running worker renews the lease (a
+heartbeat every third of `lease_seconds`, 5 minutes by default), and a crashed worker's lease
+expires `lease_seconds` after its last heartbeat. Each job must still be idempotent (a
 run cut off by a crash is run again). Each runs as its own system actor, so its audit entries say
 which job.
 """
@@ -27,9 +28,10 @@ from django.db.models import F
 log = logging.getLogger("hozen.jobs")
 
 
-#: How long a run may hold its job before another worker may take it over (a crashed worker's lease
-#: expires after this); a job that can run longer registers a longer one.
-DEFAULT_LEASE_SECONDS = 30 * 60
+#: How long a lease lasts without renewal: a running job's worker renews it every third of this
+#: (a heartbeat), so a job may run for hours; a crashed worker's lease expires this long after its
+#: last heartbeat, and another worker takes the job over.
+DEFAULT_LEASE_SECONDS = 5 * 60
 
 
 @dataclass
@@ -103,6 +105,23 @@ def release(job: Job, *, holder: str, started_at, outcome: str) -> None:
         leased_until=None, last_finished_at=timezone.now(), last_outcome=outcome)
 
 
+def _heartbeat(job: Job, holder: str, started_at, stop: threading.Event) -> None:
+    """Renew the lease while the job runs (its own connection: this is another thread)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from .models import JobLease
+
+    try:
+        while not stop.wait(max(0.5, job.lease_seconds / 3)):
+            JobLease.objects.filter(name=job.name, holder=holder, last_started_at=started_at).update(
+                leased_until=timezone.now() + dt.timedelta(seconds=job.lease_seconds))
+    except Exception:  # the database away for a moment: the lease may lapse, the job's own work goes on
+        log.exception("job %s: the lease could not be renewed", job.name)
+    finally:
+        connection.close()
+
+
 def run_job(job: Job) -> object:
     """Run one job now, in this process, without a lease (tests; `run_leased` is what workers use)."""
     from django.db import close_old_connections
@@ -131,11 +150,17 @@ def run_leased(job: Job, *, force: bool = False, holder: str | None = None):
     if started is None:
         return NOT_RUN
     outcome = "failed"
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(job, holder, started, stop), name=f"lease-{job.name}",
+                            daemon=True)
+    beat.start()
     try:
         result = run_job(job)
         outcome = "ok"
         return result
     finally:
+        stop.set()
+        beat.join()
         release(job, holder=holder, started_at=started, outcome=outcome)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import traceback
 
@@ -28,9 +29,13 @@ REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "chan
 request_log = logging.getLogger("hozen.request")
 
 
+#: A query string in a message (gunicorn's error lines quote a request's URI): cut at the "?".
+_QUERY = re.compile(r"(?<=\S)\?[^\s\"']+")
+
+
 def _safe_message(record: logging.LogRecord) -> str:
     if record.name.startswith(SAFE_PREFIXES) or record.name == "hozen.request":
-        return record.getMessage()
+        return _QUERY.sub("", record.getMessage())
     return "(withheld)"
 
 

@@ -16,14 +16,17 @@ def _cli_error(exc: Exception):
 
 
 def cmd_init(args) -> int:
-    from .kek import create_keyring_file
+    from .kek import KeyManagementError, create_keyring_file
     from .provider import kek_file, wrapped_keys_held
 
     path = kek_file()
     if path.exists():
         print(f"keyring already exists: {path}")
         return 0
-    held = wrapped_keys_held()
+    try:
+        held = wrapped_keys_held()
+    except KeyManagementError as exc:
+        raise _cli_error(exc) from None
     if held:
         raise _cli_error(RuntimeError(f"the database holds {held} key(s) wrapped by a keyring: restore that keyring "
                                       f"to {path}; a new one is never made over existing data"))

@@ -94,8 +94,6 @@ def wrapped_keys_held() -> int:
     from django.db import DatabaseError, connection
 
     try:
-        with connection.cursor():
-            pass
         tables = set(connection.introspection.table_names())
         held = 0
         for label in ("crypto.DataKey", "audit.AuditSigningKey"):
@@ -104,8 +102,9 @@ def wrapped_keys_held() -> int:
                 field = "wrapped" if label == "crypto.DataKey" else "wrapped_seed"
                 held += model.objects.filter(**{f"{field}__isnull": False}).count()
         return held
-    except DatabaseError:
-        return 0
+    except DatabaseError as exc:  # unreachable: never assume an empty database and make a keyring
+        raise KekUnavailable(f"cannot tell whether the database holds wrapped keys ({exc.__class__.__name__}); "
+                             "no keyring was made") from None
 
 
 def get_provider() -> KekProvider:

@@ -16,20 +16,15 @@ class ViolationMixin:
 
 
 class AccountField(forms.CharField):
-    """A person by user name (the custody forms name who receives or witnesses)."""
-
-    def __init__(self, *args, unknown_is_none: bool = False, **kwargs):
-        self.unknown_is_none = unknown_is_none
-        super().__init__(*args, **kwargs)
+    """A person by user name (the custody forms name who receives or witnesses). An unknown name is
+    None: the service answers it as it answers a person who may not receive or witness, so the
+    forms are no test of whether a user name exists (issue 12 §8)."""
 
     def clean(self, value):
         value = super().clean(value)
         if not value:
             return None
-        account = Account.objects.select_related("person").filter(username=value.strip(), is_active=True).first()
-        if account is None and not self.unknown_is_none:
-            raise forms.ValidationError(_("No active account has this user name."))
-        return account
+        return Account.objects.select_related("person").filter(username=value.strip(), is_active=True).first()
 
 
 class UploadForm(ViolationMixin, forms.Form):
@@ -42,9 +37,7 @@ class VersionForm(ViolationMixin, forms.Form):
 
 
 class TransferForm(ViolationMixin, forms.Form):
-    # An unknown name goes to the service as None, which answers it as it answers a person who may
-    # not receive the copy: the form is no test of whether a user name exists (issue 12 §8).
-    to = AccountField(label=_("Hand over to (user name)"), max_length=64, unknown_is_none=True)
+    to = AccountField(label=_("Hand over to (user name)"), max_length=64)
 
 
 class DestroyForm(ViolationMixin, forms.Form):

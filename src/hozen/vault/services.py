@@ -598,8 +598,8 @@ def destroy_copy(*, actor, copy: Copy | int, witness: Account | None, method: st
                          required=True)
     witness = _fresh_account(witness)
     if witness is None or not witness.is_active:
-        raise RuleViolation("witness_required", "立会人を指定してください。",
-                            "Name a witness to the destruction.", field="witness")
+        raise RuleViolation("witness_required", "立会人を、有効なアカウントのユーザー名で指定してください。",
+                            "Name the witness by the user name of an active account.", field="witness")
     if actor.account is not None and witness.pk == actor.account.pk:
         raise RuleViolation("witness_not_self", "立会人は廃棄する本人以外の者でなければなりません。",
                             "The witness must be someone other than the person destroying the copy.", field="witness")
