@@ -101,9 +101,7 @@ def _doc(**overrides):
     return json.dumps(doc)
 
 
-@pytest.mark.parametrize(
-    "content, problem",
-    [
+MALFORMED = [
         ("{not json", "not valid JSON"),
         ("[]", "top level must be a JSON object"),
         (_doc(current=None), "'current' must be a positive integer"),
@@ -118,8 +116,12 @@ def _doc(**overrides):
         (_doc(extra=1), "unknown field"),
         (json.dumps({"format": KEYRING_FORMAT, "keys": {"1": _key_b64()}}), "missing field.*'current'"),
         (_doc(keys={"1": _key_b64()}).replace('"1": ', '"1": "dup", "1": ', 1), "duplicate entry '1'"),
-    ],
-)
+]
+
+
+# Named by the problem, not the content: the content holds random keys, and test ids must be the
+# same in every pytest-xdist worker.
+@pytest.mark.parametrize("content, problem", MALFORMED, ids=[problem for _, problem in MALFORMED])
 def test_malformed_keyring_error_names_the_problem(tmp_path, content, problem):
     path = _write(tmp_path / "keyring.json", content)
     with pytest.raises(KeyManagementError, match=problem) as excinfo:
