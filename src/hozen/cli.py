@@ -169,17 +169,52 @@ def cmd_jobs_list(args) -> int:
 
 
 def cmd_jobs_worker(args) -> int:
+    """The periodic jobs (a thread) and the task queue (this thread) until SIGTERM or Ctrl-C; the job
+    or task in hand finishes first."""
+    import signal
     import threading
 
-    from hozen.core import jobs
+    from hozen.core import jobs, tasks
 
     stop = threading.Event()
-    print(f"running {len(jobs.registered())} jobs; Ctrl-C stops")
-    try:
-        jobs.worker(stop, tick_seconds=args.tick)
-    except KeyboardInterrupt:
+
+    def on_signal(signum, frame):
         stop.set()
-        print("\nworker stopped.")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    periodic = threading.Thread(target=jobs.worker, args=(stop,), kwargs={"tick_seconds": args.tick},
+                                name="hozen-periodic-jobs")
+    periodic.start()
+    print(f"running {len(jobs.registered())} periodic jobs and the task queue; Ctrl-C stops", flush=True)
+    try:
+        tasks.work(stop, interval=args.poll)
+    finally:
+        stop.set()
+        periodic.join()
+    print("worker stopped.")
+    return 0
+
+
+def cmd_tasks_status(args) -> int:
+    from hozen.core import tasks
+
+    summary = tasks.queue_summary()
+    if args.json:
+        _print_json(summary)
+        return 0
+    oldest = "" if summary["oldest_ready_seconds"] is None else f" (oldest waiting {summary['oldest_ready_seconds']} s)"
+    print(f"ready {summary['ready']}{oldest}, running {summary['running']}, "
+          f"succeeded {summary['successful']}, failed {summary['failed']}")
+    print("task workers: " + (", ".join(summary["workers"]) or "none running"))
+    return 0
+
+
+def cmd_tasks_run(args) -> int:
+    from hozen.core import tasks
+
+    ran = tasks.run_ready(limit=args.limit, wid=tasks.worker_id())
+    print(f"ran {ran} task(s)")
     return 0
 
 
@@ -404,9 +439,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_jobs_list)
     jobs_p.add_parser("run", help="run every job once (for cron)").set_defaults(func=cmd_jobs_run)
-    s = jobs_p.add_parser("worker", help="run the jobs on their intervals until stopped")
-    s.add_argument("--tick", type=float, default=15.0, help="seconds between checks")
+    s = jobs_p.add_parser("worker", help="run the periodic jobs and the task queue until stopped")
+    s.add_argument("--tick", type=float, default=15.0, help="seconds between checks for due periodic jobs")
+    s.add_argument("--poll", type=float, default=1.0, help="seconds between looks at an empty task queue")
     s.set_defaults(func=cmd_jobs_worker)
+
+    tasks_p = sub.add_parser("tasks", help="the queue of work that follows requests").add_subparsers(
+        dest="tasks_command", required=True, metavar="ACTION")
+    s = tasks_p.add_parser("status", help="tasks by status, the oldest waiting, the live workers")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_tasks_status)
+    s = tasks_p.add_parser("run", help="run the ready tasks in this process, then stop")
+    s.add_argument("--limit", type=int, default=1000, help="at most this many tasks")
+    s.set_defaults(func=cmd_tasks_run)
 
     s = sub.add_parser("migrate", help="apply database migrations")
     s.add_argument("-v", "--verbose", action="store_true")

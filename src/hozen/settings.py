@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "hozen.core",
     "hozen.access",
     "hozen.audit",
@@ -259,6 +261,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if PRODUCTION
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Work that follows a request (hozen.core.tasks): queued as rows of this database, in the service's
+# own transaction, and run by `hozen jobs worker`. A task's arguments are ids, never personal data.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How long a task worker's heartbeat lasts; a running task whose worker missed it is queued again.
+HOZEN_TASK_HEARTBEAT_SECONDS = _int("HOZEN_TASK_HEARTBEAT_SECONDS", 45)
+# A ledger PDF of more rows than this is prepared by a task instead of built in the request.
+HOZEN_LEDGER_DIRECT_PDF_ROWS = _int("HOZEN_LEDGER_DIRECT_PDF_ROWS", 1000)
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even when serving from finders

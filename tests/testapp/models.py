@@ -55,3 +55,16 @@ class JobMark(models.Model):
 
     def __str__(self) -> str:
         return f"run by {self.worker} at {self.started_at}"
+
+
+class TaskMark(models.Model):
+    """The effect of one run of the multi-node test's slow task: one row per token, written in the
+    task's transaction, so a task that ran to its end more than once would show as a second row
+    attempt refused by the unique token."""
+
+    token = models.CharField(max_length=64, unique=True)
+    worker = models.CharField(max_length=64)
+    runs = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return self.token

@@ -325,6 +325,70 @@ def ledger_pdf(request, organisation: str):
     return _file(body, "application/pdf", f"designation-ledger-{org.code}-{stamp}.pdf")
 
 
+class PrepareLedgerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["pdf", "csv"] = Field("pdf", description="The file to prepare")
+
+
+class PreparedLedgerOut(Schema):
+    id: int
+    organisation: str
+    format: str
+    status: Literal["queued", "ready", "failed", "expired"] = Field(
+        description="queued: being built by a worker; ready: download it from `file`; failed: the requester's "
+        "role no longer allows the export (`failure` says why); expired: kept no longer (24 hours)")
+    failure: str | None
+    rows: int | None
+    created_at: dt.datetime
+    ready_at: dt.datetime | None
+    expires_at: dt.datetime
+
+
+def _prepared(p) -> dict:
+    return {"id": p.pk, "organisation": p.organisation.code, "format": p.fmt, "status": p.status,
+            "failure": p.failure or None, "rows": p.rows, "created_at": p.created_at, "ready_at": p.ready_at,
+            "expires_at": p.expires_at}
+
+
+@router.post("/ledger/{organisation}/prepared", response={202: PreparedLedgerOut, **WRITE_ERRORS},
+             summary="Ask for the organ's ledger as a file built in the background (audited)",
+             description="For a ledger too large for `ledger.pdf` on the spot (422 `ledger_too_large` there). "
+             "Answers 202 at once; poll `prepared/{id}` until `status` is `ready`, then get `prepared/{id}/file` "
+             "(only the requester, in the same role, within 24 hours). Audit entries "
+             "`designation.ledger_requested`, `designation.ledger_prepared`, and `designation.ledger_exported` "
+             "for each download.")
+def prepare_ledger(request, organisation: str, payload: PrepareLedgerIn):
+    org = queries.ledger_organisation_for(request.actor, organisation)
+    prepared = export_services.request_ledger(actor=request.actor, organisation=org, fmt=payload.format)
+    return Status(202, _prepared(queries.prepared_ledger_for(request.actor, org, prepared.pk)))
+
+
+@router.get("/ledger/{organisation}/prepared/{int:prepared_id}", response={200: PreparedLedgerOut, **READ_ERRORS},
+            summary="A ledger file asked for by the caller: its status",
+            description="404 for anyone else's (or another role's) request.")
+def prepared_ledger(request, organisation: str, prepared_id: int):
+    org = queries.ledger_organisation_for(request.actor, organisation)
+    return _prepared(queries.prepared_ledger_for(request.actor, org, prepared_id))
+
+
+@router.get("/ledger/{organisation}/prepared/{int:prepared_id}/file", response={**READ_ERRORS, 422: ErrorOut},
+            summary="Download a prepared ledger file (audited)",
+            description="422 `prepared_ledger_not_ready` while it is queued, or once it failed or expired. Each "
+            "download is an audit entry `designation.ledger_exported`.",
+            openapi_extra={"responses": {200: {"description": "The ledger file", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string", "format": "binary"}}}}}})
+def prepared_ledger_file(request, organisation: str, prepared_id: int):
+    org = queries.ledger_organisation_for(request.actor, organisation)
+    prepared = queries.prepared_ledger_for(request.actor, org, prepared_id)
+    body = export_services.download_prepared(actor=request.actor, prepared=prepared)
+    stamp = timezone.localtime(prepared.created_at).strftime("%Y%m%d")
+    name = f"designation-ledger-{org.code}-{stamp}-{prepared.pk}.{prepared.fmt}"
+    if prepared.fmt == "csv":
+        return _file(body, "text/csv; charset=utf-8", name)
+    return _file(body, "application/pdf", name)
+
+
 class StatisticsIn(Schema):
     year: int | None = Field(None, ge=2025, le=2200, description="Only decisions, provisions and correction "
                              "requests of this calendar year")

@@ -13,6 +13,7 @@ class DesignationConfig(AppConfig):
         from . import jobs
 
         registry.register("designation.expire_and_review", every_seconds=jobs.DAY, fn=jobs.daily)
+        registry.register("designation.prepared_ledger_expiry", every_seconds=3600, fn=jobs.expire_prepared_ledgers)
 
         from hozen.audit import reconcile
 

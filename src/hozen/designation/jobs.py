@@ -15,3 +15,10 @@ def daily(*, actor) -> dict:
     expired = services.expire_due(actor=actor, on=on)
     reminders = services.remind_reviews_due(actor=actor, on=on)
     return {"expired": expired, "reviews_due": queries.reviews_due_count(on), "review_reminders": reminders}
+
+
+def expire_prepared_ledgers(*, actor) -> dict:
+    """Hourly: destroy the keys of prepared ledger files past their 24 hours."""
+    from . import export_services
+
+    return {"expired": export_services.expire_prepared(actor=actor)}

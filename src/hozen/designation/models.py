@@ -11,8 +11,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hozen.core.models import Account, Organisation
+from hozen.core.models import Account, Organisation, RoleAssignment
 from hozen.core.rows import Versioned
+from hozen.crypto.fields import EncryptedTextField
+from hozen.crypto.models import ProtectedSubject
 
 
 class Tier(models.TextChoices):
@@ -342,3 +344,46 @@ class ReviewReminder(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.designation} due {self.due}"
+
+
+class PreparedLedger(ProtectedSubject):
+    """A large ledger's file (指定管理簿), built by a task after the request that asked for it
+    (issue 13 §2) and kept, encrypted under its own data key, for its requester to download until
+    ``expires_at``; then the key is destroyed (``designation.prepared_ledger_expiry``).
+
+    The task builds it with the requester's rights as they stand when it runs (a role revoked
+    meanwhile fails it). Downloading is the export: each download is an audit entry
+    ``designation.ledger_exported``, as for a ledger exported directly.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Could not be prepared")
+        EXPIRED = "expired", _("Expired")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("organisation"))
+    requested_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    assignment = models.ForeignKey(RoleAssignment, on_delete=models.PROTECT, related_name="+")
+    fmt = models.CharField(_("format"), max_length=8)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(_("rows"), null=True)
+    failure = models.CharField(max_length=64, blank=True, default="")  # a policy or rule code
+    body = EncryptedTextField(_("file"), null=True)  # base64 of the file's bytes
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now, editable=False)
+    ready_at = models.DateTimeField(_("ready at"), null=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    crypto_read_action = "designation.prepared_ledger.read"
+
+    class Meta:
+        verbose_name = _("prepared ledger")
+        verbose_name_plural = _("prepared ledgers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "organisation", "-created_at"]),
+                   models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"prepared ledger {self.pk} ({self.organisation_id}, {self.fmt})"

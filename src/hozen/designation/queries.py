@@ -408,3 +408,26 @@ def review_reminders_for(actor):
                                           designation__term_end__gte=timezone.localdate(),
                                           designation__review_due=F("due"))
             .select_related("designation").order_by("due", "id"))
+
+
+def prepared_ledgers_for(actor, organisation, limit: int = 10):
+    """The actor's own recent ledger files of this organ (requested in the active role)."""
+    from .models import PreparedLedger
+
+    if actor.assignment is None:
+        return []
+    return list(PreparedLedger.objects.filter(requested_by_id=actor.account.pk, assignment_id=actor.assignment.pk,
+                                              organisation=organisation).defer("body")[:limit])
+
+
+def prepared_ledger_for(actor, organisation, pk: int):
+    """One of the actor's own ledger files; NotFound for anyone else's (they are not told it exists)."""
+    from .models import PreparedLedger
+
+    if actor.assignment is None:
+        raise NotFound
+    prepared = PreparedLedger.objects.filter(pk=pk, organisation=organisation, requested_by_id=actor.account.pk,
+                                             assignment_id=actor.assignment.pk).defer("body").first()
+    if prepared is None:
+        raise NotFound
+    return prepared

@@ -584,16 +584,60 @@ def ledger(request, code):
     designations = queries.ledger_designations(request.actor, organisation)
     page = Paginator(designations, LEDGER_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(d, queries.ledger_row(d)) for d in page.object_list]
-    return render(request, "designation/ledger.html", {"organisation": organisation, "page": page, "rows": rows,
-                                                       "sees_statistics": _sees_statistics(request.actor)})
+    return render(request, "designation/ledger.html", {
+        "organisation": organisation, "page": page, "rows": rows,
+        "sees_statistics": _sees_statistics(request.actor),
+        "direct_pdf": page.paginator.count <= export_services.direct_pdf_rows(),
+        "prepared": queries.prepared_ledgers_for(request.actor, organisation)})
 
 
 @login_required
 @require_GET
 def ledger_export(request, code, fmt):
     organisation = queries.ledger_organisation_for(request.actor, code)
-    body = export_services.export_ledger(actor=request.actor, organisation=organisation, fmt=fmt)
+    try:
+        body = export_services.export_ledger(actor=request.actor, organisation=organisation, fmt=fmt)
+    except RuleViolation as exc:  # too many rows for a PDF on the spot: the ledger offers to prepare it
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return redirect("designation:ledger", code=organisation.code)
     stamp = timezone.localdate().strftime("%Y%m%d")
     if fmt == "csv":
         return _attachment(body, "text/csv; charset=utf-8", f"designation-ledger-{organisation.code}-{stamp}.csv")
     return _attachment(body, "application/pdf", f"designation-ledger-{organisation.code}-{stamp}.pdf")
+
+
+@login_required
+@require_POST
+def ledger_prepare(request, code, fmt):
+    """Ask for the ledger as a file built in the background; on to its page, which refreshes until
+    the file is ready."""
+    organisation = queries.ledger_organisation_for(request.actor, code)
+    prepared = export_services.request_ledger(actor=request.actor, organisation=organisation, fmt=fmt)
+    return redirect("designation:ledger_prepared", code=organisation.code, prepared_pk=prepared.pk)
+
+
+@login_required
+@require_GET
+def ledger_prepared(request, code, prepared_pk):
+    organisation = queries.ledger_organisation_for(request.actor, code)
+    prepared = queries.prepared_ledger_for(request.actor, organisation, prepared_pk)  # 404: not the actor's
+    return render(request, "designation/ledger_prepared.html", {
+        "organisation": organisation, "prepared": prepared,
+        "refresh": prepared.status == prepared.Status.QUEUED})
+
+
+@login_required
+@require_GET
+def ledger_prepared_download(request, code, prepared_pk):
+    organisation = queries.ledger_organisation_for(request.actor, code)
+    prepared = queries.prepared_ledger_for(request.actor, organisation, prepared_pk)
+    try:
+        body = export_services.download_prepared(actor=request.actor, prepared=prepared)
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return redirect("designation:ledger_prepared", code=organisation.code, prepared_pk=prepared.pk)
+    stamp = timezone.localtime(prepared.created_at).strftime("%Y%m%d")
+    name = f"designation-ledger-{organisation.code}-{stamp}-{prepared.pk}.{prepared.fmt}"
+    if prepared.fmt == "csv":
+        return _attachment(body, "text/csv; charset=utf-8", name)
+    return _attachment(body, "application/pdf", name)

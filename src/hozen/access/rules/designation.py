@@ -150,6 +150,18 @@ def designation_export(actor, target):
 rule("ledger.view")(designation_export)
 
 
+@rule("designation.prepared_ledger.read")
+def prepared_ledger_read(actor, target):
+    """A prepared ledger file (`PreparedLedger`): only its requester, in the role that asked for it,
+    and only while that role may still export the organ's ledger."""
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    if actor.account.pk != target.requested_by_id or actor.assignment.pk != target.assignment_id:
+        return deny("not_your_prepared_ledger", "この台帳ファイルは依頼した本人のみが受け取れます。",
+                    "Only the person who asked for this ledger file, in the same role, may download it.")
+    return designation_export(actor, target.organisation)
+
+
 @rule("designation.import")
 def designation_import(actor, target):
     """Bulk drafts from a file: the ESI manager of the organ, via the CLI's --as or the API."""
