@@ -7,7 +7,8 @@ A backup is a folder (created 0700):
 - ``files/vault/…`` and ``files/uploads/…``: the vault's encrypted objects and other stored files,
   copied after the database (an object added meanwhile is an unused extra, never a gap). With the
   vault in S3 the objects stay in the bucket (keep its versioning on): the manifest lists the ones
-  the database refers to, and the restore checks they are there;
+  the database refers to with each one's version id, and the restore brings back the backup's
+  version of any object deleted or replaced since (a copy of that version made current);
 - ``manifest.json``: when, which Hozen, each file's SHA-256, the audit log's tree size and root
   with the signed checkpoint at that size, where the keyring is and one wrapped data key to test a
   keyring against (ciphertext only), and the shred register's length; ``manifest.sig``: the
@@ -112,6 +113,64 @@ def _vault_in_object_store() -> bool:
     return not isinstance(blobs.storage(), FileSystemStorage)
 
 
+def _s3(storage):
+    """The boto3 client, bucket and key of a name for django-storages' S3Storage."""
+    client = storage.connection.meta.client
+    return client, storage.bucket_name, storage._normalize_name  # the storage's own name → key mapping
+
+
+def _object_versions(names: list[str], out: Outcome) -> list[dict]:
+    """Each vault object with the version id it has now (None when the bucket keeps no versions)."""
+    from hozen.vault import blobs
+
+    client, bucket, key = _s3(blobs.storage())
+    objects = []
+    for name in names:
+        head = client.head_object(Bucket=bucket, Key=key(name))
+        objects.append({"name": name, "version_id": head.get("VersionId"), "etag": head.get("ETag")})
+    if any(o["version_id"] is None for o in objects):
+        out.say("WARNING: the vault's bucket keeps no object versions: an object deleted or overwritten after "
+                "this backup cannot be brought back by a restore. Turn versioning on.")
+    return objects
+
+
+def _restore_object_versions(objects: list, out: Outcome) -> None:
+    """Make the backup's version of each object current again where it was deleted or replaced."""
+    from botocore.exceptions import ClientError
+
+    from hozen.vault import blobs
+
+    client, bucket, key = _s3(blobs.storage())
+    present = brought_back = 0
+    missing = []
+    for entry in objects:
+        name, version, etag = ((entry, None, None) if isinstance(entry, str)
+                               else (entry["name"], entry["version_id"], entry.get("etag")))
+        try:
+            head = client.head_object(Bucket=bucket, Key=key(name))
+            current, same = head.get("VersionId"), etag is not None and head.get("ETag") == etag
+        except ClientError:
+            current, same = "deleted", False
+        if version is None or current == version or same:  # same: a copy of that version made current
+            if current == "deleted":
+                missing.append(name)
+            else:
+                present += 1
+            continue
+        try:
+            client.copy_object(Bucket=bucket, Key=key(name),
+                               CopySource={"Bucket": bucket, "Key": key(name), "VersionId": version})
+            brought_back += 1
+        except ClientError:
+            missing.append(name)
+    out.say(f"vault: {present} objects present in the object store as backed up"
+            + (f", {brought_back} deleted or replaced since and brought back from their backed-up version"
+               if brought_back else ""))
+    if missing:
+        out.say(f"WARNING: {len(missing)} vault objects the database refers to are not in the object store "
+                f"(first: {missing[0]})")
+
+
 def _canonical(manifest: dict) -> bytes:
     return json.dumps(manifest, sort_keys=True, ensure_ascii=False, indent=1).encode()
 
@@ -176,8 +235,9 @@ def backup(target: Path, *, keyring_to: Path | None = None) -> Outcome:
     if _vault_in_object_store():
         from hozen.vault.models import DocumentVersion
 
-        objects = sorted(DocumentVersion.objects.values_list("stored_name", flat=True))
-        out.say(f"vault: in an object store; {len(objects)} objects listed (kept in the bucket, not copied)")
+        objects = _object_versions(sorted(DocumentVersion.objects.values_list("stored_name", flat=True)), out)
+        out.say(f"vault: in an object store; {len(objects)} objects listed with their versions (kept in the "
+                "bucket, not copied)")
 
     sample = (DataKey.objects.filter(destroyed_at__isnull=True, wrapped__isnull=False).order_by("-id").first())
     manifest = {
@@ -295,6 +355,19 @@ def _database_is_empty() -> bool:
     return not [t for t in connection.introspection.table_names() if not t.startswith("sqlite_")]
 
 
+def _workers_running() -> list[str]:
+    """Job and task workers that hold a live lease or heartbeat in the database being replaced."""
+    from django.db import DatabaseError
+    from django.utils import timezone
+
+    from hozen.core.models import JobLease
+
+    try:
+        return sorted({lease.holder for lease in JobLease.objects.filter(leased_until__gt=timezone.now())})
+    except DatabaseError:  # no such table: nothing runs on it
+        return []
+
+
 def restore(source: Path, *, force: bool = False, pinned_key: str | None = None,
             registers: list[Path] | None = None) -> Outcome:
     from hozen.audit.verify import verify_log
@@ -316,6 +389,10 @@ def restore(source: Path, *, force: bool = False, pinned_key: str | None = None,
         raise BackupError(str(exc)) from None
     if not force and not _database_is_empty():
         raise BackupError("the database is not empty: restore into a new one, or give --force to replace it")
+    running = _workers_running() if force else []
+    if running:
+        raise BackupError(f"workers are running on this database ({', '.join(running[:3])}): stop every "
+                          "`hozen serve` and `hozen jobs worker` first, then restore; nothing was changed")
 
     # The database.
     connections.close_all()
@@ -352,13 +429,7 @@ def restore(source: Path, *, force: bool = False, pinned_key: str | None = None,
         restored += 1
     out.say(f"files: {restored} put back")
     if manifest["object_store"]:
-        from hozen.vault import blobs
-
-        missing = [n for n in manifest["object_store"] if not blobs.storage().exists(n)]
-        if missing:
-            out.say(f"WARNING: {len(missing)} vault objects the database refers to are not in the object store")
-        else:
-            out.say(f"vault: all {len(manifest['object_store'])} objects present in the object store")
+        _restore_object_versions(manifest["object_store"], out)
 
     # Shredding survives the restore.
     live_ids = {str(k) for k in DataKey.objects.filter(destroyed_at__isnull=True).values_list("key_id", flat=True)}

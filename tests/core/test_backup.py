@@ -140,6 +140,11 @@ def test_a_restore_refuses_a_wrong_keyring_a_full_database_and_a_changed_backup(
     refused = hozen("restore", str(tmp_path / "backup"), "--force", check=False, HOZEN_KEK_FILE=str(other))
     assert refused.returncode == 1 and "does not open the backup's data keys" in refused.stderr
     assert "nothing was changed" in refused.stderr
+    # Not under a worker still running on the database (its task heartbeat is live).
+    hozen("manage", "shell", "-c", "from hozen.core import tasks; tasks._beat('node-7:4242')")
+    refused = hozen("restore", str(tmp_path / "backup"), "--force", check=False)
+    assert refused.returncode == 1 and "workers are running on this database (node-7:4242)" in refused.stderr
+    hozen("manage", "shell", "-c", "from hozen.core.models import JobLease; JobLease.objects.all().delete()")
     # Not a backup changed after it was taken.
     manifest = tmp_path / "backup" / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"hozen_version"', '"hozen_version_"'))

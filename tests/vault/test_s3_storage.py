@@ -87,3 +87,32 @@ def test_large_file_in_several_chunks_round_trips(s3, handler, designation):
                               filename="big.bin")
     with blobs.open_plaintext(version) as plain:
         assert plain.read() == body
+
+
+def test_a_backup_lists_each_vault_object_with_its_version_and_a_restore_brings_back_a_deleted_or_replaced_one(
+        s3, upload_pdf):
+    from hozen import backup
+
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first, second = upload_pdf(), upload_pdf()
+    originals = {v.stored_name: s3.get_object(Bucket=BUCKET, Key=v.stored_name)["Body"].read()
+                 for v in (first, second)}
+    taken = backup.Outcome()
+    objects = backup._object_versions(sorted(originals), taken)
+    assert [o["name"] for o in objects] == sorted(originals) and all(o["version_id"] for o in objects)
+    assert not any("WARNING" in line for line in taken.lines)
+
+    # After the backup: one object deleted, the other overwritten.
+    s3.delete_object(Bucket=BUCKET, Key=first.stored_name)
+    s3.put_object(Bucket=BUCKET, Key=second.stored_name, Body=b"not the backed-up bytes")
+    restored = backup.Outcome()
+    backup._restore_object_versions(objects, restored)
+    assert restored.lines == ["vault: 0 objects present in the object store as backed up, 2 deleted or replaced "
+                              "since and brought back from their backed-up version"]
+    for name, body in originals.items():
+        assert s3.get_object(Bucket=BUCKET, Key=name)["Body"].read() == body
+    again = backup.Outcome()
+    backup._restore_object_versions(objects + [{"name": "vault/never-stored.hzv", "version_id": None}], again)
+    assert again.lines[0] == "vault: 2 objects present in the object store as backed up"  # nothing copied twice
+    assert again.lines[-1] == ("WARNING: 1 vault objects the database refers to are not in the object store "
+                               "(first: vault/never-stored.hzv)")
