@@ -109,6 +109,16 @@ def test_a_library_logger_message_is_withheld_and_an_exception_is_only_its_frame
     assert PLANTED_ADDRESS not in TextFormatter().format(record)
 
 
+def test_djangos_request_lines_keep_their_path_without_the_query():
+    from urllib.parse import quote
+
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s",
+                               (f"/designations/?q={quote(PLANTED_RELATIVE)}",), None)
+    out = json.loads(JsonFormatter().format(record))
+    assert out["message"] == "Not Found: /designations/"
+    assert PLANTED_RELATIVE not in TextFormatter().format(record)
+
+
 def test_an_unknown_log_format_is_refused_naming_the_setting(tmp_path):
     import os
     import subprocess

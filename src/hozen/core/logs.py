@@ -21,7 +21,11 @@ import time
 import traceback
 
 #: Loggers whose messages never carry personal data or input (Hozen's own, and gunicorn's status).
-SAFE_PREFIXES = ("hozen", "gunicorn.error", "django.db.backends.schema")
+SAFE_PREFIXES = ("hozen", "gunicorn.error", "django.db.backends.schema",
+                 # "Not Found: /path", "Internal Server Error: /path": the path (its query cut below)
+                 "django.request",
+                 # The task worker's lines: task ids and the task's dotted path, never its arguments
+                 "django_tasks_db")
 
 #: The request attributes a log line may carry.
 REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "channel", "role", "organisation")
