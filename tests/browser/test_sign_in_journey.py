@@ -49,6 +49,21 @@ def wrong_totp(account) -> str:
     return next(f"{n:06d}" for n in range(123456, 10**6) if n not in valid)
 
 
+def assert_qr_code_reads_as(page, uri: str) -> None:
+    """The enrolment page's QR code is drawn by the browser and a phone's reader gets `uri` from it."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    qr = page.locator("img.qr")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR code image did not render"
+    shot = Image.open(io.BytesIO(qr.screenshot()))
+    read = [r.text for r in zxingcpp.read_barcodes(shot) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    assert read == [uri], read
+
+
 def heading(page):
     return page.get_by_role("heading", level=1)
 

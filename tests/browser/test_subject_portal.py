@@ -28,7 +28,7 @@ from tests import factories
 from tests.assessment.conftest import REASONS, answers, world  # noqa: F401  (the world fixture)
 
 from .test_designation_journey import download
-from .test_sign_in_journey import heading, ja, password_step
+from .test_sign_in_journey import assert_qr_code_reads_as, heading, ja, password_step
 
 pytestmark = pytest.mark.browser
 
@@ -116,6 +116,7 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
         main(page).get_by_role("link", name=ja("Set up an authenticator app")).click()
         expect(page).to_have_url(re.compile(r"/signin/enrol/$"))
         device = TOTPDevice.objects.get(user=subject, confirmed=False)
+        assert_qr_code_reads_as(page, device.config_url)
         code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
         page.locator("input[name=token]").fill(code)
         page.get_by_role("button", name=ja("Confirm and continue")).click()
