@@ -18,6 +18,10 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 # tests/api/test_throttle.py turns it on.
 HOZEN_API_RATE = "off"
 
+# No sign-in delay for an address with failures (every test client is 127.0.0.1);
+# tests/core/test_lockout.py turns it on.
+HOZEN_LOGIN_DELAY_MAX_SECONDS = 0
+
 # Shreds in the test run go to a register of this run, not into the working tree's var/.
 os.environ.setdefault("HOZEN_SHRED_REGISTER", os.path.join(tempfile.gettempdir(), f"hozen-test-shreds-{os.getpid()}.jsonl"))
 

@@ -320,6 +320,15 @@ def cmd_users_revoke_role(args) -> int:
     return 0
 
 
+def cmd_users_unlock(args) -> int:
+    from hozen.core import services
+    from hozen.core.actor import Actor
+
+    cleared = services.unlock_sign_in(actor=Actor.operator("users unlock"), username=args.username)
+    print(f"unlocked {args.username.strip().lower()} ({cleared} failed sign-in(s) cleared)")
+    return 0
+
+
 def cmd_organisations_list(args) -> int:
     from hozen.access import policy
     from hozen.core import queries
@@ -488,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--role", required=True, metavar="ROLE@ORG")
     s.set_defaults(func=cmd_users_revoke_role)
+    s = users.add_parser("unlock", help="lift a sign-in lock-out before it ends (audited)")
+    s.add_argument("username")
+    s.set_defaults(func=cmd_users_unlock)
 
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     s = tokens.add_parser("create", help="create an API token and print it (only once)")

@@ -220,11 +220,31 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
-# Lock-out after repeated failed passwords (django-axes): per user name (rotating IPs does not help)
-# and per address (spraying many user names from one place does not help either).
+# Sign-in lock-out (hozen.core.lockout, django-axes): per (user name, client address) after
+# HOZEN_LOGIN_FAILURE_LIMIT failures, per user name from anywhere after
+# HOZEN_LOGIN_USERNAME_FAILURE_LIMIT; never per address alone (behind a proxy everyone shares one).
+# Many user names from one address are slowed down instead, up to HOZEN_LOGIN_DELAY_MAX_SECONDS.
 AXES_FAILURE_LIMIT = _int("HOZEN_LOGIN_FAILURE_LIMIT", 5)
+HOZEN_LOGIN_USERNAME_FAILURE_LIMIT = _int("HOZEN_LOGIN_USERNAME_FAILURE_LIMIT", 20)
+HOZEN_LOGIN_DELAY_MAX_SECONDS = _int("HOZEN_LOGIN_DELAY_MAX_SECONDS", 4)
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes, or until an administrator unlocks
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's address: REMOTE_ADDR, or behind these reverse proxies the address they forward.
+def _networks(name: str) -> tuple:
+    import ipaddress
+
+    networks = []
+    for item in (part.strip() for part in os.environ.get(name, "").split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+HOZEN_TRUSTED_PROXIES = _networks("HOZEN_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "hozen.core.lockout.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hozen.core.views.auth.locked_out"
 AXES_VERBOSE = False

@@ -183,31 +183,44 @@ def test_reviews_list_for_the_keeper(client, designation, people, _frozen_today)
     assert client.get(f"{BASE}/reviews", **bearer(people["organ_head"])).json() == []
 
 
-def test_office_holding_recorded_by_an_organ_head_only(client, people):
-    staff = people["security_officer"]  # a person of the organ head's own organisation (METI)
-    body = {"account": staff.username, "office": "minister_of_state", "since": "2026-01-01"}
+def test_office_holding_recorded_by_the_organs_security_officer_for_its_head(client, people):
+    head = people["organ_head"]  # METI's head; the security officer is METI's
+    body = {"account": head.username, "office": "minister_of_state", "since": "2026-01-01"}
     response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
                            **bearer(people["esi_manager"]))
-    assert response.status_code == 403
+    assert response.status_code == 403 and response.json()["code"] == "not_office_recorder"
     response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
-                           **bearer(people["organ_head"]))
+                           **bearer(head))
+    assert response.status_code == 403  # the head records nothing, least of all their own office
+    response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
+                           **bearer(people["security_officer"]))
     assert response.status_code == 201 and response.json()["office"] == "minister_of_state"
-    response = client.post(f"{BASE}/office-holdings", data={**body, "office": "mayor"},
-                           content_type="application/json", **bearer(people["organ_head"]))
+    response = client.post(f"{BASE}/office-holdings", data={**body, "office": "mayor", "since": "2026-02-01"},
+                           content_type="application/json", **bearer(people["security_officer"]))
     assert response.status_code == 422 and response.json()["field"] == "office"
 
 
-def test_organ_head_cannot_record_an_office_for_someone_of_another_organisation(client, people):
+def test_a_security_officer_cannot_record_an_office_for_anyone_but_their_organs_head(client, people):
     from hozen.handling.models import OfficeHolding
 
-    outsider = people["subject"]  # staff of TOWA, not of the head's METI
-    body = {"account": outsider.username, "office": "minister_of_state", "since": "2026-01-01"}
-    response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
-                           **bearer(people["organ_head"]))
-    unknown = client.post(f"{BASE}/office-holdings", data={**body, "account": "no-such-user"},
-                          content_type="application/json", **bearer(people["organ_head"]))
-    assert response.status_code == unknown.status_code == 404  # another organisation's person looks missing
+    for account in (people["subject"], people["esi_manager"]):  # TOWA staff; METI staff who is not its head
+        body = {"account": account.username, "office": "minister_of_state", "since": "2026-01-01"}
+        response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json",
+                               **bearer(people["security_officer"]))
+        unknown = client.post(f"{BASE}/office-holdings", data={**body, "account": "no-such-user"},
+                              content_type="application/json", **bearer(people["security_officer"]))
+        assert response.status_code == unknown.status_code == 404  # they look missing
     assert not OfficeHolding.objects.exists()
+
+
+def test_the_cabinet_office_administrator_records_an_office_for_anyone_but_themselves(client, people):
+    admin = people["sysadmin"]
+    body = {"account": admin.username, "office": "minister_of_state", "since": "2026-01-01"}
+    response = client.post(f"{BASE}/office-holdings", data=body, content_type="application/json", **bearer(admin))
+    assert response.status_code == 403 and response.json()["code"] == "not_for_yourself"
+    response = client.post(f"{BASE}/office-holdings", data={**body, "account": people["subject"].username},
+                           content_type="application/json", **bearer(admin))
+    assert response.status_code == 201
 
 
 def test_after_the_term_end_no_one_is_added_and_entries_read_as_lapsed_before_the_jobs(client, designation, people,

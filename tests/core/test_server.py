@@ -103,7 +103,7 @@ def test_production_serves_pages_and_static_files_and_logs_no_query_string(produ
     assert '"GET /signin/" 200' in text and "rid=" in text
     assert urllib.parse.quote("送電網") not in text and "%3Fq" not in text and "next=" not in text, text
     # The jobs worker started beside the server, was started again when killed, and stopped with it.
-    assert re.search(r"running \d+ jobs", text) and "worker stopped." in text, text
+    assert re.search(r"running \d+ periodic jobs and the task queue", text) and "worker stopped." in text, text
     # (gunicorn's master reaps every child, so the exit status may read 0 here.)
     assert re.search(r"the jobs worker stopped \(exit -?\d+\); starting it again", text), text
 

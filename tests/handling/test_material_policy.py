@@ -454,17 +454,50 @@ def test_a_role_in_another_organisation_does_not_keep_the_entry(ctx, orgs):
     assert decide(actor_for(account, orgs["MIC"]), READ, ctx["designation"]).code == "not_on_handler_list"
 
 
-# --- exempt office holders: recorded only for the organ head's own people ----------------------------
+# --- exempt office holders: recorded by someone other than the person who benefits (issue 14 §5) -------
 
-def test_organ_head_cannot_record_an_exempt_office_for_someone_of_another_organisation(people, orgs):
+def test_nobody_records_an_exempt_office_for_themselves(people, orgs):
+    """An organ head's delegate cannot record their own exempt office (not even acting in another role
+    of theirs), and neither can the Cabinet Office's administrator; the organ's security officer
+    records it for the head."""
+    from hozen.core import services as core_services
     from hozen.handling.models import OfficeHolding
+    from tests import factories
 
-    head = actor_for(people["organ_head"])
+    head = people["organ_head"]
+    core_services.assign_role(actor=factories.operator(), account=head, role="security_officer",
+                              organisation=orgs["METI"])
+    for actor in (actor_for(head, role="organ_head"), actor_for(head, role="security_officer")):
+        with pytest.raises(PolicyDenied) as denied:
+            services.record_office_holding(actor=actor, account=head, office="minister_of_state",
+                                           since=dt.date(2026, 1, 1))
+        assert denied.value.decision.code in ("not_office_recorder", "not_for_yourself")
+    admin = people["sysadmin"]  # the Cabinet Office's
     with pytest.raises(PolicyDenied) as denied:
-        services.record_office_holding(actor=head, account=people["subject"], office="minister_of_state",
+        services.record_office_holding(actor=actor_for(admin), account=admin, office="minister_of_state",
                                        since=dt.date(2026, 1, 1))
-    assert denied.value.decision.code == "not_own_organisation"
+    assert denied.value.decision.code == "not_for_yourself"
     assert not OfficeHolding.objects.exists()
-    services.record_office_holding(actor=head, account=people["security_officer"], office="minister_of_state",
-                                   since=dt.date(2026, 1, 1))
-    assert OfficeHolding.objects.count() == 1
+    services.record_office_holding(actor=actor_for(people["security_officer"]), account=head,
+                                   office="minister_of_state", since=dt.date(2026, 1, 1))
+    services.record_office_holding(actor=actor_for(admin), account=people["esi_manager"],
+                                   office="minister_of_state", since=dt.date(2026, 1, 1))
+    assert OfficeHolding.objects.count() == 2
+
+
+def test_a_security_officer_records_an_exempt_office_only_for_their_own_organs_head(people, orgs):
+    from hozen.handling.models import OfficeHolding
+    from tests import factories
+
+    officer = actor_for(people["security_officer"])  # METI's
+    for account, code in ((people["esi_manager"], "not_own_organ_head"),  # METI staff, not its head
+                          (factories.account(role="organ_head", organisation=orgs["MIC"]), "not_own_organ_head")):
+        with pytest.raises(PolicyDenied) as denied:
+            services.record_office_holding(actor=officer, account=account, office="minister_of_state",
+                                           since=dt.date(2026, 1, 1))
+        assert denied.value.decision.code == code
+    with pytest.raises(PolicyDenied) as denied:
+        services.record_office_holding(actor=actor_for(people["esi_manager"]), account=people["organ_head"],
+                                       office="minister_of_state", since=dt.date(2026, 1, 1))
+    assert denied.value.decision.code == "not_office_recorder"
+    assert not OfficeHolding.objects.exists()

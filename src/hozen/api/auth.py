@@ -8,6 +8,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from hozen.core.actor import Actor
+from hozen.core.lockout import client_ip
 from hozen.core.models import ApiToken
 from hozen.core.services import hash_token_secret
 
@@ -41,6 +42,6 @@ class TokenAuth(HttpBearer):
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.actor = Actor.for_account(row.account, assignment, channel="api",
                                           request_id=getattr(request, "request_id", None),
-                                          ip=request.META.get("REMOTE_ADDR"), second_factor_verified=True)
+                                          ip=client_ip(request), second_factor_verified=True)
         request.user = row.account
         return row.account

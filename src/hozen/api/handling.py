@@ -248,7 +248,10 @@ class OfficeHoldingOut(Schema):
 
 
 @router.post("/office-holdings", response={201: OfficeHoldingOut, **WRITE_ERRORS},
-             summary="Record an exempt political office (organ head): passes the assessment condition only")
+             summary="Record an exempt political office: passes the assessment condition only",
+             description="By the Cabinet Office's system administrator for anyone, or by an organ's security "
+             "officer for the organ's own head (anyone else looks missing: 404); never for oneself "
+             "(403 `not_for_yourself`). Audit entry `handling.office.recorded`.")
 def record_office_holding(request, payload: OfficeHoldingIn):
     account = queries.office_holder_for(request.actor, payload.account)
     holding = services.record_office_holding(actor=request.actor, account=account, office=payload.office,

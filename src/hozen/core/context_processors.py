@@ -12,7 +12,8 @@ _DESIGNATIONS = (_("Designations"), "designation:list")
 _LEDGER = (_("Designation ledger"), "designation:ledger_index")
 _NOTICES = (_("Designation notices"), "designation:notifications")
 _NAV = {
-    Role.SYSADMIN: [(_("Accounts"), "core:accounts"), (_("Organisations"), "core:organisations"),
+    Role.SYSADMIN: [(_("Accounts"), "core:accounts"), (_("Sign-in locks"), "core:sign_in_locks"),
+                    (_("Organisations"), "core:organisations"),
                     (_("Rules packs"), "rules:list")],
     Role.AUDITOR: [(_("Audit log"), "audit:log"), (_("Organisations"), "core:organisations")],
     Role.OVERSIGHT: [_DESIGNATIONS, (_("Designation ledgers"), "designation:ledger_index"),

@@ -27,3 +27,7 @@ class ResetSecondFactorForm(forms.Form):
     # Issue 12 §8: the reason is kept encrypted in its own record; the audit entry names the reset only.
     reason = forms.CharField(label=_("Reason (kept encrypted, apart from the audit log)"), min_length=10, max_length=500,
                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class UnlockForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150, widget=forms.HiddenInput)

@@ -164,11 +164,14 @@ def run_leased(job: Job, *, force: bool = False, holder: str | None = None):
         release(job, holder=holder, started_at=started, outcome=outcome)
 
 
-def run_due() -> list[str]:
+def run_due(stop: threading.Event | None = None) -> list[str]:
     """Run every job that is due and whose lease this worker gets; a failing job is logged and does
-    not stop the others. The interval is kept in the database, so it holds across workers."""
+    not stop the others. The interval is kept in the database, so it holds across workers. When
+    `stop` is set, the job in hand finishes and the rest wait for the next worker."""
     ran = []
     for job in registered():
+        if stop is not None and stop.is_set():
+            break
         try:
             if run_leased(job) is not NOT_RUN:
                 ran.append(job.name)
@@ -180,7 +183,7 @@ def run_due() -> list[str]:
 def worker(stop: threading.Event, tick_seconds: float = 15.0) -> None:
     while not stop.is_set():
         try:
-            run_due()
+            run_due(stop)
         except Exception:  # the database away for a moment: try again next tick
             log.exception("job runner could not reach the database")
         stop.wait(tick_seconds)

@@ -51,7 +51,10 @@ class SecurityHeadersMiddleware:
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The client's address, through the trusted proxies (hozen.core.lockout.client_ip)."""
+    from .lockout import client_ip as through_proxies
+
+    return through_proxies(request)
 
 
 # Paths a signed-in account may reach before its second factor is verified or enrolled.

@@ -211,8 +211,9 @@ def _assign_role(*, actor, account: Account, role: str, organisation: Organisati
 def assign_role(*, actor, account: Account | int, role: str, organisation: Organisation | int) -> RoleAssignment:
     """Give an account another role. The account is locked first, so two assignments of one role at
     once give one assignment and one ``role_already_assigned`` refusal."""
-    policy.require(actor, "account.create")
+    policy.require(actor, "role.assign")
     account = rows.lock(Account, account)
+    policy.require(actor, "role.assign", account)  # never one's own: the account as it is now, locked
     return _assign_role(actor=actor, account=account, role=role, organisation=_organisation(organisation))
 
 
@@ -315,6 +316,34 @@ def record_failed_sign_in(*, actor, username: str, reason: str) -> None:
         details["account"] = account
     audit.record(actor, "session.sign_in_failed", {"type": "username_hmac", "id": digest},
                  outcome="failure", details=details)
+
+
+@transaction.atomic(durable=True)
+def unlock_sign_in(*, actor, username: str) -> int:
+    """A system administrator (or the operator) lifts the sign-in lock on `username` before it ends
+    (issue 14 §2): its recorded failures are cleared. Audited `session.sign_in_unlocked`, naming the
+    user name as `record_failed_sign_in` does. Returns how many failures were cleared."""
+    from axes.models import AccessAttempt
+    from django.utils.crypto import salted_hmac
+
+    from .lockout import cool_off
+
+    policy.require(actor, "sign_in.unlock")
+    username = (username or "").strip().lower()
+    attempts = AccessAttempt.objects.select_for_update().filter(
+        username=username, attempt_time__gte=timezone.now() - cool_off())
+    failures = sum(a.failures_since_start for a in attempts)
+    if not failures:
+        raise RuleViolation("not_locked", f"{username} のサインインはロックされていません。",
+                            f"Signing in as {username} is not locked.", field="username")
+    AccessAttempt.objects.filter(username=username).delete()
+    digest = salted_hmac(SIGN_IN_FAILED_KEY_SALT, username, algorithm="sha256").hexdigest()
+    account = Account.objects.filter(username=username).only("pk").first()
+    details: dict = {"failures_cleared": failures, "account_exists": account is not None}
+    if account is not None:
+        details["account"] = account
+    audit.record(actor, "session.sign_in_unlocked", {"type": "username_hmac", "id": digest}, details=details)
+    return failures
 
 
 def record_sign_out(*, actor) -> None:

@@ -19,5 +19,6 @@ urlpatterns = [
     path("profile/recovery-codes/", shell.regenerate_recovery_codes, name="recovery_codes"),
     path("admin/accounts/", admin.accounts, name="accounts"),
     path("admin/accounts/<int:pk>/reset-second-factor/", admin.reset_second_factor, name="reset_second_factor"),
+    path("admin/sign-in-locks/", admin.sign_in_locks, name="sign_in_locks"),
     path("organisations/", admin.organisations, name="organisations"),
 ]

@@ -128,14 +128,19 @@ def account_by_username_for(actor, username: str) -> Account:
 
 
 def office_holder_for(actor, username: str) -> Account:
-    """The person an exempt office is recorded for: for an organ head only people of the head's own
-    organisation (anyone else looks missing); the server's operator may name any account."""
+    """The person an exempt office is recorded for: for a security officer only their own organ's
+    head (anyone else looks missing); the server's operator and the Cabinet Office's system
+    administrator may name any account (the policy then says who may be recorded)."""
+    from hozen.core.roles import OrganisationKind, Role
+
     accounts = Account.objects.filter(username=username, is_active=True)
     if not (actor.is_system and actor.channel == "cli"):
         if actor.assignment is None:
             raise NotFound
-        accounts = accounts.filter(role_assignments__organisation=actor.organisation,
-                                   role_assignments__revoked_at__isnull=True).distinct()
+        if not (actor.role == Role.SYSADMIN and actor.organisation.kind == OrganisationKind.CABINET_OFFICE):
+            accounts = accounts.filter(role_assignments__organisation=actor.organisation,
+                                       role_assignments__role=Role.ORGAN_HEAD,
+                                       role_assignments__revoked_at__isnull=True).distinct()
     account = accounts.first()
     if account is None:
         raise NotFound

@@ -174,6 +174,20 @@ def account_list(actor, target):
 rule("organisation.create")(account_create)
 rule("token.create")(account_create)
 rule("role.revoke")(account_create)
+rule("sign_in.unlock")(account_create)
+
+
+@rule("role.assign")
+def role_assign(actor, target):
+    """A system administrator (or the operator) gives `target` (an Account) a role; nobody gives a
+    role to themselves (issue 14 §5), from any of their accounts. None asks about the role only."""
+    decision = account_create(actor, target)
+    if not decision.allowed or target is None or actor.account is None:
+        return decision
+    if actor.account.person_id == target.person_id:
+        return deny("not_for_yourself", "自分自身に役割を付与することはできません。別のシステム管理者に依頼してください。",
+                    "Nobody assigns a role to themselves: ask another system administrator.")
+    return decision
 
 
 @rule("demo.load")

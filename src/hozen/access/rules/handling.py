@@ -15,7 +15,7 @@ from django.db.models import Q
 from hozen.core.roles import OrganisationKind, Role
 
 from ..policy import NO_ROLE, allow, deny, rule, scope_rule
-from .core import _is_operator, _only
+from .core import _is_operator
 
 ORGAN_KEEPERS = (Role.ESI_MANAGER, Role.SECURITY_OFFICER)
 BUSINESS_KEEPERS = (Role.BUSINESS_OFFICER,)
@@ -145,17 +145,33 @@ rule("handling.briefing.view")(briefing_acknowledge)
 
 @rule("handling.office.record")
 def office_record(actor, target):
-    """Exempt political offices (DOMAIN §5): recorded by the server's operator, or by an organ head
-    for a person of the head's own organisation (`target`: the Account; None asks about the role)."""
+    """Exempt political offices (DOMAIN §5), recorded by someone other than the person who benefits
+    (issue 14 §5): the server's operator, the Cabinet Office's system administrator for anyone, or an
+    organ's security officer for the organ's own head. `target`: the Account; None asks about the
+    role."""
     if _is_operator(actor):
         return allow("server_operator")
-    decision = _only(actor, Role.ORGAN_HEAD, code="not_organ_head")
-    if not decision.allowed or target is None:
-        return decision
-    if not target.role_assignments.filter(organisation_id=actor.organisation.pk, revoked_at__isnull=True).exists():
-        return deny("not_own_organisation", "自組織の職員についてのみ記録できます。",
-                    "You can record this only for people of your own organisation.")
-    return decision
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    cabinet_office = (actor.role == Role.SYSADMIN
+                      and actor.organisation.kind == OrganisationKind.CABINET_OFFICE)
+    if not cabinet_office and actor.role != Role.SECURITY_OFFICER:
+        return deny("not_office_recorder", "適性評価を要しない職の記録は、内閣府のシステム管理者又は"
+                    "組織の保全担当官（自組織の長について）が行います。",
+                    "Exempt offices are recorded by the Cabinet Office's system administrator, or by an "
+                    "organ's security officer for the organ's own head.")
+    if target is None:
+        return allow()
+    if target.person_id == actor.account.person_id:
+        return deny("not_for_yourself", "自分自身の職を記録することはできません。",
+                    "Nobody records an exempt office for themselves.")
+    if cabinet_office:
+        return allow("cabinet_office_administrator")
+    if not target.role_assignments.filter(organisation_id=actor.organisation.pk, role=Role.ORGAN_HEAD,
+                                          revoked_at__isnull=True).exists():
+        return deny("not_own_organ_head", "保全担当官が記録できるのは自組織の長の職のみです。",
+                    "A security officer records an exempt office only for their own organ's head.")
+    return allow()
 
 
 @rule("handling.lapse")

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_http_methods
 
 from hozen.access import policy
 
-from .. import queries, services
+from .. import lockout, queries, services
 from ..errors import RuleViolation
-from ..forms import ResetSecondFactorForm
+from ..forms import ResetSecondFactorForm, UnlockForm
 
 
 @login_required
@@ -43,3 +43,20 @@ def reset_second_factor(request, pk: int):
 def organisations(request):
     policy.require(request.actor, "organisation.list")
     return render(request, "core/organisations.html", {"organisations": queries.organisations_for(request.actor)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign_in_locks(request):
+    """User names locked out of signing in now, and the administrator's unlock (audited)."""
+    policy.require(request.actor, "sign_in.unlock")
+    form = UnlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.unlock_sign_in(actor=request.actor, username=form.cleaned_data["username"])
+        except RuleViolation as exc:
+            messages.error(request, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("%(user)s can sign in again.") % {"user": form.cleaned_data["username"]})
+        return redirect("core:sign_in_locks")
+    return render(request, "core/sign_in_locks.html", {"locks": lockout.locked_names()})

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from urllib.parse import unquote, urlencode, urlsplit
 
 import segno
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +21,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .. import services
+from .. import lockout, services
 from ..actor import Actor
 from ..errors import RuleViolation
 from ..forms import EnrolForm, SignInForm, TokenForm
@@ -79,6 +82,13 @@ def sign_in(request):
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"].strip().lower()
+        ip = client_ip(request)
+        lock = lockout.lock_for(username, ip)
+        if lock is not None:
+            return _locked(request, lock)
+        delay = lockout.delay_for(ip)  # many failures from this address: slowed, never locked
+        if delay:
+            time.sleep(delay)
         account = authenticate(request, username=username, password=form.cleaned_data["password"])
         if account is None:
             services.record_failed_sign_in(actor=request.actor, username=username, reason="password")
@@ -96,14 +106,26 @@ def sign_in(request):
     return render(request, "core/sign_in.html", {"form": form})
 
 
-def locked_out(request, *args, **kwargs):
-    """django-axes calls this when a user name or address has too many failures (AXES_LOCKOUT_CALLABLE)."""
-    from django.conf import settings
+def _locked(request, lock) -> HttpResponse:
+    """The lock page: why, and when it ends (Japan time), with a Retry-After."""
+    until = timezone.localtime(lock.until)
+    if lock.kind == "pair":
+        message = _("Too many failed sign-in attempts for this user name from this device. Signing in is locked "
+                    "until %(time)s. If you need access sooner, ask your system administrator to unlock it.")
+    else:
+        message = _("Too many failed sign-in attempts for this user name. Signing in is locked until %(time)s. "
+                    "If you need access sooner, ask your system administrator to unlock it.")
+    response = render(request, "core/sign_in.html",
+                      {"form": SignInForm(), "locked_message": message % {"time": f"{until:%H:%M}"}}, status=429)
+    response["Retry-After"] = str(max(1, int((lock.until - timezone.now()).total_seconds())))
+    return response
 
-    minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
-    message = _("Too many failed sign-in attempts. Sign-in is locked for %(minutes)d minutes. "
-                "If you need access sooner, ask your system administrator to unlock it.") % {"minutes": minutes}
-    return render(request, "core/sign_in.html", {"form": SignInForm(), "locked_message": message}, status=429)
+
+def locked_out(request, *args, **kwargs):
+    """django-axes calls this when the (user name, address) pair reaches the limit (AXES_LOCKOUT_CALLABLE)."""
+    username = (request.POST.get("username") or "").strip().lower()
+    lock = lockout.lock_for(username, client_ip(request))
+    return _locked(request, lock or lockout.Lock("pair", timezone.now() + lockout.cool_off()))
 
 
 @require_http_methods(["GET", "POST"])
