@@ -181,3 +181,54 @@ def test_account_with_two_roles_switches_the_active_role_in_the_header(page, liv
     selector.select_option(label=f"{ja_role(Role.INVESTIGATOR)} — CAO")
     expect(heading(page)).to_have_text(ja_role(Role.INVESTIGATOR))
     expect(page.get_by_role("heading", level=2, name=ja("Investigation queue"))).to_be_visible()
+
+
+def test_an_official_enrols_with_the_qr_code(page, live_server, orgs):
+    account = factories.account(role="security_officer", organisation=orgs["METI"], totp_device=False)
+    page.goto(live_server.url + "/")
+    page.get_by_label(ja("User name"), exact=True).fill(account.username)
+    page.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+    page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+    expect(page).to_have_url(re.compile(r"/signin/enrol/$"))
+    device = TOTPDevice.objects.get(user=account, confirmed=False)
+    assert_qr_code_reads_as(page, device.config_url)  # what a phone's authenticator app reads
+    page.locator("input[name=token]").fill(f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=6):06d}")
+    page.get_by_role("button", name=ja("Confirm and continue")).click()
+    expect(page.locator("ul.codes code").first).to_be_visible()  # the recovery codes, shown once
+    assert TOTPDevice.objects.get(user=account).confirmed
+
+
+def test_an_administrator_unlocks_a_locked_official(page, browser, live_server, orgs, settings, request):
+    official = factories.account(role="esi_manager", organisation=orgs["METI"])
+    admin = factories.account(role="sysadmin", organisation=orgs["CAO"])
+    page.goto(live_server.url + "/")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.get_by_label(ja("User name"), exact=True).fill(official.username)
+        page.get_by_label(ja("Password"), exact=True).fill("not the password")
+        page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+    expect(page.locator("#locked")).to_contain_text("までサインインできません")
+    page.get_by_label(ja("User name"), exact=True).fill(official.username)
+    page.get_by_label(ja("Password"), exact=True).fill(factories.PASSWORD)
+    page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+    expect(page.locator("#locked")).to_be_visible()  # the right password too, while locked
+
+    # The administrator, on another machine, finds the lock and lifts it.
+    other = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    try:
+        desk = other.new_page()
+        password_step(desk, live_server, admin)
+        second_factor_step(desk, factories.current_totp(admin))
+        desk.get_by_role("link", name=ja("Sign-in locks")).first.click()
+        row = desk.locator("#sign-in-locks tr", has_text=official.username)
+        expect(row).to_be_visible()
+        row.get_by_role("button", name=ja("Unlock")).click()
+        expect(desk.locator("#sign-in-locks")).not_to_contain_text(official.username)
+    finally:
+        other.close()
+
+    password_step(page, live_server, official)  # signs in again: on to the second factor
+    # The lock page is a 429 on purpose (with Retry-After); Chromium logs each as a failed load.
+    problems = request.node._browser_console_problems
+    expected = [p for p in problems if "status of 429" in p and "/signin/" in p]
+    assert len(expected) == 2, problems
+    problems[:] = [p for p in problems if p not in expected]
