@@ -295,7 +295,49 @@ def cmd_tokens_create(args) -> int:
         if assignment is None:
             raise CliError(f"{args.username} does not hold the role {args.role!r}")
     print(services.create_api_token(actor=Actor.operator("tokens create"), account=account, assignment=assignment,
-                                    label=args.label or ""))
+                                    label=args.label or "", days=args.days))
+    return 0
+
+
+def cmd_tokens_list(args) -> int:
+    from hozen.core.actor import Actor
+    from hozen.core.models import Account, ApiToken
+    from hozen.core.queries import tokens_for
+
+    if args.username:
+        try:
+            tokens = tokens_for(Actor.operator("tokens list"), Account.objects.get(username=args.username))
+        except Account.DoesNotExist:
+            raise CliError(f"no account {args.username!r} (see `hozen users list`)") from None
+    else:
+        tokens = list(ApiToken.objects.select_related("account", "assignment__organisation")
+                      .order_by("account__username", "-created_at"))
+    rows = [{"token": f"hz_{t.prefix}", "account": t.account.username, "label": t.label,
+             "role": f"{t.assignment.role}@{t.assignment.organisation.code}", "created_at": t.created_at,
+             "last_used_at": t.last_used_at, "expires_at": t.expires_at, "state": t.state} for t in tokens]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        used = f"{r['last_used_at']:%Y-%m-%d}" if r["last_used_at"] else "never used"
+        print(f"{r['token']:16} {r['account']:20} {r['role']:28} {r['state']:8} ends {r['expires_at']:%Y-%m-%d}, "
+              f"{used}{'  ' + r['label'] if r['label'] else ''}")
+    if not rows:
+        print("no API tokens")
+    return 0
+
+
+def cmd_tokens_revoke(args) -> int:
+    from hozen.core import services
+    from hozen.core.actor import Actor
+    from hozen.core.models import ApiToken
+
+    prefix = args.token.removeprefix("hz_").split("_", 1)[0]
+    token = ApiToken.objects.filter(prefix=prefix).first()
+    if token is None:
+        raise CliError(f"no API token {args.token!r} (see `hozen tokens list`)")
+    services.revoke_api_token(actor=Actor.operator("tokens revoke"), token=token)
+    print(f"revoked hz_{token.prefix}")
     return 0
 
 
@@ -506,7 +548,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--role", metavar="ROLE@ORG", help="the role the token acts in (default: the account's first)")
     s.add_argument("--label")
+    s.add_argument("--days", type=int, help="days until it ends (default HOZEN_API_TOKEN_DAYS, 90; at most 366)")
     s.set_defaults(func=cmd_tokens_create)
+    s = tokens.add_parser("list", help="API tokens with their role, last use, end and state")
+    s.add_argument("username", nargs="?", help="only this account's")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_tokens_list)
+    s = tokens.add_parser("revoke", help="end an API token now (audited)")
+    s.add_argument("token", metavar="hz_PREFIX", help="the token's prefix as `tokens list` shows it (or the whole token)")
+    s.set_defaults(func=cmd_tokens_revoke)
 
     orgs = sub.add_parser("organisations", help="organisations").add_subparsers(dest="org_command", required=True, metavar="ACTION")
     s = orgs.add_parser("list", help="list organisations")

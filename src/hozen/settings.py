@@ -284,6 +284,8 @@ STORAGES = {
 # Work that follows a request (hozen.core.tasks): queued as rows of this database, in the service's
 # own transaction, and run by `hozen jobs worker`. A task's arguments are ids, never personal data.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# API tokens end this many days after they are made (issue 14 §3); `hozen tokens create --days N` for less.
+HOZEN_API_TOKEN_DAYS = _int("HOZEN_API_TOKEN_DAYS", 90)
 # How long a task worker's heartbeat lasts; a running task whose worker missed it is queued again.
 HOZEN_TASK_HEARTBEAT_SECONDS = _int("HOZEN_TASK_HEARTBEAT_SECONDS", 45)
 # A ledger PDF of more rows than this is prepared by a task instead of built in the request.

@@ -118,7 +118,8 @@ def test_a_revoked_role_is_refused_for_sessions_and_tokens_and_revoking_it_again
     services.revoke_role(actor=factories.operator(), assignment=second.pk)
     entry = _entries("role.revoked")[-1]
     assert entry["target"] == {"type": "core.account", "id": str(account.pk)}
-    assert entry["details"] == {"role": "complaint_handler", "organisation": "MIC", "assignment": second.pk}
+    assert entry["details"] == {"role": "complaint_handler", "organisation": "MIC", "assignment": second.pk,
+                                "tokens_revoked": 1}  # the token acting in the role ends with it
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     before = _writes()
     with pytest.raises(RuleViolation) as info:
@@ -309,7 +310,8 @@ def test_a_reset_records_the_devices_it_removed_and_the_new_session_generation(p
     # The reason is in its own encrypted record, which the entry names (issue 12 §8); never in the entry.
     reset = SecondFactorReset.objects.get(account=victim)
     assert entry["details"] == {"devices_removed": [device.pk], "session_generation": 1,
-                                "reset": {"type": "core.secondfactorreset", "id": str(reset.pk)}}
+                                "reset": {"type": "core.secondfactorreset", "id": str(reset.pk)},
+                                "tokens_revoked": 0}
     assert "purpose" not in entry
     assert Account.objects.get(pk=victim.pk).session_generation == 1
 
@@ -363,7 +365,8 @@ def test_a_token_records_its_account_role_and_state(people):
     assert len(row.prefix) == 12
     assert _entries("token.created")[-1]["details"] == {
         "account": "auditor", "prefix": row.prefix, "assignment": row.assignment_id, "role": "auditor",
-        "organisation": "CAO", "revoked": False}
+        "organisation": "CAO", "revoked": False,
+        "expires_at": row.expires_at.isoformat().replace("+00:00", "Z")}
 
 
 def test_a_token_prefix_already_taken_is_drawn_again(people, monkeypatch):

@@ -21,7 +21,7 @@ class TokenAuth(HttpBearer):
         _, prefix, secret = parts
         row = (
             ApiToken.objects.select_related("account", "account__person", "assignment", "assignment__organisation")
-            .filter(prefix=prefix, revoked_at__isnull=True)
+            .filter(prefix=prefix, revoked_at__isnull=True, expires_at__gt=timezone.now())  # dates decide
             .first()
         )
         if row is None or not hmac.compare_digest(row.secret_hash, hash_token_secret(secret)):

@@ -206,6 +206,14 @@ class SecondFactorReset(ProtectedSubject):
         return self.account.person_id
 
 
+def _token_expiry():
+    import datetime as dt
+
+    from django.conf import settings
+
+    return timezone.now() + dt.timedelta(days=getattr(settings, "HOZEN_API_TOKEN_DAYS", 90))
+
+
 class ApiToken(models.Model):
     """A bearer token for /api/v1/. Only a SHA-256 of the secret is stored; the secret is shown once."""
 
@@ -215,6 +223,9 @@ class ApiToken(models.Model):
     secret_hash = models.CharField(max_length=64)
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Issue 14 §3: every token ends (HOZEN_API_TOKEN_DAYS after it is made, 90 by default); rows from
+    # before were given 90 days from the migration.
+    expires_at = models.DateTimeField(_("expires at"), default=_token_expiry)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -224,6 +235,13 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"hz_{self.prefix}_…"
+
+    @property
+    def state(self) -> str:
+        """revoked, expired or active: dates decide."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "active"
 
 
 class IdempotencyRecord(models.Model):

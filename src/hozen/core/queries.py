@@ -41,4 +41,24 @@ def profile_for(actor) -> dict:
         "has_totp": account.totpdevice_set.filter(confirmed=True).exists(),
         "recovery_codes_left": sum(d.token_set.count() for d in account.staticdevice_set.all()),
         "needs_second_factor": account.needs_second_factor,
+        "tokens": tokens_for(actor, account),
     }
+
+
+def tokens_for(actor, account):
+    """An account's API tokens, newest first (never their secrets: only a hash is stored)."""
+    from .models import ApiToken
+
+    policy.require(actor, "token.list", account)
+    return list(ApiToken.objects.filter(account=account).select_related("assignment__organisation")
+                .order_by("-created_at", "-pk"))
+
+
+def own_token_for(actor, pk: int):
+    """One of the caller's own API tokens; NotFound for anyone else's."""
+    from .models import ApiToken
+
+    token = ApiToken.objects.filter(pk=pk, account_id=actor.account.pk).first() if actor.account else None
+    if token is None:
+        raise NotFound
+    return token

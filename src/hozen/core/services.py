@@ -232,8 +232,10 @@ def revoke_role(*, actor, assignment: RoleAssignment | int) -> RoleAssignment:
                             f"{assignment.role}@{assignment.organisation.code} は既に解除されています。",
                             f"{assignment.role}@{assignment.organisation.code} was already revoked.", field="role")
     rows.change(assignment, revoked_at=timezone.now())
+    revoked = _revoke_tokens(actor, assignment.account, reason="role_revoked", assignment=assignment)
     audit.record(actor, "role.revoked", assignment.account, details={
-        "role": assignment.role, "organisation": assignment.organisation.code, "assignment": assignment.pk})
+        "role": assignment.role, "organisation": assignment.organisation.code, "assignment": assignment.pk,
+        "tokens_revoked": revoked})
     return assignment
 
 
@@ -263,11 +265,13 @@ def set_language(*, actor, language: str) -> Account:
     return account
 
 
-def _revoke_tokens(actor, account: Account, *, reason: str) -> int:
-    """Revoke the account's live API tokens (locked in id order), one `token.revoked` entry each:
-    each token's state is replayable from its own entries."""
-    tokens = list(ApiToken.objects.select_for_update(no_key=True).filter(account=account, revoked_at__isnull=True)
-                  .order_by("pk"))
+def _revoke_tokens(actor, account: Account, *, reason: str, assignment: RoleAssignment | None = None) -> int:
+    """Revoke the account's live API tokens (of one role assignment, if given; locked in id order),
+    one `token.revoked` entry each: each token's state is replayable from its own entries."""
+    tokens = ApiToken.objects.select_for_update(no_key=True).filter(account=account, revoked_at__isnull=True)
+    if assignment is not None:
+        tokens = tokens.filter(assignment=assignment)
+    tokens = list(tokens.order_by("pk"))
     if not tokens:
         return 0
     now = timezone.now()
@@ -466,8 +470,11 @@ def reset_second_factor(*, actor, account: Account | int, reason: str) -> Accoun
     # Entries written before this change keep the reason they were written with (append-only).
     record = SecondFactorReset(account=account, reset_by=actor.describe(), reason=reason)
     record.save()
+    # Whoever holds the lost phone may hold the person's API tokens too: they end with the factor.
+    revoked = _revoke_tokens(actor, account, reason="second_factor_reset")
     audit.record(actor, "otp.reset", account, details={
-        "devices_removed": removed, "session_generation": account.session_generation, "reset": record})
+        "devices_removed": removed, "session_generation": account.session_generation, "reset": record,
+        "tokens_revoked": revoked})
     return account
 
 
@@ -481,7 +488,8 @@ def hash_token_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _insert_token(*, account: Account, assignment: RoleAssignment, secret_hash: str, label: str) -> ApiToken:
+def _insert_token(*, account: Account, assignment: RoleAssignment, secret_hash: str, label: str,
+                  created_at, expires_at) -> ApiToken:
     """A token row under a fresh random prefix; a prefix already taken (the unique constraint) is
     drawn again, so a clash never reaches the caller as an IntegrityError."""
     attempts = 0
@@ -490,30 +498,63 @@ def _insert_token(*, account: Account, assignment: RoleAssignment, secret_hash: 
         try:
             with transaction.atomic():
                 return ApiToken.objects.create(account=account, assignment=assignment, prefix=secrets.token_hex(6),
-                                               secret_hash=secret_hash, label=label)
+                                               secret_hash=secret_hash, label=label, created_at=created_at,
+                                               expires_at=expires_at)
         except IntegrityError:
             if attempts >= PREFIX_ATTEMPTS:
                 raise
 
 
+#: The longest a token may live, whatever is asked (a year).
+TOKEN_DAYS_MAX = 366
+
+
 @transaction.atomic(durable=True)
 def create_api_token(*, actor, account: Account | int, assignment: RoleAssignment | int | None = None,
-                     label: str = "") -> str:
-    """Returns the token text `hz_<prefix>_<secret>` once; only its hash is kept.
+                     label: str = "", days: int | None = None) -> str:
+    """Returns the token text `hz_<prefix>_<secret>` once; only its hash is kept. It ends after
+    `days` (default `HOZEN_API_TOKEN_DAYS`, at most a year).
 
     The account is locked and its assignment read under that lock, so a token is never issued for
     a role revoked a moment before, and a sign-out everywhere either revokes it or came first."""
+    from django.conf import settings
+
     account = rows.lock(Account, account)
     policy.require(actor, "token.create", account)
     label = clean(label, field="label", label=("ラベル", "Label"), max_length=ApiToken._meta.get_field("label").max_length)
+    days = settings.HOZEN_API_TOKEN_DAYS if days is None else days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= TOKEN_DAYS_MAX:
+        raise RuleViolation("invalid_token_days", f"有効日数は1から{TOKEN_DAYS_MAX}までの整数です。",
+                            f"A token lives 1 to {TOKEN_DAYS_MAX} days.", field="days")
     active = RoleAssignment.objects.filter(account=account, revoked_at__isnull=True).select_related("organisation")
     chosen = active.order_by("id").first() if assignment is None else active.filter(pk=_pk(assignment)).first()
     if chosen is None:
         raise RuleViolation("no_role", f"{account} には有効な役割がありません。",
                             f"{account} has no active role to act in.", field="username")
     secret = secrets.token_urlsafe(32)
-    token = _insert_token(account=account, assignment=chosen, secret_hash=hash_token_secret(secret), label=label)
+    now = timezone.now()
+    expires_at = now + dt.timedelta(days=days)
+    token = _insert_token(account=account, assignment=chosen, secret_hash=hash_token_secret(secret), label=label,
+                          created_at=now, expires_at=expires_at)
     audit.record(actor, "token.created", token, details={
         "account": account.username, "prefix": token.prefix, "assignment": chosen.pk, "role": chosen.role,
-        "organisation": chosen.organisation.code, "revoked": False})
+        "organisation": chosen.organisation.code, "revoked": False, "expires_at": expires_at})
     return f"hz_{token.prefix}_{secret}"
+
+
+@transaction.atomic(durable=True)
+def revoke_api_token(*, actor, token: ApiToken | int) -> ApiToken:
+    """End one API token before its time: its owner, or a system administrator (issue 14 §3).
+    Audited `token.revoked`; a token already revoked is refused, so of two revocations at once one
+    is recorded."""
+    token = rows.lock(ApiToken, token, related=("account",))
+    policy.require(actor, "token.revoke", token)
+    if token.revoked_at is not None:
+        raise RuleViolation("token_already_revoked", f"トークン hz_{token.prefix} は既に無効にされています。",
+                            f"Token hz_{token.prefix} was already revoked.", field="token")
+    rows.change(token, revoked_at=timezone.now())
+    own = actor.account is not None and actor.account.pk == token.account_id
+    audit.record(actor, "token.revoked", token, details={
+        "account": token.account.username, "prefix": token.prefix,
+        "reason": "revoked_by_owner" if own else "revoked_by_administrator", "revoked": True})
+    return token

@@ -17,6 +17,7 @@ urlpatterns = [
     path("profile/", shell.profile, name="profile"),
     path("profile/signout-everywhere/", shell.sign_out_everywhere, name="sign_out_everywhere"),
     path("profile/recovery-codes/", shell.regenerate_recovery_codes, name="recovery_codes"),
+    path("profile/tokens/<int:pk>/revoke/", shell.revoke_token, name="revoke_token"),
     path("admin/accounts/", admin.accounts, name="accounts"),
     path("admin/accounts/<int:pk>/reset-second-factor/", admin.reset_second_factor, name="reset_second_factor"),
     path("admin/sign-in-locks/", admin.sign_in_locks, name="sign_in_locks"),

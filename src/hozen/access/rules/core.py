@@ -177,6 +177,22 @@ rule("role.revoke")(account_create)
 rule("sign_in.unlock")(account_create)
 
 
+@rule("token.revoke")
+def token_revoke(actor, target):
+    """An API token (`target`) is ended by its owner, or by a system administrator or the operator."""
+    if target is not None and actor.account is not None and actor.account.pk == target.account_id:
+        return allow("own_token")
+    return account_create(actor, target)
+
+
+@rule("token.list")
+def token_list(actor, target):
+    """The tokens of an account (`target`): its owner's own, or any account's for an administrator."""
+    if target is not None and actor.account is not None and actor.account.pk == target.pk:
+        return allow("own_tokens")
+    return account_create(actor, target)
+
+
 @rule("role.assign")
 def role_assign(actor, target):
     """A system administrator (or the operator) gives `target` (an Account) a role; nobody gives a

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hozen.access import policy
@@ -93,6 +94,20 @@ def sign_out_everywhere(request):
 
     logout(request)
     return redirect("core:login")
+
+
+@login_required
+@require_POST
+def revoke_token(request, pk: int):
+    """The owner ends one of their API tokens (audited)."""
+    token = queries.own_token_for(request.actor, pk)  # 404: not the caller's
+    try:
+        services.revoke_api_token(actor=request.actor, token=token)
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+    else:
+        messages.success(request, _("Token hz_%(prefix)s_… no longer works.") % {"prefix": token.prefix})
+    return redirect("core:profile")
 
 
 @login_required
