@@ -362,6 +362,25 @@ def cmd_users_revoke_role(args) -> int:
     return 0
 
 
+def cmd_users_set_password(args) -> int:
+    """Set a password from the first line of stdin (never an argument: it would stay in the shell's
+    history and the process list). Audited `password.set`; the account's sessions end."""
+    from hozen.core import services
+    from hozen.core.actor import Actor
+    from hozen.core.models import Account
+
+    try:
+        account = Account.objects.get(username=args.username)
+    except Account.DoesNotExist:
+        raise CliError(f"no account {args.username!r} (see `hozen users list`)") from None
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise CliError("give the new password on the first line of standard input")
+    services.set_password(actor=Actor.operator("users set-password"), account=account, password=password)
+    print(f"password of {account.username} set; their sessions have ended")
+    return 0
+
+
 def cmd_users_unlock(args) -> int:
     from hozen.core import services
     from hozen.core.actor import Actor
@@ -460,9 +479,20 @@ def cmd_restore(args) -> int:
     return 0
 
 
+#: Django commands that would change credentials without an audit entry: Hozen's own commands instead.
+UNAUDITED_COMMANDS = {"changepassword": "hozen users set-password USERNAME",
+                      "createsuperuser": "hozen users create USERNAME --role sysadmin --organisation CODE",
+                      "axes_reset": "hozen users unlock USERNAME",
+                      "axes_reset_username": "hozen users unlock USERNAME",
+                      "axes_reset_ip": "hozen users unlock USERNAME"}
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
+    if args.rest and args.rest[0] in UNAUDITED_COMMANDS:
+        raise CliError(f"`hozen manage {args.rest[0]}` would change credentials without an audit entry: use "
+                       f"`{UNAUDITED_COMMANDS[args.rest[0]]}`")
     execute_from_command_line(["hozen manage", *args.rest])
     return 0
 
@@ -539,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--role", required=True, metavar="ROLE@ORG")
     s.set_defaults(func=cmd_users_revoke_role)
+    s = users.add_parser("set-password", help="set an account's password from stdin (audited; sessions end)")
+    s.add_argument("username")
+    s.set_defaults(func=cmd_users_set_password)
     s = users.add_parser("unlock", help="lift a sign-in lock-out before it ends (audited)")
     s.add_argument("username")
     s.set_defaults(func=cmd_users_unlock)

@@ -31,3 +31,41 @@ class ResetSecondFactorForm(forms.Form):
 
 class UnlockForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150, widget=forms.HiddenInput)
+
+
+def _same(form, first: str, second: str) -> None:
+    data = form.cleaned_data
+    if data.get(first) and data.get(second) and data[first] != data[second]:
+        form.add_error(second, _("The two new passwords are not the same."))
+
+
+class StartPasswordResetForm(forms.Form):
+    second_factor_lost = forms.BooleanField(
+        label=_("They have lost their authenticator too (they will set up a new one after the reset)"), required=False)
+
+
+class NewPasswordForm(forms.Form):
+    password = forms.CharField(label=_("New password"), max_length=256,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}))
+    password_again = forms.CharField(label=_("New password again"), max_length=256,
+                                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        _same(self, "password", "password_again")
+        return self.cleaned_data
+
+
+class ChangePasswordForm(forms.Form):
+    old_password = forms.CharField(label=_("Current password"), max_length=256,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password = forms.CharField(label=_("New password"), max_length=256,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password_again = forms.CharField(label=_("New password again"), max_length=256,
+                                         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    token = forms.CharField(label=_("Code from your authenticator app, or a recovery code"), max_length=32,
+                            required=False,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}))
+
+    def clean(self):
+        _same(self, "new_password", "new_password_again")
+        return self.cleaned_data

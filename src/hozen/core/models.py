@@ -244,6 +244,37 @@ class ApiToken(models.Model):
         return "expired" if self.expires_at <= timezone.now() else "active"
 
 
+class PasswordReset(models.Model):
+    """A one-time link an administrator made for someone's forgotten password (issue 14 §3).
+
+    Only a SHA-256 of the link's secret is kept; the link is shown once to the administrator (who
+    gives it to the person by a channel of their choosing). It works once, until ``expires_at``
+    (``PASSWORD_RESET_HOURS``), and a newer link replaces it. ``second_factor_lost``: the person
+    lost their authenticator too, so the reset also removes it and they enrol a new one; otherwise
+    the new password still needs their second factor at sign-in (a link alone never replaces both).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="password_resets")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    second_factor_lost = models.BooleanField(default=False)
+    started_by = models.JSONField()  # by value, like the audit log
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)  # replaced by a newer link
+
+    class Meta:
+        verbose_name = _("password reset")
+        verbose_name_plural = _("password resets")
+
+    def __str__(self) -> str:
+        return f"password reset {self.pk}"
+
+    @property
+    def usable(self) -> bool:
+        return self.used_at is None and self.withdrawn_at is None and self.expires_at > timezone.now()
+
+
 class IdempotencyRecord(models.Model):
     """One ``Idempotency-Key`` of one account's API POST, kept 24 hours (issue 12 §5).
 

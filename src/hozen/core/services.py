@@ -32,7 +32,7 @@ from hozen.access import policy
 
 from . import rows
 from .errors import NotFound, RuleViolation
-from .models import Account, ApiToken, Organisation, Person, RoleAssignment, SecondFactorReset
+from .models import Account, ApiToken, Organisation, PasswordReset, Person, RoleAssignment, SecondFactorReset
 from .roles import ROLE_ORGANISATION_KINDS, OrganisationKind, Role
 from .text import check_date, clean
 
@@ -558,3 +558,126 @@ def revoke_api_token(*, actor, token: ApiToken | int) -> ApiToken:
         "account": token.account.username, "prefix": token.prefix,
         "reason": "revoked_by_owner" if own else "revoked_by_administrator", "revoked": True})
     return token
+
+
+# --- passwords (issue 14 §3) ---------------------------------------------------------------------------
+
+#: How long a password-reset link works.
+PASSWORD_RESET_HOURS = 4
+
+
+def _checked_password(password: str, account: Account) -> str:
+    try:
+        validate_password(password, account)
+    except ValidationError as exc:
+        raise RuleViolation("weak_password", "パスワード: " + " ".join(exc.messages),
+                            "password: " + " ".join(exc.messages), field="password") from None
+    return password
+
+
+def _end_sessions(account: Account) -> None:
+    rows.change(account, session_generation=account.session_generation + 1)
+
+
+@transaction.atomic(durable=True)
+def start_password_reset(*, actor, account: Account | int, second_factor_lost: bool = False) -> tuple[PasswordReset, str]:
+    """An administrator makes a one-time link for someone's forgotten password: returns the reset
+    and the link's secret (shown once; only its hash is kept). An earlier unused link stops working.
+    Never for oneself. Audited `password.reset_started`."""
+    account = rows.lock(Account, account)
+    policy.require(actor, "password.reset", account)
+    now = timezone.now()
+    withdrawn = PasswordReset.objects.filter(account=account, used_at__isnull=True, withdrawn_at__isnull=True).update(
+        withdrawn_at=now)
+    secret = secrets.token_urlsafe(32)
+    reset = PasswordReset.objects.create(account=account, secret_hash=hash_token_secret(secret),
+                                         second_factor_lost=bool(second_factor_lost), started_by=actor.describe(),
+                                         created_at=now, expires_at=now + dt.timedelta(hours=PASSWORD_RESET_HOURS))
+    audit.record(actor, "password.reset_started", account, details={
+        "reset": reset, "expires_at": reset.expires_at, "second_factor_lost": reset.second_factor_lost,
+        "earlier_links_withdrawn": withdrawn})
+    return reset, secret
+
+
+def password_reset_for(secret: str) -> PasswordReset | None:
+    """The usable reset a link's secret names, or None (unknown, used, replaced or expired alike)."""
+    if not secret or len(secret) > 100:
+        return None
+    reset = PasswordReset.objects.select_related("account").filter(secret_hash=hash_token_secret(secret)).first()
+    return reset if reset is not None and reset.usable and reset.account.is_active else None
+
+
+@transaction.atomic(durable=True)
+def complete_password_reset(*, actor, secret: str, password: str) -> Account:
+    """The person sets a new password through their link: once, before it expires. Every session
+    ends; if the second factor was lost too, it is removed (they enrol anew at sign-in, and their API
+    tokens end), otherwise the new password still needs it. Audited `password.reset_completed`."""
+    found = password_reset_for(secret)
+    if found is None:
+        raise RuleViolation("reset_link_unusable", "このリンクは使えません（使用済み、期限切れ、又は新しいリンクに置き換えられました）。"
+                            "システム管理者に新しいリンクを依頼してください。",
+                            "This link no longer works (used, expired, or replaced by a newer one). Ask your "
+                            "system administrator for a new one.")
+    account = rows.lock(Account, found.account_id)
+    reset = rows.lock(PasswordReset, found.pk)
+    if not reset.usable:  # used by a request a moment ago
+        raise RuleViolation("reset_link_unusable", "このリンクは既に使われました。", "This link was already used.")
+    account.set_password(_checked_password(password, account))
+    account.save(update_fields=["password"])
+    rows.change(reset, used_at=timezone.now())
+    _end_sessions(account)
+    details: dict = {"reset": reset, "session_generation": account.session_generation,
+                     "second_factor_removed": False}
+    if reset.second_factor_lost:
+        TOTPDevice.objects.filter(user=account).delete()
+        StaticDevice.objects.filter(user=account).delete()
+        details["second_factor_removed"] = True
+        details["tokens_revoked"] = _revoke_tokens(actor, account, reason="password_and_second_factor_reset")
+    audit.record(actor, "password.reset_completed", account, details=details)
+    return account
+
+
+@transaction.atomic(durable=True)
+def change_password(*, actor, old_password: str, new_password: str) -> Account:
+    """The person changes their own password: the old one and, if they have one, their second factor
+    offered with this request (`actor.second_factor`). Other sessions end. Audited `password.changed`."""
+    from . import second_factor
+
+    account = _own_account(actor, "password.change")
+    _session_still_current(actor, account)
+    if not account.check_password(old_password or ""):
+        raise RuleViolation("wrong_password", "現在のパスワードが正しくありません。", "The current password is not correct.",
+                            field="old_password")
+    has_factor = TOTPDevice.objects.filter(user=account, confirmed=True).exists()
+    if has_factor and actor.second_factor is None:
+        raise RuleViolation("second_factor_required", "認証アプリのコード（又は復旧コード）が必要です。",
+                            "The code from your authenticator app (or a recovery code) is needed.", field="token")
+    if old_password == new_password:
+        raise RuleViolation("same_password", "新しいパスワードが現在のものと同じです。",
+                            "The new password is the same as the current one.", field="new_password")
+    try:
+        _checked_password(new_password, account)
+    except RuleViolation as exc:
+        raise RuleViolation(exc.code, exc.message("ja"), exc.message("en"), field="new_password") from None
+    if actor.second_factor is not None:
+        second_factor.spend(actor.second_factor, account=account)
+    account.set_password(new_password)
+    account.save(update_fields=["password"])
+    _end_sessions(account)
+    audit.record(actor, "password.changed", account, details={
+        "session_generation": account.session_generation,
+        "second_factor": actor.second_factor.describe() if actor.second_factor else None})
+    return account
+
+
+@transaction.atomic(durable=True)
+def set_password(*, actor, account: Account | int, password: str) -> Account:
+    """The server's operator sets a password (`hozen users set-password`): audited `password.set`;
+    every session of the account ends."""
+    account = rows.lock(Account, account)
+    policy.require(actor, "password.set", account)
+    account.set_password(_checked_password(password, account))
+    account.save(update_fields=["password"])
+    _end_sessions(account)
+    audit.record(actor, "password.set", account, details={"session_generation": account.session_generation})
+    return account

@@ -226,6 +226,29 @@ def otp_reset(actor, target):
     return allow()
 
 
+@rule("password.reset")
+def password_reset(actor, target):
+    """A system administrator starts a password reset for someone else; never their own."""
+    decision = _only(actor, Role.SYSADMIN, code="not_sysadmin")
+    if not decision.allowed:
+        return decision
+    if target is not None and actor.account and target.person_id == actor.account.person_id:
+        return deny("own_password_reset", "自分自身のパスワードはリセットできません。プロフィールから変更してください。",
+                    "You cannot reset your own password; change it from your profile.")
+    return allow()
+
+
+rule("password.change")(profile_view)
+
+
+@rule("password.set")
+def password_set(actor, target):
+    """`hozen users set-password`: the server's operator only."""
+    if _is_operator(actor):
+        return allow("server_operator")
+    return deny("server_operator_only", "サーバーの操作者のみが実行できます。", "Only the server's operator may do this.")
+
+
 @rule("api.me")
 def api_me(actor, target):
     return profile_view(actor, target)

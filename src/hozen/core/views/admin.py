@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -12,7 +13,7 @@ from hozen.access import policy
 
 from .. import lockout, queries, services
 from ..errors import RuleViolation
-from ..forms import ResetSecondFactorForm, UnlockForm
+from ..forms import ResetSecondFactorForm, StartPasswordResetForm, UnlockForm
 
 
 @login_required
@@ -60,3 +61,19 @@ def sign_in_locks(request):
             messages.success(request, _("%(user)s can sign in again.") % {"user": form.cleaned_data["username"]})
         return redirect("core:sign_in_locks")
     return render(request, "core/sign_in_locks.html", {"locks": lockout.locked_names()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start_password_reset(request, pk: int):
+    """An administrator makes a one-time password link for someone, shown once on this page."""
+    account = queries.account_for(request.actor, pk)
+    policy.require(request.actor, "password.reset", account)
+    # Bound on every POST: an unticked box sends nothing, and an empty POST is still a request to act.
+    form = StartPasswordResetForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        reset, secret = services.start_password_reset(
+            actor=request.actor, account=account, second_factor_lost=form.cleaned_data["second_factor_lost"])
+        link = request.build_absolute_uri(reverse("core:password_reset", args=[secret]))
+        return render(request, "core/password_reset_link.html", {"target": account, "reset": reset, "link": link})
+    return render(request, "core/password_reset_start.html", {"form": form, "target": account})

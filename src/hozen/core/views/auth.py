@@ -24,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .. import lockout, services
 from ..actor import Actor
 from ..errors import RuleViolation
-from ..forms import EnrolForm, SignInForm, TokenForm
+from ..forms import EnrolForm, NewPasswordForm, SignInForm, TokenForm
 from ..middleware import client_ip
 
 #: Characters a path to redirect to never holds as such (they arrive percent-encoded when meant).
@@ -197,3 +197,28 @@ def sign_out(request):
         services.record_sign_out(actor=request.actor)
     logout(request)
     return redirect("core:login")
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request, secret: str):
+    """The person's one-time link from an administrator: a new password, once, before it expires."""
+    reset = services.password_reset_for(secret)
+    if reset is None:
+        return render(request, "core/password_reset.html", {"unusable": True}, status=404)
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.for_account(reset.account, None, channel="web", request_id=request.request_id,
+                                  ip=client_ip(request))
+        try:
+            services.complete_password_reset(actor=actor, secret=secret, password=form.cleaned_data["password"])
+        except RuleViolation as exc:
+            form.add_error("password" if exc.field == "password" else None, exc.message(request.LANGUAGE_CODE))
+        else:
+            if request.user.is_authenticated:
+                logout(request)
+            messages.success(request, _("Your password was changed. Sign in with it now.")
+                             if not reset.second_factor_lost else
+                             _("Your password was changed. Sign in with it now; you will then set up a new "
+                               "authenticator app."))
+            return redirect("core:login")
+    return render(request, "core/password_reset.html", {"form": form, "reset": reset})

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from hozen.access import policy
 
@@ -94,6 +94,40 @@ def sign_out_everywhere(request):
 
     logout(request)
     return redirect("core:login")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_password(request):
+    """The person changes their password: the current one and their second factor. Then every
+    session ends, this one too: they sign in again with the new password."""
+    import dataclasses
+
+    from django.contrib.auth import logout
+
+    from .. import second_factor
+    from ..forms import ChangePasswordForm
+
+    has_factor = request.user.totpdevice_set.filter(confirmed=True).exists()
+    form = ChangePasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        proof = second_factor.check(request.user, form.cleaned_data["token"]) if has_factor else None
+        if has_factor and proof is None:
+            form.add_error("token", _("The code is not correct, or it has expired. Try the current code."))
+        else:
+            actor = dataclasses.replace(request.actor, second_factor=proof, second_factor_verified=proof is not None)
+            try:
+                services.change_password(actor=actor, old_password=form.cleaned_data["old_password"],
+                                         new_password=form.cleaned_data["new_password"])
+            except RuleViolation as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message(request.LANGUAGE_CODE))
+            else:
+                logout(request)
+                messages.success(request, _("Your password was changed. Sign in with it now."))
+                return redirect("core:login")
+    if not has_factor:
+        form.fields.pop("token")
+    return render(request, "core/change_password.html", {"form": form})
 
 
 @login_required
