@@ -136,6 +136,7 @@ MIDDLEWARE = [
     "hozen.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "hozen.core.middleware.SessionIdleMiddleware",
     "hozen.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -212,10 +213,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 
-# Sessions: idle timeout. Every request pushes expiry forward, so the age is an idle limit.
+# Sessions: idle timeout. A request pushes the expiry forward (at most once a minute, and never beyond
+# the limit: hozen.core.middleware.SessionIdleMiddleware), so the age is an idle limit.
 SESSION_IDLE_MINUTES = _int("HOZEN_SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
