@@ -103,11 +103,11 @@ def worker_setup(count: int, seed: int) -> dict:
 
     call_command("migrate", interactive=False, verbosity=0)
 
+    import designation_bench
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    import designation_bench
     from hozen.core import demo
     from hozen.core import services as core
     from hozen.core.actor import Actor
