@@ -75,3 +75,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/access_bench.py
 	$(BIN)/python benchmarks/vault_bench.py
 	$(BIN)/python benchmarks/reconcile_bench.py
+	$(BIN)/python benchmarks/throughput_bench.py

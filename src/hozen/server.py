@@ -83,8 +83,10 @@ def options(host: str, port: int) -> dict:
     }
 
 
-def run(host: str, port: int, *, jobs: bool = True) -> int:
-    """Serve until stopped; the jobs worker (if any) is stopped with the server."""
+def run(host: str, port: int, *, jobs: bool = True, app: str = "hozen.wsgi:application") -> int:
+    """Serve until stopped; the jobs worker (if any) is stopped with the server. `app` is another
+    WSGI application to serve with exactly this configuration (the throughput benchmark's bare
+    Django view, measured beside Hozen under the same server)."""
     from gunicorn.app.base import BaseApplication
 
     class Hozen(BaseApplication):
@@ -99,7 +101,7 @@ def run(host: str, port: int, *, jobs: bool = True) -> int:
         def load(self):
             from gunicorn.util import import_app
 
-            return import_app("hozen.wsgi:application")  # as `gunicorn hozen.wsgi` names it
+            return import_app(app)  # "hozen.wsgi:application", as `gunicorn hozen.wsgi` names it
 
     stopping = threading.Event()
     current: list[subprocess.Popen] = []

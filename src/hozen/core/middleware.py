@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from urllib.parse import urlencode
 
@@ -48,6 +49,38 @@ class SecurityHeadersMiddleware:
         if request.user.is_authenticated if hasattr(request, "user") else False:
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+#: The session key holding when the session's expiry was last pushed forward (epoch seconds).
+SESSION_REFRESHED = "hozen_refreshed"
+
+
+class SessionIdleMiddleware:
+    """The idle sign-out (HOZEN_SESSION_IDLE_MINUTES) without a database write on every request.
+
+    A session ends when it has not been saved for SESSION_COOKIE_AGE: Django pushes the expiry
+    forward by saving the session, which with SESSION_SAVE_EVERY_REQUEST is a write transaction per
+    page (on SQLite a commit to disk: a fifth of a dashboard's time, docs/benchmarks.md). Here a
+    signed-in session is saved when it changed, or when its expiry was last pushed forward more than
+    `REFRESH_SECONDS` ago. The idle limit is thus never longer than configured, and at most that
+    much shorter; the page's idle warning (two minutes before, hozen.js) still comes first, and its
+    "stay signed in" ping arrives long after the last refresh, so it always pushes the expiry forward.
+    """
+
+    REFRESH_SECONDS = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key:  # a session cookie: the session is read anyway
+            now = int(time.time())
+            last = session.get(SESSION_REFRESHED)
+            # (An expired or unknown session loses its key when read: nothing to refresh, none created.)
+            if session.session_key and (not isinstance(last, int) or not 0 <= now - last < self.REFRESH_SECONDS):
+                session[SESSION_REFRESHED] = now  # modified: SessionMiddleware saves it with a new expiry
+        return self.get_response(request)
 
 
 def client_ip(request) -> str | None:

@@ -38,32 +38,46 @@ def actor_label(described: dict | None) -> str:
     return " / ".join(p for p in parts if p)
 
 
+# The dashboard panels read the columns the panels print (core/dashboards/*.html) and nothing else:
+# no wide rows, no joins they do not show. Building the query (its joins and select list) and the
+# model rows was most of a dashboard's time (docs/benchmarks.md, throughput).
+_PANEL_DESIGNATION = ("id", "reference", "title", "review_due", "term_end")
+
+
 @register.simple_tag
 def reviews_due(actor):
     """Designations whose review is due within 30 days or overdue, for the actor's organ."""
     today = timezone.localdate()
-    rows = list(queries.reviews_due_for(actor, on=today)[:PANEL_ROWS])
+    rows = list(queries.reviews_due_for(actor, on=today).select_related(None)
+                .only(*_PANEL_DESIGNATION)[:PANEL_ROWS])
     return [{"d": d, "overdue": d.review_due < today} for d in rows]
 
 
 @register.simple_tag
 def drafts(actor):
-    return list(queries.drafts_for(actor)[:PANEL_ROWS])
+    """Drafts awaiting approval, with who prepared them (the organ head's panel names them)."""
+    return list(queries.drafts_for(actor).select_related(None).select_related("prepared_by__person")
+                .only("id", "title", "prepared_by", "prepared_by__person", "prepared_by__person__family_name",
+                      "prepared_by__person__given_name")[:PANEL_ROWS])
 
 
 @register.simple_tag
 def notices(actor):
-    return list(queries.notifications_for(actor)[:PANEL_ROWS])
+    return list(queries.notifications_for(actor).only("id", "created_at", "kind", "designation",
+                                                     "designation__reference")[:PANEL_ROWS])
 
 
 @register.simple_tag
 def in_force(actor):
-    return queries.designations_for(actor, state="designated").order_by("term_end")[:PANEL_ROWS]
+    return (queries.designations_for(actor, state="designated").select_related(None).only(*_PANEL_DESIGNATION)
+            .order_by("term_end")[:PANEL_ROWS])
 
 
 @register.simple_tag
 def recent_provisions(actor):
-    return list(queries.provisions_for(actor).order_by("-provided_on", "-id")[:PANEL_ROWS])
+    return list(queries.provisions_for(actor).select_related(None).select_related("designation")
+                .only("id", "provided_on", "recipient_name", "designation", "designation__reference")
+                .order_by("-provided_on", "-id")[:PANEL_ROWS])
 
 
 @register.simple_tag
