@@ -185,3 +185,39 @@ def test_one_reset_link_used_twice_at_once_sets_one_password(people):
     assert sorted(o.error is None for o in outcomes) == [False, True]
     assert [o.error.code for o in outcomes if o.error] == ["reset_link_unusable"]
     assert len(_entries("password.reset_completed")) == 1
+
+
+def test_an_enrolment_link_is_for_its_own_account_once_and_a_newer_one_replaces_it(people, signed_in):
+    admin = _as(people["sysadmin"])
+    victim, other = people["investigator"], people["adjudicator"]
+    services.reset_second_factor(actor=admin, account=victim, reason="電話を紛失したとの申告、本人確認済み")
+    _, first = services.start_enrolment_link(actor=admin, account=victim)
+    _, second = services.start_enrolment_link(actor=admin, account=victim)
+    client = Client()
+    client.get(f"/signin/enrol/link/{first}/")  # replaced: refused at enrolment
+    client.post("/signin/", {"username": victim.username, "password": factories.PASSWORD})
+    assert client.get("/signin/enrol/").status_code == 403
+    client.get(f"/signin/enrol/link/{second}/")  # signed in already: the link is still taken
+    assert client.get("/signin/enrol/").status_code == 200
+    # Nobody else's account is opened by it.
+    services.reset_second_factor(actor=admin, account=other, reason="電話を紛失したとの申告、本人確認済み")
+    stranger = Client()
+    stranger.get(f"/signin/enrol/link/{second}/")
+    stranger.post("/signin/", {"username": other.username, "password": factories.PASSWORD})
+    assert stranger.get("/signin/enrol/").status_code == 403
+    # No link for an account whose second factor was not reset.
+    with pytest.raises(RuleViolation) as refused:
+        services.start_enrolment_link(actor=admin, account=people["auditor"])
+    assert refused.value.code == "no_reset_pending"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_enrolment_links_made_at_once_leave_one_usable(people):
+    from hozen.core.models import PasswordReset
+
+    admin = _as(people["sysadmin"])
+    services.reset_second_factor(actor=admin, account=people["investigator"], reason="電話を紛失、本人確認済み")
+    outcomes = race(*[lambda: services.start_enrolment_link(actor=admin, account=people["investigator"])] * 2)
+    assert [o.error for o in outcomes] == [None, None]
+    links = PasswordReset.objects.filter(purpose="enrolment")
+    assert links.count() == 2 and sum(link.usable for link in links) == 1

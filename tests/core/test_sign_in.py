@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hozen.audit.models import AuditEntry
 from hozen.core import services
+from hozen.core.models import Account, PasswordReset
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +195,8 @@ def test_sysadmin_resets_a_lost_second_factor_with_an_audited_reason(people, sig
     assert response.status_code == 200 and "reason" in response.context["form"].errors
     assert TOTPDevice.objects.filter(user=victim).exists(), "a refused reset changes nothing"
     response = admin.post(url, {"reason": "Phone lost; identity checked in person on 2026-11-25"})
-    assert response.status_code == 302
+    assert response.status_code == 200  # the page with the enrolment link, shown once
+    link = response.content.decode().split('id="enrolment-link">', 1)[1].split("<", 1)[0].split("testserver", 1)[1]
     assert not TOTPDevice.objects.filter(user=victim).exists()
     assert not StaticDevice.objects.filter(user=victim).exists()
     assert victim_session.get("/dashboard/")["Location"].startswith("/signin/")
@@ -204,10 +206,29 @@ def test_sysadmin_resets_a_lost_second_factor_with_an_audited_reason(people, sig
     # The reason typed is kept in its own encrypted record, never in the entry (issue 12 §8).
     assert "purpose" not in entry and "Phone lost" not in json.dumps(entry, ensure_ascii=False)
     assert entry["details"]["reset"]["type"] == "core.secondfactorreset"
-    # The user now enrols afresh instead of being locked out.
+    # The password alone does not enrol a new authenticator (no secret is shown) ...
+    thief = Client()
+    thief.post("/signin/", {"username": victim.username, "password": factories.PASSWORD})
+    assert thief.get("/signin/verify/")["Location"] == "/signin/enrol/"
+    refused = thief.get("/signin/enrol/")
+    assert refused.status_code == 403 and b'class="qr"' not in refused.content
+    assert not TOTPDevice.objects.filter(user=victim).exists()
+    # ... the person with the administrator's link does, instead of being locked out.
     client = Client()
+    assert client.get(link)["Location"] == "/signin/"
     client.post("/signin/", {"username": victim.username, "password": factories.PASSWORD})
-    assert client.get("/signin/verify/")["Location"] == "/signin/enrol/"
+    page = client.get("/signin/enrol/")
+    assert page.status_code == 200 and b'class="qr"' in page.content
+    device = TOTPDevice.objects.get(user=victim, confirmed=False)
+    from django_otp.oath import totp
+
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=6):06d}"
+    assert client.post("/signin/enrol/", {"token": code}).status_code == 200  # the recovery codes
+    assert TOTPDevice.objects.get(user=victim).confirmed
+    assert not Account.objects.get(pk=victim.pk).enrolment_needs_link
+    assert _entries("otp.enrolment_link_issued")[-1]["target"]["id"] == str(victim.pk)
+    # The link worked once.
+    assert PasswordReset.objects.get(account=victim, purpose="enrolment").used_at is not None
 
 
 def test_sysadmin_cannot_reset_their_own_second_factor(people, signed_in):

@@ -122,7 +122,7 @@ class ActorMiddleware:
                 request.LANGUAGE_CODE = user.language
             if not user.is_verified() and user.needs_second_factor:
                 exempt = {reverse(name) for name in _OTP_EXEMPT}
-                if request.path not in exempt:
+                if request.path not in exempt and not request.path.startswith(reverse("core:otp_enrol") + "link/"):
                     has_device = user.totpdevice_set.filter(confirmed=True).exists()
                     step = reverse("core:otp_verify" if has_device else "core:otp_enrol")
                     # The page asked for is carried on (checked again where it is used): after the

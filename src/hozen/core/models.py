@@ -114,6 +114,9 @@ class Account(AbstractBaseUser):
     is_active = models.BooleanField(_("active"), default=True)
     # Bumped by "sign out everywhere": it is part of the session hash, so every other session ends.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Issue 14 §3: after an administrator's second-factor reset, a new authenticator is enrolled only
+    # through the one-time link the administrator gave (a password alone must not do).
+    enrolment_needs_link = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     USERNAME_FIELD = "username"
@@ -254,7 +257,14 @@ class PasswordReset(models.Model):
     the new password still needs their second factor at sign-in (a link alone never replaces both).
     """
 
+    class Purpose(models.TextChoices):
+        PASSWORD = "password", _("New password")
+        ENROLMENT = "enrolment", _("New authenticator after a reset")
+
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="password_resets")
+    # password: choose a new password; enrolment: after an administrator's second-factor reset, the
+    # link without which the password alone cannot enrol a new authenticator.
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.PASSWORD)
     secret_hash = models.CharField(max_length=64, unique=True)
     second_factor_lost = models.BooleanField(default=False)
     started_by = models.JSONField()  # by value, like the audit log

@@ -372,12 +372,14 @@ def _session_still_current(actor, account: Account) -> None:
 
 
 @transaction.atomic(durable=True)
-def start_totp_enrolment(*, actor) -> TOTPDevice:
+def start_totp_enrolment(*, actor, link_hash: str | None = None) -> TOTPDevice:
     """The account's enrolment in progress: an unconfirmed TOTP device, which counts only once the
     person proves it with a code. An enrolment already in progress is returned as it is, so two
-    windows opening the enrolment page at once show the same secret, and confirming in either works."""
+    windows opening the enrolment page at once show the same secret, and confirming in either works.
+    After an administrator's reset, only with the enrolment link (`link_hash`: its secret's hash)."""
     account = _own_account(actor, "otp.enrol")
     _session_still_current(actor, account)
+    _enrolment_link(account, link_hash)
     device = TOTPDevice.objects.filter(user=account, confirmed=False).order_by("pk").first()
     if device is not None:
         return device
@@ -387,7 +389,7 @@ def start_totp_enrolment(*, actor) -> TOTPDevice:
 
 
 @transaction.atomic(durable=True)
-def confirm_totp_enrolment(*, actor, device: TOTPDevice | int, token: str) -> list[str]:
+def confirm_totp_enrolment(*, actor, device: TOTPDevice | int, token: str, link_hash: str | None = None) -> list[str]:
     """Confirm the device with a first code; returns fresh one-time recovery codes (shown once).
 
     The account and the device are read afresh and locked: of two confirmations at once one enrols
@@ -415,8 +417,12 @@ def confirm_totp_enrolment(*, actor, device: TOTPDevice | int, token: str) -> li
             "This authenticator was already confirmed in another window; its recovery codes were shown there.",
             field="token")
     policy.require(actor, "otp.enrol", account)
+    link = _enrolment_link(account, link_hash)
     if not device.verify_token(token.strip()):
         raise RuleViolation("wrong_code", "確認コードが正しくありません。", "The code is not correct.", field="token")
+    if link is not None:  # the administrator's link is spent with the enrolment it allowed
+        rows.change(rows.lock(PasswordReset, link.pk), used_at=timezone.now())
+        rows.change(account, enrolment_needs_link=False)
     replaced = list(TOTPDevice.objects.filter(user=account, confirmed=True).values_list("pk", flat=True))
     TOTPDevice.objects.filter(pk__in=replaced).delete()  # before confirming: one confirmed device per account
     rows.change(device, confirmed=True)
@@ -464,7 +470,9 @@ def reset_second_factor(*, actor, account: Account | int, reason: str) -> Accoun
     removed = list(TOTPDevice.objects.filter(user=account).order_by("pk").values_list("pk", flat=True))
     TOTPDevice.objects.filter(pk__in=removed).delete()
     StaticDevice.objects.filter(user=account).delete()
-    rows.change(account, session_generation=account.session_generation + 1)
+    # Issue 14 §3: the new authenticator is enrolled only through the administrator's one-time link
+    # (start_enrolment_link), never with the password alone.
+    rows.change(account, session_generation=account.session_generation + 1, enrolment_needs_link=True)
     # Issue 12 §8: the reason may carry personal data (a name, a phone number), and the log keeps
     # everything for ever; it goes to its own encrypted, shreddable record, which the entry names.
     # Entries written before this change keep the reason they were written with (append-only).
@@ -587,8 +595,8 @@ def start_password_reset(*, actor, account: Account | int, second_factor_lost: b
     account = rows.lock(Account, account)
     policy.require(actor, "password.reset", account)
     now = timezone.now()
-    withdrawn = PasswordReset.objects.filter(account=account, used_at__isnull=True, withdrawn_at__isnull=True).update(
-        withdrawn_at=now)
+    withdrawn = PasswordReset.objects.filter(account=account, purpose=PasswordReset.Purpose.PASSWORD,
+                                             used_at__isnull=True, withdrawn_at__isnull=True).update(withdrawn_at=now)
     secret = secrets.token_urlsafe(32)
     reset = PasswordReset.objects.create(account=account, secret_hash=hash_token_secret(secret),
                                          second_factor_lost=bool(second_factor_lost), started_by=actor.describe(),
@@ -603,7 +611,8 @@ def password_reset_for(secret: str) -> PasswordReset | None:
     """The usable reset a link's secret names, or None (unknown, used, replaced or expired alike)."""
     if not secret or len(secret) > 100:
         return None
-    reset = PasswordReset.objects.select_related("account").filter(secret_hash=hash_token_secret(secret)).first()
+    reset = PasswordReset.objects.select_related("account").filter(
+        secret_hash=hash_token_secret(secret), purpose=PasswordReset.Purpose.PASSWORD).first()
     return reset if reset is not None and reset.usable and reset.account.is_active else None
 
 
@@ -628,9 +637,10 @@ def complete_password_reset(*, actor, secret: str, password: str) -> Account:
     _end_sessions(account)
     details: dict = {"reset": reset, "session_generation": account.session_generation,
                      "second_factor_removed": False}
-    if reset.second_factor_lost:
+    if reset.second_factor_lost:  # the password link itself is the proof the new enrolment needs
         TOTPDevice.objects.filter(user=account).delete()
         StaticDevice.objects.filter(user=account).delete()
+        rows.change(account, enrolment_needs_link=False)
         details["second_factor_removed"] = True
         details["tokens_revoked"] = _revoke_tokens(actor, account, reason="password_and_second_factor_reset")
     audit.record(actor, "password.reset_completed", account, details=details)
@@ -681,3 +691,45 @@ def set_password(*, actor, account: Account | int, password: str) -> Account:
     _end_sessions(account)
     audit.record(actor, "password.set", account, details={"session_generation": account.session_generation})
     return account
+
+
+# --- enrolment after an administrator's second-factor reset (issue 14 §3) ----------------------------
+
+ENROLMENT_LINK_REQUIRED = ("enrolment_link_required",
+                           "二要素認証がリセットされています。新しい認証アプリの設定には、システム管理者から受け取ったリンクを開いてください。",
+                           "Your second factor was reset: open the link your system administrator gave you to set up "
+                           "a new authenticator app.")
+
+
+def _enrolment_link(account: Account, link_hash: str | None) -> PasswordReset | None:
+    """The usable enrolment link the session brought, when the account needs one (else None);
+    refused when it needs one and has none."""
+    if not account.enrolment_needs_link:
+        return None
+    link = (PasswordReset.objects.filter(secret_hash=link_hash, account=account,
+                                         purpose=PasswordReset.Purpose.ENROLMENT).first() if link_hash else None)
+    if link is None or not link.usable:
+        raise RuleViolation(*ENROLMENT_LINK_REQUIRED, field="token")
+    return link
+
+
+@transaction.atomic(durable=True)
+def start_enrolment_link(*, actor, account: Account | int) -> tuple[PasswordReset, str]:
+    """After a second-factor reset: a one-time link (shown once) without which the person cannot
+    enrol a new authenticator; a newer link replaces an older one. Audited
+    `otp.enrolment_link_issued`."""
+    account = rows.lock(Account, account)
+    policy.require(actor, "otp.reset", account)
+    if not account.enrolment_needs_link:
+        raise RuleViolation("no_reset_pending", f"{account.username} の二要素認証はリセットされていません。",
+                            f"{account.username}'s second factor has not been reset.")
+    now = timezone.now()
+    withdrawn = PasswordReset.objects.filter(account=account, purpose=PasswordReset.Purpose.ENROLMENT,
+                                             used_at__isnull=True, withdrawn_at__isnull=True).update(withdrawn_at=now)
+    secret = secrets.token_urlsafe(32)
+    link = PasswordReset.objects.create(account=account, purpose=PasswordReset.Purpose.ENROLMENT,
+                                        secret_hash=hash_token_secret(secret), started_by=actor.describe(),
+                                        created_at=now, expires_at=now + dt.timedelta(hours=PASSWORD_RESET_HOURS))
+    audit.record(actor, "otp.enrolment_link_issued", account, details={
+        "link": link, "expires_at": link.expires_at, "earlier_links_withdrawn": withdrawn})
+    return link, secret

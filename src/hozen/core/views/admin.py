@@ -34,9 +34,7 @@ def reset_second_factor(request, pk: int):
         except RuleViolation as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message(request.LANGUAGE_CODE))
         else:
-            messages.success(request, _("The second factor of %(user)s was reset. They will enrol a new one "
-                                        "at their next sign-in.") % {"user": account.username})
-            return redirect("core:accounts")
+            return _enrolment_link(request, account)
     return render(request, "core/reset_second_factor.html", {"form": form, "target": account})
 
 
@@ -77,3 +75,21 @@ def start_password_reset(request, pk: int):
         link = request.build_absolute_uri(reverse("core:password_reset", args=[secret]))
         return render(request, "core/password_reset_link.html", {"target": account, "reset": reset, "link": link})
     return render(request, "core/password_reset_start.html", {"form": form, "target": account})
+
+
+def _enrolment_link(request, account):
+    link, secret = services.start_enrolment_link(actor=request.actor, account=account)
+    url = request.build_absolute_uri(reverse("core:enrolment_link", args=[secret]))
+    return render(request, "core/enrolment_link.html", {"target": account, "reset": link, "link": url})
+
+
+@login_required
+@require_http_methods(["POST"])
+def new_enrolment_link(request, pk: int):
+    """A new enrolment link for someone whose second factor was reset (the first lost or expired)."""
+    account = queries.account_for(request.actor, pk)
+    try:
+        return _enrolment_link(request, account)
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+        return redirect("core:accounts")

@@ -16,7 +16,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -158,6 +158,18 @@ def _qr_data_uri(device: TOTPDevice) -> str:
     return segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 
+#: The session key holding the hash of the enrolment link the person opened (issue 14 §3).
+ENROLMENT_LINK = "hozen_enrolment_link"
+
+
+@require_GET
+def enrolment_link(request, secret: str):
+    """The administrator's link after a second-factor reset: kept (as its hash) in this browser's
+    session, through sign-in, for the enrolment page."""
+    request.session[ENROLMENT_LINK] = services.hash_token_secret(secret[:100])
+    return redirect("core:otp_enrol" if request.user.is_authenticated else "core:login")
+
+
 @require_http_methods(["GET", "POST"])
 def otp_enrol(request):
     if not request.user.is_authenticated:
@@ -168,16 +180,18 @@ def otp_enrol(request):
         return redirect(with_next("core:otp_verify", _given_next(request)))
     device = request.user.totpdevice_set.filter(confirmed=False).first()
     form = EnrolForm(request.POST or None)
+    link_hash = request.session.get(ENROLMENT_LINK)
     try:
         if request.method == "POST" and form.is_valid():
             # No enrolment in progress any more (a reset removed it): the service says so.
             codes = services.confirm_totp_enrolment(actor=request.actor, device=device.pk if device else None,
-                                                    token=form.cleaned_data["token"])
+                                                    token=form.cleaned_data["token"], link_hash=link_hash)
+            request.session.pop(ENROLMENT_LINK, None)
             otp_login(request, device)
             services.record_sign_in(actor=request.actor, method="password+totp_enrolment")
             return render(request, "core/recovery_codes.html", {"codes": codes, "continue_to": safe_next(request)})
-        if device is None:
-            device = services.start_totp_enrolment(actor=request.actor)
+        if device is None or request.user.enrolment_needs_link:
+            device = services.start_totp_enrolment(actor=request.actor, link_hash=link_hash)
     except services.ChangedMeanwhile as exc:
         # Confirmed in another window, removed by an administrator's reset, or the session ended a
         # moment ago: this page's secret is no longer the one to confirm. Say so on the page that
@@ -185,6 +199,9 @@ def otp_enrol(request):
         messages.error(request, exc.message(request.LANGUAGE_CODE))
         return redirect(with_next("core:otp_verify", _given_next(request)))
     except RuleViolation as exc:
+        if exc.code == services.ENROLMENT_LINK_REQUIRED[0]:  # the password alone: no secret shown
+            return render(request, "core/otp_enrol.html", {"link_required": exc.message(request.LANGUAGE_CODE)},
+                          status=403)
         form.add_error("token", exc.message(request.LANGUAGE_CODE))
     secret = base64.b32encode(device.bin_key).decode()
     return render(request, "core/otp_enrol.html",
