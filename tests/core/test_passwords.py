@@ -221,3 +221,15 @@ def test_two_enrolment_links_made_at_once_leave_one_usable(people):
     assert [o.error for o in outcomes] == [None, None]
     links = PasswordReset.objects.filter(purpose="enrolment")
     assert links.count() == 2 and sum(link.usable for link in links) == 1
+
+
+def test_the_log_still_replays_the_accounts_after_password_changes(people, signed_in):
+    from hozen.audit.reconcile import reconcile
+
+    admin = _as(people["sysadmin"])
+    _, secret = services.start_password_reset(actor=admin, account=people["esi_manager"])
+    services.complete_password_reset(actor=Actor.for_account(people["esi_manager"], None, channel="web"),
+                                     secret=secret, password=NEW)
+    services.set_password(actor=Actor.operator("tests"), account=people["auditor"], password=NEW)
+    report = reconcile(kinds=["account"])
+    assert report.ok, report

@@ -30,10 +30,11 @@ from hozen.audit.reconcile import Replayer, details
 
 from .models import Account, ApiToken, RoleAssignment
 
+SESSION_ENDINGS = frozenset({"session.signed_out_everywhere", "otp.reset", "password.reset_completed",
+                             "password.changed", "password.set"})
 ACCOUNT_ACTIONS = frozenset({"account.created", "role.assigned", "role.revoked", "profile.language_set",
-                             "session.signed_out_everywhere", "otp.reset"})
+                             *SESSION_ENDINGS})
 ACCOUNT_FIELDS = ("username", "active", "roles", "language", "session_generation")
-SESSION_ENDINGS = frozenset({"session.signed_out_everywhere", "otp.reset"})
 
 
 def _role(d: dict) -> str:
