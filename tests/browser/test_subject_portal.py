@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 
 import pypdf
@@ -24,6 +25,7 @@ from playwright.sync_api import expect
 from hozen.assessment import services
 from hozen.assessment.models import AssessmentCase, Complaint, QuestionnaireSection
 from hozen.assessment.states import State
+from hozen.audit.models import AuditEntry
 from tests import factories
 from tests.assessment.conftest import REASONS, answers, world  # noqa: F401  (the world fixture)
 
@@ -350,3 +352,35 @@ def test_a_section_saved_in_another_tab_is_never_overwritten_and_the_typing_stay
         assert stored()[0] == 2
     finally:
         context.close()
+
+
+def test_a_nominated_official_reaches_and_consents_to_their_own_assessment_from_one_account(
+        page, live_server, shipped_packs, world):  # noqa: F811
+    """The journey that failed (issue 14 §1): the security officer nominates the organ's ESI manager
+    and gives the notice; she signs in as ESI manager, finds her own assessment on her dashboard,
+    opens it as the assessed person, reads the notice and consents, all from her one account."""
+    official = world.people["esi_manager"]
+    case = services.nominate(actor=world["security"], person=official.person, department="情報管理課",
+                             post="課長補佐", listing_agreed_on=timezone.localdate()).case
+    services.give_notice(actor=world["security"], case=case)
+
+    password_step(page, live_server, official)
+    page.get_by_label(ja("Code from your authenticator app, or a recovery code"), exact=True).fill(
+        factories.current_totp(official))
+    page.get_by_role("button", name=ja("Confirm"), exact=True).click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    panel = page.locator("#panel-own-assessment")
+    expect(panel).to_be_visible()
+    panel.get_by_role("button", name=ja("Open my assessment")).click()
+    expect(page).to_have_url(re.compile(r"/assessment/portal/$"))
+    expect(page.locator("#role-switch select")).to_have_value(
+        str(official.active_assignments().get(role="subject").pk))
+    page.goto(live_server.url + f"/assessment/portal/{case.pk}/notice/")
+    expect(page.locator("#notice-text")).to_contain_text("同意しないことができます")
+    page.get_by_label(ja("I consent to the aptitude assessment")).check()
+    page.get_by_label(ja("Code from your authenticator app"), exact=True).fill(next_totp(official))
+    page.get_by_role("button", name=ja("Send my decision")).click()
+    expect(page).to_have_url(re.compile(rf"/assessment/portal/{case.pk}/$"))
+    assert AssessmentCase.objects.get(pk=case.pk).state == State.CONSENTED
+    consent = AuditEntry.objects.filter(action="assessment.consent").order_by("-id").first()
+    assert json.loads(consent.data)["actor"]["role"] == "subject"  # recorded as the assessed person

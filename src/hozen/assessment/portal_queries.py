@@ -204,3 +204,12 @@ def adverse_reports(actor, case: AssessmentCase) -> list[dict]:
         texts = reveal_many(actor, r, fields, purpose=PURPOSE)
         rows.append({"report": r, "text": texts["text"], "outcome_reasons": texts.get("outcome_reasons")})
     return rows
+
+
+def own_open_case_exists(person_id: int) -> bool:
+    """Whether the person has a case in progress, up to its result's notification (for the header of
+    their other roles' pages: a way into "my assessment"; a yes or no about their own case, shown to
+    them only). Afterwards the result and any complaint are reached through the role switcher."""
+    from .states import OPEN
+
+    return AssessmentCase.objects.filter(person_id=person_id, state__in=OPEN).exists()

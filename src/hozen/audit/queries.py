@@ -394,6 +394,7 @@ PURPOSE_LABELS = {
     "complaint_handling": _("Handling of a complaint"),
     "case_work": _("Work on the assessment case"),
     "subject_access": _("Your own access to your case"),
+    "ledger_export": _("A designation ledger file downloaded by the person who asked for it"),
     "questionnaire_submission": _("Submission of your questionnaire (its copy and hash)"),
     "questionnaire_confirmation": _("Your confirmation of a questionnaire section"),
     "reassessment_prefill": _("Your earlier answers carried into the re-assessment"),

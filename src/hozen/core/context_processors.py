@@ -4,7 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .extensions import nav_for
+from .extensions import nav_for, shell_context
 from .roles import Role
 
 # Navigation per role: (label, url name, args). Later issues add their screens here.
@@ -34,10 +34,12 @@ def shell(request):
     nav = [(_("Dashboard"), reverse("core:dashboard"))]
     nav += [(label, reverse(name)) for label, name in _NAV.get(actor.role, []) + nav_for(actor.role)]
     nav.append((_("Profile and security"), reverse("core:profile")))
+    assignments = getattr(request, "assignments", [])
     return {
         "actor": actor,
         "active_assignment": actor.assignment,
-        "assignments": getattr(request, "assignments", []),
+        "assignments": assignments,
         "nav": nav,
         "idle_minutes": settings.SESSION_IDLE_MINUTES,
+        **shell_context(actor, assignments),
     }

@@ -3,7 +3,9 @@
 Each module in ``UI_EXTENSIONS`` may define:
 
 - ``NAV``: ``{role: [(label, url_name), ...]}``, appended to that role's main navigation;
-- ``dashboard_context(actor, role) -> dict``: extra context for ``core/dashboards/<role>.html``.
+- ``dashboard_context(actor, role) -> dict``: extra context for ``core/dashboards/<role>.html``;
+- ``shell_context(actor, assignments) -> dict``: extra context for every signed-in page (the
+  header and navigation), from the actor and the account's active role assignments.
 
 Modules are imported lazily (on the first page) so apps can import core freely.
 """
@@ -38,4 +40,13 @@ def dashboard_context(actor, role: str) -> dict:
         provider = getattr(module, "dashboard_context", None)
         if provider is not None:
             context.update(provider(actor, role) or {})
+    return context
+
+
+def shell_context(actor, assignments) -> dict:
+    context: dict = {}
+    for module in _modules():
+        provider = getattr(module, "shell_context", None)
+        if provider is not None:
+            context.update(provider(actor, assignments) or {})
     return context

@@ -207,6 +207,43 @@ def _assign_role(*, actor, account: Account, role: str, organisation: Organisati
     return assignment
 
 
+def give_subject_roles(*, actor, people: dict[int, Organisation], case_ids: dict[int, int]) -> int:
+    """The person, not the role, owns their case (issue 14 §1): every active account of each person
+    nominated (``people``: person id → the nominating organisation) gets the assessed-person role
+    there, if it has no assessed-person role yet, so the case is reached from the role switcher
+    whatever role the account holds. Called by the assessment's nomination services inside their own
+    transaction, under their policy decision (the nomination); each an audit entry `role.assigned`
+    with reason `nominated` and the case. Returns how many were given."""
+    if not people:
+        return 0
+    having = set(RoleAssignment.objects.filter(account__person_id__in=list(people), role=Role.SUBJECT,
+                                               revoked_at__isnull=True).values_list("account_id", flat=True))
+    accounts = [a for a in Account.objects.filter(person_id__in=list(people), is_active=True).order_by("pk")
+                if a.pk not in having]
+    if not accounts:
+        return 0
+    new = [RoleAssignment(account=a, role=Role.SUBJECT, organisation=people[a.person_id]) for a in accounts]
+    try:
+        with transaction.atomic():
+            made = RoleAssignment.objects.bulk_create(new)  # one statement for a bulk nomination
+    except IntegrityError:  # one was given a moment ago by another nomination: one by one, skipping it
+        made = []
+        for assignment in new:
+            try:
+                with transaction.atomic():
+                    assignment.pk = None
+                    assignment.save()
+                    made.append(assignment)
+            except IntegrityError:
+                continue
+    if not made:
+        return 0
+    audit.record_many(actor, [audit.Entry("role.assigned", a.account, details={
+        "role": a.role, "organisation": a.organisation.code, "assignment": a.pk, "reason": "nominated",
+        "case": case_ids.get(a.account.person_id)}) for a in made])
+    return len(made)
+
+
 @transaction.atomic(durable=True)
 def assign_role(*, actor, account: Account | int, role: str, organisation: Organisation | int) -> RoleAssignment:
     """Give an account another role. The account is locked first, so two assignments of one role at

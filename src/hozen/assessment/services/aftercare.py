@@ -12,6 +12,7 @@ from hozen import audit
 from hozen.access import policy
 from hozen.core import rows
 from hozen.core.errors import RuleViolation
+from hozen.core.services import give_subject_roles
 from hozen.core.text import EARLIEST_DATE, check_date, clean, visible_length
 from hozen.rules.queries import current_pack
 
@@ -167,6 +168,8 @@ def _open_reassessment(actor, clearance: Clearance, original: AssessmentCase, re
     audit.record(actor, "assessment.nominate", case, details=person_details(
         case, organ=case.organ.code, nominator=case.nominating_organisation.code, tier=case.tier,
         trigger=case.trigger, reported_by=actor.organisation.code))
+    give_subject_roles(actor=actor, people={case.person_id: case.nominating_organisation},
+                       case_ids={case.person_id: case.pk})
     return case
 
 

@@ -16,6 +16,7 @@ from hozen.access import policy
 from hozen.core import rows as locking
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Account, Person, RoleAssignment
+from hozen.core.services import give_subject_roles
 from hozen.core.text import forbidden_position
 from hozen.operators.models import Contract
 from hozen.rules.queries import current_pack
@@ -208,6 +209,8 @@ def _open_many(actor, rows: list[tuple[Person, dict]], *, organ, nominating, con
         audit.record_many(actor, [audit.Entry("assessment.nominate", case, details=person_details(
             case, organ=organ.code, nominator=nominating.code, tier=case.tier, trigger=case.trigger,
             contract=contract_ref)) for case in new_cases])
+        give_subject_roles(actor=actor, people={case.person_id: nominating for case in new_cases},
+                           case_ids={case.person_id: case.pk for case in new_cases})
     if held:
         try:
             with transaction.atomic():

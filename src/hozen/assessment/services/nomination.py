@@ -18,6 +18,7 @@ from hozen.access import policy
 from hozen.core import rows
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account, Organisation, Person
+from hozen.core.services import give_subject_roles
 from hozen.core.text import forbidden_position
 from hozen.operators.models import Contract
 from hozen.rules.models import Tier
@@ -177,6 +178,7 @@ def _open(actor, *, person, organ, nominating, contract, fields: dict, pack) -> 
     audit.record(actor, "assessment.nominate", case, details=person_details(
         case, organ=organ.code, nominator=nominating.code, tier=case.tier, trigger=case.trigger,
         contract=contract.reference if contract else None))
+    give_subject_roles(actor=actor, people={person.pk: nominating}, case_ids={person.pk: case.pk})
     return Nomination(case=case)
 
 
@@ -275,6 +277,8 @@ def decline_exemption(*, actor, exemption: Exemption | int, reason: str) -> Asse
         case, organ=case.organ.code, nominator=case.nominating_organisation.code, tier=case.tier,
         trigger=case.trigger, contract=case.contract.reference if case.contract_id else None,
         exemption_declined=exemption.pk))
+    give_subject_roles(actor=actor, people={case.person_id: case.nominating_organisation},
+                       case_ids={case.person_id: case.pk})
     return case
 
 

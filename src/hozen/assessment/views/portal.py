@@ -62,6 +62,18 @@ NAV: dict = {Role.SUBJECT: [(gettext_lazy("My assessment"), "assessment:portal_h
 AUTOSAVE_HEADER = "X-Hozen-Autosave"
 
 
+def shell_context(actor, assignments) -> dict:
+    """The person owns their case (issue 14 §1): acting in another role, an account whose person has
+    an open assessment gets a way to their own case in the navigation and on the dashboard (it
+    switches to the assessed-person role, so none of the official work is shown there)."""
+    if actor.account is None or actor.role == Role.SUBJECT:
+        return {}
+    subject = next((a for a in assignments if a.role == Role.SUBJECT), None)
+    if subject is None or not pq.own_open_case_exists(actor.account.person_id):
+        return {}
+    return {"own_assessment": subject}
+
+
 def dashboard_context(actor, role: str) -> dict:
     """The subject's dashboard: their cases with stage and target date, and their clearances (a read
     of their own case, on their list of reads)."""

@@ -57,7 +57,7 @@ def switch_role(request):
     # The service reads the assignment afresh and refuses one revoked since this request began.
     assignment = services.switch_role(actor=request.actor, assignment=assignment.pk)
     request.session[ACTIVE_ASSIGNMENT] = assignment.pk
-    return redirect("core:dashboard")
+    return redirect(safe_next(request, default="core:dashboard"))
 
 
 @require_POST
