@@ -289,6 +289,21 @@ STORAGES = {
 # Work that follows a request (hozen.core.tasks): queued as rows of this database, in the service's
 # own transaction, and run by `hozen jobs worker`. A task's arguments are ids, never personal data.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# E-mail notices (hozen.core.notices): SMTP with HOZEN_EMAIL_HOST, else printed on the console (the
+# demo). Links in them start with HOZEN_BASE_URL, the address people reach Hozen at.
+HOZEN_BASE_URL = os.environ.get("HOZEN_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+if os.environ.get("HOZEN_EMAIL_HOST", "").strip():
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["HOZEN_EMAIL_HOST"].strip()
+    EMAIL_PORT = _int("HOZEN_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("HOZEN_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("HOZEN_EMAIL_PASSWORD", "")
+    # STARTTLS unless turned off (HOZEN_EMAIL_STARTTLS=0, e.g. a relay on the same host).
+    EMAIL_USE_TLS = os.environ.get("HOZEN_EMAIL_STARTTLS", "1").strip().lower() not in ("0", "false", "no", "off")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("HOZEN_EMAIL_FROM", "hozen@localhost").strip()
 # API tokens end this many days after they are made (issue 14 §3); `hozen tokens create --days N` for less.
 HOZEN_API_TOKEN_DAYS = _int("HOZEN_API_TOKEN_DAYS", 90)
 # How long a task worker's heartbeat lasts; a running task whose worker missed it is queued again.

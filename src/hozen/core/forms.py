@@ -69,3 +69,8 @@ class ChangePasswordForm(forms.Form):
     def clean(self):
         _same(self, "new_password", "new_password_again")
         return self.cleaned_data
+
+
+class EmailForm(forms.Form):
+    email = forms.CharField(label=_("E-mail address for notices"), max_length=254,
+                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))

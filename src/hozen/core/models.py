@@ -110,6 +110,10 @@ class Account(AbstractBaseUser):
     username = models.CharField(_("user name"), max_length=64, unique=True, validators=[username_validator])
     person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="account", verbose_name=_("person"))
     email = models.EmailField(_("e-mail"), blank=True)
+    # Issue 14 §6: notices are sent only to a verified address (the link in a verification e-mail),
+    # and only of the kinds the person keeps on (hozen.core.notices.KINDS; missing means on).
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True, editable=False)
+    notice_preferences = models.JSONField(_("e-mail notices"), default=dict, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")], default="ja")
     is_active = models.BooleanField(_("active"), default=True)
     # Bumped by "sign out everywhere": it is part of the session hash, so every other session ends.
@@ -283,6 +287,31 @@ class PasswordReset(models.Model):
     @property
     def usable(self) -> bool:
         return self.used_at is None and self.withdrawn_at is None and self.expires_at > timezone.now()
+
+
+class EmailVerification(models.Model):
+    """A link sent to an address the person gave, to prove it is theirs (issue 14 §6). Only a
+    SHA-256 of the secret is kept; it works once, for a day; a newer one replaces it."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="email_verifications")
+    address = models.EmailField()
+    # Set by the task that sends the link (the secret exists only there and in the e-mail).
+    secret_hash = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 - unique: NULL until sent
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail verification")
+        verbose_name_plural = _("e-mail verifications")
+
+    def __str__(self) -> str:
+        return f"e-mail verification {self.pk}"  # never the address
+
+    @property
+    def usable(self) -> bool:
+        return self.verified_at is None and self.withdrawn_at is None and self.expires_at > timezone.now()
 
 
 class IdempotencyRecord(models.Model):

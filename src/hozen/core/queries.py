@@ -42,7 +42,16 @@ def profile_for(actor) -> dict:
         "recovery_codes_left": sum(d.token_set.count() for d in account.staticdevice_set.all()),
         "needs_second_factor": account.needs_second_factor,
         "tokens": tokens_for(actor, account),
+        "email_pending": account.email_verifications.filter(verified_at__isnull=True, withdrawn_at__isnull=True)
+        .order_by("-created_at").first(),
+        "notice_kinds": _notice_kinds(account),
     }
+
+
+def _notice_kinds(account) -> list[dict]:
+    from .notices import KINDS, wants
+
+    return [{"code": k.code, "label": k.label, "on": wants(account, k.code)} for k in KINDS.values()]
 
 
 def tokens_for(actor, account):

@@ -32,7 +32,16 @@ from hozen.access import policy
 
 from . import rows
 from .errors import NotFound, RuleViolation
-from .models import Account, ApiToken, Organisation, PasswordReset, Person, RoleAssignment, SecondFactorReset
+from .models import (
+    Account,
+    ApiToken,
+    EmailVerification,
+    Organisation,
+    PasswordReset,
+    Person,
+    RoleAssignment,
+    SecondFactorReset,
+)
 from .roles import ROLE_ORGANISATION_KINDS, OrganisationKind, Role
 from .text import check_date, clean
 
@@ -770,3 +779,79 @@ def start_enrolment_link(*, actor, account: Account | int) -> tuple[PasswordRese
     audit.record(actor, "otp.enrolment_link_issued", account, details={
         "link": link, "expires_at": link.expires_at, "earlier_links_withdrawn": withdrawn})
     return link, secret
+
+
+# --- e-mail address and notice preferences (issue 14 §6) -----------------------------------------------
+
+EMAIL_VERIFICATION_HOURS = 24
+
+
+@transaction.atomic(durable=True)
+def request_email_verification(*, actor, address: str) -> EmailVerification:
+    """The person gives an address; a link to prove it is theirs is e-mailed there (through the task
+    queue). Until they follow it, notices keep going to the address verified before, if any.
+    Audited `profile.email_verification_requested` (never the address: it is personal data)."""
+    from django.core.validators import validate_email
+
+    from . import notices, tasks
+
+    account = _own_account(actor, "profile.update")
+    address = clean(address, field="email", label=("メールアドレス", "E-mail address"), max_length=254,
+                    required=True).lower()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise RuleViolation("invalid_email", "メールアドレスの形式が正しくありません。",
+                            "This is not an e-mail address.", field="email") from None
+    now = timezone.now()
+    EmailVerification.objects.filter(account=account, verified_at__isnull=True, withdrawn_at__isnull=True).update(
+        withdrawn_at=now)
+    verification = EmailVerification.objects.create(account=account, address=address, created_at=now,
+                                                     expires_at=now + dt.timedelta(hours=EMAIL_VERIFICATION_HOURS))
+    tasks.enqueue(notices.send_verification, verification.pk)
+    audit.record(actor, "profile.email_verification_requested", account, details={"verification": verification})
+    return verification
+
+
+@transaction.atomic(durable=True)
+def verify_email(*, secret: str, request_id: str | None = None) -> Account:
+    """The link from the verification e-mail: the address becomes the account's verified address.
+    Works once, within a day, and only the newest link. Audited `profile.email_verified`, as the
+    account's owner."""
+    from .actor import Actor
+
+    found = (EmailVerification.objects.filter(secret_hash=hash_token_secret(secret)).first()
+             if secret and len(secret) <= 100 else None)
+    if found is None or not found.usable:
+        raise RuleViolation("verification_link_unusable", "この確認リンクは使えません（使用済み、期限切れ、又は新しいリンクに置き換えられました）。",
+                            "This confirmation link no longer works (used, expired, or replaced by a newer one).")
+    account = rows.lock(Account, found.account_id)
+    verification = rows.lock(EmailVerification, found.pk)
+    if not verification.usable:
+        raise RuleViolation("verification_link_unusable", "この確認リンクは既に使われました。",
+                            "This confirmation link was already used.")
+    now = timezone.now()
+    rows.change(verification, verified_at=now)
+    rows.change(account, email=verification.address, email_verified_at=now)
+    actor = Actor.for_account(account, None, channel="web", request_id=request_id)
+    audit.record(actor, "profile.email_verified", account, details={"verification": verification})
+    return account
+
+
+@transaction.atomic(durable=True)
+def set_notice_preferences(*, actor, on: dict[str, bool]) -> Account:
+    """Which kinds of e-mail notice the person keeps on (`hozen.core.notices.KINDS`): the kinds
+    named in `on` are set, the others keep their choice. Audited `profile.notice_preferences_set`
+    with the kinds turned off."""
+    from .notices import KINDS, wants
+
+    account = _own_account(actor, "profile.update")
+    unknown = sorted(set(on) - set(KINDS))
+    if unknown:
+        raise RuleViolation("unknown_notice_kind", f"通知の種類 {unknown[0]!r} はありません。",
+                            f"There is no notice kind {unknown[0]!r}.", field="notices")
+    preferences = {kind: bool(on[kind]) if kind in on else wants(account, kind) for kind in KINDS}
+    if rows.change(account, notice_preferences=preferences):
+        audit.record(actor, "profile.notice_preferences_set", account,
+                     details={"off": sorted(k for k, v in preferences.items() if not v)})
+    return account

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core import rows
+from hozen.core import notices, rows
 from hozen.core.errors import RuleViolation
 from hozen.core.models import Organisation
 from hozen.core.text import clean, visible_length
@@ -426,6 +426,7 @@ def remind_reviews_due(*, actor, on: dt.date | None = None) -> int:
     if rows:
         audit.record(actor, "designation.review_reminders", {"type": "designation.review_reminder", "id": str(on)},
                      details={"count": len(rows), "on": on})
+        notices.queue_for_role("esi_manager", {r.organisation_id for r in rows}, "review_due", "dashboard")
     return len(rows)
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core import rows
+from hozen.core import notices, rows
 from hozen.core.errors import RuleViolation
 from hozen.rules.queries import current_pack
 
@@ -156,4 +156,5 @@ def notify_result(*, actor, case: AssessmentCase | int) -> Clearance:
     audit.record(actor, "assessment.notify_result", case, details=person_details(
         case, outcome=adjudication.outcome, valid_until=until, clearance=clearance,
         reasons_included=not adjudication.reasons_waived, notice=notice, retain_until=case.retain_until))
+    notices.queue_for_person(case.person_id, "result_to_read", "portal")
     return clearance

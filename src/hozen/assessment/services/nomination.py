@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core import rows
+from hozen.core import notices, rows
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account, Organisation, Person
 from hozen.core.services import give_subject_roles
@@ -298,4 +298,5 @@ def give_notice(*, actor, case: AssessmentCase | int, language: str = "ja") -> A
     hashes = papers.keep(case, CaseDocument.Kind.NOTICE)
     audit.record(actor, "assessment.give_notice", case, details=person_details(
         case, language=language, notice_pdf_sha256=hashes))
+    notices.queue_for_person(case.person_id, "consent_awaited", "portal")  # says only: something waits
     return case

@@ -132,6 +132,49 @@ def change_password(request):
 
 @login_required
 @require_POST
+def set_email(request):
+    """The person gives an address for notices; a confirmation link goes there."""
+    from ..forms import EmailForm
+
+    form = EmailForm(request.POST)
+    if form.is_valid():
+        try:
+            services.request_email_verification(actor=request.actor, address=form.cleaned_data["email"])
+        except RuleViolation as exc:
+            messages.error(request, exc.message(request.LANGUAGE_CODE))
+        else:
+            messages.success(request, _("We sent a confirmation link to that address. Notices go there once you "
+                                        "open it."))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("core:profile")
+
+
+@login_required
+@require_POST
+def set_notices(request):
+    """Which e-mail notices the person keeps on (each a checkbox named after its kind)."""
+    from ..notices import KINDS
+
+    services.set_notice_preferences(actor=request.actor, on={k: k in request.POST for k in KINDS})
+    messages.success(request, _("Your notice choices were saved."))
+    return redirect("core:profile")
+
+
+@require_http_methods(["GET"])
+def verify_email(request, secret: str):
+    """The link from the confirmation e-mail (works signed in or out)."""
+    try:
+        services.verify_email(secret=secret, request_id=getattr(request, "request_id", None))
+    except RuleViolation as exc:
+        messages.error(request, exc.message(request.LANGUAGE_CODE))
+    else:
+        messages.success(request, _("Your e-mail address is confirmed. Notices will be sent there."))
+    return redirect("core:profile" if request.user.is_authenticated else "core:login")
+
+
+@login_required
+@require_POST
 def revoke_token(request, pk: int):
     """The owner ends one of their API tokens (audited)."""
     token = queries.own_token_for(request.actor, pk)  # 404: not the caller's
