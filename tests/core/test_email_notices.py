@@ -219,3 +219,13 @@ def test_the_notice_choices_on_the_profile(people, signed_in):
     client.post("/profile/notices/", {"consent_awaited": "on", "result_to_read": "on"})
     account = Account.objects.get(pk=people["esi_manager"].pk)
     assert [k for k in notices.KINDS if notices.wants(account, k)] == ["consent_awaited", "result_to_read"]
+
+
+def test_a_new_draft_tells_the_organ_heads_delegates_without_its_title(smtp, people, make_designation_for_meti):
+    _verified(people["organ_head"], "head@example.go.jp")
+    _verified(people["esi_manager"], "esi@example.go.jp")
+    make_designation_for_meti()
+    tasks.run_ready()
+    assert [m["to"] for m in smtp] == [["head@example.go.jp"]]
+    assert "送電網" not in smtp[0]["body"] + smtp[0]["subject"]
+    assert "https://hozen.example.go.jp/designations/" in smtp[0]["body"]

@@ -182,6 +182,8 @@ def create_draft(*, actor, organisation: Organisation, tier: str = Tier.ESI, **f
     _event(actor, designation, Event.Kind.DRAFTED, pack=pack)
     audit.record(actor, "designation.drafted", designation,
                  details={"organisation": organisation.code, "state": State.DRAFT, "version": designation.version})
+    # The organ head's delegates approve drafts: told only that one waits (never its title).
+    notices.queue_for_role("organ_head", {organisation.pk}, "draft_decision", "designations")
     return designation
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core import rows
+from hozen.core import notices, rows
 from hozen.core.errors import RuleViolation
 from hozen.core.services import give_subject_roles
 from hozen.core.text import EARLIEST_DATE, check_date, clean, visible_length
@@ -290,6 +290,7 @@ def decide_complaint(*, actor, complaint: Complaint | int, outcome: str, reasons
             ended_at=now)
     event(actor, case, "complaint_decided", complaint=complaint.pk, outcome=outcome)
     audit.record(actor, "assessment.decide_complaint", complaint, details=complaint_details(case, complaint))
+    notices.queue_for_person(case.person_id, "complaint_answered", "portal")
     return complaint
 
 
