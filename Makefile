@@ -38,10 +38,13 @@ demo: venv
 	PORT=$(PORT) $(BIN)/hozen serve --port $(PORT)
 
 # pytest exits 5 when no test ran: make fails on any non-zero exit, so "no tests" fails too.
+# The suite runs on every core (pytest-xdist; each test file whole on one worker, TEST_WORKERS=0 for
+# one process): each worker has its own test database (SQLite file, or test_<db>_gw<n> on PostgreSQL).
+TEST_WORKERS ?= auto
 test: venv-dev chromium
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The fuzz test of the test run, longer: more cases per operation (150 in make test), no time limit.
 HOZEN_FUZZ_EXAMPLES ?= 1000

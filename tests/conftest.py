@@ -20,6 +20,22 @@ def _fast_hashers(settings, request):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pack_caches():
+    """Forget the rules packs remembered by id (handling facts, rendered briefings) before each test.
+
+    Hozen keeps them for the process's lifetime because a published pack never changes and its id
+    is never reused. In the test run ids are reused: a test's rolled-back transaction and a
+    transactional test's flush free them, and the next pack gets the same id with another content
+    (a v2 published by one test, the shipped v1 reloaded after a flush). Under pytest-xdist the
+    order of files changed and a handler's acknowledged briefing was checked against a stale pack.
+    """
+    from hozen.handling import briefings, facts
+
+    facts._PACKS.clear()
+    briefings._render.cache_clear()
+
+
 @pytest.fixture
 def operator():
     from hozen.core.actor import Actor
