@@ -42,7 +42,17 @@ def profile_for(actor) -> dict:
         "recovery_codes_left": sum(d.token_set.count() for d in account.staticdevice_set.all()),
         "needs_second_factor": account.needs_second_factor,
         "tokens": tokens_for(actor, account),
+        "passkeys": passkeys_for(actor, account),
     }
+
+
+def passkeys_for(actor, account):
+    """An account's passkeys, oldest first: name, when added and last used (never a key)."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    policy.require(actor, "profile.view", account)
+    return list(WebAuthnCredential.objects.filter(user=account).only("pk", "name", "created_at", "last_used_at")
+                .order_by("created_at", "pk"))
 
 
 def tokens_for(actor, account):
