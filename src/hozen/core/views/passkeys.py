@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
+from django_otp_webauthn.models import WebAuthnCredential
 
 from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
 
@@ -89,14 +90,22 @@ def add_complete(request):
     registration = passkeys.verify_registration(request, data.get("credential"))
     services.add_passkey(actor=request.actor, name=data.get("name"), registration=registration)
     messages.success(request, _("The passkey was added. You can use it at your next sign-in."))
-    return JsonResponse({"redirect": reverse("core:profile") + "#passkeys"})
+    # Without a fragment: from the profile to "/profile/#passkeys" would only scroll, not reload.
+    return JsonResponse({"redirect": reverse("core:profile")})
 
 
 @login_required
 @require_POST
 def remove(request, pk: int):
-    services.remove_passkey(actor=request.actor, passkey=pk)  # someone else's or gone: 404
-    messages.success(request, _("The passkey was removed."))
+    used_now = getattr(request.user, "otp_device", None)
+    removed = services.remove_passkey(actor=request.actor, passkey=pk)  # someone else's or gone: 404
+    if isinstance(used_now, WebAuthnCredential) and used_now.pk == removed["passkey"]:
+        # django-otp no longer finds the device this session was confirmed with: the session asks
+        # for the second factor again (the authenticator app or a recovery code), and says why.
+        messages.success(request, _("The passkey was removed. This sign-in was confirmed with it, so confirm "
+                                    "it is you once more with your authenticator app or a recovery code."))
+    else:
+        messages.success(request, _("The passkey was removed."))
     return redirect(reverse("core:profile") + "#passkeys")
 
 
