@@ -90,7 +90,7 @@ class Assertion:
 def ceremony_failed(detail_en: str = "") -> RuleViolation:
     return RuleViolation(
         "passkey_not_accepted",
-        "パスキーを確認できませんでした。もう一度お試しください。解決しない場合は、認証アプリのコード又は復旧コードを使ってください。",
+        "パスキーを確認できませんでした。もう一度お試しください。解決しない場合は、認証アプリのコードまたはリカバリーコードを使ってください。",
         "The passkey could not be confirmed. Try again; if it keeps failing, use the code from your authenticator "
         "app or a recovery code." + (f" ({detail_en})" if detail_en else ""),
         field="passkey")

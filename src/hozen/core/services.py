@@ -766,7 +766,7 @@ def complete_password_reset(*, actor, secret: str, password: str) -> Account:
     tokens end), otherwise the new password still needs it. Audited `password.reset_completed`."""
     found = password_reset_for(secret)
     if found is None:
-        raise RuleViolation("reset_link_unusable", "このリンクは使えません（使用済み、期限切れ、又は新しいリンクに置き換えられました）。"
+        raise RuleViolation("reset_link_unusable", "このリンクは使えません（使用済み、期限切れ、または新しいリンクに置き換えられました）。"
                             "システム管理者に新しいリンクを依頼してください。",
                             "This link no longer works (used, expired, or replaced by a newer one). Ask your "
                             "system administrator for a new one.")
@@ -804,7 +804,7 @@ def change_password(*, actor, old_password: str, new_password: str) -> Account:
                             field="old_password")
     has_factor = TOTPDevice.objects.filter(user=account, confirmed=True).exists()
     if has_factor and actor.second_factor is None:
-        raise RuleViolation("second_factor_required", "認証アプリのコード（又は復旧コード）が必要です。",
+        raise RuleViolation("second_factor_required", "認証アプリのコード（またはリカバリーコード）が必要です。",
                             "The code from your authenticator app (or a recovery code) is needed.", field="token")
     if old_password == new_password:
         raise RuleViolation("same_password", "新しいパスワードが現在のものと同じです。",
