@@ -5,6 +5,8 @@ Variables (all optional on the embedded default):
   HOZEN_DATABASE_URL    e.g. postgresql://user@127.0.0.1:5432/hozen (default: SQLite in HOZEN_DATA_DIR)
   HOZEN_SECRET_KEY      Django secret key (default: generated once into HOZEN_DATA_DIR/secret_key)
   HOZEN_ALLOWED_HOSTS   comma-separated host names (default: 127.0.0.1,localhost)
+  HOZEN_PASSKEY_RP_ID   the domain passkeys belong to (WebAuthn relying party ID; default: the host
+                        name each request came to, which HOZEN_ALLOWED_HOSTS admits)
   HOZEN_DEBUG           "1" to turn debug on (off unless set)
   HOZEN_PRODUCTION      "1" for production hardening (HTTPS-only cookies, HSTS; no generated secrets)
   HOZEN_SESSION_IDLE_MINUTES  idle sign-out (default: 30)
@@ -113,6 +115,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "axes",
     "ninja",
     "django_tasks",
@@ -268,6 +271,18 @@ if HOZEN_API_RATE != "off" and not (
 
 OTP_TOTP_ISSUER = "Hozen"
 OTP_TOTP_THROTTLE_FACTOR = 1
+# Passkeys (hozen.core.passkeys): a second factor only, never a sign-in without the password. Set
+# HOZEN_PASSKEY_RP_ID in production: a passkey works only under the domain it was made for, so the
+# domain must not change with the host name someone typed.
+HOZEN_PASSKEY_RP_ID = os.environ.get("HOZEN_PASSKEY_RP_ID", "").strip().lower()
+OTP_WEBAUTHN_HELPER_CLASS = "hozen.core.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "hozen.core.passkeys.rp_id"
+# The origin a browser reports must be the request's own (PasskeyHelper.get_allowed_origins): Django
+# has checked its host against ALLOWED_HOSTS, so no fixed list of origins (with ports) is kept here.
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]
+OTP_WEBAUTHN_RP_NAME = "Hozen"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""  # refusals are answered to the person, not logged with a trace
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]

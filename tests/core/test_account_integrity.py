@@ -309,7 +309,7 @@ def test_a_reset_records_the_devices_it_removed_and_the_new_session_generation(p
     entry = _entries("otp.reset")[-1]
     # The reason is in its own encrypted record, which the entry names (issue 12 §8); never in the entry.
     reset = SecondFactorReset.objects.get(account=victim)
-    assert entry["details"] == {"devices_removed": [device.pk], "session_generation": 1,
+    assert entry["details"] == {"devices_removed": [device.pk], "passkeys_removed": [], "session_generation": 1,
                                 "reset": {"type": "core.secondfactorreset", "id": str(reset.pk)},
                                 "tokens_revoked": 0}
     assert "purpose" not in entry

@@ -91,7 +91,8 @@ def client_ip(request) -> str | None:
 
 
 # Paths a signed-in account may reach before its second factor is verified or enrolled.
-_OTP_EXEMPT = ("core:otp_verify", "core:otp_enrol", "core:logout", "core:set_language")
+_OTP_EXEMPT = ("core:otp_verify", "core:otp_enrol", "core:logout", "core:set_language",
+               "core:passkey_sign_in_begin", "core:passkey_sign_in_complete")
 
 
 class ActorMiddleware:

@@ -45,6 +45,7 @@ def profile_for(actor) -> dict:
         "email_pending": account.email_verifications.filter(verified_at__isnull=True, withdrawn_at__isnull=True)
         .order_by("-created_at").first(),
         "notice_kinds": _notice_kinds(account),
+        "passkeys": passkeys_for(actor, account),
     }
 
 
@@ -52,6 +53,15 @@ def _notice_kinds(account) -> list[dict]:
     from .notices import KINDS, wants
 
     return [{"code": k.code, "label": k.label, "on": wants(account, k.code)} for k in KINDS.values()]
+
+
+def passkeys_for(actor, account):
+    """An account's passkeys, oldest first: name, when added and last used (never a key)."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    policy.require(actor, "profile.view", account)
+    return list(WebAuthnCredential.objects.filter(user=account).only("pk", "name", "created_at", "last_used_at")
+                .order_by("created_at", "pk"))
 
 
 def tokens_for(actor, account):

@@ -26,6 +26,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from hozen import audit
 from hozen.access import policy
@@ -516,6 +517,7 @@ def reset_second_factor(*, actor, account: Account | int, reason: str) -> Accoun
     removed = list(TOTPDevice.objects.filter(user=account).order_by("pk").values_list("pk", flat=True))
     TOTPDevice.objects.filter(pk__in=removed).delete()
     StaticDevice.objects.filter(user=account).delete()
+    passkeys = _remove_passkeys(account)  # the lost phone may hold the passkey too
     # Issue 14 §3: the new authenticator is enrolled only through the administrator's one-time link
     # (start_enrolment_link), never with the password alone.
     rows.change(account, session_generation=account.session_generation + 1, enrolment_needs_link=True)
@@ -527,9 +529,113 @@ def reset_second_factor(*, actor, account: Account | int, reason: str) -> Accoun
     # Whoever holds the lost phone may hold the person's API tokens too: they end with the factor.
     revoked = _revoke_tokens(actor, account, reason="second_factor_reset")
     audit.record(actor, "otp.reset", account, details={
-        "devices_removed": removed, "session_generation": account.session_generation, "reset": record,
-        "tokens_revoked": revoked})
+        "devices_removed": removed, "passkeys_removed": passkeys, "session_generation": account.session_generation,
+        "reset": record, "tokens_revoked": revoked})
     return account
+
+
+# --- passkeys (issue 14 §4) ------------------------------------------------------------------------------
+# A passkey is a second factor *beside* the authenticator app, never instead of it: one is added only
+# by a session verified with the account's second factor, and only while an authenticator app is
+# confirmed (which brings the recovery codes). Removing a passkey therefore never leaves an account
+# without a second factor, and needs no "last factor" refusal: the app stays the fallback. What
+# removes the app (an administrator's reset, a password reset with the factor lost) removes the
+# passkeys with it.
+
+#: Passkeys one account may hold (phones, laptops and a security key or two).
+PASSKEYS_MAX = 10
+PASSKEY_NAME_LABEL = ("パスキーの名前", "Passkey name")
+
+
+def clean_passkey_name(name) -> str:
+    """The name as stored: the one text policy (hozen.core.text), as short as the device's column."""
+    return clean(name, field="name", label=PASSKEY_NAME_LABEL,
+                 max_length=WebAuthnCredential._meta.get_field("name").max_length, min_visible=1, required=True)
+
+
+def _passkey_taken() -> RuleViolation:
+    return RuleViolation("passkey_already_added", "このパスキーは既に登録されています。",
+                         "This passkey is already added to your account.", field="name")
+
+
+def _remove_passkeys(account: Account) -> list[dict]:
+    """Delete the account's passkeys (its lock held by the caller); what was removed, for the entry."""
+    removed = [{"passkey": pk, "name": name} for pk, name in
+               WebAuthnCredential.objects.filter(user=account).order_by("pk").values_list("pk", "name")]
+    WebAuthnCredential.objects.filter(pk__in=[r["passkey"] for r in removed]).delete()
+    return removed
+
+
+@transaction.atomic(durable=True)
+def add_passkey(*, actor, name: str, registration) -> WebAuthnCredential:
+    """Save a passkey the browser made and `hozen.core.passkeys.verify_registration` checked, under
+    the person's chosen name. Only by a session verified with the second factor, while an
+    authenticator app is set up (policy `otp.passkey_add`). Audited `otp.passkey_added` (the name,
+    never the key)."""
+    account = _own_account(actor, "otp.passkey_add")
+    _session_still_current(actor, account)
+    name = clean_passkey_name(name)
+    held = WebAuthnCredential.objects.filter(user=account).count()
+    if held >= PASSKEYS_MAX:
+        raise RuleViolation("too_many_passkeys", f"パスキーは{PASSKEYS_MAX}個まで登録できます。使わないものを削除してください。",
+                            f"An account holds at most {PASSKEYS_MAX} passkeys: remove one you no longer use.",
+                            field="name")
+    credential = WebAuthnCredential(
+        user=account, name=name, confirmed=True, credential_id=registration.credential_id,
+        public_key=registration.public_key, sign_count=registration.sign_count, aaguid=registration.aaguid,
+        transports=list(registration.transports), discoverable=registration.discoverable,
+        backup_eligible=registration.backup_eligible, backup_state=registration.backup_state)
+    if WebAuthnCredential.objects.filter(
+            credential_id_sha256=WebAuthnCredential.get_credential_id_sha256(registration.credential_id)).exists():
+        raise _passkey_taken()
+    try:
+        with transaction.atomic():
+            credential.save()
+    except IntegrityError:  # the same passkey saved a moment ago (the credential id's unique hash)
+        raise _passkey_taken() from None
+    WebAuthnAttestation.objects.create(credential=credential, fmt=registration.attestation_fmt,
+                                       data=registration.attestation_object,
+                                       client_data_json=registration.client_data_json)
+    audit.record(actor, "otp.passkey_added", account, details={
+        "passkey": credential.pk, "name": name, "aaguid": registration.aaguid, "passkeys": held + 1})
+    return credential
+
+
+@transaction.atomic(durable=True)
+def remove_passkey(*, actor, passkey: WebAuthnCredential | int) -> dict:
+    """The person removes one of their own passkeys (someone else's, or one already removed, is not
+    found: 404). Needs a session verified with the second factor (policy `otp.passkey_remove`).
+    Audited `otp.passkey_removed`; of two removals at once, one removes it and the other finds it
+    gone."""
+    account = _own_account(actor, "otp.passkey_remove")
+    _session_still_current(actor, account)
+    credential = rows.lock(WebAuthnCredential, passkey, queryset=WebAuthnCredential.objects.filter(user=account))
+    removed = {"passkey": credential.pk, "name": credential.name}
+    credential.delete()
+    audit.record(actor, "otp.passkey_removed", account, details={
+        **removed, "passkeys": WebAuthnCredential.objects.filter(user=account).count()})
+    return removed
+
+
+@transaction.atomic(durable=True)
+def use_passkey(*, actor, assertion) -> WebAuthnCredential:
+    """The second step of a sign-in with a passkey that `hozen.core.passkeys.verify_assertion`
+    checked: its signature counter moves on (under the passkey's lock, so two answers at once with
+    one counter value are not both accepted) and its last use is noted. The sign-in's own entry
+    (`record_sign_in`, method `password+passkey`) follows once the session is verified."""
+    if actor.account is None:
+        raise NotFound
+    credential = rows.lock(WebAuthnCredential, assertion.credential_pk,
+                           queryset=WebAuthnCredential.objects.filter(user_id=actor.account.pk, confirmed=True))
+    if (assertion.sign_count or credential.sign_count) and assertion.sign_count <= credential.sign_count:
+        raise ChangedMeanwhile(
+            "passkey_counter", "このパスキーの応答は既に使われました。もう一度お試しください。",
+            "This passkey answer was already used. Try again.", field="passkey")
+    credential.sign_count = assertion.sign_count
+    credential.backup_state = assertion.backup_state
+    credential.last_used_at = timezone.now()
+    credential.save(update_fields=["sign_count", "backup_state", "last_used_at"])
+    return credential
 
 
 # --- API tokens -------------------------------------------------------------------------------------
@@ -669,7 +775,7 @@ def complete_password_reset(*, actor, secret: str, password: str) -> Account:
     tokens end), otherwise the new password still needs it. Audited `password.reset_completed`."""
     found = password_reset_for(secret)
     if found is None:
-        raise RuleViolation("reset_link_unusable", "このリンクは使えません（使用済み、期限切れ、又は新しいリンクに置き換えられました）。"
+        raise RuleViolation("reset_link_unusable", "このリンクは使えません（使用済み、期限切れ、または新しいリンクに置き換えられました）。"
                             "システム管理者に新しいリンクを依頼してください。",
                             "This link no longer works (used, expired, or replaced by a newer one). Ask your "
                             "system administrator for a new one.")
@@ -686,6 +792,7 @@ def complete_password_reset(*, actor, secret: str, password: str) -> Account:
     if reset.second_factor_lost:  # the password link itself is the proof the new enrolment needs
         TOTPDevice.objects.filter(user=account).delete()
         StaticDevice.objects.filter(user=account).delete()
+        details["passkeys_removed"] = _remove_passkeys(account)
         rows.change(account, enrolment_needs_link=False)
         details["second_factor_removed"] = True
         details["tokens_revoked"] = _revoke_tokens(actor, account, reason="password_and_second_factor_reset")
@@ -706,7 +813,7 @@ def change_password(*, actor, old_password: str, new_password: str) -> Account:
                             field="old_password")
     has_factor = TOTPDevice.objects.filter(user=account, confirmed=True).exists()
     if has_factor and actor.second_factor is None:
-        raise RuleViolation("second_factor_required", "認証アプリのコード（又は復旧コード）が必要です。",
+        raise RuleViolation("second_factor_required", "認証アプリのコード（またはリカバリーコード）が必要です。",
                             "The code from your authenticator app (or a recovery code) is needed.", field="token")
     if old_password == new_password:
         raise RuleViolation("same_password", "新しいパスワードが現在のものと同じです。",

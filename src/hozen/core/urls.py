@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import admin, auth, shell
+from .views import admin, auth, passkeys, shell
 
 app_name = "core"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("signin/", auth.sign_in, name="login"),
     path("signin/verify/", auth.otp_verify, name="otp_verify"),
     path("signin/enrol/", auth.otp_enrol, name="otp_enrol"),
+    path("signin/passkey/begin/", passkeys.sign_in_begin, name="passkey_sign_in_begin"),
+    path("signin/passkey/complete/", passkeys.sign_in_complete, name="passkey_sign_in_complete"),
     path("signin/enrol/link/<str:secret>/", auth.enrolment_link, name="enrolment_link"),
     path("signout/", auth.sign_out, name="logout"),
     path("signin/reset/<str:secret>/", auth.password_reset, name="password_reset"),
@@ -24,6 +26,9 @@ urlpatterns = [
     path("profile/email/", shell.set_email, name="set_email"),
     path("profile/email/verify/<str:secret>/", shell.verify_email, name="verify_email"),
     path("profile/notices/", shell.set_notices, name="set_notices"),
+    path("profile/passkeys/begin/", passkeys.add_begin, name="passkey_add_begin"),
+    path("profile/passkeys/complete/", passkeys.add_complete, name="passkey_add_complete"),
+    path("profile/passkeys/<int:pk>/remove/", passkeys.remove, name="passkey_remove"),
     path("admin/accounts/", admin.accounts, name="accounts"),
     path("admin/accounts/<int:pk>/reset-second-factor/", admin.reset_second_factor, name="reset_second_factor"),
     path("admin/accounts/<int:pk>/enrolment-link/", admin.new_enrolment_link, name="new_enrolment_link"),

@@ -93,6 +93,44 @@ def otp_enrol(actor, target):
                 "Confirm with your current second factor first.")
 
 
+@rule("otp.passkey_add")
+def otp_passkey_add(actor, target):
+    """A passkey is added to one's own account (`target`), beside a confirmed authenticator app and
+    by a session verified with the second factor: a stolen password alone must not add one
+    (issue 14 §4; hozen.core.services, "passkeys")."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    decision = profile_view(actor, target)
+    if not decision.allowed:
+        return decision
+    if target is None or target.pk != actor.account.pk:
+        return deny("not_your_account", "他の人のアカウントにパスキーは登録できません。",
+                    "You cannot add a passkey to someone else's account.")
+    if not TOTPDevice.objects.filter(user=actor.account, confirmed=True).exists():
+        return deny("authenticator_app_first", "パスキーは認証アプリに加えて登録します。先に認証アプリを設定してください。",
+                    "A passkey is added beside an authenticator app: set up the app first.")
+    if not actor.second_factor_verified:
+        return deny("second_factor_required", "先に現在の二要素認証で確認してください。",
+                    "Confirm with your current second factor first.")
+    return allow()
+
+
+@rule("otp.passkey_remove")
+def otp_passkey_remove(actor, target):
+    """One's own passkeys are removed from one's own account (`target`), by a session verified with
+    the second factor. Whose passkey it is, the service's locked read decides (someone else's is
+    not found)."""
+    decision = profile_view(actor, target)
+    if not decision.allowed:
+        return decision
+    if target is None or target.pk != actor.account.pk:
+        return deny("not_your_account", "他の人のパスキーは削除できません。", "You cannot remove someone else's passkey.")
+    if not actor.second_factor_verified:
+        return deny("second_factor_required", "先に現在の二要素認証で確認してください。",
+                    "Confirm with your current second factor first.")
+    return allow()
+
+
 @rule("role.switch")
 def role_switch(actor, target):
     """Switch to one of one's own active assignments only."""

@@ -149,7 +149,8 @@ def otp_verify(request):
             method = "password+recovery_code" if device.__class__.__name__ == "StaticDevice" else "password+totp"
             services.record_sign_in(actor=request.actor, method=method)
             return redirect(destination)
-    return render(request, "core/otp_verify.html", {"form": form})
+    return render(request, "core/otp_verify.html",
+                  {"form": form, "has_passkey": request.user.webauthncredential_set.filter(confirmed=True).exists()})
 
 
 def _qr_data_uri(device: TOTPDevice) -> str:
