@@ -31,7 +31,7 @@ KINDS = {k.code: k for k in (
     Kind("result_to_read", _("A result awaits you")),
     Kind("complaint_answered", _("Your complaint was answered")),
     Kind("briefing_due", _("A briefing on handling duties is due")),
-    Kind("handler_entry_ending", _("Your place on a handler list is ending")),
+    Kind("handler_entry_ending", _("Your place on a handler list has ended")),
     Kind("review_due", _("A designation review is due")),
     Kind("draft_decision", _("A draft designation waits for approval or was sent back")),
 )}

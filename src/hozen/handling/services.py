@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core import rows
+from hozen.core import notices, rows
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account
 from hozen.core.roles import OrganisationKind
@@ -160,7 +160,20 @@ def add_handler(*, actor, designation, account: Account | int, ends_on: dt.date 
                             "This person is already on the handler list.", field="account") from None
     audit.record(actor, "handling.handler.added", entry, details=_entry_details(
         entry, organisation=organisation.code, contract=contract, starts_on=on))
+    if not _briefed(account, designation.tier, on):  # told only that a briefing waits, never what for
+        notices.queue(account, "briefing_due", "dashboard")
     return entry
+
+
+def _briefed(account: Account, tier: str, on: dt.date) -> bool:
+    """Whether the person acknowledged the current briefing of `tier` within its maximum age."""
+    try:
+        briefing = briefings.current(tier, on)
+    except RuleViolation:  # no pack in force: nothing to be briefed on
+        return True
+    since = timezone.now() - dt.timedelta(days=briefings.max_age_days())
+    return BriefingAcknowledgement.objects.filter(account=account, tier=tier, text_sha256=briefing.sha256,
+                                                  acknowledged_at__gte=since).exists()
 
 
 def _need_to_know(reason) -> str:
@@ -412,6 +425,7 @@ def lapse_and_review(*, actor, on: dt.date | None = None) -> dict:
             continue
         _end(actor, entry, reason)
         audit.record(actor, "handling.handler.lapsed", entry, details=_ended_details(entry, reason=reason))
+        notices.queue(entry.account, "handler_entry_ending", "dashboard")
         _close_campaign_if_done(actor, entry)  # a review waits for nobody whose entry has lapsed
         lapsed += 1
     opened = 0
