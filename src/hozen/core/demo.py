@@ -294,7 +294,11 @@ def _case(username: str, today: dt.date, contract, created: dict) -> None:
             assessment.record_inquiry_response(actor=acting, inquiry=inquiry, response="勤務状況は良好で、特段の問題はない。",
                                                answered_on=today)
         if case.interview_at is None:
-            assessment.schedule_interview(actor=acting, case=case, at=timezone.now() - dt.timedelta(minutes=5))
+            # A few minutes ago, but never yesterday in Japan (the interview's day is checked in Japan
+            # time: just after midnight there, five minutes ago is the day before).
+            now = timezone.localtime()
+            at = max(now - dt.timedelta(minutes=5), now.replace(hour=0, minute=0, second=0, microsecond=0))
+            assessment.schedule_interview(actor=acting, case=case, at=at)
         for item in ITEMS:
             assessment.record_finding(actor=acting, case=case, item=item.code,
                                       text=f"事項{item.number}について、質問票、照会及び面接の結果、懸念は認められない。")
