@@ -173,12 +173,7 @@ def create_account(*, actor, username: str, family_name: str, given_name: str = 
     person.save()
     account = Account(username=username, person=person, email=email, language=language)
     if password:
-        try:
-            validate_password(password, account)
-        except ValidationError as exc:
-            raise RuleViolation("weak_password", "パスワード: " + " ".join(exc.messages),
-                                "password: " + " ".join(exc.messages), field="password") from None
-        account.set_password(password)
+        account.set_password(_checked_password(password, account))
     else:
         account.set_unusable_password()
     _validate(account, exclude=["password", "person"])
