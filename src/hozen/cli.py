@@ -213,7 +213,7 @@ def cmd_tasks_status(args) -> int:
 def cmd_tasks_run(args) -> int:
     from hozen.core import tasks
 
-    ran = tasks.run_ready(limit=args.limit, wid=tasks.worker_id())
+    ran = tasks.run_ready(limit=args.limit, wid=tasks.worker_id(), heartbeat=True)
     print(f"ran {ran} task(s)")
     return 0
 

@@ -40,6 +40,14 @@ def _gunicorn_logger_class():
             for handler in self.error_log.handlers:
                 handler.setFormatter(JsonFormatter() if json_logs else TextFormatter())
 
+        def atoms(self, resp, req, environ, request_time):
+            """The access line's path without one-time link secrets (hozen.core.logs.redact)."""
+            from hozen.core.logs import redact
+
+            atoms = super().atoms(resp, req, environ, request_time)
+            atoms["U"] = redact(atoms.get("U", ""))
+            return atoms
+
     return GunicornLogger
 
 

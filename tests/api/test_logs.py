@@ -146,3 +146,35 @@ def test_a_query_string_in_a_servers_message_is_cut():
     for formatter in (JsonFormatter(), TextFormatter()):
         line = formatter.format(record)
         assert "/designations/" in line and words not in line and "?q=" not in line
+
+
+@pytest.mark.parametrize("path", ["/signin/reset/{s}/", "/signin/enrol/link/{s}/", "/profile/email/verify/{s}/"])
+def test_one_time_link_secrets_never_reach_the_logs(path):
+    from hozen.core.logs import redact
+    from hozen.server import GunicornLogger
+
+    secret = "Zq3-secret_value-9x"
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s",
+                               (path.format(s=secret),), None)
+    assert secret not in JsonFormatter().format(record) and secret not in TextFormatter().format(record)
+    assert redact(path.format(s=secret)) == path.format(s="…")
+
+    class Cfg:  # what gunicorn's Logger.atoms reads
+        access_log_format = ""
+    logger = GunicornLogger.__new__(GunicornLogger)
+    logger.cfg = Cfg()
+    environ = {"RAW_URI": path.format(s=secret), "PATH_INFO": path.format(s=secret), "QUERY_STRING": "",
+               "REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1"}
+
+    class Req:
+        headers = []
+
+    class Resp:
+        status = "200 OK"
+        response_length = 0
+        sent = 0
+        headers = []
+    import datetime as dt
+
+    atoms = logger.atoms(Resp(), Req(), environ, dt.timedelta(milliseconds=5))
+    assert secret not in atoms["U"]

@@ -229,3 +229,32 @@ def test_a_new_draft_tells_the_organ_heads_delegates_without_its_title(smtp, peo
     assert [m["to"] for m in smtp] == [["head@example.go.jp"]]
     assert "送電網" not in smtp[0]["body"] + smtp[0]["subject"]
     assert "https://hozen.example.go.jp/designations/" in smtp[0]["body"]
+
+
+def test_one_confirmation_e_mail_a_minute(people, smtp):
+    services.request_email_verification(actor=_as(people["esi_manager"]), address="first@example.go.jp")
+    with pytest.raises(RuleViolation) as refused:
+        services.request_email_verification(actor=_as(people["esi_manager"]), address="second@example.go.jp")
+    assert (refused.value.code, refused.value.field) == ("verification_too_soon", "email")
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=services.EMAIL_VERIFICATION_PAUSE + 1)):
+        services.request_email_verification(actor=_as(people["esi_manager"]), address="second@example.go.jp")
+    assert EmailVerification.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_confirmation_requests_at_once_send_one(people, smtp):
+    outcomes = race(*[lambda a=a: services.request_email_verification(actor=_as(people["esi_manager"]), address=a)
+                      for a in ("one@example.go.jp", "two@example.go.jp")])
+    assert sorted(o.error is None for o in outcomes) == [False, True]
+    assert [o.error.code for o in outcomes if o.error] == ["verification_too_soon"]
+    assert tasks.run_ready() == 1 and len(smtp) == 1
+
+
+def test_a_link_for_an_account_deactivated_meanwhile_does_nothing(people, smtp):
+    services.request_email_verification(actor=_as(people["esi_manager"]), address="gone@example.go.jp")
+    tasks.run_ready()
+    secret = re.search(r"/profile/email/verify/([^/\s]+)/", smtp[-1]["body"]).group(1)
+    Account.objects.filter(pk=people["esi_manager"].pk).update(is_active=False)
+    with pytest.raises(RuleViolation):
+        services.verify_email(secret=secret)
+    assert Account.objects.get(pk=people["esi_manager"].pk).email_verified_at is None

@@ -37,9 +37,19 @@ request_log = logging.getLogger("hozen.request")
 _QUERY = re.compile(r"(?<=\S)\?[^\s\"']+")
 
 
+#: One-time link secrets in a path (password reset, enrolment after a reset, e-mail confirmation):
+#: a log reader must not be able to use the link first.
+_SECRET_SEGMENT = re.compile(r"(/(?:signin/reset|signin/enrol/link|profile/email/verify)/)[^/\s\"'?]+")
+
+
+def redact(text: str) -> str:
+    """A path or message without its query string and without one-time link secrets."""
+    return _SECRET_SEGMENT.sub(r"\1…", _QUERY.sub("", text))
+
+
 def _safe_message(record: logging.LogRecord) -> str:
     if record.name.startswith(SAFE_PREFIXES) or record.name == "hozen.request":
-        return _QUERY.sub("", record.getMessage())
+        return redact(record.getMessage())
     return "(withheld)"
 
 
@@ -96,7 +106,7 @@ class RequestLogMiddleware:
             request_log.info("request", extra={
                 "request_id": getattr(request, "request_id", None),
                 "method": request.method,
-                "path": request.path_info,
+                "path": redact(request.path_info),
                 "status": response.status_code,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
                 "channel": getattr(actor, "channel", None),

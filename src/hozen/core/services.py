@@ -221,10 +221,13 @@ def give_subject_roles(*, actor, people: dict[int, Organisation], case_ids: dict
     with reason `nominated` and the case. Returns how many were given."""
     if not people:
         return 0
-    having = set(RoleAssignment.objects.filter(account__person_id__in=list(people), role=Role.SUBJECT,
+    # The accounts locked first (in id order, as every service locks them): two nominations of one
+    # person by two organisations at once give the role once.
+    locked = list(Account.objects.select_for_update().filter(person_id__in=list(people), is_active=True)
+                  .order_by("pk"))
+    having = set(RoleAssignment.objects.filter(account__in=locked, role=Role.SUBJECT,
                                                revoked_at__isnull=True).values_list("account_id", flat=True))
-    accounts = [a for a in Account.objects.filter(person_id__in=list(people), is_active=True).order_by("pk")
-                if a.pk not in having]
+    accounts = [a for a in locked if a.pk not in having]
     if not accounts:
         return 0
     new = [RoleAssignment(account=a, role=Role.SUBJECT, organisation=people[a.person_id]) for a in accounts]
@@ -555,8 +558,9 @@ def _passkey_taken() -> RuleViolation:
 
 def _remove_passkeys(account: Account) -> list[dict]:
     """Delete the account's passkeys (its lock held by the caller); what was removed, for the entry."""
-    removed = [{"passkey": pk, "name": name} for pk, name in
-               WebAuthnCredential.objects.filter(user=account).order_by("pk").values_list("pk", "name")]
+    # Ids only: a passkey's name is the person's own text ("Taro's phone") and the log keeps everything.
+    removed = [{"passkey": pk} for pk in
+               WebAuthnCredential.objects.filter(user=account).order_by("pk").values_list("pk", flat=True)]
     WebAuthnCredential.objects.filter(pk__in=[r["passkey"] for r in removed]).delete()
     return removed
 
@@ -592,7 +596,7 @@ def add_passkey(*, actor, name: str, registration) -> WebAuthnCredential:
                                        data=registration.attestation_object,
                                        client_data_json=registration.client_data_json)
     audit.record(actor, "otp.passkey_added", account, details={
-        "passkey": credential.pk, "name": name, "aaguid": registration.aaguid, "passkeys": held + 1})
+        "passkey": credential.pk, "aaguid": registration.aaguid, "passkeys": held + 1})
     return credential
 
 
@@ -605,7 +609,7 @@ def remove_passkey(*, actor, passkey: WebAuthnCredential | int) -> dict:
     account = _own_account(actor, "otp.passkey_remove")
     _session_still_current(actor, account)
     credential = rows.lock(WebAuthnCredential, passkey, queryset=WebAuthnCredential.objects.filter(user=account))
-    removed = {"passkey": credential.pk, "name": credential.name}
+    removed = {"passkey": credential.pk}
     credential.delete()
     audit.record(actor, "otp.passkey_removed", account, details={
         **removed, "passkeys": WebAuthnCredential.objects.filter(user=account).count()})
@@ -776,7 +780,7 @@ def complete_password_reset(*, actor, secret: str, password: str) -> Account:
                             "system administrator for a new one.")
     account = rows.lock(Account, found.account_id)
     reset = rows.lock(PasswordReset, found.pk)
-    if not reset.usable:  # used by a request a moment ago
+    if not reset.usable or not account.is_active:  # used a moment ago, or the account ended meanwhile
         raise RuleViolation("reset_link_unusable", "このリンクは既に使われました。", "This link was already used.")
     account.set_password(_checked_password(password, account))
     account.save(update_fields=["password"])
@@ -886,6 +890,8 @@ def start_enrolment_link(*, actor, account: Account | int) -> tuple[PasswordRese
 # --- e-mail address and notice preferences (issue 14 §6) -----------------------------------------------
 
 EMAIL_VERIFICATION_HOURS = 24
+#: Seconds between two confirmation e-mails of one account.
+EMAIL_VERIFICATION_PAUSE = 60
 
 
 @transaction.atomic(durable=True)
@@ -906,6 +912,11 @@ def request_email_verification(*, actor, address: str) -> EmailVerification:
         raise RuleViolation("invalid_email", "メールアドレスの形式が正しくありません。",
                             "This is not an e-mail address.", field="email") from None
     now = timezone.now()
+    # One confirmation e-mail a minute per account: Hozen is not a way to mail strangers at will.
+    if EmailVerification.objects.filter(account=account,
+                                        created_at__gt=now - dt.timedelta(seconds=EMAIL_VERIFICATION_PAUSE)).exists():
+        raise RuleViolation("verification_too_soon", "確認メールは1分に1通までです。少し待ってからもう一度送ってください。",
+                            "One confirmation e-mail a minute: wait a moment, then send again.", field="email")
     EmailVerification.objects.filter(account=account, verified_at__isnull=True, withdrawn_at__isnull=True).update(
         withdrawn_at=now)
     verification = EmailVerification.objects.create(account=account, address=address, created_at=now,
@@ -929,7 +940,7 @@ def verify_email(*, secret: str, request_id: str | None = None) -> Account:
                             "This confirmation link no longer works (used, expired, or replaced by a newer one).")
     account = rows.lock(Account, found.account_id)
     verification = rows.lock(EmailVerification, found.pk)
-    if not verification.usable:
+    if not verification.usable or not account.is_active:
         raise RuleViolation("verification_link_unusable", "この確認リンクは既に使われました。",
                             "This confirmation link was already used.")
     now = timezone.now()

@@ -50,8 +50,11 @@ def enqueue(task, *args, **kwargs):
 
 
 def worker_id() -> str:
-    """This task worker as the queue names it (django-tasks-db allows 64 characters)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}"[:64]
+    """This task worker as the queue names it (django-tasks-db allows 64 characters): host, process
+    and a random part (containers sharing a host name all run as process 1)."""
+    import secrets
+
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
 
 
 def _beat(wid: str) -> None:
@@ -108,17 +111,32 @@ def _runner(wid: str):
                   max_tasks=None, worker_id=wid, excluded_queue_names=[])
 
 
-def run_ready(limit: int = 1000, *, wid: str = "in-process") -> int:
+def run_ready(limit: int = 1000, *, wid: str = "in-process", heartbeat: bool = False) -> int:
     """Run ready tasks in this process until none is left or `limit` have run (tests, `hozen tasks
-    run`). The same claim and run as the worker's; returns how many ran."""
+    run`). The same claim and run as the worker's; returns how many ran. With `heartbeat` (the
+    command line, beside running workers), the tasks in hand are not taken for abandoned."""
     runner = _runner(wid)
     ran = 0
-    while ran < limit:
-        task_result = claim_next(wid)
-        if task_result is None:
-            break
-        runner.run_task(task_result)
-        ran += 1
+    beat_stop = threading.Event()
+    beat = None
+    if heartbeat:
+        _beat(wid)
+        beat = threading.Thread(target=_heartbeat, args=(wid, beat_stop), name="tasks-heartbeat", daemon=True)
+        beat.start()
+    try:
+        while ran < limit:
+            task_result = claim_next(wid)
+            if task_result is None:
+                break
+            runner.run_task(task_result)
+            ran += 1
+    finally:
+        if beat is not None:
+            from .models import JobLease
+
+            beat_stop.set()
+            beat.join()
+            JobLease.objects.filter(name=_PREFIX + wid).delete()
     return ran
 
 
@@ -169,10 +187,14 @@ def requeue_abandoned(*, actor=None) -> dict:
     from .models import JobLease
 
     now = timezone.now()
+    # The running tasks first, the live workers second: a worker that starts and claims a task
+    # between the two reads is then seen alive (read the other way round, its task would look
+    # abandoned).
+    running = list(DBTaskResult.objects.running().values_list("id", "worker_ids"))
     alive = {name[len(_PREFIX):] for name in JobLease.objects.filter(
         name__startswith=_PREFIX, leased_until__gte=now).values_list("name", flat=True)}
     requeued = failed = 0
-    for task_id, workers in DBTaskResult.objects.running().values_list("id", "worker_ids"):
+    for task_id, workers in running:
         if workers and workers[-1] in alive:
             continue
         with transaction.atomic():

@@ -258,7 +258,7 @@ def otp_reset(actor, target):
     decision = _only(actor, Role.SYSADMIN, code="not_sysadmin")
     if not decision.allowed:
         return decision
-    if target is not None and actor.account and target.pk == actor.account.pk:
+    if target is not None and actor.account and target.person_id == actor.account.person_id:
         return deny("own_second_factor", "自分自身の二要素認証はリセットできません。",
                     "You cannot reset your own second factor; ask another administrator.")
     return allow()
