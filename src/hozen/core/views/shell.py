@@ -161,9 +161,12 @@ def set_notices(request):
     return redirect("core:profile")
 
 
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def verify_email(request, secret: str):
-    """The link from the confirmation e-mail (works signed in or out)."""
+    """The link from the confirmation e-mail (signed in or out): a page with one button, so that a
+    mail scanner that opens links confirms nothing; the POST confirms."""
+    if request.method == "GET":
+        return render(request, "core/verify_email.html", {})
     try:
         services.verify_email(secret=secret, request_id=getattr(request, "request_id", None))
     except RuleViolation as exc:
