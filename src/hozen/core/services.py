@@ -738,6 +738,19 @@ def _end_sessions(account: Account) -> None:
     rows.change(account, session_generation=account.session_generation + 1)
 
 
+def _new_link(actor, account: Account, purpose: str, **fields) -> tuple[PasswordReset, str, int]:
+    """A one-time link of `purpose` for the (locked) account: the row, its secret (only the hash is
+    kept) and how many earlier unused links of that purpose it replaced."""
+    now = timezone.now()
+    withdrawn = PasswordReset.objects.filter(account=account, purpose=purpose, used_at__isnull=True,
+                                             withdrawn_at__isnull=True).update(withdrawn_at=now)
+    secret = secrets.token_urlsafe(32)
+    link = PasswordReset.objects.create(account=account, purpose=purpose, secret_hash=hash_token_secret(secret),
+                                        started_by=actor.describe(), created_at=now,
+                                        expires_at=now + dt.timedelta(hours=PASSWORD_RESET_HOURS), **fields)
+    return link, secret, withdrawn
+
+
 @transaction.atomic(durable=True)
 def start_password_reset(*, actor, account: Account | int, second_factor_lost: bool = False) -> tuple[PasswordReset, str]:
     """An administrator makes a one-time link for someone's forgotten password: returns the reset
@@ -745,13 +758,8 @@ def start_password_reset(*, actor, account: Account | int, second_factor_lost: b
     Never for oneself. Audited `password.reset_started`."""
     account = rows.lock(Account, account)
     policy.require(actor, "password.reset", account)
-    now = timezone.now()
-    withdrawn = PasswordReset.objects.filter(account=account, purpose=PasswordReset.Purpose.PASSWORD,
-                                             used_at__isnull=True, withdrawn_at__isnull=True).update(withdrawn_at=now)
-    secret = secrets.token_urlsafe(32)
-    reset = PasswordReset.objects.create(account=account, secret_hash=hash_token_secret(secret),
-                                         second_factor_lost=bool(second_factor_lost), started_by=actor.describe(),
-                                         created_at=now, expires_at=now + dt.timedelta(hours=PASSWORD_RESET_HOURS))
+    reset, secret, withdrawn = _new_link(actor, account, PasswordReset.Purpose.PASSWORD,
+                                         second_factor_lost=bool(second_factor_lost))
     audit.record(actor, "password.reset_started", account, details={
         "reset": reset, "expires_at": reset.expires_at, "second_factor_lost": reset.second_factor_lost,
         "earlier_links_withdrawn": withdrawn})
@@ -875,13 +883,7 @@ def start_enrolment_link(*, actor, account: Account | int) -> tuple[PasswordRese
     if not account.enrolment_needs_link:
         raise RuleViolation("no_reset_pending", f"{account.username} の二要素認証はリセットされていません。",
                             f"{account.username}'s second factor has not been reset.")
-    now = timezone.now()
-    withdrawn = PasswordReset.objects.filter(account=account, purpose=PasswordReset.Purpose.ENROLMENT,
-                                             used_at__isnull=True, withdrawn_at__isnull=True).update(withdrawn_at=now)
-    secret = secrets.token_urlsafe(32)
-    link = PasswordReset.objects.create(account=account, purpose=PasswordReset.Purpose.ENROLMENT,
-                                        secret_hash=hash_token_secret(secret), started_by=actor.describe(),
-                                        created_at=now, expires_at=now + dt.timedelta(hours=PASSWORD_RESET_HOURS))
+    link, secret, withdrawn = _new_link(actor, account, PasswordReset.Purpose.ENROLMENT)
     audit.record(actor, "otp.enrolment_link_issued", account, details={
         "link": link, "expires_at": link.expires_at, "earlier_links_withdrawn": withdrawn})
     return link, secret
