@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import os
+import socket
+from email.policy import default as default_policy
 
 import pytest
 from django.test import Client
@@ -81,3 +84,36 @@ def _test_keyring(tmp_path_factory):
     else:
         os.environ["HOZEN_KEK_FILE"] = old
     provider.reset_cache()
+
+
+# --- a real SMTP server on 127.0.0.1 (issue 14 §6: notices go through Django's e-mail framework) ---
+
+class _Collect:
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append({"to": envelope.rcpt_tos, "subject": str(message["subject"]),
+                              "body": message.get_content()})
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(settings):
+    """An SMTP server (aiosmtpd) started on 127.0.0.1 for the test; yields the messages it received."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = _Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    settings.HOZEN_BASE_URL = "https://hozen.example.go.jp"
+    try:
+        yield handler.messages
+    finally:
+        controller.stop()

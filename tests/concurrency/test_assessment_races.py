@@ -335,3 +335,18 @@ def test_two_reminder_runs_at_once_remind_once(world, _frozen_today):
     assert RenewalReminder.objects.filter(clearance=clearance).count() == 3
     assert audit_count("assessment.remind_renewal") == 1
     reconciled()
+
+
+def test_two_questionnaire_reminder_runs_at_once_remind_once(world, _frozen_today):
+    from hozen.assessment.models import QuestionnaireReminder
+    from hozen.core.actor import Actor
+
+    case = assessment.to_consented(world, assessment.nominate(world))
+    _frozen_today.move_to(dt.datetime(2026, 6, 30, 3, 0, tzinfo=dt.UTC))
+    outcomes = race(lambda: services.send_questionnaire_reminders(actor=Actor.job("assessment.questionnaire_reminders")),
+                    lambda: services.send_questionnaire_reminders(actor=Actor.operator("tests")))
+    assert [o.error for o in outcomes] == [None, None]
+    assert sorted(o.value for o in outcomes) == [0, 1]
+    assert QuestionnaireReminder.objects.filter(case=case).count() == 1
+    assert audit_count("assessment.remind_questionnaire") == 1
+    reconciled()

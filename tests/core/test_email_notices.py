@@ -6,11 +6,8 @@ the change that caused them; every message is checked for planted protected word
 from __future__ import annotations
 
 import datetime as dt
-import email
 import json
 import re
-import socket
-from email.policy import default as default_policy
 
 import pytest
 import time_machine
@@ -25,36 +22,6 @@ from hozen.core.models import Account, EmailVerification
 from tests.concurrency.harness import race
 
 pytestmark = pytest.mark.django_db
-
-
-class _Collect:
-    def __init__(self):
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append({"to": envelope.rcpt_tos, "subject": str(message["subject"]),
-                              "body": message.get_content()})
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings):
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = _Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
-    settings.HOZEN_BASE_URL = "https://hozen.example.go.jp"
-    try:
-        yield handler.messages
-    finally:
-        controller.stop()
 
 
 def _as(account) -> Actor:

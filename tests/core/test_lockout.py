@@ -184,3 +184,58 @@ def test_the_lock_ends_after_the_cool_off_by_itself(people, settings):
         _fail(who, settings.AXES_FAILURE_LIMIT)
     with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
         assert _try(who, factories.PASSWORD).status_code == 302
+
+
+def _password_checks() -> int:
+    return sum(1 for entry in _entries("session.sign_in_failed") if entry["details"]["reason"] == "password")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_get_no_more_password_checks_than_the_limit(people, settings):
+    """Guesses sent at once all arrive before any has failed: they must not all pass the check."""
+    who = people["auditor"].username
+    outcomes = race(*[lambda: _try(who) for _ in range(12)])
+    assert [o.error for o in outcomes] == [None] * 12
+    # The failure that reaches the limit is answered with the lock page already.
+    statuses = sorted(o.status for o in outcomes)
+    assert statuses == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429] * (13 - settings.AXES_FAILURE_LIMIT)
+    assert _password_checks() == settings.AXES_FAILURE_LIMIT
+    assert _try(who, factories.PASSWORD).status_code == 429  # and the pair is locked afterwards
+    assert not lockout._in_flight().exists()  # every check in flight was let go
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_from_many_addresses_get_no_more_checks_than_the_user_name_limit(people, settings):
+    settings.HOZEN_LOGIN_USERNAME_FAILURE_LIMIT = 6
+    who = people["auditor"].username
+    outcomes = race(*[lambda n=n: _try(who, ip=f"198.51.100.{n}") for n in range(1, 11)])
+    assert sorted(o.status for o in outcomes) == [200] * 6 + [429] * 4
+    assert _password_checks() == 6
+    assert _try(who, factories.PASSWORD, ip="203.0.113.99").status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_from_one_address_holds_no_more_than_a_few_server_threads(people, settings, monkeypatch):
+    """While sign-ins from one address wait out their delay, more from it are answered at once."""
+    monkeypatch.setattr(lockout, "delay_for", lambda ip: 2.0)
+    monkeypatch.setattr(lockout, "MAX_IN_FLIGHT_PER_ADDRESS", 3)
+    outcomes = race(*[lambda n=n: _try(f"nobody-{n}") for n in range(6)])
+    statuses = sorted(o.status for o in outcomes)
+    assert statuses == [200] * 3 + [429] * 3
+    busy = next(o.value for o in outcomes if o.status == 429)
+    assert "in progress from your network" in busy.content.decode()
+    assert 1 <= int(busy["Retry-After"]) <= lockout.BUSY_RETRY_SECONDS
+
+
+def test_a_check_left_in_flight_by_a_crashed_process_stops_counting(people, settings):
+    from hozen.core.models import SignInInFlight
+
+    who = people["auditor"].username
+    start = timezone.now()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        SignInInFlight.objects.create(username=who, ip_address="192.0.2.10", started_at=start)
+    assert lockout.lock_for(who, "192.0.2.10") is not None
+    with time_machine.travel(start + dt.timedelta(seconds=lockout.IN_FLIGHT_SECONDS + 1), tick=False):
+        assert lockout.lock_for(who, "192.0.2.10") is None
+        assert _try(who, factories.PASSWORD).status_code == 302
+    assert not SignInInFlight.objects.exists()  # the stale rows were cleared on the way

@@ -14,6 +14,7 @@ class AssessmentConfig(AppConfig):
 
         registry.register("assessment.retention", every_seconds=86400, fn=jobs.daily)
         registry.register("assessment.renewal_reminders", every_seconds=86400, fn=jobs.renewal_reminders)
+        registry.register("assessment.questionnaire_reminders", every_seconds=86400, fn=jobs.questionnaire_reminders)
 
         # The record and the data never disagree (ARCHITECTURE rule 10): cases, clearances and
         # complaints are replayed from the log by `hozen audit reconcile`.

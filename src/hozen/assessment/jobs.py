@@ -1,5 +1,5 @@
 """The daily assessment jobs (each idempotent): destroy files and nominator notices past
-retention; remind of results about to expire."""
+retention; remind of results about to expire and of questionnaires still to be submitted."""
 
 from __future__ import annotations
 
@@ -15,3 +15,9 @@ def renewal_reminders(*, actor) -> dict:
     from .services import send_renewal_reminders
 
     return {"reminders_sent": send_renewal_reminders(actor=actor)}
+
+
+def questionnaire_reminders(*, actor) -> dict:
+    from .services import send_questionnaire_reminders
+
+    return {"reminders_sent": send_questionnaire_reminders(actor=actor)}

@@ -680,6 +680,27 @@ class ReportableEvent(ProtectedRecord):
         return self.clearance.person_id
 
 
+class QuestionnaireReminder(models.Model):
+    """A reminder that the person's questionnaire is still to be submitted (issue 14 §6): one per
+    case, target date and threshold (days before the stage's target date; -1 once it has passed),
+    so the daily job can run twice without reminding twice. The person is told by e-mail only that
+    something waits in Hozen (``hozen.core.notices``)."""
+
+    case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="questionnaire_reminders")
+    due_on = models.DateField(_("questionnaire target date"))
+    days_before = models.SmallIntegerField(_("days before the target date"))
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("questionnaire reminder")
+        verbose_name_plural = _("questionnaire reminders")
+        constraints = [models.UniqueConstraint(fields=["case", "due_on", "days_before"],
+                                               name="one_questionnaire_reminder_per_threshold")]
+
+    def __str__(self) -> str:
+        return f"questionnaire reminder {self.pk}"
+
+
 class RenewalReminder(models.Model):
     """A reminder that a favourable result is about to expire (issue 6: renewal reminders before
     expiry; LESSONS.md: renewals are scheduled, never forgotten). One per clearance, recipient and

@@ -338,6 +338,22 @@ def renewal_threshold(valid_until: dt.date, on: dt.date) -> int | None:
     return min(reached) if reached else None
 
 
+#: Days before the questionnaire's target date on which the person is reminded (and once after it).
+QUESTIONNAIRE_REMINDER_DAYS = (7, 2, 0)
+#: The threshold of the one reminder sent once the target date has passed.
+QUESTIONNAIRE_OVERDUE = -1
+
+
+def questionnaire_threshold(due_on: dt.date, on: dt.date) -> int:
+    """The questionnaire reminder due on ``on``: the smallest threshold reached (a job that missed
+    a day still reminds), ``QUESTIONNAIRE_OVERDUE`` once the target date has passed, or None."""
+    left = (due_on - on).days
+    if left < 0:
+        return QUESTIONNAIRE_OVERDUE
+    reached = [d for d in QUESTIONNAIRE_REMINDER_DAYS if left <= d]
+    return min(reached) if reached else None
+
+
 # --- retention ----------------------------------------------------------------------------------
 
 def case_retained_until(case, closed_on: dt.date) -> dt.date:

@@ -12,6 +12,12 @@
 - **Spraying from one address** (many user names) is slowed, not locked: each sign-in from an
   address with recent failures waits a little longer, up to ``HOZEN_LOGIN_DELAY_MAX_SECONDS``.
 
+- **Parallel guesses** get no more password checks than the limits: `password_check` counts the
+  checks still in flight like failures, under a row lock per user name (and per address), and
+  registers its own before it lets the password be checked. At most `MAX_IN_FLIGHT_PER_ADDRESS`
+  checks run (or wait out their delay) at once per address, so a burst cannot hold every server
+  thread; the rest are answered 429 at once.
+
 Failures are django-axes' ``AccessAttempt`` rows (one per user name, address and browser).
 """
 
@@ -19,9 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
@@ -62,21 +72,74 @@ def _recent(**filters):
 
 @dataclass(frozen=True)
 class Lock:
-    kind: str  # "pair": this user name from this address; "username": this user name from anywhere
+    # "pair": this user name from this address; "username": this user name from anywhere;
+    # "busy": too many sign-ins in progress from this address (try again in a few seconds).
+    kind: str
     until: dt.datetime
 
 
+#: A password check in flight counts as a failure for this long at most (a crashed process's row).
+IN_FLIGHT_SECONDS = 120
+#: Password checks (with their delay) running at once from one address; more are answered 429.
+MAX_IN_FLIGHT_PER_ADDRESS = 8
+#: Seconds the "busy" answer asks the client to wait.
+BUSY_RETRY_SECONDS = 5
+#: Rows of SignInGate: user names and addresses share them by hash.
+GATE_BUCKETS = 1024
+
+
+def _in_flight(**filters):
+    from .models import SignInInFlight
+
+    return SignInInFlight.objects.filter(started_at__gte=timezone.now() - dt.timedelta(seconds=IN_FLIGHT_SECONDS),
+                                         **filters)
+
+
 def lock_for(username: str, ip: str | None) -> Lock | None:
-    """The lock on signing in as `username` from `ip`, if there is one now."""
+    """The lock on signing in as `username` from `ip`, if there is one now. Password checks still in
+    flight count as failures (they may be)."""
     if not username:
         return None
+    now = timezone.now()
     pair = _recent(username=username, ip_address=ip).aggregate(n=Sum("failures_since_start"), last=Max("attempt_time"))
-    if (pair["n"] or 0) >= settings.AXES_FAILURE_LIMIT:
-        return Lock("pair", pair["last"] + cool_off())
+    if (pair["n"] or 0) + _in_flight(username=username, ip_address=ip).count() >= settings.AXES_FAILURE_LIMIT:
+        return Lock("pair", (pair["last"] or now) + cool_off())
     named = _recent(username=username).aggregate(n=Sum("failures_since_start"), last=Max("attempt_time"))
-    if (named["n"] or 0) >= settings.HOZEN_LOGIN_USERNAME_FAILURE_LIMIT:
-        return Lock("username", named["last"] + cool_off())
+    if (named["n"] or 0) + _in_flight(username=username).count() >= settings.HOZEN_LOGIN_USERNAME_FAILURE_LIMIT:
+        return Lock("username", (named["last"] or now) + cool_off())
     return None
+
+
+def _bucket(kind: str, value: str) -> int:
+    return zlib.crc32(f"{kind}:{value}".encode()) % GATE_BUCKETS
+
+
+@contextmanager
+def password_check(username: str, ip: str | None) -> Iterator[Lock | None]:
+    """Whether the password of a sign-in as `username` from `ip` may be checked now: yields the
+    Lock that refuses it, or None, and then the check is registered as in flight until the block
+    ends. The count and the registration happen under the row locks of the user name's and the
+    address's gates (taken in bucket order, so two sign-ins never wait on each other in a circle):
+    of many parallel guesses, only as many as the limit leave is let through."""
+    from .models import SignInGate, SignInInFlight
+
+    with transaction.atomic(durable=True):
+        for bucket in sorted({_bucket("username", username), _bucket("address", ip or "")}):
+            SignInGate.objects.select_for_update().get_or_create(bucket=bucket)
+        lock = lock_for(username, ip)
+        if lock is None and _in_flight(ip_address=ip).count() >= MAX_IN_FLIGHT_PER_ADDRESS:
+            lock = Lock("busy", timezone.now() + dt.timedelta(seconds=BUSY_RETRY_SECONDS))
+        if lock is None:
+            stale = timezone.now() - dt.timedelta(seconds=IN_FLIGHT_SECONDS)
+            SignInInFlight.objects.filter(started_at__lt=stale).delete()
+            row = SignInInFlight.objects.create(username=username, ip_address=ip, started_at=timezone.now())
+    if lock is not None:
+        yield lock
+        return
+    try:
+        yield None
+    finally:
+        SignInInFlight.objects.filter(pk=row.pk).delete()
 
 
 #: Failures from one address (any user names) that pass without delay; each one more doubles it.

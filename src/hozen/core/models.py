@@ -379,3 +379,38 @@ class JobLease(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignInGate(models.Model):
+    """One of a fixed number of row locks that serialise the lock-out check of sign-ins (issue 14
+    §2): a sign-in locks the gate of its user name's bucket and of its address's bucket (in bucket
+    order) while it counts the failures and the attempts still in flight and registers its own, so
+    parallel guesses cannot all pass the check before any of them has failed. A fixed number of
+    rows, made on first use: a spray of invented user names adds none."""
+
+    bucket = models.PositiveIntegerField(primary_key=True, editable=False)
+
+    class Meta:
+        verbose_name = _("sign-in gate")
+        verbose_name_plural = _("sign-in gates")
+
+    def __str__(self) -> str:
+        return f"sign-in gate {self.bucket}"
+
+
+class SignInInFlight(models.Model):
+    """A password check under way (issue 14 §2): counted like a failure until it ends, so that a
+    burst of parallel guesses gets no more checks than the lock-out limit. Deleted when the check
+    ends; one left by a crashed process stops counting after ``lockout.IN_FLIGHT_SECONDS``. Never
+    the password; the user name as typed (lower-cased), like django-axes' failure rows."""
+
+    username = models.CharField(max_length=255, db_index=True, editable=False)
+    ip_address = models.GenericIPAddressField(null=True, db_index=True, editable=False)
+    started_at = models.DateTimeField(db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("sign-in in progress")
+        verbose_name_plural = _("sign-ins in progress")
+
+    def __str__(self) -> str:
+        return f"sign-in in progress {self.pk}"

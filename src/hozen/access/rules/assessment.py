@@ -605,6 +605,7 @@ def assessment_retention_run(actor, target):
 
 
 rule("assessment.send_renewal_reminders")(assessment_retention_run)
+rule("assessment.send_questionnaire_reminders")(assessment_retention_run)
 
 
 @rule("assessment.view_reminder")

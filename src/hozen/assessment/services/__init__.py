@@ -41,7 +41,7 @@ from .questionnaire import (
     submit_questionnaire,
     submitted_sha256,
 )
-from .reminders import send_renewal_reminders
+from .reminders import send_questionnaire_reminders, send_renewal_reminders
 from .retention import retention_run
 
 __all__ = [
@@ -54,5 +54,5 @@ __all__ = [
     "assign_adjudicator", "assign_concurring_adjudicator", "adjudicate", "concur", "notify_result",
     "report_event", "file_complaint", "assign_complaint_handler", "decide_complaint",
     "report_adverse_treatment", "decide_adverse_treatment",
-    "retention_run", "send_renewal_reminders",
+    "retention_run", "send_questionnaire_reminders", "send_renewal_reminders",
 ]

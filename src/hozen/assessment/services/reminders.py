@@ -20,8 +20,10 @@ from hozen.access import policy
 from hozen.core import rows
 
 from .. import rules
-from ..models import AssessmentCase, Clearance, RenewalReminder
-from ..states import OPEN
+from hozen.core import notices
+
+from ..models import AssessmentCase, Clearance, QuestionnaireReminder, RenewalReminder
+from ..states import OPEN, State
 from ._common import today
 
 
@@ -74,3 +76,43 @@ def _remind(actor, pk: int, on: dt.date) -> int:
         "subject_person_id": clearance.person_id, "days_before": days, "valid_until": clearance.valid_until,
         "recipients": [kind for kind, _org in recipients if kind not in have]})
     return len(new)
+
+
+# --- questionnaire reminders (issue 14 §6) ----------------------------------------------------------
+
+def _questionnaire_due(on: dt.date):
+    horizon = on + dt.timedelta(days=max(rules.QUESTIONNAIRE_REMINDER_DAYS))
+    return AssessmentCase.objects.filter(state=State.CONSENTED, stage_due_on__isnull=False,
+                                         stage_due_on__lte=horizon, shredded_at__isnull=True)
+
+
+def send_questionnaire_reminders(*, actor, on: dt.date | None = None) -> int:
+    """Remind each person whose questionnaire is still to be submitted as its target date nears
+    (``rules.QUESTIONNAIRE_REMINDER_DAYS`` before it) and once after it has passed; returns how
+    many were sent. Run daily by the job ``assessment.questionnaire_reminders``.
+
+    Each case in its own short transaction, its row locked and its state asked again (ARCHITECTURE
+    rule 8): a questionnaire submitted meanwhile is not reminded, and two runs at once remind once
+    (one row per case, target date and threshold). The e-mail (``notices``) commits with the row."""
+    policy.require(actor, "assessment.send_questionnaire_reminders")
+    on = on or today()
+    sent = 0
+    for pk in list(_questionnaire_due(on).order_by("pk").values_list("pk", flat=True)):
+        sent += _remind_questionnaire(actor, pk, on)
+    return sent
+
+
+@transaction.atomic(durable=True)
+def _remind_questionnaire(actor, pk: int, on: dt.date) -> int:
+    case = rows.lock(AssessmentCase, pk)
+    if not _questionnaire_due(on).filter(pk=pk).exists():  # submitted, withdrawn or ended since
+        return 0
+    days = rules.questionnaire_threshold(case.stage_due_on, on)
+    if days is None or QuestionnaireReminder.objects.filter(case=case, due_on=case.stage_due_on,
+                                                            days_before=days).exists():
+        return 0
+    QuestionnaireReminder.objects.create(case=case, due_on=case.stage_due_on, days_before=days)
+    audit.record(actor, "assessment.remind_questionnaire", case, details={
+        "subject_person_id": case.person_id, "days_before": days, "due_on": case.stage_due_on})
+    notices.queue_for_person(case.person_id, "questionnaire_reminder", "portal")
+    return 1

@@ -83,15 +83,16 @@ def sign_in(request):
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"].strip().lower()
         ip = client_ip(request)
-        lock = lockout.lock_for(username, ip)
-        if lock is not None:
-            return _locked(request, lock)
-        delay = lockout.delay_for(ip)  # many failures from this address: slowed, never locked
-        if delay:
-            time.sleep(delay)
-        account = authenticate(request, username=username, password=form.cleaned_data["password"])
+        with lockout.password_check(username, ip) as lock:
+            if lock is not None:
+                return _locked(request, lock)
+            delay = lockout.delay_for(ip)  # many failures from this address: slowed, never locked
+            if delay:
+                time.sleep(delay)
+            account = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if account is None:
+                services.record_failed_sign_in(actor=request.actor, username=username, reason="password")
         if account is None:
-            services.record_failed_sign_in(actor=request.actor, username=username, reason="password")
             form.add_error(None, _("The user name or password is not correct."))
         else:
             # Where to go next is settled before the session exists: nothing after login() can fail.
@@ -109,7 +110,10 @@ def sign_in(request):
 def _locked(request, lock) -> HttpResponse:
     """The lock page: why, and when it ends (Japan time), with a Retry-After."""
     until = timezone.localtime(lock.until)
-    if lock.kind == "pair":
+    if lock.kind == "busy":
+        message = _("Too many sign-ins are in progress from your network at the moment. Try again in a few "
+                    "seconds.")
+    elif lock.kind == "pair":
         message = _("Too many failed sign-in attempts for this user name from this device. Signing in is locked "
                     "until %(time)s. If you need access sooner, ask your system administrator to unlock it.")
     else:
