@@ -17,11 +17,9 @@ from django.db.models import Exists, OuterRef
 
 from hozen import audit
 from hozen.access import policy
-from hozen.core import rows
+from hozen.core import notices, rows
 
 from .. import rules
-from hozen.core import notices
-
 from ..models import AssessmentCase, Clearance, QuestionnaireReminder, RenewalReminder
 from ..states import OPEN, State
 from ._common import today
