@@ -479,9 +479,8 @@ def list_designations(request, filters: Query[DesignationListIn]):
     organisation = importer.organisation_by_code(filters.organisation) if filters.organisation else None
     qs = queries.designations_for(request.actor, organisation=organisation, state=filters.state,
                                   category=filters.category, search=(filters.q or "").strip())
-    total = qs.count()
-    rows = queries.designation_page(qs, filters.offset, filters.offset + filters.limit,
-                                    fields=tuple(SUMMARY_FIELDS.values()))
+    rows, total = queries.designation_page_and_total(qs, filters.offset, filters.offset + filters.limit,
+                                                    fields=tuple(SUMMARY_FIELDS.values()))
     items = [_summary(row) for row in rows]
     return {"total": total, "limit": filters.limit, "offset": filters.offset, "items": items}
 

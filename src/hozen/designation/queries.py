@@ -59,6 +59,19 @@ def designation_page(qs, start: int, stop: int, *, fields: tuple[str, ...] | Non
     return [rows[pk] for pk in ids if pk in rows]
 
 
+def designation_page_and_total(qs, start: int, stop: int, *, fields: tuple[str, ...]) -> tuple[list[dict], int]:
+    """`designation_page` with the list's total, in one statement fewer: the page's ids carry the
+    count of every matching row (``COUNT(*) OVER ()``, computed before the LIMIT, from the scan the
+    count would make anyway). A page past the end has no row to carry it: then it is counted."""
+    from django.db.models import Count, Window
+
+    page = list(qs.annotate(_total=Window(Count("pk"))).values_list("pk", "_total")[start:stop])
+    ids = [pk for pk, _total in page]
+    total = page[0][1] if page else qs.count()
+    rows = {r["id"]: r for r in Designation.objects.filter(pk__in=ids).values("id", *fields)} if ids else {}
+    return [rows[pk] for pk in ids if pk in rows], total
+
+
 def designation_for(actor, pk) -> Designation:
     try:
         designation = (Designation.objects.select_related("organisation", "category", "sub_item", "rules_pack",
