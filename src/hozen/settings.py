@@ -227,6 +227,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A refused form post says what happened and what to do, in the site's layout (issue 15).
+CSRF_FAILURE_VIEW = "hozen.core.views.errors.csrf_failure"
 
 # Sign-in lock-out (hozen.core.lockout, django-axes): per (user name, client address) after
 # HOZEN_LOGIN_FAILURE_LIMIT failures, per user name from anywhere after

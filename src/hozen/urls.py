@@ -12,3 +12,8 @@ urlpatterns = [
     path("vault/", include("hozen.vault.urls")),
     path("", include("hozen.core.urls")),
 ]
+
+# Error pages in the site's layout and the person's language, with the next step (issue 15).
+handler403 = "hozen.core.views.errors.permission_denied"
+handler404 = "hozen.core.views.errors.not_found"
+handler500 = "hozen.core.views.errors.server_error"

@@ -1,4 +1,4 @@
-"""Request plumbing: request ids, security headers, the actor, the second-factor gate."""
+"""Request plumbing: request ids, security headers, the actor, the second-factor gate, refusal pages."""
 
 from __future__ import annotations
 
@@ -144,14 +144,16 @@ class ActorMiddleware:
 
         from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
 
+        from . import guidance
         from .errors import NotFound
 
         if isinstance(exception, PolicyDenied):
             audit_unrecorded_denial(request.actor, exception)
             language = getattr(request, "LANGUAGE_CODE", "ja")
-            return render(request, "core/denied.html",
-                          {"reason": exception.decision.reason(language), "code": exception.decision.code},
-                          status=403)
+            code = exception.decision.code
+            context = {"reason": exception.decision.reason(language), "code": code,
+                       **guidance.for_denial(request, code, exception.target)}
+            return render(request, "core/denied.html", context, status=403)
         if isinstance(exception, NotFound | OverflowError):  # an id beyond any stored one is a missing row
             raise Http404
         return None

@@ -81,3 +81,22 @@ def own_token_for(actor, pk: int):
     if token is None:
         raise NotFound
     return token
+
+
+def security_officers_for(actor) -> list[str]:
+    """Whom a refused or puzzled person asks: the names of the active security officers of their
+    active role's organisation (in a certified business, its protection officers, who keep its
+    handler lists). Names only: no user names or contact data. None for an anonymous visitor or an
+    account without a role, and never the person themselves."""
+    from .roles import OrganisationKind, Role
+
+    if actor is None or actor.account is None or actor.assignment is None:
+        return []
+    organisation = actor.organisation
+    role = Role.BUSINESS_OFFICER if organisation.kind == OrganisationKind.BUSINESS else Role.SECURITY_OFFICER
+    rows = (RoleAssignment.objects.filter(organisation_id=organisation.pk, role=role, revoked_at__isnull=True,
+                                          account__is_active=True)
+            .exclude(account_id=actor.account.pk)
+            .order_by("account__person__family_name_kana", "account__person__given_name_kana", "account_id")
+            .values_list("account__person__family_name", "account__person__given_name"))
+    return [f"{family} {given}".strip() for family, given in rows]
