@@ -597,3 +597,65 @@ def draft_factory(people, orgs):
         return services.create_draft(actor=actor_of(people["esi_manager"]), organisation=orgs["METI"], **fields)
 
     return make
+
+
+# --- sending a draft back (issue 15) --------------------------------------------------------------------
+
+RETURN_COMMENT = "要件2の理由に、公表資料との関係を具体的に書いてください。"
+
+
+def test_the_organ_head_sends_a_draft_back_over_the_api(client, tokens, draft, people):
+    response = post(client, f"{BASE}/{draft.pk}/return", {"comment": RETURN_COMMENT},
+                    {**tokens["head"], "HTTP_IF_MATCH": f'"{draft.version}"'})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["state"] == "draft" and body["version"] == draft.version + 1
+    assert response["ETag"] == f'"{draft.version + 1}"'
+    assert body["returned"]["comment"] == RETURN_COMMENT and body["returned"]["version"] == draft.version
+    assert AuditEntry.objects.filter(action="designation.draft_returned", outcome="success").count() == 1
+    # The ESI manager reads the comment on the draft; once saved again it is gone.
+    read = client.get(f"{BASE}/{draft.pk}", **tokens["manager"])
+    assert read.json()["returned"]["returned_by"] == people["organ_head"].username
+    edited = patch(client, f"{BASE}/{draft.pk}", {"title": "修正した件名"}, {**tokens["manager"], "HTTP_IF_MATCH": read["ETag"]})
+    assert edited.status_code == 200 and edited.json()["returned"] is None
+
+
+def test_sending_back_over_the_api_needs_the_version_read(client, tokens, draft):
+    response = post(client, f"{BASE}/{draft.pk}/return", {"comment": RETURN_COMMENT}, tokens["head"])
+    assert response.status_code == 428 and response.json()["code"] == "version_required"
+    stale = post(client, f"{BASE}/{draft.pk}/return", {"comment": RETURN_COMMENT},
+                 {**tokens["head"], "HTTP_IF_MATCH": f'"{draft.version + 5}"'})
+    assert stale.status_code == 409 and stale.json()["current_version"] == draft.version
+    assert Designation.objects.get(pk=draft.pk).returned_at is None
+
+
+@pytest.mark.parametrize(("who", "status"), [("manager", 403), ("security", 403), ("head_mic", 404)])
+def test_only_who_may_approve_sends_a_draft_back_over_the_api(client, tokens, draft, who, status):
+    response = post(client, f"{BASE}/{draft.pk}/return", {"comment": RETURN_COMMENT},
+                    {**tokens[who], "HTTP_IF_MATCH": f'"{draft.version}"'})
+    assert response.status_code == status
+    assert Designation.objects.get(pk=draft.pk).returned_at is None
+
+
+@pytest.mark.parametrize(("body", "code"), [({"comment": ""}, "text_required"), ({"comment": "   "}, "text_required"),
+                                            ({}, "invalid_input"), ({"comment": "x" * 2001}, "invalid_input"),
+                                            ({"comment": "直して", "state": "designated"}, "invalid_input")])
+def test_a_send_back_without_a_proper_comment_is_422_naming_the_field(client, tokens, draft, body, code):
+    response = post(client, f"{BASE}/{draft.pk}/return", body, {**tokens["head"], "HTTP_IF_MATCH": f'"{draft.version}"'})
+    assert response.status_code == 422 and response.json()["code"] == code, response.content
+    if code == "text_required":
+        assert response.json()["field"] == "comment"
+    assert Designation.objects.get(pk=draft.pk).returned_at is None
+
+
+def test_a_designation_in_force_is_not_sent_back_over_the_api(client, tokens, designated):
+    response = post(client, f"{BASE}/{designated.pk}/return", {"comment": RETURN_COMMENT},
+                    {**tokens["head"], "HTTP_IF_MATCH": f'"{designated.version}"'})
+    assert response.status_code == 422 and response.json()["code"] == "not_a_draft"
+
+
+def test_a_draft_sent_back_is_not_approved_over_the_api_until_saved_again(client, tokens, draft):
+    returned = post(client, f"{BASE}/{draft.pk}/return", {"comment": RETURN_COMMENT},
+                    {**tokens["head"], "HTTP_IF_MATCH": f'"{draft.version}"'})
+    approval = post(client, f"{BASE}/{draft.pk}/approve", {}, {**tokens["head"], "HTTP_IF_MATCH": returned["ETag"]})
+    assert approval.status_code == 422 and approval.json()["code"] == "draft_returned"

@@ -283,3 +283,41 @@ def test_a_notice_acknowledged_twice_at_once_is_acknowledged_once(metis):
     assert sorted(o.status for o in outcomes) == [200, 422, 422, 422]
     assert audit_count("designation.notification_acknowledged") == 1
     assert Notification.objects.get(pk=notice.pk).acknowledged_at is not None
+
+
+def test_an_approval_and_a_send_back_of_one_draft_at_once_one_wins(metis):
+    """Issue 15: the organ head approves while another head sends the same draft back. Exactly one
+    wins with its one audit entry; the other is told why (already designated, or sent back)."""
+    orgs, people, tokens = metis
+    for _ in range(3):  # either may win; each round must end with exactly one
+        draft = make_draft(orgs, people)
+        seen = f'"{draft.version}"'
+        outcomes = race(post(f"{BASE}/{draft.pk}/approve", {}, {**tokens["head"], "HTTP_IF_MATCH": seen}),
+                        post(f"{BASE}/{draft.pk}/return", {"comment": "要件2の理由を具体的に書いてください。"},
+                             {**tokens["head2"], "HTTP_IF_MATCH": seen}))
+        assert_refusals_are_clear(outcomes, allowed=(422,))
+        assert statuses(outcomes)[200] == 1, statuses(outcomes)
+        approved, returned = outcomes
+        d = Designation.objects.get(pk=draft.pk)
+        designated = audit_count("designation.designated", target_id=str(draft.pk))
+        sent_back = audit_count("designation.draft_returned", target_id=str(draft.pk))
+        if approved.status == 200:
+            assert returned.json()["code"] == "not_a_draft"
+            assert d.state == State.DESIGNATED and d.returned_at is None and (designated, sent_back) == (1, 0)
+        else:
+            assert approved.json()["code"] == "draft_returned"
+            assert d.state == State.DRAFT and d.returned_at is not None and (designated, sent_back) == (0, 1)
+    assert_reconciled()
+
+
+def test_two_send_backs_of_one_draft_at_once_record_one_return(metis):
+    orgs, people, tokens = metis
+    draft = make_draft(orgs, people)
+    seen = f'"{draft.version}"'
+    outcomes = race(*[post(f"{BASE}/{draft.pk}/return", {"comment": f"修正してください（{i}）"},
+                           {**tokens["head" if i % 2 else "head2"], "HTTP_IF_MATCH": seen}) for i in range(6)])
+    assert_refusals_are_clear(outcomes)
+    assert statuses(outcomes)[200] == 1, statuses(outcomes)
+    assert {o.json()["code"] for o in outcomes if o.status != 200} == {"draft_returned"}
+    assert audit_count("designation.draft_returned") == 1
+    assert_reconciled()

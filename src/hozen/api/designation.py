@@ -102,6 +102,13 @@ class DesignationSummaryOut(Out):
     review_due: dt.date | None
 
 
+class DraftReturnOut(Out):
+    comment: str = Field(description="What the preparer should change")
+    returned_at: dt.datetime
+    returned_by: str = Field(description="User name of who sent the draft back")
+    version: int = Field(description="The draft's version that was sent back")
+
+
 class DesignationOut(Out):
     id: int
     reference: str | None
@@ -127,6 +134,8 @@ class DesignationOut(Out):
     ended_on: dt.date | None
     end_reason: str
     successor: str | None = Field(description="Reference of the SDS designation this one moved to")
+    returned: DraftReturnOut | None = Field(None, description="A draft sent back to its preparer and not saved "
+                                           "again since: who, when and the comment; null otherwise")
     version: int = Field(description="Goes up with every change; the ETag of this designation. Send it back in "
                          "If-Match to change the draft")
     created_at: dt.datetime
@@ -160,8 +169,17 @@ def _detail(d) -> dict:
         "in_advance": d.in_advance, "advance_reason": d.advance_reason, "review_due": d.review_due,
         "approved_at": d.approved_at, "ended_on": d.ended_on, "end_reason": d.end_reason,
         "successor": d.successor.reference if d.successor_id else None, "version": d.version,
-        "created_at": d.created_at, "updated_at": d.updated_at,
+        "created_at": d.created_at, "updated_at": d.updated_at, "returned": _returned(d),
     }
+
+
+def _returned(d) -> dict | None:
+    """The open return of a draft (one query, only for a draft that was sent back)."""
+    r = queries.open_return_for(d)
+    if r is None:
+        return None
+    return {"comment": r.comment, "returned_at": r.returned_at, "returned_by": r.returned_by.username,
+            "version": r.version}
 
 
 def _visible(request, designation_id: int):
@@ -581,6 +599,27 @@ def approve(request, designation_id: int, response: HttpResponse,
             if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     services.approve(actor=request.actor, designation=_visible(request, designation_id).pk,
                      version=rows.version_from_if_match(if_match), version_required=True)
+    return _reloaded(request, designation_id, response)
+
+
+class ReturnIn(In):
+    comment: str = Field(max_length=2_000, description="What the preparer should change (required, at most "
+                         "2,000 characters)")
+
+
+@router.post("/{int:designation_id}/return", response={200: DesignationOut, **VERSIONED_ERRORS},
+             summary="Send a draft back to its preparer with a comment instead of approving it (whoever may "
+             "approve it)",
+             description="The draft stays a draft; its ESI managers see the comment (`returned`) and are told by "
+             "e-mail. Requires `If-Match` with the ETag of the draft as read (409 `stale_edit` when it changed, "
+             "428 `version_required` without it). 422 `not_a_draft` once approved, `draft_returned` while an "
+             "earlier return waits for the preparer, `text_required` for an empty comment. Audit entry "
+             "`designation.draft_returned` (without the comment).")
+def return_draft(request, designation_id: int, payload: ReturnIn, response: HttpResponse,
+                 if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
+    services.return_draft(actor=request.actor, designation=_visible(request, designation_id).pk,
+                          comment=payload.comment, version=rows.version_from_if_match(if_match),
+                          version_required=True)
     return _reloaded(request, designation_id, response)
 
 

@@ -19,7 +19,7 @@ from django.utils import translation
 from hozen import documents
 from hozen.core.roles import Role
 
-from .models import Designation, Event, State
+from .models import STATE_LABELS, Designation, Event, State, state_label
 from .queries import ledger_row
 
 #: CSV columns: the key of `queries.ledger_row` and its Japanese header.
@@ -59,8 +59,6 @@ TERM_KEY_LABELS_JA = {
     "cumulative.absolute_cap_years": "通算期間の上限",
     "review.interval_months": "見直しの間隔",
 }
-_STATE_JA = {State.EXPIRED: "満了", State.CANCELLED: "解除", State.MOVED_TO_SDS: "特定秘密へ移行",
-             State.TRANSFERRED: "国立公文書館へ移管"}
 _CORRECTION_ANSWERED_JA = {True: "回答済", False: "未回答"}
 #: The 指定書's history in the document's own words (the screen's labels share the msgid "Designated"
 #: with the state 指定中, which reads wrongly as an event).
@@ -122,14 +120,13 @@ def ledger_document_row(d: Designation) -> dict:
         records.append({"date": e.decided_at, "event_ja": "延長", "detail": detail})
     now, ended_on = d.state_on(), _ended_on(d)  # dates decide: an ended term reads as expired
     if ended_on:
-        records.append({"date": ended_on, "event_ja": _STATE_JA.get(now, now),
+        records.append({"date": ended_on, "event_ja": STATE_LABELS[now][0],
                         "detail": d.successor.reference if d.successor_id else ""})
     with translation.override("ja"):
         corrections = [{"date": c.requested_at, "event_ja": str(c.get_kind_display()),
                         "detail": f"{c.request}　{_CORRECTION_ANSWERED_JA[c.answered_at is not None]}"
                         + (f"（{documents.date_ja(c.answered_at)}）：{c.answer}" if c.answered_at else "")}
                        for c in d.corrections.all()]
-    state = "extended" if now == State.DESIGNATED and extensions else now
     return {
         "reference": d.reference,
         "title": d.title,
@@ -138,7 +135,7 @@ def ledger_document_row(d: Designation) -> dict:
         "designated_on": d.designated_on,
         "term_end": d.term_end,
         "protective_measure": d.protective_measure,
-        "state": state,
+        "state": state_label(d, "ja"),  # the same label as the screen and the CSV
         "records": records,
         "corrections": corrections,
         "summary": d.summary,

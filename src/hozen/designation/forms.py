@@ -109,6 +109,16 @@ class ApproveForm(ViolationMixin, forms.Form):
     version = VersionField()
 
 
+class ReturnDraftForm(ViolationMixin, forms.Form):
+    """Send a draft back to its preparer (差戻し) instead of approving it: a comment saying what to
+    change, and the version shown (the head sends back exactly what they read)."""
+
+    version = VersionField()
+    comment = text_area(_("What the preparer should change"), rows=4, max_length=2000,
+                        help_text=_("Required. The ESI managers of the organisation see it on the draft; at most "
+                                    "2,000 characters."))
+
+
 class AcknowledgeForm(ViolationMixin, forms.Form):
     """Acknowledging a notice has no input: the recipient confirms it received it."""
 

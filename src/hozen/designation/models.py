@@ -66,6 +66,49 @@ def state_on(state: str, term_end, on) -> str:
     return State.EXPIRED if state == State.DESIGNATED and term_end < on else state
 
 
+#: The one wording of a designation's state, Japanese and English, for the screens, the ledger's
+#: CSV and its PDF alike (issue 15: the same extended designation read 指定中, 指定中（延長） and 延長).
+#: The ledger is an official Japanese document: its files always use the Japanese label; a screen
+#: uses the reader's language. `extended` is not a stored state: a designation in force that was
+#: extended at least once.
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "draft": ("起案中", "Draft"),
+    "designated": ("指定中", "Designated"),
+    "extended": ("指定中（延長）", "Designated (extended)"),
+    "expired": ("満了", "Expired"),
+    "cancelled": ("解除", "Cancelled"),
+    "moved_to_sds": ("特定秘密へ移行", "Moved to SDS"),
+    "transferred": ("国立公文書館へ移管", "Ended: transferred to the National Archives"),
+}
+
+
+def _was_extended(designation) -> bool:
+    """Whether the designation has an extension: from prefetched extensions (the ledger), from an
+    `extended` annotation (the list), else one query (a single designation's page)."""
+    cached = getattr(designation, "_prefetched_objects_cache", {})
+    if "extensions" in cached:
+        return bool(cached["extensions"])
+    annotated = designation.__dict__.get("extended")
+    if annotated is not None:
+        return bool(annotated)
+    return designation.extensions.exists()
+
+
+def ledger_state(designation, on=None) -> str:
+    """The state a designation reads as, as dates decide (`state_on`), with `extended` for a
+    designation in force that was extended: a key of STATE_LABELS."""
+    state = designation.state_on(on)
+    if state == State.DESIGNATED and _was_extended(designation):
+        return "extended"
+    return state
+
+
+def state_label(designation, language: str | None = "ja", on=None) -> str:
+    """The label of a designation's state: the one function the screens, the CSV and the PDF use."""
+    ja, en = STATE_LABELS[ledger_state(designation, on)]
+    return en if (language or "ja").startswith("en") else ja
+
+
 class Designation(Versioned):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="designations",
                                      verbose_name=_("holding organ"))
@@ -93,6 +136,9 @@ class Designation(Versioned):
     prepared_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Sent back to the preparer (差戻し) and not changed since: the open `DraftReturn` holds who,
+    # when and the comment. The draft stays a draft; saving it again clears this (a resubmission).
+    returned_at = models.DateTimeField(_("sent back to the preparer at"), null=True, blank=True)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     end_reason = models.TextField(_("reason for ending"), blank=True)
     successor = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
@@ -124,8 +170,11 @@ class Designation(Versioned):
         return state_on(self.state, self.term_end, on or timezone.localdate())
 
     def get_state_on_display(self) -> str:
-        """The label of `state_on()` for screens (a designation past its term end reads "Expired")."""
-        return State(self.state_on()).label
+        """The label of the state for screens, in the active language (`state_label`: a designation
+        past its term end reads "Expired", one in force that was extended "Designated (extended)")."""
+        from django.utils import translation
+
+        return state_label(self, translation.get_language())
 
     @property
     def marking(self) -> str:
@@ -139,6 +188,32 @@ class Designation(Versioned):
     def first_designated_on(self):
         """The start of the cumulative period: an SDS successor counts from its own designation."""
         return self.designated_on
+
+
+class DraftReturn(models.Model):
+    """A draft sent back (差戻し) to the ESI manager with a comment, instead of being approved, by
+    someone who may approve it (`designation.return`). The draft stays a draft; the return is open
+    (`addressed_at` empty, `Designation.returned_at` set) until its preparer saves it again.
+
+    The comment is the organ's own deliberation on its draft, kept like the draft's own texts (in
+    the clear, as the justifications and correction requests are); the audit entry names the return,
+    never its comment."""
+
+    designation = models.ForeignKey(Designation, on_delete=models.PROTECT, related_name="returns")
+    comment = models.TextField(_("comment"))
+    returned_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("sent back by"))
+    returned_at = models.DateTimeField(_("sent back at"), default=timezone.now)
+    version = models.PositiveIntegerField(_("version sent back"))
+    addressed_at = models.DateTimeField(_("changed by the preparer at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("draft sent back (差戻し)")
+        verbose_name_plural = _("drafts sent back")
+        ordering = ["-returned_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"return of {self.designation} at version {self.version}"
 
 
 class Holder(models.Model):

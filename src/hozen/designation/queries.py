@@ -13,7 +13,17 @@ from hozen.access import policy
 from hozen.core.errors import NotFound
 from hozen.core.prepared import PreparedRead
 
-from .models import CorrectionRequest, Designation, Notification, Provision, State, state_q
+from .models import (
+    STATE_LABELS,
+    CorrectionRequest,
+    Designation,
+    DraftReturn,
+    Notification,
+    Provision,
+    State,
+    state_label,
+    state_q,
+)
 
 #: Long texts no list shows: deferred, so a page's rows stay narrow. SQLite sorts whole rows (with
 #: the joined ones) when it answers the scope from the holder index, so every byte of a row counts;
@@ -56,7 +66,13 @@ def designation_page(qs, start: int, stop: int, *, fields: tuple[str, ...] | Non
     if fields is not None:
         rows = {r["id"]: r for r in Designation.objects.filter(pk__in=ids).values("id", *fields)}
     else:
-        rows = {d.pk: d for d in _for_lists(Designation.objects.filter(pk__in=ids))}
+        # Whether each was extended, for its state label (指定中（延長）), in the same statement.
+        from django.db.models import Exists, OuterRef
+
+        from .models import Extension
+
+        rows = {d.pk: d for d in _for_lists(Designation.objects.filter(pk__in=ids)).annotate(
+            extended=Exists(Extension.objects.filter(designation=OuterRef("pk"))))}
     return [rows[pk] for pk in ids if pk in rows]
 
 
@@ -172,9 +188,6 @@ def ledger_rows(actor, organisation) -> list[dict]:
     return [ledger_row(d) for d in ledger_designations(actor, organisation)]
 
 
-STATE_JA = {"designated": "指定中", "expired": "満了", "cancelled": "解除", "moved_to_sds": "特定秘密へ移行",
-            "transferred": "国立公文書館へ移管",
-            "draft": "案"}
 MEASURE_JA = {"marking": "表示", "written_notice": "通知"}
 
 
@@ -182,14 +195,11 @@ def ledger_row(d: Designation) -> dict:
     extensions = list(d.extensions.all())
     corrections = list(d.corrections.all())
     now = d.state_on()  # dates decide: a term that has ended reads as expired before the job records it
-    state = STATE_JA.get(now, now)
-    if now == State.DESIGNATED and extensions:
-        state = "指定中（延長）"
     record = [f"{e.decided_at:%Y-%m-%d} 延長 {e.previous_end:%Y-%m-%d}→{e.new_end:%Y-%m-%d}"
               + (f"（閣議承認 {e.cabinet_approval_ref}）" if e.cabinet_approval_ref else "") for e in extensions]
     ended_on = d.ended_on or (d.term_end + dt.timedelta(days=1) if now == State.EXPIRED else None)
     if ended_on:
-        record.append(f"{ended_on:%Y-%m-%d} {STATE_JA.get(now, now)}"
+        record.append(f"{ended_on:%Y-%m-%d} {STATE_LABELS[now][0]}"
                       + (f"（{d.successor.reference}）" if d.successor_id else ""))
     return {
         "reference": d.reference,
@@ -199,7 +209,7 @@ def ledger_row(d: Designation) -> dict:
         "designated_on": d.designated_on,
         "term_end": d.term_end,
         "protective_measure": MEASURE_JA.get(d.protective_measure, d.protective_measure),
-        "state": state,
+        "state": state_label(d, "ja"),  # the ledger is Japanese; the same label as the screen and the PDF
         "record": "；".join(record),
         "corrections": "；".join(correction_text(c) for c in corrections),
         "rules": str(d.rules_pack) if d.rules_pack_id else "",
@@ -272,6 +282,21 @@ def drafts_for(actor):
     return designations_for(actor, state=State.DRAFT).select_related("prepared_by__person").order_by("created_at")
 
 
+def open_return_for(designation: Designation) -> DraftReturn | None:
+    """The return (差戻し) a draft waits on, with who sent it back; None when it waits on nobody.
+    For a designation the caller already found visible (the organ's roles see their drafts)."""
+    if designation.returned_at is None:
+        return None
+    return (DraftReturn.objects.filter(designation=designation, addressed_at__isnull=True)
+            .select_related("returned_by__person").order_by("-returned_at", "-id").first())
+
+
+def returns_for(designation: Designation) -> list[DraftReturn]:
+    """Every time the draft was sent back, newest first (the draft's page, for the organ's roles)."""
+    return list(DraftReturn.objects.filter(designation=designation).select_related("returned_by__person")
+                .order_by("-returned_at", "-id"))
+
+
 def designation_record(designation: Designation) -> dict:
     """The designation's own history for its page: holders, events, extensions, reviews, corrections."""
     return {
@@ -281,6 +306,7 @@ def designation_record(designation: Designation) -> dict:
         "reviews": list(designation.reviews.select_related("rules_pack", "reviewed_by__person")
                         .order_by("reviewed_on", "id")),
         "corrections": list(corrections_for(designation)),
+        "returns": returns_for(designation) if designation.state == State.DRAFT else [],
     }
 
 
@@ -381,6 +407,7 @@ def statistics(actor, *, year: int | None = None, organisation=None) -> dict:
 CHANGE_LABELS = {
     "designation.drafted": _("Draft prepared"),
     "designation.draft_updated": _("Draft changed"),
+    "designation.draft_returned": _("Draft sent back to its preparer"),
     "designation.designated": _("Approved and designated"),
     "designation.extended": _("Term extended"),
     "designation.reviewed": _("Reviewed"),

@@ -1,8 +1,9 @@
 """Replaying a designation from the audit log (ARCHITECTURE rule 10; `hozen.audit.reconcile`).
 
-Covered: state, reference, term end (once designated), approver, end date, SDS successor and the
-row's version. A draft's content (title, justifications…) is not in the log by design (entries
-carry no content), so edits of a draft are checked by their version only.
+Covered: state, reference, term end (once designated), approver, end date, SDS successor, whether
+a draft waits for its preparer after being sent back (`returned`), and the row's version. A
+draft's content (title, justifications…) is not in the log by design (entries carry no content),
+so edits of a draft are checked by their version only.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ ENDINGS = {
     "designation.transferred_to_archives": State.TRANSFERRED,
 }
 
-ACTIONS = frozenset({"designation.drafted", "designation.draft_updated", "designation.designated",
+ACTIONS = frozenset({"designation.drafted", "designation.draft_updated", "designation.draft_returned",
+                     "designation.designated",
                      "designation.extended", "designation.reviewed", *ENDINGS})
 
-FIELDS = ("state", "reference", "term_end", "approved_by", "ended_on", "successor", "version")
+FIELDS = ("state", "reference", "term_end", "approved_by", "ended_on", "successor", "returned", "version")
 
 
 def replay(entries: list[dict]) -> dict:
@@ -29,9 +31,15 @@ def replay(entries: list[dict]) -> dict:
     for entry in entries:
         action, d = entry["action"], details(entry)
         if action == "designation.drafted":
-            out.update(state=State.DRAFT, reference=None, approved_by=None, ended_on=None, successor=None)
+            out.update(state=State.DRAFT, reference=None, approved_by=None, ended_on=None, successor=None,
+                       returned=False)
+        elif action == "designation.draft_returned":
+            out["returned"] = True
+        elif action == "designation.draft_updated" and "returned" in d:
+            out["returned"] = bool(d["returned"])  # saved again after a return: resubmitted
         elif action == "designation.designated":
-            out.update(state=State.DESIGNATED, reference=d.get("reference"), approved_by=actor_account(entry))
+            out.update(state=State.DESIGNATED, reference=d.get("reference"), approved_by=actor_account(entry),
+                       returned=False)
             if "term_end" in d:
                 out["term_end"] = d["term_end"]
         elif action == "designation.extended":
@@ -56,7 +64,8 @@ def stored(row: Designation) -> dict:
     return {
         "state": row.state, "reference": row.reference, "term_end": row.term_end,
         "approved_by": row.approved_by.username if row.approved_by_id else None, "ended_on": row.ended_on,
-        "successor": row.successor.reference if row.successor_id else None, "version": row.version,
+        "successor": row.successor.reference if row.successor_id else None, "returned": row.returned_at is not None,
+        "version": row.version,
     }
 
 

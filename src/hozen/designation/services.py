@@ -24,6 +24,7 @@ from . import inputs, rules
 from .models import (
     CorrectionRequest,
     Designation,
+    DraftReturn,
     Event,
     Extension,
     Holder,
@@ -223,15 +224,24 @@ def update_draft(*, actor, designation: Designation | int, version: int | str | 
     pack = _pack_for(designation.tier)
     remapped = _follow_current_version(proposed, pack, chosen=bool({"category", "sub_item"} & set(fields)))
     check_content(pack, **{k: getattr(proposed, k) for k in CONTENT})
+    # Saving a draft that was sent back resubmits it, changed or not: the return is answered.
+    resubmitted = designation.returned_at is not None
     changed = rows.change(designation, rules_pack=pack, category=proposed.category, sub_item=proposed.sub_item,
-                          **{k: v for k, v in values.items() if k not in ("category", "sub_item")})
+                          **{k: v for k, v in values.items() if k not in ("category", "sub_item")},
+                          **({"returned_at": None} if resubmitted else {}))
     if not changed:
         return designation
-    details = {"fields": sorted(changed), "rules": str(pack), "state": designation.state,
+    details = {"fields": sorted(set(changed) - {"returned_at"}), "rules": str(pack), "state": designation.state,
                "version": designation.version}
     if remapped:
         details["remapped_from"] = remapped
+    if resubmitted:
+        DraftReturn.objects.filter(designation=designation, addressed_at__isnull=True).update(
+            addressed_at=timezone.now())
+        details["returned"] = False
     audit.record(actor, "designation.draft_updated", designation, details=details)
+    if resubmitted:  # the organ head's delegates: the draft they sent back waits for them again
+        notices.queue_for_role("organ_head", {designation.organisation_id}, "draft_decision", "designations")
     return designation
 
 
@@ -271,6 +281,7 @@ def approve(*, actor, designation: Designation | int, version: int | str | None 
     rules.check_editable(designation)
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "この指定は既に承認されています。", "This designation is already approved.")
+    _check_not_returned(designation)
     rows.check_version(designation, version, required=version_required)
     on = today()
     rules.check_term_not_ended(designation, on)
@@ -294,6 +305,55 @@ def approve(*, actor, designation: Designation | int, version: int | str | None 
         details["remapped_from"] = remapped
     audit.record(actor, "designation.designated", designation, details=details)
     return designation
+
+
+def _check_not_returned(designation: Designation) -> None:
+    """A draft sent back waits for its preparer: it is approved (or sent back again) only once they
+    have saved it again, so a head never designates the text they asked to have changed."""
+    if designation.returned_at is not None:
+        raise RuleViolation(
+            "draft_returned",
+            "この指定案は作成者に差し戻されており、修正を待っています。作成者が保存し直した後に承認できます。",
+            "This draft was sent back to its preparer and waits for their changes; it can be approved once "
+            "they have saved it again.")
+
+
+#: The longest comment a draft is sent back with (one screen of text).
+RETURN_COMMENT_MAX = 2_000
+
+
+@transaction.atomic(durable=True)
+def return_draft(*, actor, designation: Designation | int, comment: str, version: int | str | None = None,
+                 version_required: bool = False) -> DraftReturn:
+    """Send a draft back (差戻し) to its preparer with a comment instead of approving it.
+
+    Only someone who may approve the draft may (`designation.return`, the approval's rule: the
+    organ head's delegate, never the preparer). The draft is locked as an approval locks it, so an
+    approval and a return at once are applied in one order: the second finds the draft designated
+    (`not_a_draft`) or sent back (`draft_returned`). `version` (the approval page's, the API's
+    If-Match) must still be the draft's: the head sends back exactly what they read. The draft
+    stays a draft; the ESI managers of the organ are told by e-mail that a draft was sent back.
+    """
+    designation = _locked(designation)
+    policy.require(actor, "designation.return", designation)
+    rules.check_editable(designation)
+    if designation.state != State.DRAFT:
+        raise RuleViolation("not_a_draft", "この指定は既に承認されています（差し戻せるのは指定案のみです）。",
+                            "This designation is already approved: only a draft can be sent back.")
+    _check_not_returned(designation)
+    rows.check_version(designation, version, required=version_required)
+    comment = clean(comment, field="comment", label=("差戻しの理由", "Comment"), multiline=True,
+                    max_length=RETURN_COMMENT_MAX, min_visible=1, required=True)
+    now = timezone.now()
+    returned = DraftReturn.objects.create(designation=designation, comment=comment, returned_by=actor.account,
+                                          returned_at=now, version=designation.version)
+    rows.change(designation, returned_at=now)
+    # No typed text in the log (issue 12 §8): the entry names the return, the comment stays on its row.
+    audit.record(actor, "designation.draft_returned", designation,
+                 details={"return": returned.pk, "state": designation.state, "returned": True,
+                          "version": designation.version})
+    notices.queue_for_role("esi_manager", {designation.organisation_id}, "draft_decision", "designations")
+    return returned
 
 
 # --- life after designation ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/approve/", views.approve, name="approve"),
+    path("<int:pk>/return/", views.return_draft, name="return_draft"),
     path("<int:pk>/extend/", views.extend, name="extend"),
     path("<int:pk>/refused-approval/", views.refused_approval, name="refused_approval"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),

@@ -38,6 +38,7 @@ from .forms import (
     MoveToSdsForm,
     ProvisionForm,
     RefusedApprovalForm,
+    ReturnDraftForm,
     ReviewForm,
     StatisticsForm,
 )
@@ -210,6 +211,7 @@ def _actions(actor, d) -> dict:
     return {
         "edit": draft and allowed("designation.update"),
         "approve": draft and allowed("designation.approve"),
+        "return": draft and d.returned_at is None and allowed("designation.return"),
         "extend": in_force and allowed("designation.extend"),
         "refused_approval": in_force and allowed("designation.extend"),
         "cancel": in_force and allowed("designation.cancel"),
@@ -237,6 +239,7 @@ def detail(request, pk):
         "sees_record": sees_record,
         "preparer_cannot_approve": d.state == State.DRAFT and approval.code == "preparer_cannot_approve",
         "approval_reason": approval.reason(request.LANGUAGE_CODE),
+        "open_return": queries.open_return_for(d),
         "provisions": list(queries.provisions_for(actor, d)),
         "pack_notes": _pack_notes(d.rules_pack, TERM_KEYS, request.LANGUAGE_CODE),
         "today": timezone.localdate(),
@@ -294,7 +297,7 @@ def _take_current_values(form, d, changes: list[dict], version: int) -> list[dic
     """Put the stored value of every field someone else changed into the bound form (and the
     current version); return what this person had typed in those fields, labelled, to show."""
     data = form.data.copy()
-    data["version"] = str(version)
+    data[form.add_prefix("version")] = str(version)
     yours = []
     for name in dict.fromkeys(n for c in changes for n in c["names"]):
         if name not in form.fields or form.fields[name].widget.is_hidden:
@@ -306,12 +309,13 @@ def _take_current_values(form, d, changes: list[dict], version: int) -> list[dic
             continue
         yours.append({"label": field.label, "value": _shown(field, typed), "current": _shown(field, current)})
         value = field.prepare_value(current)
+        key = form.add_prefix(name)
         if isinstance(field, forms.BooleanField):
-            data.pop(name, None)
+            data.pop(key, None)
             if current:
-                data[name] = "on"
+                data[key] = "on"
         else:
-            data[name] = value.isoformat() if isinstance(value, dt.date) else ("" if value is None else str(value))
+            data[key] = value.isoformat() if isinstance(value, dt.date) else ("" if value is None else str(value))
     form.data = data
     return yours
 
@@ -367,17 +371,44 @@ def edit(request, pk):
         done=lambda _d: _("The draft was updated."))
 
 
+def _draft_context(request, d) -> dict:
+    """What the approval and send-back pages show beside their forms: the return that waits, if any."""
+    return {"open_return": queries.open_return_for(d), "can_return": policy.decide(
+        request.actor, "designation.return", d).allowed and d.state == State.DRAFT and d.returned_at is None}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def approve(request, pk):
+    """The organ head's page for a draft: approve it, or send it back with a comment (a second form
+    on the page, posted to `return_draft`)."""
     d = queries.designation_for(request.actor, pk)
     policy.require(request.actor, "designation.approve", d)
     return _step(
         request, d, form=ApproveForm(_posted(request), initial={"version": d.version}),
         template="designation/approve.html",
+        context=lambda: {**_draft_context(request, d),
+                         "return_form": ReturnDraftForm(initial={"version": d.version}, prefix="return")},
         run=lambda form: services.approve(actor=request.actor, designation=d.pk,
                                           version=form.cleaned_data.get("version"), version_required=True),
         done=lambda done: _("Designated as %(reference)s.") % {"reference": done.reference})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def return_draft(request, pk):
+    """Send a draft back to its preparer with a comment (the approval page's second form). A refusal
+    (no comment, a draft changed or approved meanwhile) shows this page again with the comment kept."""
+    d = queries.designation_for(request.actor, pk)
+    policy.require(request.actor, "designation.return", d)
+    return _step(
+        request, d, form=ReturnDraftForm(_posted(request), initial={"version": d.version}, prefix="return"),
+        template="designation/return_draft.html", context=lambda: _draft_context(request, d),
+        run=lambda form: services.return_draft(actor=request.actor, designation=d.pk,
+                                               comment=form.cleaned_data["comment"],
+                                               version=form.cleaned_data.get("version"), version_required=True),
+        done=lambda _row: _("The draft was sent back to its preparer with your comment. Its ESI managers have "
+                            "been told."))
 
 
 @login_required

@@ -28,7 +28,7 @@ PROTECTIVE_MEASURES_SHORT = {"marking": "表示", "written_notice": "書面通�
 #: 状態 column of the ledger. Callers may pass the key or the Japanese label itself.
 LEDGER_STATES = {
     "designated": "指定中",
-    "extended": "延長",
+    "extended": "指定中（延長）",  # the designation's own label (hozen.designation.models.STATE_LABELS)
     "expired": "満了",
     "cancelled": "解除",
     "moved_to_sds": "特定秘密へ移行",

@@ -102,6 +102,11 @@ def designation_approve(actor, target):
     return allow()
 
 
+# Sending a draft back (差戻し) is the other answer to the same question as approving it: only
+# someone who may approve the draft may send it back, and never its own preparer.
+rule("designation.return")(designation_approve)
+
+
 def _organ_head(actor, target):
     return _in_org(actor, target.organisation_id, Role.ORGAN_HEAD)
 

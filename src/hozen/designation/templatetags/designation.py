@@ -24,6 +24,14 @@ def localname(obj) -> str:
 
 
 @register.filter
+def state_label(designation) -> str:
+    """A designation's state in the reader's language: the one label the ledger's files use too."""
+    from ..models import state_label as label
+
+    return label(designation, translation.get_language())
+
+
+@register.filter
 def actor_label(described: dict | None) -> str:
     """An actor stored by value (the audit log's shape): user name, role and organisation."""
     if not described:
@@ -55,10 +63,11 @@ def reviews_due(actor):
 
 @register.simple_tag
 def drafts(actor):
-    """Drafts awaiting approval, with who prepared them (the organ head's panel names them)."""
+    """Drafts awaiting approval, with who prepared them (the organ head's panel names them) and
+    whether each was sent back and waits for its preparer (`returned_at`: the ESI manager's marker)."""
     return list(queries.drafts_for(actor).select_related(None).select_related("prepared_by__person")
-                .only("id", "title", "prepared_by", "prepared_by__person", "prepared_by__person__family_name",
-                      "prepared_by__person__given_name")[:PANEL_ROWS])
+                .only("id", "title", "returned_at", "prepared_by", "prepared_by__person",
+                      "prepared_by__person__family_name", "prepared_by__person__given_name")[:PANEL_ROWS])
 
 
 @register.simple_tag
