@@ -10,6 +10,7 @@ with its line and writes nothing.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -136,3 +137,31 @@ def test_a_file_that_is_not_utf8_text_is_refused_beside_the_field(packs, cao_hea
                                                "action": "publish"})
     assert response.status_code == 200 and response.context["form"].errors["file"]
     assert client.post("/rules/publish/", {"action": "publish"}).context["form"].errors["file"]
+
+
+def test_every_value_of_every_shipped_pack_has_a_label_in_both_languages():
+    from pathlib import Path
+
+    import yaml
+    from django.utils import translation
+
+    from hozen.rules.labels import VALUE_LABELS
+
+    packs = Path(__file__).resolve().parents[2] / "src" / "hozen" / "rules" / "packs"
+    keys = {key for f in packs.glob("*.yaml") for key in yaml.safe_load(f.read_text(encoding="utf-8"))["values"]}
+    assert keys and keys <= set(VALUE_LABELS), sorted(keys - set(VALUE_LABELS))
+    for key in keys:
+        with translation.override("en"):
+            english = str(VALUE_LABELS[key])
+        with translation.override("ja"):
+            japanese = str(VALUE_LABELS[key])
+        assert japanese != english and not japanese.isascii(), key  # translated, not the English left in
+
+
+def test_the_pack_page_names_its_values_never_by_their_internal_keys(packs, people, signed_in):
+    text = signed_in(people["esi_manager"]).get("/rules/jp-esi-2025/v1/").content.decode()
+    table = text[text.index('id="values"'):]
+    table = table[:table.index("</table>")]
+    shown = re.sub(r'(id|title|class)="[^"]*"', "", table)  # attributes are not what a person reads
+    assert "designation.max_term_years" not in shown and "assessment.target_days" not in shown
+    assert "1件の指定の最長期間" in shown  # the label, in Japanese by default

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader
 
@@ -123,7 +124,31 @@ def test_trace_screen_names_the_copy(signed_in, handler, meti, upload_pdf):
     registry = _client(signed_in, meti["security"])
     page = registry.post("/vault/trace/", {"file": SimpleUploadedFile("found.pdf", data, "application/pdf")})
     assert page.status_code == 200 and f"/vault/copies/{copy.pk}/" in page.content.decode()
+    # Where it was found, in the person's language (Japanese by default): never stamping's English names.
+    found_in = re.search(r"<dd>([^<]*)</dd>\s*</dl>", page.content.decode()).group(1)
+    assert "ファイル全体（SHA-256）" in found_in and "1ページ" in found_in
+    assert "page" not in found_in and "whole file" not in found_in
     assert client.get("/vault/trace/").status_code == 403  # a handler is not the registry
+
+
+@pytest.mark.parametrize(("place", "ja", "en"), [
+    ("page 3", "3ページ", "page 3"),
+    ("XMP metadata", "XMPメタデータ", "XMP metadata"),
+    ("document information", "文書情報", "document information"),
+    ("ZIP comment", "ZIPコメント", "ZIP comment"),
+    ("whole file (SHA-256)", "ファイル全体（SHA-256）", "the whole file (SHA-256)"),
+    ("報告書.pdf: page 2", "報告書.pdf: 2ページ", "報告書.pdf: page 2"),
+    ("something new", "something new", "something new"),
+])
+def test_trace_places_are_shown_in_the_persons_language(place, ja, en):
+    from django.utils import translation
+
+    from hozen.vault.trace import place_label
+
+    with translation.override("ja"):
+        assert place_label(place) == ja
+    with translation.override("en"):
+        assert place_label(place) == en
 
 
 def test_anonymous_is_sent_to_sign_in(client, upload_pdf):

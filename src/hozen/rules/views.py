@@ -20,6 +20,7 @@ from hozen.core.errors import RuleViolation
 
 from . import loader, queries, services
 from .forms import PublishForm
+from .labels import value_label
 from .models import describe_value
 
 
@@ -42,7 +43,7 @@ def pack_detail(request, code, version):
     values = []
     for key, entry in data["values"].items():
         value = loader.to_python(key, entry["value"])
-        values.append({"key": key, "text": describe_value(value, entry.get("unit"), False, language),
+        values.append({"key": key, "label": value_label(key), "text": describe_value(value, entry.get("unit"), False, language),
                        "to_verify": entry["to_verify"], "source": entry["source"]})
     return render(request, "rules/detail.html", {
         "pack": pack, "data": data, "values": values,

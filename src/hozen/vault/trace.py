@@ -14,7 +14,10 @@ matched. A registry role only learns about the copies its custody scope covers.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
 
 from hozen import audit
 from hozen.access import policy
@@ -26,7 +29,29 @@ from .models import Copy
 @dataclass
 class Match:
     copy: Copy
-    places: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # as `stamping` names them (English: the CLI's JSON)
+
+    @property
+    def place_labels(self) -> list[str]:
+        """The places in the person's language, for the screen."""
+        return [place_label(p) for p in self.places]
+
+
+_PAGE = re.compile(r"page (\d+)")
+
+
+def place_label(place: str) -> str:
+    """One place where a copy's identifier was found, as `stamping` names it (``page 3``, ``XMP
+    metadata``, ``report.pdf: page 2``, ...), in the active language. A file name inside a ZIP is
+    kept as it is; an unknown name is shown as given."""
+    member, sep, rest = place.rpartition(": ")
+    if not sep:
+        member, rest = "", place
+    fixed = {"whole file (SHA-256)": _("the whole file (SHA-256)"), "document information": _("document information"),
+             "XMP metadata": _("XMP metadata"), "ZIP comment": _("ZIP comment")}
+    page = _PAGE.fullmatch(rest)
+    label = str(_("page %(number)s") % {"number": page.group(1)}) if page else str(fixed.get(rest, rest))
+    return f"{member}: {label}" if member else label
 
 
 @dataclass
