@@ -41,3 +41,25 @@ def era(value):
 @register.simple_tag
 def number(value):
     return formats.number_format(value, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def error_anchor(field):
+    """The id an error summary links to: the input itself, or a group's first option (radios,
+    checkboxes), so following the link puts the cursor where the answer goes."""
+    if field.use_fieldset:
+        for sub in field.subwidgets:
+            if sub.id_for_label:
+                return sub.id_for_label
+    return field.id_for_label or field.auto_id
+
+
+@register.filter
+def widget(field):
+    """The field's input, as ``{{ field }}`` renders it, but without autofocus once the form has
+    errors: then the error summary takes the focus (hozen.js), and an autofocus would take it back."""
+    attrs = {"autofocus": False} if field.form.errors else None
+    html = field.as_widget(attrs=attrs)
+    if field.field.show_hidden_initial:
+        html += field.as_hidden(only_initial=True)
+    return html
