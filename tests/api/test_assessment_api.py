@@ -612,3 +612,44 @@ def test_an_adjudicator_named_by_an_unknown_name_is_answered_as_one_without_the_
     answers = [api("head").post(f"/cases/{case.pk}/adjudicator", {"username": name})
                for name in ("no.such.person", world.people["investigator"].username)]
     assert {r.status_code for r in answers} == {403} and answers[0].content == answers[1].content
+
+
+# --- issue 15: the adjudicator returns a case to the investigator with a question ------------------
+
+def test_the_adjudicator_returns_a_case_with_a_question_and_the_investigator_answers_over_the_api(world, api):
+    case = to_investigation_complete(world, nominate(world))
+    ok(api("head").post(f"/cases/{case.pk}/adjudicator", {"username": world.people["adjudicator"].username}))
+    adjudicator, investigator = api("adjudicator"), api("investigator")
+    # Refusals: someone else (403 with the policy's reason, audited), an empty question (422 naming it).
+    r = api("adjudicator2").post(f"/cases/{case.pk}/return", {"question": "質問"})
+    assert r.status_code in (403, 404)
+    r = investigator.post(f"/cases/{case.pk}/return", {"question": "質問"})
+    assert r.status_code == 403 and r.json()["code"] == "not_assigned_to_case"
+    assert denied("assessment.return_to_investigation")
+    r = adjudicator.post(f"/cases/{case.pk}/return", {"question": "  "})
+    assert r.status_code == 422 and (r.json()["code"], r.json()["field"]) == ("question_required", "question")
+    assert fresh(case).state == "investigation_complete"
+    body = ok(adjudicator.post(f"/cases/{case.pk}/return", {"question": "欠勤の理由を確認してください。"}))
+    assert body["state"] == "under_investigation"
+    # Not twice: the case is no longer awaiting a decision.
+    r = adjudicator.post(f"/cases/{case.pk}/return", {"question": "もう一つ"})
+    assert r.status_code == 422 and r.json()["code"] == "transition_not_allowed"
+    [asked] = ok(investigator.get(f"/cases/{case.pk}/returns"))
+    assert asked["question"] == "欠勤の理由を確認してください。" and asked["answer"] is None
+    # The nominating side is refused the question (status only).
+    assert api("business").get(f"/cases/{case.pk}/returns").status_code == 403
+    # Completing again needs the answer; with it the case is back with the adjudicator.
+    r = investigator.post(f"/cases/{case.pk}/investigation/complete", {"summary": SUMMARY})
+    assert r.status_code == 422 and (r.json()["code"], r.json()["field"]) == ("answer_required", "answer")
+    body = ok(investigator.post(f"/cases/{case.pk}/investigation/complete",
+                                {"summary": SUMMARY, "answer": "看病のための休暇で、懸念はない。"}))
+    assert body["state"] == "investigation_complete"
+    [asked] = ok(adjudicator.get(f"/cases/{case.pk}/returns"))
+    assert asked["answer"] == "看病のための休暇で、懸念はない。" and asked["answered_at"]
+    ok(adjudicator.post(f"/cases/{case.pk}/adjudication", {"outcome": "favourable", "reasons": REASONS}))
+
+
+def test_openapi_lists_the_return_to_the_investigator(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "post" in paths["/api/v1/assessment/cases/{case_id}/return"]
+    assert "get" in paths["/api/v1/assessment/cases/{case_id}/returns"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pypdf
 import pytest
@@ -156,15 +157,19 @@ def test_completeness_view_and_refused_submission_lists_what_is_missing(client, 
     client.post(section_url(consented, "identity"), {"family_name": "山田", "action": "save"})
     body = client.get(section_url(consented)).content.decode()
     assert 'data-section="identity"' in body and 'id="completeness"' in body
+    # Submission is only from the review page, which lists what is missing (and offers no Submit).
     response = client.post(section_url(consented, "submit"))
-    assert response.status_code == 400
-    assert 'id="submit-problems"' in response.content.decode()
+    assert response.status_code == 302 and response["Location"].endswith(section_url(consented, "review"))
+    review = client.get(section_url(consented, "review")).content.decode()
+    assert 'id="review-problems"' in review and 'id="submit-form"' not in review
     assert fresh(consented).state == State.CONSENTED
 
 
 def test_submit_then_editing_is_refused_and_the_copy_carries_the_hash(world, client, consented):
     fill_questionnaire(world, consented)
-    response = client.post(section_url(consented, "submit"))
+    review = client.get(section_url(consented, "review")).content.decode()
+    token = re.search(r'name="reviewed" value="([^"]+)"', review).group(1)
+    response = client.post(section_url(consented, "submit"), {"reviewed": token})
     assert response.status_code == 302
     case = fresh(consented)
     assert case.state == State.QUESTIONNAIRE_SUBMITTED and len(case.questionnaire_sha256) == 64

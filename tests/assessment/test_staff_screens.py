@@ -168,6 +168,14 @@ def test_investigator_adjudicator_and_complaint_handler_are_three_different_peop
     assert kinds[world.people["complaint_handler"].pk] == "complaint_handler"
 
 
+def decide_through_review(client, case, data):
+    """The adjudication form's two steps (issue 15): the review page, then its confirmation with the
+    review's token."""
+    review = text(client.post(url("adjudicator_decide", case.pk), data))
+    token = re.search(r'name="reviewed" value="([^"]+)"', review).group(1)
+    return client.post(url("adjudicator_decide", case.pk), {**data, "step": "confirm", "reviewed": token})
+
+
 def fresh_complaint(complaint):
     return Complaint.objects.get(pk=complaint.pk)
 
@@ -177,7 +185,7 @@ def test_concurring_adjudicator_must_be_a_different_person(world, signed_in):
     services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
     adjudicator = signed_in(world.people["adjudicator"])
     data = {"outcome": "unfavourable", **{f"reason_{k}": v for k, v in REASONS.items()}}
-    assert adjudicator.post(url("adjudicator_decide", case.pk), data).status_code == 302
+    assert decide_through_review(adjudicator, case, data).status_code == 302
     assert fresh(case).state == "adjudicated_unfavourable_pending_concurrence"
     head = signed_in(world.people["organ_head"])
     assert f"#{case.pk}<" in text(head.get(url("staff_assignments")))
@@ -593,7 +601,7 @@ def test_adjudication_records_that_the_subject_waived_reasons(world, signed_in):
     page = text(client.get(url("adjudicator_case", case.pk)))
     assert "The person asked in advance not to receive the reasons" in page or "事前に理由の通知を希望しない" in page
     data = {"outcome": "favourable", **{f"reason_{k}": v for k, v in REASONS.items()}}
-    assert client.post(url("adjudicator_decide", case.pk), data).status_code == 302
+    assert decide_through_review(client, case, data).status_code == 302
     adjudication = fresh(case).adjudications.get()
     assert adjudication.reasons_waived is True and adjudication.adjudicator_id == world.people["adjudicator"].pk
     entry = AuditEntry.objects.filter(action="assessment.adjudicate").latest("id")

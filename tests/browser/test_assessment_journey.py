@@ -229,6 +229,7 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
                                            "Save and go to the next section"), exact=True).click()
     expect(own_device).to_have_url(re.compile(rf"/assessment/portal/{case.pk}/questionnaire/$"))
     expect(own_device.locator("#completeness .ok")).to_have_count(len(SECTIONS))
+    own_device.get_by_role("link", name=ja("Check your answers and submit")).click()  # the review (issue 15)
     own_device.get_by_role("button", name=ja("Submit the questionnaire")).click()
     sha = own_device.locator("code.sha256")
     expect(sha).to_have_text(re.compile(r"^[0-9a-f]{64}$"))

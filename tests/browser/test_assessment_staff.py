@@ -154,11 +154,14 @@ def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_
         adjudicate.locator(f"#id_reason_{item.code}").fill(f"事項{item.number}について懸念は認められない。")
     # One reason left empty: refused beside that field, nothing recorded.
     adjudicate.locator("#id_reason_item_7").fill("")
-    adjudicate.get_by_role("button", name=ja("Record the decision")).click()
+    adjudicate.get_by_role("button", name=ja("Review the decision")).click()
     expect(page.locator("#id_reason_item_7_error")).to_be_visible()
     assert AssessmentCase.objects.get(pk=case.pk).state == "investigation_complete"
     page.locator("#id_reason_item_7").fill("事項7について懸念は認められない。")
-    page.locator("#adjudicate-form").get_by_role("button", name=ja("Record the decision")).click()
+    page.locator("#adjudicate-form").get_by_role("button", name=ja("Review the decision")).click()
+    # The review (issue 15): the decision as entered; recorded only on confirmation.
+    expect(page.locator("#decision-review")).to_contain_text("事項7について懸念は認められない。")
+    page.get_by_role("button", name=ja("Confirm and record the decision")).click()
     expect(page.locator(".messages")).to_contain_text(ja("Recorded. The organ notifies the result."))
     sign_out(page)
 

@@ -180,6 +180,7 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
             fits_the_phone(page)
         page.goto(live_server.url + f"/assessment/portal/{case.pk}/questionnaire/")
         expect(page.locator("#completeness .ok")).to_have_count(13)
+        page.get_by_role("link", name=ja("Check your answers and submit")).click()  # the review (issue 15)
         page.get_by_role("button", name=ja("Submit the questionnaire")).click()
         sha = page.locator("code.sha256")
         expect(sha).to_have_text(re.compile(r"^[0-9a-f]{64}$"))

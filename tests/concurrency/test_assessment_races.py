@@ -260,6 +260,36 @@ def test_a_reassignment_and_the_first_adjudicators_decision_at_once(world, token
     reconciled()
 
 
+def test_a_decision_and_a_return_to_the_investigator_at_once_one_wins(world, tokens):
+    """Issue 15: the adjudicator decides in one window and returns the case with a question in
+    another. Exactly one wins, with one audit entry; the other is refused with
+    ``transition_not_allowed`` (the case is no longer awaiting a decision), nothing of it written."""
+    from hozen.assessment.models import InvestigationReturn
+
+    for _ in range(4):
+        case = to_investigation_complete(world, nominate(world, new_employee(world)))
+        services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
+        decide, send_back = race(
+            post(f"{BASE}/cases/{case.pk}/adjudication", {"outcome": "favourable", "reasons": REASONS},
+                 tokens("adjudicator")),
+            post(f"{BASE}/cases/{case.pk}/return", {"question": "欠勤の理由を確認してください。"}, tokens("adjudicator")))
+        assert_refusals_are_clear([decide, send_back])
+        assert sorted((decide.status, send_back.status)) == [200, 422]
+        loser = decide if decide.status == 422 else send_back
+        assert loser.json()["code"] == "transition_not_allowed"
+        decided = Adjudication.objects.filter(case=case).count()
+        returned = InvestigationReturn.objects.filter(case=case).count()
+        entries = (audit_count("assessment.adjudicate", target_id=str(case.pk)),
+                   audit_count("assessment.return_to_investigation", target_id=str(case.pk)))
+        if decide.status == 200:
+            assert (decided, returned, entries) == (1, 0, (1, 0))
+            assert fresh(case).state == State.ADJUDICATED_FAVOURABLE
+        else:
+            assert (decided, returned, entries) == (0, 1, (0, 1))
+            assert fresh(case).state == State.UNDER_INVESTIGATION
+    reconciled()
+
+
 def test_a_result_notified_twice_at_once_is_notified_once(world, tokens):
     for _ in range(3):
         case = to_investigation_complete(world, nominate(world, new_employee(world)))

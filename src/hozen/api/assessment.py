@@ -758,7 +758,11 @@ def get_finding(request, case_id: int, item: ItemCode, response: HttpResponse):
 
 
 class CompleteIn(In):
-    summary: Text = Field(description="The investigator's case summary for the adjudicator (required; encrypted)")
+    summary: Text = Field(description="The investigator's case summary for the adjudicator (required; encrypted). "
+                          "Completing a returned case again replaces the earlier summary")
+    answer: Text | None = Field(None, description="The answer to the adjudicator's open question (required when "
+                                "the case was returned with one, refused otherwise: `no_question_to_answer`; "
+                                "encrypted)")
 
 
 @router.post("/cases/{int:case_id}/investigation/complete", response={200: CaseOut, **WRITE_ERRORS},
@@ -766,7 +770,7 @@ class CompleteIn(In):
              "interview, the interview held, a finding per item, and the case summary for the adjudicator")
 def complete_investigation(request, case_id: int, payload: CompleteIn):
     return _done(request, services.complete_investigation(actor=request.actor, case=_case(request, case_id),
-                                                          summary=payload.summary))
+                                                          summary=payload.summary, answer=payload.answer))
 
 
 class SummaryOut(Schema):
@@ -830,6 +834,37 @@ def _adjudication_out(a) -> dict:
 def adjudicate(request, case_id: int, payload: AdjudicateIn):
     return _adjudication_out(services.adjudicate(actor=request.actor, case=_case(request, case_id),
                                                  outcome=payload.outcome, reasons=dict(payload.reasons)))
+
+
+class ReturnIn(In):
+    question: Text = Field(description="The adjudicator's question to the investigator (required; encrypted)")
+
+
+class ReturnOut(Schema):
+    id: int
+    asked_at: dt.datetime
+    answered_at: dt.datetime | None
+    question: str | None = None
+    answer: str | None = None
+
+
+@router.post("/cases/{int:case_id}/return", response={200: CaseOut, **WRITE_ERRORS},
+             summary="Instead of deciding, the case's adjudicator returns the case to the investigator with a "
+             "question: under investigation again, a new target date; answered by completing the investigation "
+             "again")
+def return_to_investigation(request, case_id: int, payload: ReturnIn):
+    case = _case(request, case_id)
+    services.return_to_investigation(actor=request.actor, case=case, question=payload.question)
+    return _done(request, case)
+
+
+@router.get("/cases/{int:case_id}/returns", response={200: list[ReturnOut], **READ_ERRORS},
+            summary="The adjudicator's questions to the investigator and the answers, oldest first (the case's "
+            "workers only). Each read is audited")
+def list_returns(request, case_id: int):
+    case = _read_case(request, case_id, "returns")
+    return _shown(request, "returns", [case], queries.returns_for(
+        request.actor, case, purpose=_purpose_of_duty(request), view="returns"))
 
 
 class ConcurIn(In):

@@ -219,6 +219,25 @@ class CompleteForm(ViolationMixin, forms.Form):
     summary = text_area(_("Case summary for the adjudicator"), rows=6,
                         help_text=_("What the inquiries, the interview and the findings show, for the adjudicator. "
                                     "Kept encrypted with the case file."))
+    answer = text_area(_("Your answer to the adjudicator's question"), rows=4, required=False,
+                       help_text=_("The adjudicator returned this case with the question shown above. "
+                                   "Kept encrypted with the case file."))
+
+    def __init__(self, *args, answering: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not answering:  # nothing to answer: the field is not offered (the service requires it otherwise)
+            del self.fields["answer"]
+
+
+class ReturnForm(ViolationMixin, forms.Form):
+    """Instead of deciding, the adjudicator returns the case to the investigator with a question."""
+
+    question = text_area(_("Your question to the investigator"), rows=4,
+                         help_text=_("What the investigator should look into or explain. The case goes back "
+                                     "under investigation with a new target date; you decide once they answer. "
+                                     "Kept encrypted with the case file."))
+
+
 
 
 class AdjudicationForm(ViolationMixin, forms.Form):

@@ -378,6 +378,34 @@ class CaseSummary(CaseRecord):
         return f"summary of assessment {self.case_id}"
 
 
+class InvestigationReturn(CaseRecord):
+    """The adjudicator sends a completed investigation back to the investigator with a question
+    (差戻し, issue 15 "send back") instead of deciding. The question and the investigator's answer
+    are about the person, so both are encrypted under the case's key and read like the findings
+    (the case's workers, never the subject or the nominating side). The answer is recorded when the
+    investigator completes the investigation again; one open question per case at a time."""
+
+    case = models.ForeignKey(AssessmentCase, on_delete=models.PROTECT, related_name="returns")
+    question = EncryptedTextField(_("question to the investigator"))
+    asked_by = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    asked_at = models.DateTimeField(default=timezone.now)
+    answer = EncryptedTextField(_("investigator's answer"))
+    answered_by = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    crypto_read_action = "assessment.read_investigation"
+
+    class Meta:
+        verbose_name = _("case returned to the investigator (差戻し)")
+        verbose_name_plural = _("cases returned to the investigator")
+        ordering = ["asked_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case"], condition=Q(answered_at__isnull=True),
+                                               name="one_open_return_per_case")]
+
+    def __str__(self) -> str:
+        return f"return {self.pk} of assessment {self.case_id}"
+
+
 class CaseDocument(CaseRecord):
     """A paper kept as it was given (issue 6 §1: "a PDF of the notice and of the consent is kept"):
     rendered once when the notice is given or the subject declares, stored encrypted under the

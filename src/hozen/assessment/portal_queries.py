@@ -15,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hozen.access import policy
 from hozen.core.roles import Role
 from hozen.crypto import reveal, reveal_many
 
-from . import queries, questionnaire
+from . import queries, questionnaire, validation
+from .answers_display import displayed
 from .models import (
     AdverseTreatmentReport,
     AssessmentCase,
@@ -127,6 +129,37 @@ def progress(actor, case: AssessmentCase) -> list[dict]:
     """The completeness view (no decryption): each section's state, from stored flags."""
     require_portal(actor)
     return queries.questionnaire_progress(actor, case)
+
+
+def review(actor, case: AssessmentCase, language: str) -> dict:
+    """The questionnaire as it will be submitted (issue 15 "review before final"): every section's
+    answers in the schema's order, read back as the subject (audited, on their own list), and the
+    incomplete items — a section not started, not confirmed, or each answer the full check
+    (``validation.validate(complete=True)``, as submission runs it) refuses — with the section to fix
+    them in; and the ``services.review_token`` of the versions shown, which the submission carries."""
+    from .forms_portal import path_label
+    from .services import review_token
+
+    rows = {r.section: r for r in QuestionnaireSection.objects.filter(case=case).select_related("case")}
+    on = timezone.localdate()
+    sections, problems = [], []
+    for schema in questionnaire.SECTIONS:
+        row = rows.get(schema.code)
+        content = (reveal(actor, row, "content", purpose=PURPOSE) or {}) if row is not None else {}
+        issues = []
+        if row is None:
+            issues.append({"field": "", "message": _("Not started yet.")})
+        else:
+            if row.prefilled_from_id is not None and row.confirmed_at is None:
+                issues.append({"field": "", "message": _("Carried over from your last answers: check and confirm.")})
+            issues += [{"field": path_label(schema, e.path, language) if e.path else "", "message": e.message(language)}
+                       for e in validation.validate(schema, content, today=on, complete=True)]
+        title = schema.title(language)
+        sections.append({"code": schema.code, "title": title, "answers": displayed(schema, content, language),
+                         "problems": issues, "version": row.version if row is not None else 0})
+        problems += [{"section": schema.code, "title": title, **issue} for issue in issues]
+    return {"sections": sections, "problems": problems, "ready": not problems,
+            "token": review_token({code: row.version for code, row in rows.items()})}
 
 
 def prefill_changes(actor, row: QuestionnaireSection | None, content: dict, language: str) -> dict | None:

@@ -292,7 +292,7 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
     def may(action, target) -> bool:
         return policy.decide(actor, action, target).allowed
 
-    out: dict = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None}
+    out: dict = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None, "returns": []}
     for row in case.sections.select_related("case"):
         if may("assessment.read_answers", row):
             out["answers"][row.section] = reveal(actor, row, "content", purpose=purpose)
@@ -311,6 +311,13 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
     summary = CaseSummary.objects.filter(case=case).select_related("case").first()
     if summary is not None and may("assessment.read_investigation", summary):
         out["summary"] = reveal(actor, summary, "text", purpose=purpose)
+    from .models import InvestigationReturn
+
+    out["returns"] = [
+        {"asked_at": r.asked_at, "answered_at": r.answered_at,
+         **reveal_many(actor, r, ["question", "answer"], purpose=purpose)}
+        for r in InvestigationReturn.objects.filter(case=case).select_related("case").order_by("asked_at", "id")
+        if may("assessment.read_investigation", r)]
     adjudication = case.adjudications.select_related("case").order_by("-round").first()
     if adjudication is not None and may("assessment.read_reasons", adjudication):
         out["reasons"] = {"outcome": adjudication.outcome, "round": adjudication.round,
@@ -473,6 +480,23 @@ def summary_for(actor, case: AssessmentCase, *, purpose: str, view: str = "summa
     if summary is None:
         return None
     return {"text": reveal(actor, summary, "text", purpose=purpose), "recorded_at": summary.recorded_at}
+
+
+def returns_for(actor, case: AssessmentCase, *, purpose: str, view: str = "returns",
+                open_only: bool = False) -> list[dict]:
+    """The adjudicator's questions to the investigator (a case returned instead of decided, issue
+    15) with the investigator's answers, oldest first: the case's workers only, like the findings;
+    each read audited with ``purpose``. ``open_only``: the question still waiting for its answer."""
+    from hozen.crypto import reveal_many
+
+    from .models import InvestigationReturn
+
+    reads.require(actor, "assessment.read_investigation", case, view=view)
+    rows = InvestigationReturn.objects.filter(case=case).select_related("case").order_by("asked_at", "id")
+    if open_only:
+        rows = rows.filter(answered_at__isnull=True)
+    return [{"id": r.pk, "asked_at": r.asked_at, "answered_at": r.answered_at,
+             **reveal_many(actor, r, ["question", "answer"], purpose=purpose)} for r in rows]
 
 
 def inquiries_for(actor, case: AssessmentCase, *, purpose: str, view: str = "inquiries") -> list[dict]:

@@ -4,7 +4,8 @@ Three kinds of record, each replayed from the entries that name it (their canoni
 never the rows beside them), and compared with the stored row:
 
 - ``assessment_case`` (``assessment.assessmentcase``): **state** (every entry of a case carries the
-  state the case is in after it: ``services._common.person_details``), **reasons_waived** (false
+  state the case is in after it: ``services._common.person_details``; a return to the investigator,
+  ``assessment.return_to_investigation``, too), **reasons_waived** (false
   when nominated; ``assessment.waive_reasons``), **questionnaire_sha256** (empty when nominated;
   ``assessment.submit_questionnaire``), **interview_at** (``assessment.schedule_interview``) and
   **retain_until** (the case's retention date, set when it closes or its result is notified).
@@ -38,7 +39,7 @@ CASE_ACTIONS = frozenset({
     "assessment.submit_questionnaire", "assessment.assign_investigator", "assessment.schedule_interview",
     "assessment.complete_investigation", "assessment.assign_adjudicator", "assessment.assign_concurring_adjudicator",
     "assessment.adjudicate", "assessment.concur", "assessment.notify_result", "assessment.discontinue",
-    "assessment.fold_concern", "assessment.reexamine",
+    "assessment.fold_concern", "assessment.reexamine", "assessment.return_to_investigation",
 })
 
 CASE_FIELDS = ("state", "reasons_waived", "questionnaire_sha256", "interview_at", "retain_until")

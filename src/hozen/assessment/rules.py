@@ -294,6 +294,16 @@ def check_case_summary(summary) -> str:
     return check_text(summary, "summary", what_ja="調査の概要（評価担当への要約）", what_en="case summary for the adjudicator")
 
 
+def check_return_question(question) -> str:
+    """Issue 15: a case goes back to the investigator only with the adjudicator's question."""
+    return check_text(question, "question", what_ja="調査担当への質問", what_en="question to the investigator")
+
+
+def check_return_answer(answer) -> str:
+    """Issue 15: the investigator completes a returned case with an answer to the question."""
+    return check_text(answer, "answer", what_ja="評価担当の質問への回答", what_en="answer to the adjudicator's question")
+
+
 def check_reasons_per_item(reasons) -> dict[str, str]:
     """DOMAIN §6 step 6: reasons per item, for each of the seven items and only for them."""
     if not isinstance(reasons, dict):

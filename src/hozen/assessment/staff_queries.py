@@ -31,6 +31,7 @@ from .models import (
     Complaint,
     Exemption,
     Inquiry,
+    InvestigationReturn,
 )
 from .states import OPEN, ComplaintState, ExemptionState, State
 
@@ -122,8 +123,9 @@ _DECISION_STATES = frozenset({"investigation_complete", "adjudicated_favourable"
 def nominator_clock(case: AssessmentCase, on: dt.date | None = None, *, packs: dict | None = None) -> dict:
     """The target date the nominating side is shown for an open case, and whether it is overdue
     or due within 7 days (issue 6 §1 "Clocks": every queue, the nominator's too). Status only: the
-    current stage's target up to the investigation's completion; after it, the decision's target
-    (completion + the pack's adjudication days), whatever happened since. Nothing once the case
+    current stage's target up to the investigation's (first) completion; after it, the decision's
+    target (completion + the pack's adjudication days), whatever happened since — a return to the
+    investigator included. Nothing once the case
     is closed or notified."""
     on = _today(on)
     due = None
@@ -131,7 +133,9 @@ def nominator_clock(case: AssessmentCase, on: dt.date | None = None, *, packs: d
     # a complaint's re-examination must not show as a new stage, nor the old decision date as overdue.
     if case.notified_at is not None:
         return {"due_on": None, "overdue": False, "due_soon": False}
-    if case.state in _DECISION_STATES and case.investigation_completed_at is not None:
+    # A case the adjudicator returned to the investigator (issue 15) keeps the decision's target: its
+    # first completion stays recorded, so the nominating side is not told that it went back.
+    if case.state in _DECISION_STATES | {"under_investigation"} and case.investigation_completed_at is not None:
         completed = timezone.localtime(case.investigation_completed_at).date()
         pack = (packs or {}).get(case.rules_pack_id) or case.rules_pack
         due = completed + dt.timedelta(days=pack.value("assessment.target_days.adjudication"))
@@ -247,10 +251,15 @@ def investigator_rows(cases, *, on=None) -> list[dict]:
     """A page of the investigator's queue with its clock and each case's unanswered inquiries
     (one query for the page, by the inquiries' case index)."""
     rows = with_clock(cases, on)
-    pending = Counter(Inquiry.objects.filter(case_id__in=[r["case"].pk for r in rows], answered_on__isnull=True)
+    ids = [r["case"].pk for r in rows]
+    pending = Counter(Inquiry.objects.filter(case_id__in=ids, answered_on__isnull=True)
                       .values_list("case_id", flat=True))
+    # Cases the adjudicator sent back with a question still waiting for the answer (issue 15).
+    returned = set(InvestigationReturn.objects.filter(case_id__in=ids, answered_at__isnull=True)
+                   .values_list("case_id", flat=True)) if ids else set()
     for r in rows:
         r["pending_inquiries"] = pending.get(r["case"].pk, 0)
+        r["returned"] = r["case"].pk in returned
     return rows
 
 

@@ -97,6 +97,11 @@ TRANSITIONS: tuple[Transition, ...] = tuple([
     Transition(S.INVESTIGATION_COMPLETE, "assessment.adjudicate", S.ADJUDICATED_UNFAVOURABLE_PENDING_CONCURRENCE),
     Transition(S.UNDER_REEXAMINATION, "assessment.adjudicate", S.ADJUDICATED_FAVOURABLE),
     Transition(S.UNDER_REEXAMINATION, "assessment.adjudicate", S.ADJUDICATED_UNFAVOURABLE_PENDING_CONCURRENCE),
+    # Instead of deciding, the adjudicator sends the case back to the investigator with a question
+    # (issue 15); the investigator answers it by completing the investigation again. Not from
+    # re-examination: the investigator's duty ended with the notification, and under_investigation
+    # is a state before notification (the subject could "withdraw" a notified result from it).
+    Transition(S.INVESTIGATION_COMPLETE, "assessment.return_to_investigation", S.UNDER_INVESTIGATION),
     *_rows([S.ADJUDICATED_UNFAVOURABLE_PENDING_CONCURRENCE], "assessment.assign_concurring_adjudicator"),
     Transition(S.ADJUDICATED_UNFAVOURABLE_PENDING_CONCURRENCE, "assessment.concur", S.ADJUDICATED_UNFAVOURABLE),
     # The second adjudicator does not concur: the case goes back for a new decision.

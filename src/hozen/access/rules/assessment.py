@@ -512,6 +512,8 @@ for _action in ("assessment.record_inquiry", "assessment.record_inquiry_response
                 "assessment.record_finding", "assessment.complete_investigation"):
     rule(_action)(_assigned("investigator"))
 rule("assessment.adjudicate")(_assigned("adjudicator"))
+# Issue 15: instead of deciding, the case's adjudicator sends it back to the investigator.
+rule("assessment.return_to_investigation")(_assigned("adjudicator"))
 rule("assessment.concur")(_assigned("concurring_adjudicator"))
 
 

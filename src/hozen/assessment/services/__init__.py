@@ -6,7 +6,15 @@ explicit ``actor``, asks the policy, checks the state table (``states.py``) and 
 raises ``RuleViolation`` (bilingual, with the field at fault) or ``PolicyDenied``.
 """
 
-from .adjudication import adjudicate, assign_adjudicator, assign_concurring_adjudicator, concur, notify_result
+from .adjudication import (
+    adjudicate,
+    assign_adjudicator,
+    assign_concurring_adjudicator,
+    concur,
+    decision_review_token,
+    notify_result,
+    return_to_investigation,
+)
 from .aftercare import (
     assign_complaint_handler,
     decide_adverse_treatment,
@@ -37,6 +45,7 @@ from .nomination import (
 from .questionnaire import (
     SavedSection,
     confirm_questionnaire_section,
+    review_token,
     save_questionnaire_section,
     submit_questionnaire,
     submitted_sha256,
@@ -49,9 +58,11 @@ __all__ = [
     "nominate", "nominate_many", "detect_exemption", "confirm_exemption", "decline_exemption", "give_notice",
     "consent", "refuse", "withdraw_consent", "waive_reasons",
     "save_questionnaire_section", "confirm_questionnaire_section", "submit_questionnaire", "submitted_sha256",
+    "review_token",
     "assign_investigator", "record_inquiry", "record_inquiry_response", "schedule_interview", "record_finding",
     "complete_investigation",
     "assign_adjudicator", "assign_concurring_adjudicator", "adjudicate", "concur", "notify_result",
+    "return_to_investigation", "decision_review_token",
     "report_event", "file_complaint", "assign_complaint_handler", "decide_complaint",
     "report_adverse_treatment", "decide_adverse_treatment",
     "retention_run", "send_questionnaire_reminders", "send_renewal_reminders",

@@ -9,18 +9,29 @@ waived); the nominating side gets only consented, favourable or not, and valid u
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.audit.canonical import canonical_json
 from hozen.core import notices, rows
 from hozen.core.errors import RuleViolation
 from hozen.rules.queries import current_pack
 
 from .. import rules, states
-from ..models import Adjudication, AssessmentCase, CaseDuty, Clearance, Outcome
+from ..models import (
+    Adjudication,
+    AssessmentCase,
+    CaseDuty,
+    CaseEvent,
+    Clearance,
+    InvestigationReturn,
+    Outcome,
+)
 from ..states import State
 from ._common import (
     CLOCK_FIELDS,
@@ -59,12 +70,38 @@ def assign_concurring_adjudicator(*, actor, case: AssessmentCase | int, adjudica
     return case
 
 
+def decision_review_token(case: AssessmentCase, *, outcome: str, reasons: dict) -> str:
+    """What the review of a decision showed (issue 15 "review before final"): the case as it was
+    — its state and its latest event, so anything that happened to it since (a decision or a return
+    in another window, a waiver of reasons, a reassignment) changes it — and a digest of the outcome
+    and reasons as entered. The review page sends it back with the confirmation; ``adjudicate``
+    refuses a confirmation whose token no longer matches (``changed_since_review``)."""
+    last = CaseEvent.objects.filter(case=case).order_by("-id").values_list("id", flat=True).first()
+    entered = canonical_json({"outcome": str(outcome), "reasons": {
+        str(k): str(v).replace("\r\n", "\n") for k, v in sorted((reasons or {}).items())}})
+    return f"{case.state}:{last or 0}:{hashlib.sha256(entered).hexdigest()[:32]}"
+
+
+CHANGED_SINCE_REVIEW = (
+    "changed_since_review",
+    "確認画面を開いた後に、この適性評価の状況が変わりました（別の画面での操作など）。最新の状況を確認してから、改めて判断を記録してください。",
+    "This assessment changed after you opened the review (for example in another window). Check it as it is "
+    "now, then record your decision again.")
+
+
 @transaction.atomic(durable=True)
-def adjudicate(*, actor, case: AssessmentCase | int, outcome: str, reasons: dict[str, str]) -> Adjudication:
+def adjudicate(*, actor, case: AssessmentCase | int, outcome: str, reasons: dict[str, str],
+               reviewed: str | None = None) -> Adjudication:
     """Decide with reasons for each of the seven items, under the rules pack in force today. The
-    audit entry names the case (whose state it moves) and the adjudication by id and round."""
+    audit entry names the case (whose state it moves) and the adjudication by id and round.
+
+    ``reviewed`` is the ``decision_review_token`` of the review page the adjudicator confirmed (the
+    screens send it): when the case changed since, or the decision is not the one reviewed, nothing
+    is recorded (``changed_since_review``)."""
     case = locked(case)
     policy.require(actor, "assessment.adjudicate", case)
+    if reviewed is not None and reviewed != decision_review_token(case, outcome=outcome, reasons=reasons):
+        raise RuleViolation(*CHANGED_SINCE_REVIEW)
     if outcome not in Outcome.values:
         raise RuleViolation("invalid_outcome", "評価の結果は favourable 又は unfavourable です。",
                             "The outcome is favourable or unfavourable.", field="outcome")
@@ -85,6 +122,26 @@ def adjudicate(*, actor, case: AssessmentCase | int, outcome: str, reasons: dict
         case, adjudication=adjudication.pk, outcome=outcome, round=adjudication.round, rules=str(pack),
         reasons_waived=case.reasons_waived))
     return adjudication
+
+
+@transaction.atomic(durable=True)
+def return_to_investigation(*, actor, case: AssessmentCase | int, question: str) -> InvestigationReturn:
+    """The case's adjudicator, instead of deciding, sends the case back to the investigator with a
+    question (issue 15 "send back"): the case is under investigation again with a new stage clock,
+    the question encrypted under the case's key, and the investigator answers it by completing the
+    investigation again (``complete_investigation(answer=...)``)."""
+    case = locked(case)
+    policy.require(actor, "assessment.return_to_investigation", case)
+    states.transition(case.state, "assessment.return_to_investigation")
+    text = rules.check_return_question(question)
+    record = InvestigationReturn(case=case, asked_by=actor.account)
+    record.question = text
+    record.save()
+    move(actor, case, "assessment.return_to_investigation", kind="returned_to_investigation", question=record.pk)
+    case.save(update_fields=CLOCK_FIELDS)
+    audit.record(actor, "assessment.return_to_investigation", case, details=person_details(
+        case, question=record.pk, question_length=len(text)))
+    return record
 
 
 @transaction.atomic(durable=True)

@@ -20,7 +20,7 @@ from hozen.core.text import check_date
 
 from .. import rules, states
 from ..duties import DutyProposal
-from ..models import AssessmentCase, CaseDuty, CaseSummary, Finding, Inquiry
+from ..models import AssessmentCase, CaseDuty, CaseSummary, Finding, Inquiry, InvestigationReturn
 from ._common import CLOCK_FIELDS, fact_digest, hint, locked, move, person_details, take_duty, today
 
 
@@ -206,20 +206,47 @@ def record_finding(*, actor, case: AssessmentCase | int, item: str, text: str, v
 
 
 @transaction.atomic(durable=True)
-def complete_investigation(*, actor, case: AssessmentCase | int, summary: str | None = None) -> AssessmentCase:
+def complete_investigation(*, actor, case: AssessmentCase | int, summary: str | None = None,
+                           answer: str | None = None) -> AssessmentCase:
     """Every inquiry answered (at least one) before the interview, the interview held, a finding
     for each of the seven items, and the investigator's case summary for the adjudicator (issue 6
-    §1), stored encrypted under the case's key like the findings."""
+    §1), stored encrypted under the case's key like the findings.
+
+    A case the adjudicator returned with a question (``return_to_investigation``) is completed again
+    with the ``answer`` to it (required then, refused otherwise: there is nothing to answer) and the
+    summary as it now stands, which replaces the earlier one. ``investigation_completed_at`` keeps
+    the first completion, so the nominating side's clock (``staff_queries.nominator_clock``) never
+    shows that a case went back."""
     case = locked(case)
     policy.require(actor, "assessment.complete_investigation", case)
     states.transition(case.state, "assessment.complete_investigation")
     rules.check_investigation_complete(case, timezone.now())
     text = rules.check_case_summary(summary)
-    record = CaseSummary(case=case, text=text, recorded_by=actor.account)
-    record.save()
-    move(actor, case, "assessment.complete_investigation", kind="investigation_completed", summary=record.pk)
-    case.investigation_completed_at = timezone.now()
-    case.save(update_fields=[*CLOCK_FIELDS, "investigation_completed_at"])
+    question = InvestigationReturn.objects.select_for_update(no_key=True).filter(
+        case=case, answered_at__isnull=True).first()
+    if question is not None:
+        answer = rules.check_return_answer(answer)
+    elif answer is not None and (not isinstance(answer, str) or answer.strip()):
+        raise RuleViolation("no_question_to_answer", "評価担当からの質問はありません。回答は記入しないでください。",
+                            "The adjudicator has asked no question; leave the answer empty.", field="answer")
+    now = timezone.now()
+    record = CaseSummary.objects.select_for_update(no_key=True).filter(case=case).first()
+    if record is None:
+        record = CaseSummary(case=case, text=text, recorded_by=actor.account)
+        record.save()
+    else:  # completed again after a return: the summary as it now stands
+        rows.change(record, text=text, recorded_by=actor.account, recorded_at=now)
+    details = {}
+    if question is not None:
+        rows.change(question, answer=answer, answered_by=actor.account, answered_at=now)
+        details = {"answered_return": question.pk, "answer_length": len(answer)}
+    move(actor, case, "assessment.complete_investigation", kind="investigation_completed", summary=record.pk,
+         **details)
+    fields = list(CLOCK_FIELDS)
+    if case.investigation_completed_at is None:
+        case.investigation_completed_at = now
+        fields.append("investigation_completed_at")
+    case.save(update_fields=fields)
     audit.record(actor, "assessment.complete_investigation", case, details=person_details(
-        case, summary=record.pk, summary_length=len(text)))
+        case, summary=record.pk, summary_length=len(text), **details))
     return case

@@ -209,10 +209,21 @@ def submitted_sha256(case: AssessmentCase, answers: dict[str, dict]) -> str:
     return hashlib.sha256(canonical_json({"case": str(case.crypto_id), "sections": answers})).hexdigest()
 
 
+def review_token(versions: dict[str, int]) -> str:
+    """What a review of the questionnaire saw, as one string: every section's version in the
+    schema's order (0 for a section never saved). The review page sends it with the submission, and
+    ``submit_questionnaire(reviewed=...)`` refuses it if any section changed since (issue 15)."""
+    return " ".join(f"{s.code}:{int(versions.get(s.code, 0))}" for s in questionnaire.SECTIONS)
+
+
 @transaction.atomic(durable=True)
-def submit_questionnaire(*, actor, case: AssessmentCase | int) -> str:
+def submit_questionnaire(*, actor, case: AssessmentCase | int, reviewed: str | None = None) -> str:
     """Submit every section at once: refused (``QuestionnaireInvalid``, every error by section and
     field path) while any section is missing or incomplete. Returns the SHA-256 of what was submitted.
+
+    ``reviewed`` is the ``review_token`` of the review page the person confirmed: when given, a
+    section saved since (in another window, on another device) refuses the submission
+    (``changed_since_review``), so what is submitted is exactly what was reviewed.
 
     The answers are read back through ``hozen.crypto.reveal`` by the subject (purpose
     ``questionnaire_submission``), so this read is on their own "who read my data" list too.
@@ -221,6 +232,12 @@ def submit_questionnaire(*, actor, case: AssessmentCase | int) -> str:
     policy.require(actor, "assessment.submit_questionnaire", case)
     states.transition(case.state, "assessment.submit_questionnaire")
     rows = {r.section: r for r in QuestionnaireSection.objects.filter(case=case).select_related("case")}
+    if reviewed is not None and reviewed != review_token({code: row.version for code, row in rows.items()}):
+        raise RuleViolation("changed_since_review",
+                            "確認画面を開いた後に、回答が変更されました（別の画面又は端末で保存されています）。"
+                            "最新の回答を確認してから提出してください。",
+                            "Your answers changed after you opened the review (saved in another window or on "
+                            "another device). Check the answers as they are now, then submit.")
     on = today()
     errors: list[FieldError] = []
     answers: dict[str, dict] = {}

@@ -49,7 +49,6 @@ from ..forms_portal import (
     apply_row_action,
     errors_by_field,
     parse_section,
-    path_label,
     render_section,
 )
 from ..models import AdverseTreatmentReport, AssessmentCase, CaseDocument, Complaint
@@ -419,24 +418,46 @@ def portal_section(request, pk, section):
         "autosave_header": AUTOSAVE_HEADER, "version": version, "stale": stale}, status=status)
 
 
+def _review_page(request, case, *, status: int = 200, stale: str | None = None):
+    language = "en" if (request.LANGUAGE_CODE or "ja").startswith("en") else "ja"
+    review = pq.review(request.actor, case, language)
+    return _render(request, "review.html", case, {"review": review, "stale": stale}, status=status)
+
+
+@login_required
+@require_GET
+def portal_review(request, pk):
+    """Review before submitting (issue 15): every section's answers exactly as they will be
+    submitted, the items still incomplete with links to fix them, and the only Submit button, which
+    carries the versions reviewed (``services.review_token``)."""
+    case = _case(request, pk)
+    if case.state != State.CONSENTED:
+        if not case.questionnaire_sha256:
+            messages.error(request, _("The questionnaire opens once you have consented."))
+            return _to_case(case)
+        return redirect("assessment:portal_questionnaire", pk=case.pk)
+    if (gone := _file_destroyed(request, case)) is not None:
+        return gone
+    return _review_page(request, case)
+
+
 @login_required
 @require_POST
 def portal_submit(request, pk):
+    """Submit what the review page showed: the service refuses it if a section was saved since
+    (``changed_since_review``: the review is shown again, as it now is) or if anything is incomplete."""
     case = _case(request, pk)
+    reviewed = request.POST.get("reviewed")
+    if not reviewed:  # only the review page submits
+        messages.error(request, _("Check your answers on the review page, then submit from there."))
+        return redirect("assessment:portal_review", pk=case.pk)
     try:
-        sha256 = services.submit_questionnaire(actor=request.actor, case=case)
-    except QuestionnaireInvalid as exc:
-        language = "en" if (request.LANGUAGE_CODE or "ja").startswith("en") else "ja"
-        progress = pq.progress(request.actor, case)
-        sections = [{"code": s.code, "title": s.title(language)} for s in questionnaire.SECTIONS]
-        titles = {s["code"]: s["title"] for s in sections}
-        problems = [{"section": e.section, "title": titles.get(e.section, e.section),
-                     "field": path_label(questionnaire.section(e.section), e.path, language)
-                     if e.path and e.section in titles else e.path,
-                     "message": e.message(language)} for e in exc.errors]
-        return _render(request, "questionnaire.html", case, {"progress": progress, "ready": False,
-                                                             "sections": sections, "problems": problems}, status=400)
+        sha256 = services.submit_questionnaire(actor=request.actor, case=case, reviewed=reviewed)
+    except QuestionnaireInvalid:
+        return _review_page(request, case, status=400)
     except RuleViolation as exc:
+        if exc.code == "changed_since_review":
+            return _review_page(request, case, status=409, stale=exc.message(request.LANGUAGE_CODE))
         messages.error(request, exc.message(request.LANGUAGE_CODE))
         return redirect("assessment:portal_questionnaire", pk=case.pk)
     messages.success(request, _("Your questionnaire was submitted. SHA-256: %(sha)s") % {"sha": sha256})
@@ -573,6 +594,7 @@ urlpatterns: list = [
     path("portal/<int:pk>/withdraw/", portal_withdraw, name="portal_withdraw"),
     path("portal/<int:pk>/reasons/", portal_waive_reasons, name="portal_waive_reasons"),
     path("portal/<int:pk>/questionnaire/", portal_questionnaire, name="portal_questionnaire"),
+    path("portal/<int:pk>/questionnaire/review/", portal_review, name="portal_review"),
     path("portal/<int:pk>/questionnaire/submit/", portal_submit, name="portal_submit"),
     path("portal/<int:pk>/questionnaire/copy.pdf", portal_copy_pdf, name="portal_copy_pdf"),
     path("portal/<int:pk>/questionnaire/<slug:section>/", portal_section, name="portal_section"),

@@ -55,6 +55,7 @@ urlpatterns: list = [
     path("staff/adjudication/<int:pk>/", casework.adjudicator_case, name="adjudicator_case"),
     path("staff/adjudication/<int:pk>/decide/", casework.adjudicator_decide, name="adjudicator_decide"),
     path("staff/adjudication/<int:pk>/concur/", casework.adjudicator_concur, name="adjudicator_concur"),
+    path("staff/adjudication/<int:pk>/return/", casework.adjudicator_return, name="adjudicator_return"),
     # the organ head's delegate
     path("staff/assignments/", casework.assignments, name="staff_assignments"),
     path("staff/cases/<int:pk>/assign/<str:kind>/", casework.assign, name="staff_assign"),

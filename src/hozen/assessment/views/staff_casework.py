@@ -21,7 +21,7 @@ from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
 from hozen.core.errors import RuleViolation, StaleEdit
 from hozen.core.roles import Role
 
-from .. import queries, services, staff_queries
+from .. import queries, reads, rules, services, staff_queries
 from ..forms_staff import (
     AdjudicationForm,
     AdverseDecisionForm,
@@ -33,9 +33,18 @@ from ..forms_staff import (
     InquiryForm,
     InquiryResponseForm,
     InterviewForm,
+    ReturnForm,
 )
 from ..items import ITEMS
-from ..models import AdverseTreatmentReport, AssessmentCase, CaseDuty, CaseSummary, Complaint, Inquiry
+from ..models import (
+    AdverseTreatmentReport,
+    AssessmentCase,
+    CaseDuty,
+    CaseSummary,
+    Complaint,
+    Inquiry,
+    InvestigationReturn,
+)
 from .staff_common import found, gate, language, paginate, permitted, posted, shown
 
 INVESTIGATOR = CaseDuty.Kind.INVESTIGATOR
@@ -67,15 +76,27 @@ def investigator_inquiries(request):
     return response
 
 
+def _open_question(request, case) -> dict | None:
+    """The adjudicator's question waiting for this investigator's answer (read through the audited
+    reveal, purpose ``investigation``); None when the case was not returned."""
+    if case.state != "under_investigation" or not InvestigationReturn.objects.filter(
+            case=case, answered_at__isnull=True).exists():
+        return None
+    found_rows = queries.returns_for(request.actor, case, purpose="investigation", view=reads.view_name(request),
+                                     open_only=True)
+    return found_rows[0] if found_rows else None
+
+
 def _investigator_page(request, case, *, response_form=None, response_for=None, status: int = 200,
                        finding_stale=None, **forms):
     versions = staff_queries.finding_versions(case)
+    question = _open_question(request, case)
     defaults = {
         "inquiry_form": InquiryForm(prefix="inquiry", initial={"sent_on": timezone.localdate()}),
         "interview_form": InterviewForm(prefix="interview"),
         "finding_form": FindingForm(prefix="finding", initial={
             "versions": FindingForm.encode({k: v["version"] for k, v in versions.items()})}),
-        "complete_form": CompleteForm(prefix="complete"),
+        "complete_form": CompleteForm(prefix="complete", answering=question is not None),
     }
     defaults.update(forms)
     rows = []
@@ -87,7 +108,8 @@ def _investigator_page(request, case, *, response_form=None, response_for=None, 
     response = render(request, "assessment/staff/investigator_case.html", {
         "case": case, "status": queries.case_status(request.actor, case), "inquiry_rows": rows,
         "items": [{"item": i, "recorded": i.code in versions, "finding": versions.get(i.code)} for i in ITEMS],
-        "finding_stale": finding_stale, "can_act": case.state == "under_investigation", **defaults}, status=status)
+        "finding_stale": finding_stale, "can_act": case.state == "under_investigation", "question": question,
+        **defaults}, status=status)
     shown(request, case)
     return response
 
@@ -192,13 +214,15 @@ def investigator_finding(request, pk):
 def investigator_complete(request, pk):
     gate(request, Role.INVESTIGATOR)
     case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
-    form = CompleteForm(request.POST, prefix="complete")
+    answering = InvestigationReturn.objects.filter(case=case, answered_at__isnull=True).exists()
+    form = CompleteForm(request.POST, prefix="complete", answering=answering)
     if not form.is_valid():
         return _investigator_page(request, case, complete_form=form)
     try:
-        services.complete_investigation(actor=request.actor, case=case, summary=form.cleaned_data["summary"])
+        services.complete_investigation(actor=request.actor, case=case, summary=form.cleaned_data["summary"],
+                                        answer=form.cleaned_data.get("answer"))
     except RuleViolation as exc:
-        if exc.field == "summary":
+        if exc.field in form.fields:
             form.add_violation(exc, language(request))
             return _investigator_page(request, case, complete_form=form)
         messages.error(request, exc.message(language(request)))
@@ -223,11 +247,14 @@ def adjudicator_queue(request):
     return response
 
 
-def _adjudicator_page(request, case, *, form=None, concur_form=None):
+def _adjudicator_page(request, case, *, form=None, concur_form=None, return_form=None):
     actor = request.actor
     adjudication = staff_queries.current_adjudication(case)
     may_decide = case.state in ("investigation_complete", "under_reexamination") and policy.decide(
         actor, "assessment.adjudicate", case).allowed
+    may_return = case.state == "investigation_complete" and policy.decide(
+        actor, "assessment.return_to_investigation", case).allowed
+    returns = InvestigationReturn.objects.filter(case=case)
     may_concur = case.state == "adjudicated_unfavourable_pending_concurrence" and policy.decide(
         actor, "assessment.concur", case).allowed
     response = render(request, "assessment/staff/adjudicator_case.html", {
@@ -235,8 +262,10 @@ def _adjudicator_page(request, case, *, form=None, concur_form=None):
         "duties": staff_queries.duty_holders(case), "inquiry_count": len(staff_queries.inquiries_of(case)),
         "findings_recorded": len(staff_queries.findings_recorded(case)),
         "has_summary": CaseSummary.objects.filter(case=case).exists(),
-        "may_decide": may_decide, "may_concur": may_concur,
+        "may_decide": may_decide, "may_concur": may_concur, "may_return": may_return,
+        "returns_asked": returns.count(), "return_open": returns.filter(answered_at__isnull=True).exists(),
         "form": form or AdjudicationForm(), "concur_form": concur_form or ConcurForm(),
+        "return_form": return_form or ReturnForm(prefix="return"),
     })
     shown(request, case)
     return response
@@ -253,24 +282,74 @@ def adjudicator_case(request, pk):
 @login_required
 @require_POST
 def adjudicator_decide(request, pk):
+    """Recording a decision takes two steps (issue 15 "review before final"). The form's POST only
+    shows the review page — the outcome and every reason as entered, nothing recorded — with
+    "Confirm" and "Go back to edit". Confirm records it through the service with the review's token
+    (``services.decision_review_token``): if the case changed since the review (a decision or a
+    return in another window, a waiver of reasons), nothing is recorded and the form comes back
+    with what was typed and the reason."""
     gate(request, Role.ADJUDICATOR)
     case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
     policy.require(request.actor, "assessment.adjudicate", case)
     form = AdjudicationForm(request.POST)
-    if form.is_valid():
+    step = request.POST.get("step", "review")
+    if not form.is_valid() or step == "edit":
+        return _adjudicator_page(request, case, form=form)
+    outcome, reasons = form.cleaned_data["outcome"], form.reasons()
+    if step != "confirm":
         try:
-            services.adjudicate(actor=request.actor, case=case, outcome=form.cleaned_data["outcome"],
-                                reasons=form.reasons())
+            rules.check_reasons_per_item(reasons)  # the rule's own message before the review, not after
         except RuleViolation as exc:
             form.add_violation(exc, language(request))
+            return _adjudicator_page(request, case, form=form)
+        response = render(request, "assessment/staff/adjudicator_review.html", {
+            "case": case, "status": queries.case_status(request.actor, case), "form": form, "outcome": outcome,
+            "outcome_label": dict(form.fields["outcome"].choices).get(outcome, outcome),
+            "reasons": [{"item": i, "text": reasons[i.code]} for i in ITEMS],
+            "reviewed": services.decision_review_token(case, outcome=outcome, reasons=reasons)})
+        shown(request, case)
+        return response
+    try:
+        services.adjudicate(actor=request.actor, case=case, outcome=outcome, reasons=reasons,
+                            reviewed=request.POST.get("reviewed", ""))
+    except RuleViolation as exc:
+        if exc.code == "changed_since_review":
+            messages.error(request, exc.message(language(request)))
+            response = _adjudicator_page(request, case, form=form)
+            response.status_code = 409
+            return response
+        form.add_violation(exc, language(request))
+    else:
+        if outcome == "unfavourable":
+            messages.success(request, _("Recorded. An unfavourable outcome needs a second adjudicator's "
+                                        "concurrence before it can be notified."))
         else:
-            if form.cleaned_data["outcome"] == "unfavourable":
-                messages.success(request, _("Recorded. An unfavourable outcome needs a second adjudicator's "
-                                            "concurrence before it can be notified."))
-            else:
-                messages.success(request, _("Recorded. The organ notifies the result."))
-            return redirect("assessment:adjudicator_queue")
+            messages.success(request, _("Recorded. The organ notifies the result."))
+        return redirect("assessment:adjudicator_queue")
     return _adjudicator_page(request, case, form=form)
+
+
+@login_required
+@require_POST
+def adjudicator_return(request, pk):
+    """Instead of deciding, return the case to the investigator with a question (issue 15)."""
+    gate(request, Role.ADJUDICATOR)
+    case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
+    policy.require(request.actor, "assessment.return_to_investigation", case)
+    form = ReturnForm(request.POST, prefix="return")
+    if form.is_valid():
+        try:
+            services.return_to_investigation(actor=request.actor, case=case, question=form.cleaned_data["question"])
+        except RuleViolation as exc:
+            if exc.field not in form.fields:  # the case moved on (decided meanwhile): say so on its page
+                messages.error(request, exc.message(language(request)))
+                return redirect("assessment:adjudicator_case", pk=case.pk)
+            form.add_violation(exc, language(request))
+        else:
+            messages.success(request, _("The case went back to the investigator with your question. It returns to "
+                                        "your queue when they answer."))
+            return redirect("assessment:adjudicator_queue")
+    return _adjudicator_page(request, case, return_form=form)
 
 
 @login_required

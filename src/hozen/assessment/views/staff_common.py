@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from hozen.access import policy
@@ -15,6 +12,7 @@ from hozen.access.policy import PolicyDenied
 from hozen.core.roles import Role
 
 from .. import queries, reads, staff_queries
+from ..answers_display import displayed
 from ..items import ITEMS
 from ..questionnaire import SECTIONS
 
@@ -103,36 +101,6 @@ def language(request) -> str:
     return getattr(request, "LANGUAGE_CODE", "ja") or "ja"
 
 
-def _value(field, value, language: str) -> str:
-    """One answer as text, with the schema's own labels (yes/no, choices, nested groups)."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if field is not None and field.kind == "group" and isinstance(value, list):
-        inner = {f.name: f for f in field.fields}
-        return "\n".join(
-            f"{n}. " + "; ".join(f"{inner[k].label(language) if k in inner else k}: {_value(inner.get(k), v, language)}"
-                                 for k, v in item.items())
-            for n, item in enumerate(value, 1) if isinstance(item, dict))
-    if isinstance(value, bool):
-        return str(_("Yes") if value else _("No"))
-    if field is not None and field.choices:
-        labels = {c.code: (c.label_en if language == "en" else c.label_ja) for c in field.choices}
-        return labels.get(value, str(value))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _displayed(section, answers: dict | None, language: str) -> list[tuple[str, str]] | None:
-    """A section's answers as (label, text) pairs in the schema's order, with its labels."""
-    if not answers:
-        return None
-    fields = {f.name: f for f in section.fields}
-    order = [f.name for f in section.fields if f.name in answers] + [k for k in answers if k not in fields]
-    return [(fields[k].label(language) if k in fields else k, _value(fields.get(k), answers[k], language))
-            for k in order]
-
-
 @login_required
 @require_GET
 def case_file(request, pk):
@@ -147,11 +115,11 @@ def case_file(request, pk):
     reads.require(actor, "assessment.read_answers", case, view=view)
     purpose = staff_queries.READ_PURPOSES.get(actor.role, "case_work")
     if case.shredded_at is not None:  # crypto-shredded after retention: nothing left to read
-        file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None}
+        file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None, "returns": []}
     else:
         file = queries.reveal_case_file(actor, case, purpose=purpose)
     sections = [{"code": s.code, "title_ja": s.title_ja, "title_en": s.title_en,
-                 "answers": _displayed(s, file["answers"].get(s.code), language(request))} for s in SECTIONS]
+                 "answers": displayed(s, file["answers"].get(s.code), language(request))} for s in SECTIONS]
     findings = [{"item": i, "text": file["findings"].get(i.code)} for i in ITEMS]
     reasons = None
     if file["reasons"] is not None:
@@ -163,6 +131,7 @@ def case_file(request, pk):
     response = render(request, "assessment/staff/case_file.html", {
         "case": case, "purpose": purpose, "sections": sections, "findings": findings,
         "inquiries": file["inquiries"], "reasons": reasons, "back": back, "summary": file["summary"],
+        "returns": file["returns"],
         "file_destroyed": case.shredded_at is not None})
     shown(request, case, purpose=purpose)
     return response
