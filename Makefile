@@ -1,6 +1,7 @@
 # Hozen: the two commands of the README.
 #   make demo   run Hozen on its embedded default (SQLite under var/, demo data) at http://127.0.0.1:$(PORT)/
 #   make test   install the dev tools and Debian's chromium if missing, then run the whole test suite
+#   make screenshots  every demo role's dashboard at desktop and phone width under docs/screenshots/
 #   make fuzz   a longer Schemathesis campaign over every API operation (HOZEN_FUZZ_EXAMPLES cases per
 #               operation, default 1000, no time limit; HOZEN_FUZZ_SEED for another seed)
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   ?= .venv
 PORT   ?= 8000
 BIN     = $(VENV)/bin
 
-.PHONY: demo test fuzz venv venv-dev chromium lint messages clean
+.PHONY: demo test fuzz venv venv-dev chromium lint messages clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,12 @@ lint: venv-dev
 
 messages: venv-dev
 	$(BIN)/python scripts/messages.py
+
+# Every demo role's dashboard at desktop (1280 px) and phone (390 px) width, under docs/screenshots/
+# (the accessibility walk of tests/browser/test_accessibility.py saves them): regenerate and commit
+# them with a change to the screens.
+screenshots: venv-dev chromium
+	HOZEN_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_accessibility.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
