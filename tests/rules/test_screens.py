@@ -165,3 +165,23 @@ def test_the_pack_page_names_its_values_never_by_their_internal_keys(packs, peop
     shown = re.sub(r'(id|title|class)="[^"]*"', "", table)  # attributes are not what a person reads
     assert "designation.max_term_years" not in shown and "assessment.target_days" not in shown
     assert "1件の指定の最長期間" in shown  # the label, in Japanese by default
+
+
+def test_the_source_notes_of_the_shipped_packs_are_all_in_the_catalogue_list():
+    from pathlib import Path
+
+    import yaml
+
+    from hozen.rules.pack_texts import SOURCES
+
+    packs = Path(__file__).resolve().parents[2] / "src" / "hozen" / "rules" / "packs"
+    notes = {v["source"] for f in packs.glob("*.yaml")
+             for v in yaml.safe_load(f.read_text(encoding="utf-8"))["values"].values()}
+    assert notes == set(SOURCES)
+
+
+def test_the_pack_page_gives_the_source_notes_in_japanese(packs, people, signed_in):
+    text = signed_in(people["esi_manager"]).get("/rules/jp-esi-2025/v1/").content.decode()
+    row = text[text.index('id="value-designationmax_term_years"'):]
+    row = row[:row.index("</tr>")]
+    assert "指定の有効期間は1回につき最長5年" in row and "DOMAIN.md" not in row and 'lang="en"' not in row

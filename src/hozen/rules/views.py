@@ -44,7 +44,9 @@ def pack_detail(request, code, version):
     for key, entry in data["values"].items():
         value = loader.to_python(key, entry["value"])
         values.append({"key": key, "label": value_label(key), "text": describe_value(value, entry.get("unit"), False, language),
-                       "to_verify": entry["to_verify"], "source": entry["source"]})
+                       "to_verify": entry["to_verify"], "source": _(entry["source"]),
+                       # A note of a later pack not in the catalogue yet is shown as written (English).
+                       "source_untranslated": language != "en" and _(entry["source"]) == entry["source"]})
     return render(request, "rules/detail.html", {
         "pack": pack, "data": data, "values": values,
         "to_verify_count": sum(1 for v in values if v["to_verify"]),
