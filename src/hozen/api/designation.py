@@ -14,21 +14,23 @@ not named in a schema is refused (422), so a client sets exactly what the handle
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
-from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, WithJsonSchema
 
 from hozen.access import policy
 from hozen.core import rows
-from hozen.core.errors import NotFound
+from hozen.core.errors import NotFound, RuleViolation
+from hozen.core.text import parse_date_text
 from hozen.designation import export_services, import_services, importer, queries, services
 from hozen.designation.models import CorrectionRequest, Provision, Tier, state_on
 from hozen.rules.queries import current_pack
 
-from .errors import ErrorOut
+from .errors import ApiError, ErrorOut
 from .paging import PageIn, page
 
 router = Router(tags=["designations"])
@@ -36,16 +38,23 @@ router = Router(tags=["designations"])
 
 # --- shared schema pieces ------------------------------------------------------------------------------
 
-def _iso_date(value: Any) -> dt.date:
-    """Only the string form YYYY-MM-DD (no timestamps, datetimes or numbers)."""
+_ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any, info: ValidationInfo) -> dt.date:
+    """Only the string form YYYY-MM-DD (no timestamps, datetimes or numbers). A string of that
+    shape naming a day the calendar lacks (2025-02-30) is refused as such: 422
+    `date_not_in_calendar` naming the field, in the caller's language (a RuleViolation, rendered
+    by the API's handler), never "write YYYY-MM-DD" for a date that is written so."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or not _ISO_SHAPE.fullmatch(value):
         raise ValueError("must be a date written YYYY-MM-DD")
+    field = info.field_name or "date"
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("must be a date written YYYY-MM-DD") from None
+        return parse_date_text(value, field=field, label=(field, field), separators="-")
+    except RuleViolation as exc:  # `fields` as for every other input that does not parse
+        raise ApiError(422, exc.code, exc.message_ja, exc.message_en, field=field, fields=[field]) from None
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date),
@@ -602,7 +611,7 @@ def approve(request, designation_id: int, response: HttpResponse,
     return _reloaded(request, designation_id, response)
 
 
-class ReturnIn(In):
+class DraftReturnIn(In):
     comment: str = Field(max_length=2_000, description="What the preparer should change (required, at most "
                          "2,000 characters)")
 
@@ -615,7 +624,7 @@ class ReturnIn(In):
              "428 `version_required` without it). 422 `not_a_draft` once approved, `draft_returned` while an "
              "earlier return waits for the preparer, `text_required` for an empty comment. Audit entry "
              "`designation.draft_returned` (without the comment).")
-def return_draft(request, designation_id: int, payload: ReturnIn, response: HttpResponse,
+def return_draft(request, designation_id: int, payload: DraftReturnIn, response: HttpResponse,
                  if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     services.return_draft(actor=request.actor, designation=_visible(request, designation_id).pk,
                           comment=payload.comment, version=rows.version_from_if_match(if_match),
@@ -642,7 +651,7 @@ def extend(request, designation_id: int, payload: ExtendIn):
 
 
 class RefusedApprovalIn(In):
-    requested_end: dt.date = Field(description="The term end the extension asked for (past the approval threshold)")
+    requested_end: IsoDate = Field(description="The term end the extension asked for (past the approval threshold)")
     refusal_ref: str = Field(max_length=100, description="Reference of the Cabinet's refusal")
     reason: str = ""
 

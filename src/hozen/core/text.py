@@ -20,7 +20,9 @@ Each refusal is a RuleViolation with a stable code (`invalid_character`, `text_t
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 import unicodedata
 from typing import Any
 
@@ -102,6 +104,46 @@ def clean(value: Any, *, field: str, label: tuple[str, str] | None = None, multi
         raise RuleViolation("text_too_short", f"{label[0]}は{min_visible}文字以上で記載してください。",
                             f"{label[1]} needs at least {min_visible} visible characters.", field=field)
     return text
+
+
+#: A date typed as text: year, month and day, separated by "-" (ISO 8601) or "/".
+_DATE_TEXT = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def parse_date_text(value: Any, *, field: str, label: tuple[str, str] | None = None,
+                    separators: str = "-/") -> dt.date:
+    """A date typed as text, YYYY-MM-DD (or YYYY/MM/DD when `separators` allows "/").
+
+    Text in that shape that names a day the calendar does not have (2025-02-30, 2026-13-01) is
+    refused as such, `date_not_in_calendar`, saying which days the month has: the format was
+    right, so "use YYYY-MM-DD" would mislead (issue 15). Anything else is `invalid_date`, with the
+    format and an example. `label` (Japanese, English) prefixes the messages; without it they
+    stand alone (beside a form's field)."""
+    text = value.strip() if isinstance(value, str) else ""
+    match = _DATE_TEXT.fullmatch(text)
+    ja_prefix, en_prefix = (f"{label[0]}: ", f"{label[1]}: ") if label else ("", "")
+    if match is None or match.group(2) not in separators:
+        raise RuleViolation("invalid_date", f"{ja_prefix}日付は YYYY-MM-DD の形で入力してください（例: 2026-06-01）。",
+                            f"{en_prefix}{'e' if label else 'E'}nter a date as YYYY-MM-DD, for example 2026-06-01.",
+                            field=field)
+    year, month, day = int(match.group(1)), int(match.group(3)), int(match.group(4))
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        pass
+    typed_ja, typed_en = f"{year}年{month}月{day}日", f"{year:04d}-{month:02d}-{day:02d}"
+    if not 1 <= month <= 12:
+        why_ja, why_en = "月は1から12までです", "months run from 1 to 12"
+    elif year < 1:
+        why_ja, why_en = "年は1以上です", "years start at 1"
+    else:
+        last = calendar.monthrange(year, month)[1]
+        why_ja = f"{year}年{month}月は{last}日までです"
+        why_en = f"{_MONTHS_EN[month - 1]} {year} has {last} days"
+    raise RuleViolation("date_not_in_calendar", f"{ja_prefix}{typed_ja}は暦にない日付です（{why_ja}）。",
+                        f"{en_prefix}{typed_en} is not a date in the calendar ({why_en}).", field=field)
 
 
 def check_date(value: Any, *, field: str, label: tuple[str, str] | None = None,

@@ -3,16 +3,17 @@ and its RuleViolation is shown beside the field it names (ARCHITECTURE rule 7)."
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from hozen.core.errors import RuleViolation
+from hozen.core.text import parse_date_text
 from hozen.rules.models import Category, SubItem
 
 from .models import CorrectionRequest, ProtectiveMeasure, Provision, State
-
-_DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d"]
-_DATE_ERROR = _("Enter a date as YYYY-MM-DD, for example 2026-06-01.")
 
 
 class DateInput(forms.DateInput):
@@ -22,9 +23,24 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+class CalendarDateField(forms.DateField):
+    """A date typed YYYY-MM-DD (or YYYY/MM/DD). A day the calendar does not have (2025-02-30) is
+    refused saying so, with the days its month has; only text of another shape is told the format
+    (`hozen.core.text.parse_date_text`, the same words as the API and the services)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date_text(str(value), field=self.label or "date")
+        except RuleViolation as exc:
+            raise forms.ValidationError(exc.message(translation.get_language()), code=exc.code) from None
+
+
 def date_field(label, *, required=True, help_text=""):
-    return forms.DateField(label=label, required=required, input_formats=_DATE_FORMATS, widget=DateInput(),
-                           help_text=help_text, error_messages={"invalid": _DATE_ERROR})
+    return CalendarDateField(label=label, required=required, widget=DateInput(), help_text=help_text)
 
 
 def text_area(label, *, required=True, rows=3, max_length=None, help_text=""):
