@@ -168,6 +168,22 @@ def test_consent_without_an_authenticator_points_to_enrolment(world, signed_in, 
     assert response.status_code == 200
 
 
+def test_after_enrolling_from_the_notice_the_person_goes_back_to_the_notice(world, signed_in, noticed):
+    import re
+
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = signed_in(world.people["subject"])  # no TOTP device
+    notice = url(noticed, "notice/")
+    enrol = re.search(r'href="(/signin/enrol/\?next=[^"]+)"', text(client.get(notice))).group(1).replace("&amp;", "&")
+    assert client.get(enrol).status_code == 200
+    device = TOTPDevice.objects.get(user=world.people["subject"], confirmed=False)
+    done = client.post(enrol, {"token": f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=6):06d}"})
+    assert done.status_code == 200
+    assert re.search(r'class="button primary" href="([^"]+)"', text(done)).group(1) == notice  # back to the notice
+
+
 def test_refusal_with_second_factor_ends_the_case(world, subject_client, noticed):
     response = subject_client.post(url(noticed, "notice/"), {
         "decision": "refuse", "token": factories.current_totp(world.people["subject"])})
