@@ -196,3 +196,16 @@ def test_list_pages_do_not_grow_queries_with_rows(signed_in, handler, designatio
         v = upload_pdf()
         services.deliver(actor=handler, version=v, kind="download").close()
     assert counts() == one
+
+
+def test_the_vault_is_in_an_assessed_persons_menu_only_when_they_are_on_a_handler_list(signed_in, handler, orgs):
+    from tests import factories
+
+    def menu(client) -> str:
+        page = client.get("/dashboard/").content.decode()
+        return page[page.index('class="main-nav"'):page.index("</nav>")]
+
+    listed = menu(_client(signed_in, handler))
+    assert 'href="/vault/"' in listed
+    stranger = factories.account(role="subject", organisation=orgs["METI"])
+    assert "/vault/" not in menu(signed_in(stranger))  # nothing there for them: no link to a refusal

@@ -32,7 +32,7 @@ def shell(request):
     if actor is None or actor.account is None:
         return {"idle_minutes": settings.SESSION_IDLE_MINUTES}
     nav = [(_("Dashboard"), reverse("core:dashboard"))]
-    nav += [(label, reverse(name)) for label, name in _NAV.get(actor.role, []) + nav_for(actor.role)]
+    nav += [(label, reverse(name)) for label, name in _NAV.get(actor.role, []) + nav_for(actor.role, actor)]
     nav.append((_("Profile and security"), reverse("core:profile")))
     assignments = getattr(request, "assignments", [])
     return {

@@ -3,6 +3,8 @@
 Each module in ``UI_EXTENSIONS`` may define:
 
 - ``NAV``: ``{role: [(label, url_name), ...]}``, appended to that role's main navigation;
+- ``nav_entries(actor) -> [(label, url_name), ...]``: entries that depend on more than the role
+  (shown only to whom they can serve: the vault to an assessed person who is on a handler list);
 - ``dashboard_context(actor, role) -> dict``: extra context for ``core/dashboards/<role>.html``;
 - ``shell_context(actor, assignments) -> dict``: extra context for every signed-in page (the
   header and navigation), from the actor and the account's active role assignments.
@@ -27,10 +29,13 @@ def _modules():
     return [import_module(name) for name in UI_EXTENSIONS]
 
 
-def nav_for(role: str) -> list[tuple[str, str]]:
+def nav_for(role: str, actor=None) -> list[tuple[str, str]]:
     entries: list[tuple[str, str]] = []
     for module in _modules():
         entries += getattr(module, "NAV", {}).get(role, [])
+        provider = getattr(module, "nav_entries", None)
+        if provider is not None and actor is not None:
+            entries += provider(actor) or []
     return entries
 
 

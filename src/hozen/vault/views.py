@@ -34,8 +34,19 @@ NAV: dict = {
     Role.SECURITY_OFFICER: [_DOCS, _OPEN, _TRACE],
     Role.ORGAN_HEAD: [_DOCS, _OPEN, _TRACE],
     Role.BUSINESS_OFFICER: [_DOCS, _OPEN, _TRACE],
-    Role.SUBJECT: [_DOCS, _OPEN],
 }
+
+
+def nav_entries(actor) -> list:
+    """The vault for an assessed person only when it can serve them (issue 15 §10): they are on a
+    handler list, or still hold a copy to return. Anyone else in that role sees no vault link."""
+    from hozen.handling.queries import my_entries
+
+    if actor.role != Role.SUBJECT or actor.account is None:
+        return []
+    if my_entries(actor).filter(ended_at__isnull=True).exists() or queries.open_items_for(actor).exists():
+        return [_DOCS, _OPEN]
+    return []
 
 
 def _language(request) -> str:
