@@ -29,8 +29,12 @@ def dashboard_context(actor, role: str) -> dict:
         return {}
     from .reconcile import latest_run
 
+    from .models import AuditCheckpoint
+
     run = latest_run()
-    return {"reconcile_run": run, "reconcile_details": (run.details[:10] if run else [])}
+    checkpoint = AuditCheckpoint.objects.order_by("-size").only("size", "created").first()
+    return {"reconcile_run": run, "reconcile_details": (run.details[:10] if run else []),
+            "checkpoint": checkpoint, "checkpoints": AuditCheckpoint.objects.count()}
 
 OUTCOME_LABELS = dict(queries.OUTCOME_CHOICES)
 

@@ -17,7 +17,7 @@ _NAV = {
                     (_("Rules packs"), "rules:list")],
     Role.AUDITOR: [(_("Audit log"), "audit:log"), (_("Organisations"), "core:organisations")],
     Role.OVERSIGHT: [_DESIGNATIONS, (_("Designation ledgers"), "designation:ledger_index"),
-                     (_("Organisations"), "core:organisations")],
+                     (_("Designation statistics"), "designation:statistics"), (_("Organisations"), "core:organisations")],
     Role.SUBJECT: [(_("Who has read my data"), "audit:my_reads")],
     Role.ESI_MANAGER: [_DESIGNATIONS, (_("New draft designation"), "designation:create"), _LEDGER, _NOTICES,
                        (_("Rules packs"), "rules:list")],

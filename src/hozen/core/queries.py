@@ -100,3 +100,29 @@ def security_officers_for(actor) -> list[str]:
             .order_by("account__person__family_name_kana", "account__person__given_name_kana", "account_id")
             .values_list("account__person__family_name", "account__person__given_name"))
     return [f"{family} {given}".strip() for family, given in rows]
+
+
+def system_health() -> dict:
+    """What a system administrator's dashboard shows of the background work (the same facts as
+    `hozen jobs list` and `hozen tasks status`): each periodic job's last start and outcome, late
+    when it has not started within twice its interval (no worker running, or a failing one), and
+    the task queue's counts and live workers. Nothing personal, nothing of any case."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from . import jobs, tasks
+    from .models import JobLease
+
+    now = timezone.now()
+    leases = {lease.name: lease for lease in JobLease.objects.filter(name__in=[j.name for j in jobs.registered()])}
+    rows = []
+    for job in jobs.registered():
+        lease = leases.get(job.name)
+        started = lease.last_started_at if lease else None
+        rows.append({"name": job.name, "every_seconds": job.every_seconds, "last_started_at": started,
+                     "last_outcome": (lease.last_outcome if lease else "") or "",
+                     "running": bool(lease and lease.leased_until and lease.leased_until >= now),
+                     "late": started is None or started < now - dt.timedelta(seconds=2 * job.every_seconds)})
+    return {"jobs": rows, "late": sum(1 for r in rows if r["late"] or r["last_outcome"] == "failed"),
+            "tasks": tasks.queue_summary()}

@@ -40,6 +40,8 @@ def workspace(request, role: str):
 
 def _workspace(request, role: str):
     context = {"role": role, "role_label": Role(role).label}
+    if role == Role.SYSADMIN:
+        context["health"] = queries.system_health()
     context.update(dashboard_context(request.actor, role))
     return render(request, f"core/dashboards/{role}.html", context)
 
