@@ -203,3 +203,71 @@ def test_a_confirmation_of_something_other_than_what_was_reviewed_is_refused(wor
     no_token = {**DECISION, "step": "confirm"}
     assert client.post(url("adjudicator_decide", complete.pk), no_token).status_code == 409
     assert not Adjudication.objects.filter(case=complete).exists()
+
+
+# --- the complaint's decision -----------------------------------------------------------------------
+
+@pytest.fixture
+def assigned_complaint(world):
+    from .conftest import to_notified
+
+    case = to_notified(world, nominate(world))
+    complaint = services.file_complaint(actor=world.subject_actor(case.person), case=case, text="理由に不服がある。")
+    services.assign_complaint_handler(actor=world["head"], complaint=complaint,
+                                      handler=world.people["complaint_handler"])
+    return complaint
+
+
+COMPLAINT_DECISION = {"outcome": "not_upheld", "reasons": "手続に誤りは認められない。"}
+
+
+def test_the_complaint_decision_is_reviewed_before_it_is_notified(world, assigned_complaint, signed_in):
+    from hozen.assessment.models import Complaint
+
+    client = signed_in(world.people["complaint_handler"])
+    page = client.post(url("complaint_decide", assigned_complaint.pk), COMPLAINT_DECISION).content.decode()
+    assert 'id="complaint-review"' in page and "手続に誤りは認められない。" in page
+    assert Complaint.objects.get(pk=assigned_complaint.pk).state == "assigned"
+    back = client.post(url("complaint_decide", assigned_complaint.pk),
+                       {**COMPLAINT_DECISION, "step": "edit"}).content.decode()
+    assert 'id="complaint-form"' in back and "手続に誤りは認められない。" in back
+    response = client.post(url("complaint_decide", assigned_complaint.pk),
+                           {**COMPLAINT_DECISION, "step": "confirm", "reviewed": token_of(page)})
+    assert response.status_code == 302
+    decided = Complaint.objects.get(pk=assigned_complaint.pk)
+    assert (decided.state, decided.outcome) == ("decided", "not_upheld")
+
+
+def test_a_complaint_decided_in_another_window_after_the_review_is_not_decided_again(
+        world, assigned_complaint, signed_in):
+    client = signed_in(world.people["complaint_handler"])
+    page = client.post(url("complaint_decide", assigned_complaint.pk), COMPLAINT_DECISION).content.decode()
+    services.decide_complaint(actor=world["handler"], complaint=assigned_complaint, outcome="corrected",
+                              reasons="別の画面での判断。")
+    response = client.post(url("complaint_decide", assigned_complaint.pk),
+                           {**COMPLAINT_DECISION, "step": "confirm", "reviewed": token_of(page)}, follow=True)
+    assert response.redirect_chain[-1][0] == url("complaint_queue")
+    from django.utils import translation
+
+    said = "This complaint was decided in the meantime (in another window, or by someone else); your decision " \
+           "was not recorded."
+    with translation.override("ja"):
+        said_ja = translation.gettext(said)
+    assert said in response.content.decode() or said_ja in response.content.decode()
+    assert AuditEntry.objects.filter(action="assessment.decide_complaint").count() == 1
+    from hozen.assessment.models import Complaint
+
+    assert Complaint.objects.get(pk=assigned_complaint.pk).outcome == "corrected"
+
+
+def test_a_complaint_confirmation_other_than_what_was_reviewed_is_refused(world, assigned_complaint):
+    from hozen.assessment.models import Complaint
+
+    assigned_complaint = Complaint.objects.get(pk=assigned_complaint.pk)
+    token = services.complaint_review_token(assigned_complaint, **COMPLAINT_DECISION)
+    with pytest.raises(RuleViolation) as info:
+        services.decide_complaint(actor=world["handler"], complaint=assigned_complaint, outcome="corrected",
+                                  reasons=COMPLAINT_DECISION["reasons"], reviewed=token)
+    assert info.value.code == "changed_since_review"
+    services.decide_complaint(actor=world["handler"], complaint=assigned_complaint, reviewed=token,
+                              **COMPLAINT_DECISION)

@@ -377,8 +377,11 @@ def test_complaint_decision_refuses_malformed_input_beside_the_field(world, sign
     assert _audit_count() == before and fresh_complaint(complaint).state == "assigned"
     page = text(client.get(url("complaint_decide", complaint.pk)))
     assert "理由に不服がある。" in page  # the handler reads it (audited)
-    response = client.post(url("complaint_decide", complaint.pk), {"outcome": "re_examination",
-                                                                    "reasons": "評価の理由の記載が不十分であった。"})
+    decision = {"outcome": "re_examination", "reasons": "評価の理由の記載が不十分であった。"}
+    review = text(client.post(url("complaint_decide", complaint.pk), decision))  # the review (issue 15)
+    assert 'id="complaint-review"' in review and fresh_complaint(complaint).state == "assigned"
+    token = re.search(r'name="reviewed" value="([^"]+)"', review).group(1)
+    response = client.post(url("complaint_decide", complaint.pk), {**decision, "step": "confirm", "reviewed": token})
     assert response.status_code == 302
     assert fresh(case).state == "under_reexamination"
 

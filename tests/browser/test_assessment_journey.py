@@ -393,7 +393,9 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     decide.get_by_label(ja("Not upheld"), exact=True).check()
     decide.get_by_label(ja("Reasons (notified to the complainant in writing)"), exact=True).fill(
         "面接は規程に沿って行われており、手続に誤りは認められない。")
-    decide.get_by_role("button", name=ja("Decide and notify in writing")).click()
+    decide.get_by_role("button", name=ja("Review the decision")).click()
+    expect(page.locator("#complaint-review")).to_contain_text("手続に誤りは認められない。")  # issue 15
+    page.get_by_role("button", name=ja("Confirm, decide and notify in writing")).click()
     expect(page.locator(".messages")).to_contain_text(ja("The complaint was decided and the outcome notified in writing."))
     expect(page.locator("#decided")).to_contain_text(ja("Not upheld"))
     decided = Complaint.objects.get(pk=complaint.pk)

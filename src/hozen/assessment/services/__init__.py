@@ -17,6 +17,7 @@ from .adjudication import (
 )
 from .aftercare import (
     assign_complaint_handler,
+    complaint_review_token,
     decide_adverse_treatment,
     decide_complaint,
     file_complaint,
@@ -63,7 +64,7 @@ __all__ = [
     "complete_investigation",
     "assign_adjudicator", "assign_concurring_adjudicator", "adjudicate", "concur", "notify_result",
     "return_to_investigation", "decision_review_token",
-    "report_event", "file_complaint", "assign_complaint_handler", "decide_complaint",
+    "report_event", "file_complaint", "assign_complaint_handler", "decide_complaint", "complaint_review_token",
     "report_adverse_treatment", "decide_adverse_treatment",
     "retention_run", "send_questionnaire_reminders", "send_renewal_reminders",
 ]

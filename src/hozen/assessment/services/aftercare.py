@@ -4,12 +4,14 @@ and adverse-treatment reports (purpose limitation)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.db import transaction
 from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.audit.canonical import canonical_json
 from hozen.core import notices, rows
 from hozen.core.errors import RuleViolation
 from hozen.core.services import give_subject_roles
@@ -263,12 +265,34 @@ def assign_complaint_handler(*, actor, complaint: Complaint | int, handler) -> C
     return complaint
 
 
+def complaint_review_token(complaint: Complaint, *, outcome: str, reasons: str) -> str:
+    """What the review of a complaint's decision showed (issue 15 "review before final"): the
+    complaint's state and handler, and a digest of the outcome and reasons as entered. The review
+    page sends it back with the confirmation; ``decide_complaint`` refuses a confirmation whose token
+    no longer matches (``changed_since_review``)."""
+    entered = canonical_json({"outcome": str(outcome), "reasons": str(reasons).replace("\r\n", "\n")})
+    return f"{complaint.state}:{complaint.handler_id or 0}:{hashlib.sha256(entered).hexdigest()[:32]}"
+
+
 @transaction.atomic(durable=True)
-def decide_complaint(*, actor, complaint: Complaint | int, outcome: str, reasons: str) -> Complaint:
+def decide_complaint(*, actor, complaint: Complaint | int, outcome: str, reasons: str,
+                     reviewed: str | None = None) -> Complaint:
     """The handler decides and the outcome is notified in writing. A re-examination reopens the
     adjudication of a notified result (it must then be decided and notified again): the case's own
-    entry ``assessment.reexamine`` records that, beside the complaint's."""
+    entry ``assessment.reexamine`` records that, beside the complaint's.
+
+    ``reviewed`` is the ``complaint_review_token`` of the review page the handler confirmed (the
+    screens send it): if the complaint changed since, or the decision is not the one reviewed,
+    nothing is written (``changed_since_review``)."""
     case, complaint = _locked_complaint(complaint)
+    # What was reviewed first: a confirmation from a review the complaint has moved on from (decided
+    # in another tab, given to another handler) is told so, in words.
+    if reviewed is not None and reviewed != complaint_review_token(complaint, outcome=outcome, reasons=reasons):
+        raise RuleViolation(
+            "changed_since_review",
+            "確認画面を開いた後に、この苦情の状況が変わったか、確認した内容と異なる内容が送信されました。最新の状況を確認してから、改めて判断してください。",
+            "This complaint changed after you opened the review, or what was sent is not what you reviewed. Check it "
+            "as it is now, then decide again.")
     # The complaint's state first: a second decision (another tab, a retry) is told the complaint is
     # decided, not that its handler — whose duty ended with the first decision — is not assigned.
     row = states.check_in(states.COMPLAINT_TRANSITIONS, complaint.state, "assessment.decide_complaint")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hozen.access import policy
 from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
-from hozen.core.errors import RuleViolation, StaleEdit
+from hozen.core.errors import NotFound, RuleViolation, StaleEdit
 from hozen.core.roles import Role
 
 from .. import queries, reads, rules, services, staff_queries
@@ -468,19 +468,53 @@ def complaint(request, pk):
     actor = request.actor
     gate(request, Role.COMPLAINT_HANDLER, about=(Complaint, pk))
     item = _complaint(request, pk)
+    if request.method == "POST" and item.state == "decided":  # decided meanwhile (another window): say so
+        messages.error(request, _("This complaint was decided in the meantime (in another window, or by "
+                                  "someone else); your decision was not recorded."))
+        return redirect("assessment:complaint_queue")
     permitted(request, "assessment.decide_complaint", item, row=item)
     form = ComplaintDecisionForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.decide_complaint(actor=actor, complaint=item, **form.cleaned_data)
-        except RuleViolation as exc:
-            form.add_violation(exc, language(request))
+    status = 200
+    step = request.POST.get("step", "review") if request.method == "POST" else None
+    if request.method == "POST" and form.is_valid() and step != "edit":
+        # Two steps (issue 15 "review before final"): the review of the outcome and reasons as
+        # entered, then the confirmation, which carries the review's token.
+        if step != "confirm":
+            try:
+                rules.check_text(form.cleaned_data["reasons"], "reasons", what_ja="処理の理由", what_en="reasons")
+            except RuleViolation as exc:
+                form.add_violation(exc, language(request))
+            else:
+                outcome = form.cleaned_data["outcome"]
+                response = render(request, "assessment/staff/complaint_review.html", {
+                    "complaint": item, "form": form, "status": queries.case_status(actor, item.case),
+                    "outcome_label": dict(form.fields["outcome"].choices).get(outcome, outcome),
+                    "reasons": form.cleaned_data["reasons"],
+                    "reviewed": services.complaint_review_token(item, **form.cleaned_data)})
+                shown(request, item)
+                return response
         else:
-            messages.success(request, _("The complaint was decided and the outcome notified in writing."))
+            try:
+                services.decide_complaint(actor=actor, complaint=item, **form.cleaned_data,
+                                          reviewed=request.POST.get("reviewed", ""))
+            except RuleViolation as exc:
+                if exc.code in ("changed_since_review", "transition_not_allowed"):
+                    messages.error(request, exc.message(language(request)))
+                    status = 409
+                else:
+                    form.add_violation(exc, language(request))
+            else:
+                messages.success(request, _("The complaint was decided and the outcome notified in writing."))
+                return redirect("assessment:complaint_queue")
+    if status == 409:  # the complaint as it is now; gone from this handler (reassigned): their queue
+        try:
+            item = staff_queries.complaint_for(actor, pk)
+        except NotFound:
             return redirect("assessment:complaint_queue")
     text = staff_queries.complaint_text(actor, item) if item.state == "assigned" else None
     response = render(request, "assessment/staff/complaint.html", {
-        "complaint": item, "text": text, "form": form, "status": queries.case_status(actor, item.case)})
+        "complaint": item, "text": text, "form": form, "status": queries.case_status(actor, item.case)},
+        status=status)
     shown(request, item)
     return response
 
