@@ -8,6 +8,7 @@ import re
 import pytest
 
 from hozen.core import jobs
+from tests.core.test_email_notices import make_designation_for_meti  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,52 @@ def test_oversight_reaches_the_statistics_from_its_menu_and_dashboard(people, si
     menu = page[page.index('class="main-nav"'):page.index("</nav>")]
     assert 'href="/designations/statistics/"' in menu
     assert 'href="/designations/statistics/"' in _panel(page, "panel-statistics")
+
+
+def test_a_business_sees_its_certification_and_contracts_on_its_dashboard(people, orgs, signed_in):
+    from tests.handling_factories import make_contract
+
+    client = signed_in(people["business_officer"])
+    panel = _panel(client.get("/dashboard/").content.decode(), "panel-certification")
+    assert "まだどの機関からも認定を受けていません" in panel  # the honest empty state, not a placeholder
+    contract = make_contract(orgs["METI"], orgs["TOWA"], departments=("技術部",))
+    panel = _panel(client.get("/dashboard/").content.decode(), "panel-certification")
+    assert "2025年6月1日" in panel and contract.reference in panel and "技術部" in panel
+
+
+def test_a_certification_is_seen_by_its_two_sides_and_oversight_only(people, orgs):
+    from hozen.access import policy
+    from hozen.core.actor import Actor
+    from hozen.operators import queries
+    from tests import factories
+    from tests.handling_factories import make_contract
+
+    certification = make_contract(orgs["METI"], orgs["TOWA"]).certification
+
+    def actor(account):
+        return Actor.for_account(account, account.active_assignments().first(), channel="web",
+                                 second_factor_verified=True)
+
+    for role in ("business_officer", "organ_head", "security_officer", "oversight"):
+        assert list(queries.certifications_for(actor(people[role]))) == [certification], role
+        assert policy.decide(actor(people[role]), "certification.view", certification).allowed
+    from hozen.core import services
+    from hozen.core.roles import OrganisationKind
+
+    other = services.create_organisation(actor=factories.operator(), code="KITA", kind=OrganisationKind.BUSINESS,
+                                         name_ja="北工業株式会社", name_en="Kita Industries")
+    other_business = factories.account(role="business_officer", organisation=other)
+    for who in (people["investigator"], people["subject"], other_business):
+        assert not queries.certifications_for(actor(who)).exists()
+        assert policy.decide(actor(who), "certification.view", certification).code == "no_access_to_certification"
+
+
+def test_a_keepers_dashboard_counts_the_handler_lists_the_list_page_shows(people, orgs, signed_in,
+                                                                           make_designation_for_meti):  # noqa: F811
+    client = signed_in(people["security_officer"])
+    assert "保管する取扱者名簿はありません" in _panel(client.get("/dashboard/").content.decode(), "panel-handler-lists")
+    made = [make_designation_for_meti() for _ in range(2)]
+    panel = _panel(client.get("/dashboard/").content.decode(), "panel-handler-lists")
+    index = client.get("/handling/").content.decode()
+    for d in made:
+        assert f"/handling/designations/{d.pk}/" in panel and f"/handling/designations/{d.pk}/" in index

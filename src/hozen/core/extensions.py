@@ -22,6 +22,7 @@ UI_EXTENSIONS = (
     "hozen.assessment.views.staff",
     "hozen.handling.views",
     "hozen.vault.views",
+    "hozen.operators.ui",
 )
 
 

@@ -29,6 +29,21 @@ NAV: dict = {
 }
 
 
+#: Rows a dashboard panel shows; the handler-list page has the rest.
+DASHBOARD_ROWS = 5
+
+
+def dashboard_context(actor, role: str) -> dict:
+    """The keepers' dashboards (issue 15 §1): the handler lists they keep, the reviews of those
+    lists that are due (soonest first), with counts matching the handler-list page."""
+    if actor is None or actor.role != role or role not in (Role.SECURITY_OFFICER, Role.BUSINESS_OFFICER):
+        return {}
+    kept = queries.kept_designations(actor)
+    reviews = queries.reviews_for(actor)
+    return {"kept_lists": kept[:DASHBOARD_ROWS], "kept_count": kept.count(),
+            "list_reviews": reviews[:DASHBOARD_ROWS], "list_review_count": len(reviews)}
+
+
 def _conditions(rows, language):
     """Conditions as the template shows them, in the page's language."""
     return [{"name": c.name, "passed": c.passed, "applicable": c.applicable, "hidden": c.detail == "hidden",

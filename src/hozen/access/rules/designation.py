@@ -261,6 +261,46 @@ def certification_record(actor, target):
 rule("contract.record")(certification_record)
 
 
+def _certification_side(actor, organ_id: int, business_id: int) -> str | None:
+    """Which side of a certification or contract the actor stands on, if any."""
+    if actor.role == Role.OVERSIGHT:
+        return "oversight"
+    if actor.role in ORGAN_ROLES and _same_org(actor, organ_id):
+        return "certifying_organ"
+    if actor.role == Role.BUSINESS_OFFICER and _same_org(actor, business_id):
+        return "certified_business"
+    return None
+
+
+@rule("certification.view")
+def certification_view(actor, target):
+    """A certification or contract (`target`): the certifying organ's roles, the certified
+    business's security manager, and oversight. Their dates and departments, never any person."""
+    if actor.assignment is None:
+        return deny(*NO_ROLE)
+    side = _certification_side(actor, target.organ_id, target.business_id)
+    if side is not None:
+        return allow(side)
+    return deny("no_access_to_certification", "この認定又は契約を閲覧する権限がありません。",
+                "You have no access to this certification or contract.")
+
+
+def _certification_scope(actor):
+    if actor.assignment is None:
+        return Q(pk__in=[])
+    if actor.role == Role.OVERSIGHT:
+        return Q()
+    if actor.role in ORGAN_ROLES:
+        return Q(organ_id=actor.organisation.pk)
+    if actor.role == Role.BUSINESS_OFFICER:
+        return Q(business_id=actor.organisation.pk)
+    return Q(pk__in=[])
+
+
+scope_rule("certification.view", "operators.certification")(_certification_scope)
+scope_rule("certification.view", "operators.contract")(_certification_scope)
+
+
 @rule("designation.statistics")
 def designation_statistics(actor, target):
     """`target` None: counts across every organ, for oversight and the server operator (the annual
