@@ -27,9 +27,8 @@ def dashboard_context(actor, role: str) -> dict:
     its first disagreements, so a contradiction found by the daily job is in front of them."""
     if role != Role.AUDITOR:
         return {}
-    from .reconcile import latest_run
-
     from .models import AuditCheckpoint
+    from .reconcile import latest_run
 
     run = latest_run()
     checkpoint = AuditCheckpoint.objects.order_by("-size").only("size", "created").first()
