@@ -104,3 +104,20 @@ def test_a_keepers_dashboard_counts_the_handler_lists_the_list_page_shows(people
     index = client.get("/handling/").content.decode()
     for d in made:
         assert f"/handling/designations/{d.pk}/" in panel and f"/handling/designations/{d.pk}/" in index
+
+
+def test_the_organ_head_sees_the_businesses_it_certified(people, orgs, signed_in):
+    from tests.handling_factories import make_contract
+
+    client = signed_in(people["organ_head"])
+    assert "認定した事業者はまだありません" in _panel(client.get("/dashboard/").content.decode(), "panel-certified")
+    make_contract(orgs["METI"], orgs["TOWA"])
+    panel = _panel(client.get("/dashboard/").content.decode(), "panel-certified")
+    assert "東和重工業株式会社" in panel and "2025年6月1日" in panel
+
+
+def test_the_organ_head_is_told_which_cases_wait_for_an_assignment(people, signed_in):
+    client = signed_in(people["organ_head"])
+    panel = _panel(client.get("/dashboard/").content.decode(), "panel-assign")
+    assert "担当者の指名を待っている事案はありません" in panel
+    assert 'href="/assessment/staff/assignments/"' in panel

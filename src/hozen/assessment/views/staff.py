@@ -121,6 +121,12 @@ def _dashboard_context(actor, role: str) -> dict:
         return {"staff_decide": staff_queries.with_clock(cases["decide"][:DASHBOARD_ROWS]),
                 "staff_concur": staff_queries.with_clock(cases["concur"][:DASHBOARD_ROWS]),
                 "staff_counts": staff_queries.queue_counts(cases["decide"], cases["concur"])}
+    if role == Role.ORGAN_HEAD:
+        # Cases waiting for the head's delegate to assign someone: the first few of each kind and
+        # the counts (the assignments page pages the rest). Case numbers and dates only, no names.
+        waiting = staff_queries.assignment_cases(actor)
+        return {"staff_assign": {kind: staff_queries.with_clock(qs[:DASHBOARD_ROWS]) for kind, qs in waiting.items()},
+                "staff_assign_counts": {kind: qs.count() for kind, qs in waiting.items()}}
     if role == Role.COMPLAINT_HANDLER:
         return {"staff_complaints": staff_queries.complaint_rows(
                     actor, queries.complaints_queue_for(actor)[:DASHBOARD_ROWS]),
