@@ -662,3 +662,16 @@ def test_the_nominators_target_date_does_not_reveal_an_unnotified_decision(world
     after = [staff_queries.nominator_clock(fresh(c)) for c in (favourable, unfavourable)]
     # The same date before and after either decision (completion + 30 days), so nothing leaks.
     assert before == after and after[0]["due_on"] == dt.date(2026, 7, 1)
+
+
+def test_the_organ_heads_dashboard_lists_the_cases_waiting_for_an_assignment(world, signed_in):
+    from .conftest import nominate, to_submitted
+
+    case = to_submitted(world, nominate(world))  # waits for the Cabinet Office's investigator and METI's adjudicator
+    page = signed_in(world.people["organ_head"]).get("/dashboard/").content.decode()
+    panel = page[page.index('id="panel-assign"'):]
+    panel = panel[:panel.index("</section>")]
+    assert f"評価担当者を指名 #{case.pk}" in panel and "調査担当者を指名" not in panel  # METI assigns no investigator
+    cao = signed_in(world.people["cao_head"]).get("/dashboard/").content.decode()
+    assert f"調査担当者を指名 #{case.pk}" in cao
+    assert world.people["subject"].person.family_name not in panel  # case numbers only, no names
