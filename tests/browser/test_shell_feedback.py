@@ -12,6 +12,7 @@ import re
 import time
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import translation
 from django.utils.translation import gettext
 from playwright.sync_api import expect
@@ -40,6 +41,12 @@ document.addEventListener("submit", function () {
 """
 
 
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings, as tests/browser/test_accessibility.py counts them."""
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
 def open_sign_in(page, live_server):
     page.goto(live_server.url + "/signin/")
     page.wait_for_function("document.documentElement.dataset.jsReady === '1'")
@@ -57,6 +64,7 @@ def test_the_error_summary_takes_the_focus_and_its_links_lead_to_the_fields(page
     # Each field says what is wrong beside it, and the input is described by that message.
     expect(page.locator("#id_username")).to_have_attribute("aria-describedby", "id_username_error")
     expect(page.locator("#id_username_error")).to_be_visible()
+    assert serious_violations(page) == []
     links.nth(1).click()
     expect(page.locator("#id_password")).to_be_focused()
 
@@ -131,5 +139,21 @@ def test_a_not_found_designation_keeps_the_layout_and_names_whom_to_ask(page, li
     expect(page.get_by_role("heading", level=1)).to_have_text(ja("Page not found"))
     expect(page.get_by_role("navigation", name=ja("Main navigation"))).to_be_visible()
     expect(page.locator("#ask-officer")).to_contain_text(officer.person.full_name)
+    assert serious_violations(page) == []
     page.locator("#back-link").click()
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
+
+
+def test_a_form_sent_after_its_token_lapsed_says_what_to_do(page, live_server, db, request):
+    open_sign_in(page, live_server)
+    page.context.clear_cookies()  # as after a sign-in or sign-out in another window, or a long pause
+    page.get_by_label(ja("User name"), exact=True).fill("someone")
+    page.get_by_label(ja("Password"), exact=True).fill("x")
+    page.get_by_role("button", name=ja("Sign in"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(ja("The form could not be sent"))
+    expected_error_status(request, "/signin/", 403)
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.locator("main")).to_contain_text(ja("Go back, reload the page and try again."))
+    assert serious_violations(page) == []
+    page.locator("#back-link").click()
+    expect(page).to_have_url(re.compile(r"/signin/$"))
