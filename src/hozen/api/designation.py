@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
@@ -28,9 +29,10 @@ from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.text import parse_date_text
 from hozen.designation import export_services, import_services, importer, queries, services
 from hozen.designation.models import CorrectionRequest, Provision, Tier, state_on
+from hozen.designation.violations import Violations
 from hozen.rules.queries import current_pack
 
-from .errors import ApiError, ErrorOut
+from .errors import ApiError, ErrorOut, language
 from .paging import PageIn, page
 
 router = Router(tags=["designations"])
@@ -528,6 +530,17 @@ class DraftIn(In):
     advance_reason: Text = Field("", description="Required when in_advance")
 
 
+@contextmanager
+def _every_refusal(request):
+    """A draft refused for several reasons at once (`Violations`): 422 with the first as `code`,
+    `field` and `detail` (as a single refusal reads) and each in `errors` and `fields`."""
+    try:
+        yield
+    except Violations as exc:
+        raise ApiError(422, exc.code, exc.message_ja, exc.message_en, field=exc.field, fields=exc.fields,
+                       errors=exc.items(language(request))) from None
+
+
 def _esi_pack():
     return current_pack(Tier.ESI, timezone.localdate())
 
@@ -551,7 +564,8 @@ def create_draft(request, payload: DraftIn):
     organisation = request.actor.organisation
     if organisation is None:  # pragma: no cover - API actors always hold a role
         raise NotFound
-    draft = services.create_draft(actor=request.actor, organisation=organisation, **fields)
+    with _every_refusal(request):
+        draft = services.create_draft(actor=request.actor, organisation=organisation, **fields)
     return Status(201, _reloaded(request, draft.pk))
 
 
@@ -594,8 +608,9 @@ def update_draft(request, designation_id: int, payload: DraftUpdateIn, response:
     designation = _visible(request, designation_id)
     given = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     fields = _draft_fields(given, _esi_pack(), current=designation)
-    services.update_draft(actor=request.actor, designation=designation.pk,
-                          version=rows.version_from_if_match(if_match), **fields)
+    with _every_refusal(request):
+        services.update_draft(actor=request.actor, designation=designation.pk,
+                              version=rows.version_from_if_match(if_match), **fields)
     return _reloaded(request, designation_id, response)
 
 

@@ -68,10 +68,20 @@ class ViolationMixin:
     field_map: dict[str, str] = {}
 
     def add_violation(self, exc, language: str) -> None:
-        field = self.field_map.get(exc.field, exc.field) if exc.field else None
-        if field in self.fields and self.fields[field].widget.is_hidden:
-            field = None  # a hidden field's error (the version) is said above the form
-        self.add_error(field if field in self.fields else None, exc.message(language))
+        """Each refusal beside its field: one RuleViolation, or every one a `Violations` carries."""
+        for one in getattr(exc, "violations", None) or [exc]:
+            field = self.field_map.get(one.field, one.field) if one.field else None
+            if field in self.fields and self.fields[field].widget.is_hidden:
+                field = None  # a hidden field's error (the version) is said above the form
+            self.add_error(field if field in self.fields else None, one.message(language))
+
+    def add_more_violations(self, violations, language: str) -> None:
+        """Refusals found beside the form's own errors (a service's checks of the fields the form
+        accepted): each beside its field, unless that field already says what is wrong with it."""
+        for one in violations:
+            field = self.field_map.get(one.field, one.field) if one.field else None
+            if field in self.fields and not self.fields[field].widget.is_hidden and field not in self.errors:
+                self.add_error(field, one.message(language))
 
 
 class VersionField(forms.IntegerField):
@@ -98,6 +108,7 @@ class DesignationForm(ViolationMixin, forms.Form):
     justification_category = text_area(_("Requirement 1: why it falls in the category and sub-item"))
     justification_not_public = text_area(_("Requirement 2: why it is not public"))
     justification_harm = text_area(_("Requirement 3: why its leak would hinder national security"))
+    JUSTIFICATIONS = ("justification_category", "justification_not_public", "justification_harm")
     in_advance = forms.BooleanField(label=_("Designated before the information exists"), required=False)
     advance_reason = text_area(_("Reason for designating before the information exists"), required=False,
                                help_text=_("Required when designating in advance."))
@@ -116,6 +127,11 @@ class DesignationForm(ViolationMixin, forms.Form):
         ) % {"term": pack.describe("designation.max_term_years", language)}
         self.fields["designated_on"].help_text = _("Not before %(start)s, when the regime started.") % {
             "start": pack.value("regime_start").isoformat()}
+        from .inputs import DRAFT_TEXTS
+
+        for name in self.JUSTIFICATIONS:  # the minimum said before it is enforced
+            self.fields[name].help_text = _("At least %(count)s characters.") % {
+                "count": DRAFT_TEXTS[name].min_visible}
 
 
 class ApproveForm(ViolationMixin, forms.Form):

@@ -53,17 +53,25 @@ def text(value, field: str, spec: TextSpec) -> str:
                  min_visible=spec.min_visible, required=spec.required)
 
 
-def clean_draft(fields: dict, *, partial: bool = False) -> dict:
+def clean_draft(fields: dict, *, partial: bool = False, checks=None) -> dict:
     """A draft's fields as stored: every text cleaned, every date checked (1900–2200; the rule
     checks then apply the regime start and the term maximum). `partial` (an edit): only the
-    fields given; otherwise a missing required text is refused like an empty one."""
+    fields given; otherwise a missing required text is refused like an empty one.
+
+    With `checks` (a `violations.Checks`) every field is checked and each refusal kept there; a
+    refused field is left out of the result. Without, the first refusal is raised."""
     out = dict(fields)
-    for field, spec in DRAFT_TEXTS.items():
+    steps = [(field, lambda f=field, s=spec: text(fields.get(f), f, s)) for field, spec in DRAFT_TEXTS.items()]
+    steps += [(field, lambda f=field, label=label: check_date(fields.get(f), field=f, label=label))
+              for field, label in DRAFT_DATES.items()]
+    for field, step in steps:
         if field in fields or not partial:
-            out[field] = text(fields.get(field), field, spec)
-    for field, label in DRAFT_DATES.items():
-        if field in fields or not partial:
-            out[field] = check_date(fields.get(field), field=field, label=label)
+            if checks is None:
+                out[field] = step()
+                continue
+            out.pop(field, None)
+            with checks.check():
+                out[field] = step()
     return out
 
 

@@ -71,12 +71,32 @@ def check_advance_reason(in_advance: bool, reason: str) -> None:
                             field="advance_reason")
 
 
-def check_justifications(category_fit: str, not_public: str, harm: str) -> None:
+def justification_problems(category_fit: str | None, not_public: str | None, harm: str | None) -> list[RuleViolation]:
+    """DOMAIN §2: each of the three requirements with a written justification of at least the
+    minimum of visible characters (`inputs.DRAFT_TEXTS`; ten spaces or NULs are no justification).
+    One refusal per short justification, each saying the minimum; None skips a field (its text
+    was refused already)."""
+    from .inputs import DRAFT_TEXTS
+
+    problems = []
     for field, text in (("justification_category", category_fit), ("justification_not_public", not_public),
                         ("justification_harm", harm)):
-        if visible_length(text or "") < 10:  # visible characters: ten spaces or NULs are no justification
-            raise RuleViolation("justification_required", "三つの要件それぞれについて理由を記載してください。",
-                                "Write a justification for each of the three requirements.", field=field)
+        if text is None:
+            continue
+        spec = DRAFT_TEXTS[field]
+        length = visible_length(text)
+        if length < spec.min_visible:
+            problems.append(RuleViolation(
+                "justification_required",
+                f"{spec.label[0]}は{spec.min_visible}文字以上で記載してください（現在{length}文字）。",
+                f"{spec.label[1]}: write at least {spec.min_visible} characters (it has {length}).", field=field))
+    return problems
+
+
+def check_justifications(category_fit: str, not_public: str, harm: str) -> None:
+    problems = justification_problems(category_fit or "", not_public or "", harm or "")
+    if problems:
+        raise problems[0]
 
 
 def check_editable(designation) -> None:

@@ -36,6 +36,7 @@ from .models import (
     state_q,
 )
 from .periods import add_months, last_day_of_term
+from .violations import Checks
 
 
 def today() -> dt.date:
@@ -106,14 +107,46 @@ def read_designation(*, actor, pk) -> Designation:
 
 # --- drafting -----------------------------------------------------------------------------------
 
-def check_content(pack, *, category, sub_item, designated_on, term_end, in_advance, advance_reason,
-                  justification_category, justification_not_public, justification_harm):
-    """Every content rule of a draft, in one place (the screens, the API and the CSV import)."""
-    rules.check_sub_item_of_pack(pack, category, sub_item)
-    rules.check_not_before_regime_start(pack, designated_on)
-    rules.check_term_within_maximum(pack, designated_on, term_end)
-    rules.check_advance_reason(in_advance, advance_reason)
-    rules.check_justifications(justification_category, justification_not_public, justification_harm)
+def content_problems(pack, *, category, sub_item, designated_on, term_end, in_advance, advance_reason,
+                     justification_category, justification_not_public, justification_harm) -> list[RuleViolation]:
+    """Every content rule of a draft, in one place (the screens, the API and the CSV import), each
+    checked on its own so that all the refusals are known at once. A value of None is one already
+    refused (or not given): the rules that read it are skipped, not misled."""
+    checks = Checks()
+    if category is not None and sub_item is not None:
+        with checks.check():
+            rules.check_sub_item_of_pack(pack, category, sub_item)
+    if designated_on is not None:
+        with checks.check():
+            rules.check_not_before_regime_start(pack, designated_on)
+        if term_end is not None:
+            with checks.check():
+                rules.check_term_within_maximum(pack, designated_on, term_end)
+    if advance_reason is not None:
+        with checks.check():
+            rules.check_advance_reason(bool(in_advance), advance_reason)
+    checks.add(rules.justification_problems(justification_category, justification_not_public, justification_harm))
+    return checks.violations
+
+
+def check_content(pack, **content) -> None:
+    """`content_problems`, refused: the one refusal, or `Violations` carrying them all."""
+    checks = Checks()
+    checks.add(content_problems(pack, **content))
+    checks.raise_any()
+
+
+def draft_problems(pack, fields: dict) -> list[RuleViolation]:
+    """The refusals the draft services would give for `fields` (those a form accepted so far), without
+    writing or locking anything: a form that found errors of its own shows these beside them, so
+    a person sees every problem of their draft at once (issue 15)."""
+    checks = Checks()
+    values = inputs.clean_draft(fields, partial=True, checks=checks)
+    if "protective_measure" in fields:
+        with checks.check():
+            _check_protective_measure(fields["protective_measure"])
+    checks.add(content_problems(pack, **{k: values.get(k) for k in CONTENT}))
+    return checks.violations
 
 
 def _check_protective_measure(value) -> None:
@@ -171,11 +204,13 @@ def create_draft(*, actor, organisation: Organisation, tier: str = Tier.ESI, **f
     """An ESI manager prepares a draft; nothing is designated until the organ head approves it."""
     policy.require(actor, "designation.create", organisation)
     pack = _pack_for(tier)
-    fields = inputs.clean_draft(fields)
-    check_content(pack, **{k: fields.get(k) for k in (
-        "category", "sub_item", "designated_on", "term_end", "in_advance", "advance_reason",
-        "justification_category", "justification_not_public", "justification_harm")})
-    _check_protective_measure(fields.get("protective_measure"))
+    # Every independent check runs; all refusals at once (Violations), nothing written.
+    checks = Checks()
+    fields = inputs.clean_draft(fields, checks=checks)
+    checks.add(content_problems(pack, **{k: fields.get(k) for k in CONTENT}))
+    with checks.check():
+        _check_protective_measure(fields.get("protective_measure"))
+    checks.raise_any()
     designation = Designation(organisation=organisation, tier=tier, rules_pack=pack, prepared_by=actor.account,
                               **{k: fields[k] for k in FIELDS if k in fields})
     designation.save()
@@ -215,15 +250,22 @@ def update_draft(*, actor, designation: Designation | int, version: int | str | 
     if designation.state != State.DRAFT:
         raise RuleViolation("not_a_draft", "指定後の内容は変更できません（延長・解除の手続によります）。",
                             "A designation in force is changed only by extension or cancellation.")
+    # Every independent check runs; all refusals at once (Violations), nothing written.
+    checks = Checks()
     if "protective_measure" in fields:
-        _check_protective_measure(fields["protective_measure"])
-    values = inputs.clean_draft({key: fields[key] for key in FIELDS if key in fields}, partial=True)
+        with checks.check():
+            _check_protective_measure(fields["protective_measure"])
+    values = inputs.clean_draft({key: fields[key] for key in FIELDS if key in fields}, partial=True, checks=checks)
     proposed = _scratch(designation)
     for key, value in values.items():
         setattr(proposed, key, value)
     pack = _pack_for(designation.tier)
-    remapped = _follow_current_version(proposed, pack, chosen=bool({"category", "sub_item"} & set(fields)))
-    check_content(pack, **{k: getattr(proposed, k) for k in CONTENT})
+    remapped = ""
+    with checks.check():
+        remapped = _follow_current_version(proposed, pack, chosen=bool({"category", "sub_item"} & set(fields)))
+    failed = checks.failed
+    checks.add(content_problems(pack, **{k: None if k in failed else getattr(proposed, k) for k in CONTENT}))
+    checks.raise_any()
     # Saving a draft that was sent back resubmits it, changed or not: the return is answered.
     resubmitted = designation.returned_at is not None
     changed = rows.change(designation, rules_pack=pack, category=proposed.category, sub_item=proposed.sub_item,

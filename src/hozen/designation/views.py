@@ -252,7 +252,7 @@ def detail(request, pk):
     return render(request, "designation/detail.html", context)
 
 
-def _step(request, d, *, form, template, run, done, context=None, then=None):
+def _step(request, d, *, form, template, run, done, context=None, then=None, more_checks=None):
     """The shape every step page shares (draft, edit, approve, extend, cancel, review, move to SDS,
     provide, correction request and answer):
 
@@ -262,7 +262,9 @@ def _step(request, d, *, form, template, run, done, context=None, then=None):
       form otherwise) and nothing is written;
     - on success, the message `done(result)` and the page of `then(result)` (default: `d`).
 
-    `context` may be a callable, evaluated only when the form is shown again.
+    `context` may be a callable, evaluated only when the form is shown again. `more_checks(form)`,
+    when given, returns the service's refusals of the fields an invalid form did accept, shown
+    beside them with the form's own errors: every problem at once, not one per submission.
 
     A change refused because the designation changed since the page was opened (StaleEdit, 409)
     is shown with what changed since (`stale_changes`: when, who, which fields) and the record as
@@ -273,6 +275,8 @@ def _step(request, d, *, form, template, run, done, context=None, then=None):
     """
     status = 200
     extra: dict = {}
+    if request.method == "POST" and not form.is_valid() and more_checks is not None:
+        form.add_more_violations(more_checks(form), request.LANGUAGE_CODE)
     if request.method == "POST" and form.is_valid():
         try:
             result = run(form)
@@ -350,6 +354,7 @@ def create(request):
         request, None, form=DesignationForm(_posted(request), pack=pack, initial=initial),
         template="designation/draft_form.html", context={"pack": pack},
         run=lambda form: services.create_draft(actor=request.actor, organisation=organisation, **_fields(form)),
+        more_checks=lambda form: services.draft_problems(pack, _fields(form)),
         done=lambda _d: _("The draft was saved. The organ head approves it to designate."),
         then=lambda draft: draft)
 
@@ -368,6 +373,7 @@ def edit(request, pk):
         template="designation/draft_form.html", context={"pack": pack},
         run=lambda form: services.update_draft(actor=request.actor, designation=d.pk,
                                                version=form.cleaned_data.get("version"), **_fields(form)),
+        more_checks=lambda form: services.draft_problems(pack, _fields(form)),
         done=lambda _d: _("The draft was updated."))
 
 
