@@ -235,3 +235,27 @@ def test_api_csrf_like_posts_stay_json(people, signed_in):
     response = client.post("/api/v1/no-such-thing/", {})
     assert response.status_code in (403, 404, 405)
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_a_permission_denied_outside_the_policy_gets_the_403_page(people, signed_in, rf):
+    from django.core.exceptions import PermissionDenied
+
+    from hozen.core.views import errors
+
+    client = signed_in(people["investigator"])
+    request = rf.get("/somewhere/")
+    request.actor = None
+    request.user = people["investigator"]
+    request.session = client.session
+    response = errors.permission_denied(request, PermissionDenied())
+    page = html(response)
+    assert response.status_code == 403 and f"<h1>{ja('You cannot open this page')}</h1>" in page
+    assert 'href="/signin/"' in page  # no actor on this request: the way back is the sign-in page
+    api = errors.permission_denied(rf.get("/api/v1/x"), PermissionDenied())
+    assert api.status_code == 403 and b"<html" not in api.content  # the API middleware makes it JSON
+
+
+def test_a_missing_static_file_gets_the_404_page_without_guessing_who_asks(db):
+    response = Client().get("/static/hozen/no-such-file.css")
+    assert response.status_code == 404
+    assert f"<h1>{ja('Page not found')}</h1>" in html(response)
