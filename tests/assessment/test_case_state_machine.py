@@ -34,6 +34,7 @@ from hozen.assessment.models import (
     Clearance,
     Complaint,
     Finding,
+    InvestigationReturn,
     QuestionnaireSection,
 )
 from hozen.assessment.reconcile import KINDS
@@ -62,6 +63,7 @@ def snapshot() -> tuple:
         list(Finding.objects.order_by("pk").values_list("pk", "version", "revision")),
         list(CaseDuty.objects.order_by("pk").values_list("pk", "kind", "account_id", "ended_at")),
         list(Adjudication.objects.order_by("pk").values_list("pk", "outcome", "concurrence", "notified_at")),
+        list(InvestigationReturn.objects.order_by("pk").values_list("pk", "answered_at")),
         CaseEvent.objects.count(),
         AuditEntry.objects.filter(outcome="success").count(),
     )
@@ -193,14 +195,17 @@ def test_any_order_of_actions_keeps_cases_clearances_and_complaints_in_agreement
                 if item not in recorded and not self._try("record_finding", lambda i=item: services.record_finding(
                         actor=actor, case=case.pk, item=i, text="懸念なし")):
                     return
+            # A case the adjudicator returned with a question (issue 15) is completed with the answer.
+            asked = InvestigationReturn.objects.filter(case=case, answered_at__isnull=True).exists()
             self._try("complete_investigation", lambda: services.complete_investigation(
-                actor=actor, case=case.pk, summary=SUMMARY))
+                actor=actor, case=case.pk, summary=SUMMARY, answer="確認した結果、懸念はない。" if asked else None))
 
         # --- anyone doing anything: valid and invalid actions, right and wrong people ------------
 
         @rule(data=st.data(), action=st.sampled_from([
             "give_notice", "consent", "refuse", "withdraw", "waive_reasons", "submit", "assign_investigator",
-            "investigate", "assign_adjudicator", "assign_concurring", "adjudicate", "concur", "notify"]),
+            "investigate", "assign_adjudicator", "assign_concurring", "adjudicate", "return_to_investigation",
+            "concur", "notify"]),
             who=st.sampled_from(["subject", "unsigned_subject", "business", "security", "head", "cao_head",
                                  "investigator", "investigator2", "adjudicator", "adjudicator2", "handler"]),
             flag=st.booleans())
@@ -223,6 +228,8 @@ def test_any_order_of_actions_keeps_cases_clearances_and_complaints_in_agreement
                     actor=actor, case=case.pk, adjudicator=other),
                 "adjudicate": lambda: services.adjudicate(actor=actor, case=case.pk, reasons=REASONS,
                                                           outcome="favourable" if flag else "unfavourable"),
+                "return_to_investigation": lambda: services.return_to_investigation(
+                    actor=actor, case=case.pk, question="欠勤の理由を確認してください。"),
                 "concur": lambda: services.concur(actor=actor, case=case.pk, agree=flag),
                 "notify": lambda: services.notify_result(actor=actor, case=case.pk),
             }
