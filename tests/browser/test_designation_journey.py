@@ -18,7 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from hozen.audit.models import AuditEntry
-from hozen.designation.models import Designation, State
+from hozen.designation.models import STATE_LABELS, Designation, State
 from hozen.designation.periods import add_years
 from tests import factories
 
@@ -132,7 +132,8 @@ def test_manager_drafts_head_approves_extends_and_cancels_with_both_pdfs(page, l
     expect(heading(page)).to_have_text(ja("Cancel the designation"))
     page.get_by_label(ja("Reason for the cancellation"), exact=True).fill("非公知性の要件を満たさなくなったため。")
     page.get_by_role("button", name=ja("Cancel the designation"), exact=True).click()
-    expect(page.locator("#state")).to_have_text(ja("Cancelled"))
+    # One state label for the screen and the ledger's files (issue 15): the ledger's own word.
+    expect(page.locator("#state")).to_have_text(STATE_LABELS["cancelled"][0])
     expect(page.locator("#marking")).to_have_text("重要経済安保情報（指定解除）")
     expect(main_link(page, ja("Extend the term"))).to_have_count(0)
 
