@@ -15,12 +15,12 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import countries
 from .models import AdverseTreatmentReport
 from .questionnaire import Field, Section
 from .validation import FieldError
 
 MAX_INDEX = 1000  # group indexes beyond this are ignored (the schema's own limits are lower)
-_COUNTRY_SPLIT = re.compile(r"[\s,、，;]+")
 
 
 class SecondFactorForm(forms.Form):
@@ -73,9 +73,9 @@ def _value(f: Field, raw):
     if raw == "":
         return None
     if f.kind == "countries":
-        return [code.upper() for code in _COUNTRY_SPLIT.split(raw) if code]
+        return countries.codes_for(raw)
     if f.kind == "country":
-        return raw.upper()
+        return countries.code_for(raw) or raw.upper()  # a name or a code; an unknown one is refused by the check
     return raw
 
 
@@ -150,11 +150,13 @@ def errors_by_field(errors: list[FieldError], language: str) -> dict[str, list[s
     return out
 
 
-def _display(f: Field, value) -> str:
+def _display(f: Field, value, language: str = "ja") -> str:
     if value is None:
         return ""
     if f.kind == "countries" and isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(countries.label(str(v), language) for v in value)
+    if f.kind == "country":
+        return countries.label(str(value), language)
     if f.kind == "yes_no":
         return "true" if value is True else "false" if value is False else ""
     return str(value)
@@ -179,7 +181,7 @@ def _widgets(fields: tuple[Field, ...], content: dict, prefix: str, errors: dict
                 for i, entry in enumerate(entries)]
             row["max_items"] = f.max_items
         else:
-            row["value"] = _display(f, content.get(f.name))
+            row["value"] = _display(f, content.get(f.name), language)
             row["choices"] = [(c.code, c.label_en if language == "en" else c.label_ja) for c in f.choices]
             row["multiline"] = f.kind == "long_text"
             row["max_length"] = f.max_length
@@ -211,7 +213,9 @@ def answer_rows(section: Section, content: dict, language: str) -> dict:
                 if c.code == value:
                     return c.label_en if language == "en" else c.label_ja
         if f.kind == "countries" and isinstance(value, list):
-            return ", ".join(value)
+            return ", ".join(countries.label(str(v), language) for v in value)
+        if f.kind == "country":
+            return countries.label(str(value), language)
         return str(value)
 
     rows, groups = [], []

@@ -27,6 +27,7 @@ from hozen.core.errors import RuleViolation
 from hozen.core.text import EARLIEST_DATE, LATEST_DATE, check_date, clean, forbidden_position, visible_length
 from hozen.designation.periods import add_months, add_years
 
+from . import countries
 from .questionnaire import Field, Period, Section
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -278,15 +279,16 @@ def _scalar(f: Field, value, path: str, errors: _Errors, *, today: dt.date) -> N
     elif f.kind == "choice" and value not in {c.code for c in f.choices}:
         errors.add(path, "invalid_choice", "選択肢から選んでください。",
                    f"Choose one of: {', '.join(c.code for c in f.choices)}.")
-    elif f.kind == "country" and not COUNTRY_RE.match(value):
-        errors.add(path, "invalid_country", "国は ISO 3166 の英大文字2字のコードで入力してください（例: JP）。",
-                   "Enter the country as a two-letter ISO 3166 code (for example JP).")
+    elif f.kind == "country" and not (COUNTRY_RE.match(value) and countries.is_code(value)):
+        errors.add(path, "invalid_country", f"「{value}」という国は見つかりません。一覧から国を選んでください。",
+                   f"No country is called \"{value}\": choose one from the list.")
     elif f.kind == "countries":
         for i, code in enumerate(value):
-            if not COUNTRY_RE.match(code):
+            if not (COUNTRY_RE.match(code) and countries.is_code(code)):
                 errors.add(f"{path}[{i}]", "invalid_country",
-                           "国は ISO 3166 の英大文字2字のコードで入力してください（例: JP）。",
-                           "Enter the country as a two-letter ISO 3166 code (for example JP).")
+                           f"「{code}」という国は見つかりません。国名（例: 日本、米国）又はコード（例: JP）で入力してください。",
+                           f"No country is called \"{code}\": write country names (for example Japan, United States) "
+                           "or codes (for example JP).")
     elif f.kind == "amount" and not re.fullmatch(r"\d{1,15}", str(value)):
         errors.add(path, "invalid_amount", "金額は0以上の整数（円）で入力してください。",
                    "Enter the amount as a whole number of yen.")

@@ -37,9 +37,9 @@ from hozen.core.errors import NotFound, RuleViolation, StaleEdit
 from hozen.core.roles import Role
 from hozen.documents import assessment as papers
 
+from .. import countries, questionnaire, reads, services, validation
 from .. import papers as kept_papers
 from .. import portal_queries as pq
-from .. import questionnaire, reads, services, validation
 from ..forms_portal import (
     AdverseTreatmentForm,
     ComplaintForm,
@@ -390,7 +390,12 @@ def portal_section(request, pk, section):
             if action in ("overview", "confirm") and not errors:
                 return redirect("assessment:portal_questionnaire", pk=case.pk)
             if not action.startswith(("add:", "remove:")):
-                messages.success(request, _("Saved (version %(version)d).") % {"version": saved.section.version})
+                at = timezone.localtime(saved.section.saved_at).strftime("%H:%M")
+                if errors:  # never a success banner over a section that still has problems
+                    messages.warning(request, _("Saved at %(time)s, but some answers still need attention: see the "
+                                                "messages beside them.") % {"time": at})
+                else:
+                    messages.success(request, _("Saved at %(time)s.") % {"time": at})
             row = saved.section
         if autosave:
             body = {"saved": False, "message": " ".join(top_errors), "errors": errors_by_field(errors, language)}
@@ -415,7 +420,8 @@ def portal_section(request, pk, section):
         "prefill": pq.prefill_changes(request.actor, row, content, language) if editable else None,
         "schema": schema, "title": schema.title(language), "form": render_section(schema, content, errors, language),
         "top_errors": top_errors, "editable": editable, "row": row, "prev": prev, "next": nxt,
-        "autosave_header": AUTOSAVE_HEADER, "version": version, "stale": stale}, status=status)
+        "autosave_header": AUTOSAVE_HEADER, "version": version, "stale": stale,
+        "country_choices": countries.choices(language)}, status=status)
 
 
 def _review_page(request, case, *, status: int = 200, stale: str | None = None):

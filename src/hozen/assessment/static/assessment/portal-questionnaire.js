@@ -121,7 +121,8 @@
           showTop("");
           if (versionField && result.data.version !== undefined) { versionField.value = result.data.version; }
           var when = new Date(result.data.saved_at);
-          say(form.dataset.msgSaved + " (v" + result.data.version + ", " + when.toLocaleTimeString() + ")", false);
+          var hhmm = ("0" + when.getHours()).slice(-2) + ":" + ("0" + when.getMinutes()).slice(-2);
+          say(form.dataset.msgSaved + " " + hhmm, false);  // "保存しました 14:05": in words, no version number
         } else if (result.data.stale) {
           dirty = true;
           showConflict(result.data.current_version);
