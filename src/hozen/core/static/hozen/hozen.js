@@ -7,6 +7,19 @@
   if (roleSelect) {
     roleSelect.addEventListener("change", function () { roleSelect.form.submit(); });
   }
+  // On a phone the main navigation folds behind a "Menu" button (without JavaScript it stays open):
+  // the header and the menu no longer take a third of the screen before the page's own content.
+  var menuButton = document.querySelector(".main-nav .menu-toggle");
+  if (menuButton) {
+    var nav = menuButton.closest(".main-nav");
+    nav.classList.add("foldable");
+    menuButton.hidden = false;
+    menuButton.addEventListener("click", function () {
+      var open = menuButton.getAttribute("aria-expanded") !== "true";
+      menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("open", open);
+    });
+  }
   // Error summary (GOV.UK pattern): it takes the focus when the page opens, so a screen reader reads
   // every problem at once; its links put the cursor in the field and show the field's label too.
   var summary = document.querySelector("[data-error-summary]");
