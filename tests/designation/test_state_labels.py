@@ -91,3 +91,12 @@ def test_the_list_labels_an_extended_designation_without_a_query_per_row(one_in_
     assert "指定中（延長）" in page
     assert not [q for q in captured.captured_queries if "designation_extension" in q["sql"]
                 and "EXISTS" not in q["sql"].upper()]
+
+
+def test_the_list_filter_and_the_statistics_use_the_same_labels(one_in_every_state, signed_in, people):
+    client = signed_in(people["organ_head"])
+    choices = dict(client.get("/designations/").context["form"].fields["state"].choices)
+    assert {k: str(v) for k, v in choices.items() if k} == {k: ja for k, (ja, _en) in STATE_LABELS.items()
+                                                            if k != "extended"}
+    stats = client.get("/designations/statistics/").context["states"]
+    assert {k: label for k, label, _n in stats} == {k: STATE_LABELS[k][0] for k, _l, _n in stats}

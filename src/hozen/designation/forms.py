@@ -13,7 +13,7 @@ from hozen.core.errors import RuleViolation
 from hozen.core.text import parse_date_text
 from hozen.rules.models import Category, SubItem
 
-from .models import CorrectionRequest, ProtectiveMeasure, Provision, State
+from .models import STATE_LABELS, CorrectionRequest, ProtectiveMeasure, Provision, State
 
 
 class DateInput(forms.DateInput):
@@ -278,7 +278,7 @@ class DesignationFilterForm(forms.Form):
     """The list's GET filter. An invalid choice shows its error and no rows, never a wider list."""
 
     q = forms.CharField(label=_("Reference or title contains"), required=False, max_length=100)
-    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", _("Any state")), *State.choices])
+    state = forms.ChoiceField(label=_("State"), required=False)
     category = forms.ChoiceField(label=_("Category"), required=False)
 
     def __init__(self, *args, categories, **kwargs):
@@ -286,6 +286,9 @@ class DesignationFilterForm(forms.Form):
         language = translation.get_language()
         self.fields["category"].choices = [("", _("Any category"))] + [
             (c.code, f"({c.code}) {c.name(language)}") for c in categories]
+        english = (language or "ja").startswith("en")  # the one wording of each state (STATE_LABELS)
+        self.fields["state"].choices = [("", _("Any state"))] + [
+            (state, STATE_LABELS[state][1 if english else 0]) for state in State.values]
 
     def clean_q(self):
         return self.cleaned_data["q"].strip()

@@ -42,7 +42,7 @@ from .forms import (
     ReviewForm,
     StatisticsForm,
 )
-from .models import Provision, State, Tier
+from .models import STATE_LABELS, Provision, State, Tier
 from .periods import last_day_of_term
 
 PER_PAGE = 25
@@ -467,9 +467,15 @@ def statistics(request):
     stats = queries.statistics(actor, year=year, organisation=None if everyone else actor.organisation)
     return render(request, "designation/statistics.html", {
         "form": form, "stats": stats,
-        "states": [(k, State(k).label, n) for k, n in stats["by_state"].items()],
+        "states": [(k, _state_word(k, request.LANGUAGE_CODE), n) for k, n in stats["by_state"].items()],
         "recipient_kinds": [(k, Provision.RecipientKind(k).label, n)
                             for k, n in stats["provisions_by_recipient_kind"].items()]})
+
+
+def _state_word(state: str, language: str) -> str:
+    """A state's label from the one table the designation pages and the ledger use (STATE_LABELS)."""
+    ja, en = STATE_LABELS[state]
+    return en if (language or "ja").startswith("en") else ja
 
 
 def _extension_limits(pack, d, language) -> list[dict]:
