@@ -255,3 +255,16 @@ def test_renewal_reminders_appear_on_the_subjects_portal(world, signed_in, _froz
     client = signed_in(world.people["subject"])  # signed in years later
     body = client.get("/assessment/portal/").content.decode()
     assert 'id="portal-reminders"' in body and "2036-06-01" in body
+
+
+def test_the_identity_section_offers_what_hozen_holds_and_stores_nothing_until_saved(world, client, consented):
+    person = consented.person
+    body = client.get(section_url(consented, "identity")).content.decode()
+    assert 'id="known-identity"' in body
+    assert f'value="{person.family_name}"' in body
+    if person.date_of_birth:
+        assert f'value="{person.date_of_birth.isoformat()}"' in body
+    assert stored(consented, "identity") is None  # offered on the page only: nothing saved
+    client.post(section_url(consented, "identity"), {"family_name": "訂正後", "action": "save", "version": "0"})
+    assert draft(consented, "identity")["family_name"] == "訂正後"  # the person's correction is what is kept
+    assert 'id="known-identity"' not in client.get(section_url(consented, "identity")).content.decode()

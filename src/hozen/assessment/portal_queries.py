@@ -121,8 +121,19 @@ def section_content(actor, case: AssessmentCase, code: str) -> tuple[dict, Quest
     questionnaire.section(code)  # KeyError for an unknown section
     row = section_row(case, code)
     if row is None:
-        return {}, None
+        return known_identity(case) if code == "identity" else {}, None
     return reveal(actor, row, "content", purpose=PURPOSE) or {}, row
+
+
+def known_identity(case: AssessmentCase) -> dict:
+    """What Hozen already holds of the person (issue 15 §11), offered in an identity section never
+    saved yet: the names, their readings and the date of birth, for the person to check and correct.
+    Nothing is stored until they save."""
+    person = case.person
+    known = {"family_name": person.family_name, "given_name": person.given_name,
+             "family_name_kana": person.family_name_kana, "given_name_kana": person.given_name_kana,
+             "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None}
+    return {name: value for name, value in known.items() if value}
 
 
 def progress(actor, case: AssessmentCase) -> list[dict]:
