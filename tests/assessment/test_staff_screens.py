@@ -129,6 +129,24 @@ def test_case_file_read_is_audited_with_its_purpose(world, signed_in, investigat
     assert "山田" in text(response)  # the answers
     reads = AuditEntry.objects.filter(action="personal_data.read").order_by("id")[before:]
     assert reads and all('"investigation"' in e.data for e in reads)
+    # The purpose named on the page in words, never its code.
+    assert "適性評価調査" in text(response) and "(purpose: investigation)" not in text(response)
+
+
+def test_the_seven_items_are_labelled_in_the_pages_language_only(world, signed_in):
+    from django.utils.html import escape
+
+    from hozen.assessment.items import ITEMS
+
+    case = to_investigation_complete(world, nominate(world))
+    services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
+    client = signed_in(world.people["adjudicator"])
+    page = text(client.get(url("adjudicator_case", case.pk)))
+    first = ITEMS[0]
+    assert f"({first.number}) {first.label_ja}" in page and escape(first.label_en) not in page
+    client.post("/language/", {"language": "en"})
+    page = text(client.get(url("adjudicator_case", case.pk)))
+    assert f"({first.number}) {escape(first.label_en)}" in page and first.label_ja not in page
 
 
 def test_wrong_role_gets_403_with_the_policys_reason_on_every_workspace(world, signed_in):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from hozen.core.models import Account, Person
@@ -189,7 +190,15 @@ class InterviewForm(ViolationMixin, forms.Form):
         return value
 
 
-ITEM_CHOICES = [(i.code, f"({i.number}) {i.label_ja} / {i.label_en}") for i in ITEMS]
+def _item_label(item) -> str:
+    from django.utils.translation import get_language
+
+    return f"({item.number}) {item.label_en if (get_language() or 'ja').startswith('en') else item.label_ja}"
+
+
+#: An item's label in the language of the page it is shown on (never both at once).
+item_label = lazy(_item_label, str)
+ITEM_CHOICES = [(i.code, item_label(i)) for i in ITEMS]
 
 
 class FindingForm(ViolationMixin, forms.Form):
@@ -238,8 +247,6 @@ class ReturnForm(ViolationMixin, forms.Form):
                                      "Kept encrypted with the case file."))
 
 
-
-
 class AdjudicationForm(ViolationMixin, forms.Form):
     """Favourable or unfavourable with a reason for each of the seven items (DOMAIN §6 step 6)."""
 
@@ -248,7 +255,7 @@ class AdjudicationForm(ViolationMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for item in ITEMS:
-            self.fields[f"reason_{item.code}"] = text_area(f"({item.number}) {item.label_ja} / {item.label_en}")
+            self.fields[f"reason_{item.code}"] = text_area(item_label(item))
         self.field_map = {f"reasons.{i.code}": f"reason_{i.code}" for i in ITEMS}
 
     def reasons(self) -> dict[str, str]:

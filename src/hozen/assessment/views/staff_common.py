@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from hozen.access import policy
 from hozen.access.policy import PolicyDenied
+from hozen.audit.queries import PURPOSE_LABELS
 from hozen.core.roles import Role
 
 from .. import queries, reads, staff_queries
@@ -129,7 +130,8 @@ def case_file(request, pk):
     back = {Role.INVESTIGATOR: "assessment:investigator_case", Role.ADJUDICATOR: "assessment:adjudicator_case"}.get(
         actor.role)
     response = render(request, "assessment/staff/case_file.html", {
-        "case": case, "purpose": purpose, "sections": sections, "findings": findings,
+        "case": case, "purpose": purpose, "purpose_label": PURPOSE_LABELS.get(purpose, purpose),
+        "sections": sections, "findings": findings,
         "inquiries": file["inquiries"], "reasons": reasons, "back": back, "summary": file["summary"],
         "returns": file["returns"],
         "file_destroyed": case.shredded_at is not None})
