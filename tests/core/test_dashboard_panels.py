@@ -25,8 +25,13 @@ def test_the_system_administrator_sees_every_periodic_job_and_which_are_late(peo
         assert f"<code>{job.name}</code>" in panel
     late = len(jobs.registered())
     assert f"{late}件の定期処理が遅れているか失敗しています" in panel  # none has run on a new database
-    job = next(j for j in jobs.registered() if j.name == "core.idempotency_expiry")
-    jobs.run_leased(job, force=True)
+    from django.utils import timezone
+
+    from hozen.core.models import JobLease
+
+    now = timezone.now()  # as a worker leaves the row once the job has run
+    JobLease.objects.update_or_create(name="core.idempotency_expiry", defaults={
+        "last_started_at": now, "last_finished_at": now, "last_outcome": "ok", "runs": 1})
     panel = _panel(client.get("/dashboard/").content.decode(), "panel-health")
     row = re.search(r"<code>core\.idempotency_expiry</code>.*?</tr>", panel, re.S).group(0)
     assert "完了" in row and "遅れ" not in row
@@ -65,7 +70,7 @@ def test_a_business_sees_its_certification_and_contracts_on_its_dashboard(people
     assert "まだどの機関からも認定を受けていません" in panel  # the honest empty state, not a placeholder
     contract = make_contract(orgs["METI"], orgs["TOWA"], departments=("技術部",))
     panel = _panel(client.get("/dashboard/").content.decode(), "panel-certification")
-    assert "2025年6月1日" in panel and contract.reference in panel and "技術部" in panel
+    assert "（2025-06-01）" in panel and contract.reference in panel and "技術部" in panel
 
 
 def test_a_certification_is_seen_by_its_two_sides_and_oversight_only(people, orgs):
@@ -113,7 +118,7 @@ def test_the_organ_head_sees_the_businesses_it_certified(people, orgs, signed_in
     assert "認定した事業者はまだありません" in _panel(client.get("/dashboard/").content.decode(), "panel-certified")
     make_contract(orgs["METI"], orgs["TOWA"])
     panel = _panel(client.get("/dashboard/").content.decode(), "panel-certified")
-    assert "東和重工業株式会社" in panel and "2025年6月1日" in panel
+    assert "東和重工業株式会社" in panel and "（2025-06-01）" in panel
 
 
 def test_the_organ_head_is_told_which_cases_wait_for_an_assignment(people, signed_in):
