@@ -307,7 +307,10 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     adjudicate.get_by_label(ja("Favourable"), exact=True).check()
     for item in ITEMS:
         adjudicate.locator(f"#id_reason_{item.code}").fill(REASON.format(n=item.number))
-    adjudicate.get_by_role("button", name=ja("Record the decision")).click()
+    adjudicate.get_by_role("button", name=ja("Review the decision")).click()
+    # The review (issue 15): the decision as entered, recorded only on confirmation.
+    expect(page.locator("#decision-review")).to_contain_text(REASON.format(n=7))
+    page.get_by_role("button", name=ja("Confirm and record the decision")).click()
     expect(page.locator(".messages")).to_contain_text(ja("Recorded. The organ notifies the result."))
     sign_out(page)
 
