@@ -116,16 +116,18 @@ def test_subject_consents_fills_submits_and_reads_the_result_on_a_phone(browser,
         expect(page.locator("#notice-text")).to_contain_text("同意しないことができます")
         fits_the_phone(page)
         main(page).get_by_role("link", name=ja("Set up an authenticator app")).click()
-        expect(page).to_have_url(re.compile(r"/signin/enrol/$"))
+        expect(page).to_have_url(re.compile(r"/signin/enrol/\?next=/assessment/portal/\d+/notice/$"))
         device = TOTPDevice.objects.get(user=subject, confirmed=False)
         assert_qr_code_reads_as(page, device.config_url)
         code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
         page.locator("input[name=token]").fill(code)
         page.get_by_role("button", name=ja("Confirm and continue")).click()
         recovery = page.locator("ul.codes code").first.inner_text()
+        # Codes saved, the person continues back to the notice they came from (issue 15 §10).
+        page.locator("a.button.primary").click()
+        expect(page).to_have_url(re.compile(rf"/assessment/portal/{case.pk}/notice/$"))
 
         # --- consent with the code entered again ---------------------------------------------------------
-        page.goto(live_server.url + f"/assessment/portal/{case.pk}/notice/")
         page.get_by_label(ja("I consent to the aptitude assessment")).check()
         page.get_by_label(ja("Code from your authenticator app"), exact=True).fill(next_totp(subject))
         page.get_by_role("button", name=ja("Send my decision")).click()
@@ -240,7 +242,7 @@ def test_questionnaire_input_typed_before_the_autosave_script_loads_is_saved(bro
         script = "**/portal-questionnaire*.js"
         page.route(script, lambda route: route.abort())  # the script has not arrived yet
         page.goto(live_server.url + f"/assessment/portal/{case.pk}/questionnaire/identity/")
-        page.locator("#q-family_name").fill("山田")
+        page.locator("#q-family_name").fill("佐々木")  # not the name Hozen offers (prefilled)
         assert not QuestionnaireSection.objects.filter(case=case, section="identity").exists()
 
         page.unroute(script)  # ... and now it has
