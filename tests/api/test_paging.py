@@ -39,6 +39,7 @@ NOT_COLLECTIONS = {
     ("get", "/api/v1/assessment/cases/{case_id}/inquiry-log"): _ONE_CASE,
     ("get", "/api/v1/assessment/cases/{case_id}/complaints"): _ONE_CASE,
     ("get", "/api/v1/assessment/cases/{case_id}/adverse-treatment"): _ONE_CASE,
+    ("get", "/api/v1/assessment/cases/{case_id}/returns"): _ONE_CASE,
 }
 
 

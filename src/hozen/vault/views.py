@@ -40,13 +40,19 @@ NAV: dict = {
 def nav_entries(actor) -> list:
     """The vault for an assessed person only when it can serve them (issue 15 §10): they are on a
     handler list, or still hold a copy to return. Anyone else in that role sees no vault link."""
+    from django.db.models import Exists
+
+    from hozen.core.models import Account
     from hozen.handling.queries import my_entries
 
     if actor.role != Role.SUBJECT or actor.account is None:
         return []
-    if my_entries(actor).filter(ended_at__isnull=True).exists() or queries.open_items_for(actor).exists():
-        return [_DOCS, _OPEN]
-    return []
+    # One statement on every page of the person's: on a list, or holding a copy?
+    serves = (Account.objects.filter(pk=actor.account.pk)
+              .annotate(listed=Exists(my_entries(actor).filter(ended_at__isnull=True)),
+                        holding=Exists(queries.open_items_for(actor)))
+              .values_list("listed", "holding").first())
+    return [_DOCS, _OPEN] if serves and any(serves) else []
 
 
 def _language(request) -> str:
