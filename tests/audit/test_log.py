@@ -290,6 +290,9 @@ def test_concurrent_writers_and_integrators_sequence_every_entry_exactly_once(se
         try:
             while not stop.is_set():
                 integrator.integrate(batch_size=7)
+                # A breath between batches, as the periodic job has: on SQLite a loop re-taking the
+                # write lock at once could starve the writers past the busy timeout on a loaded machine.
+                time.sleep(0.002)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
