@@ -21,6 +21,7 @@ Each refusal is a RuleViolation with a stable code (`invalid_character`, `text_t
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import re
 import unicodedata
@@ -129,10 +130,8 @@ def parse_date_text(value: Any, *, field: str, label: tuple[str, str] | None = N
                             f"{en_prefix}{'e' if label else 'E'}nter a date as YYYY-MM-DD, for example 2026-06-01.",
                             field=field)
     year, month, day = int(match.group(1)), int(match.group(3)), int(match.group(4))
-    try:
+    with contextlib.suppress(ValueError):  # a real date; otherwise say why the calendar has no such day
         return dt.date(year, month, day)
-    except ValueError:
-        pass
     typed_ja, typed_en = f"{year}年{month}月{day}日", f"{year:04d}-{month:02d}-{day:02d}"
     if not 1 <= month <= 12:
         why_ja, why_en = "月は1から12までです", "months run from 1 to 12"
