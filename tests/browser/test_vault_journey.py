@@ -145,3 +145,55 @@ def test_cleared_handler_opens_a_marked_document_and_others_get_not_found(browse
     del problems[:]
     assert Copy.objects.count() == 1 and Document.objects.count() == 1
     assert AuditEntry.objects.filter(action="vault.document.read", outcome="denied").count() >= 2
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_handler_records_a_destruction_through_its_review(page, live_server, journey, size):
+    """Issue 15 "review before final": the destruction of a held copy is shown for review (nothing
+    recorded), "Go back to edit" keeps what was typed, and only "Confirm" records it — at desktop
+    size and at a phone's width, where nothing is wider than the screen."""
+    from hozen.vault import services as vault
+
+    handler, witness = journey["handler"], journey["colleague"]
+    version = vault.upload(actor=handler, designation=journey["designation"], title="防護計画書",
+                           source=io.BytesIO(make_pdf(1)), filename="plan.pdf", content_type="application/pdf")
+    delivery = vault.deliver(actor=handler, version=version, kind="download")
+    delivery.close()
+    copy = delivery.copy
+    page.set_viewport_size(size)
+    sign_in(page, live_server, handler.account)
+    page.goto(f"{live_server.url}/vault/open-items/")
+    page.locator(f'#open-items a[href="/vault/copies/{copy.pk}/"]').click()
+    form = page.locator("#destroy-form")
+    form.locator("#id_destroy-method").fill("シュレッダー（クロスカット）")
+    form.locator("#id_destroy-witness").fill(witness.username)
+    form.locator("#review-destruction").click()
+
+    expect(page.locator("#destruction-review")).to_be_visible()
+    expect(page.locator("#review-method")).to_have_text("シュレッダー(クロスカット)")  # as it will be recorded
+    expect(page.locator("#review-witness")).to_have_text(witness.username)
+    expect(page.locator("#review-recorded-by")).to_have_text(handler.account.person.full_name)
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    assert Copy.objects.get(pk=copy.pk).state == "out"
+    assert not AuditEntry.objects.filter(action="vault.copy.destroyed").exists()
+
+    page.locator("#edit-destruction").click()  # back to the form, with everything typed
+    expect(page.locator("#id_destroy-method")).to_have_value("シュレッダー（クロスカット）")
+    expect(page.locator("#id_destroy-witness")).to_have_value(witness.username)
+    assert Copy.objects.get(pk=copy.pk).state == "out"
+
+    page.locator("#review-destruction").click()
+    confirm = page.locator("#confirm-destruction")
+    confirm.scroll_into_view_if_needed()
+    expect(confirm).to_be_in_viewport()
+    confirm.click()
+    expect(page).to_have_url(re.compile(rf"/vault/copies/{copy.pk}/$"))
+    expect(page.locator("#copy-state")).to_have_text("廃棄済み")
+    expect(page.locator("#events")).to_contain_text(witness.person.full_name)
+    expect(page.locator("#destroy-form")).to_have_count(0)
+    assert Copy.objects.get(pk=copy.pk).state == "destroyed"
+    assert AuditEntry.objects.filter(action="vault.copy.destroyed", outcome="success").count() == 1

@@ -9,6 +9,7 @@ asserted exactly."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 
 import pytest
@@ -27,6 +28,7 @@ from tests.vault.conftest import make_pdf
 
 from .harness import (
     api_client,
+    assert_no_server_errors,
     assert_reconciled,
     assert_refusals_are_clear,
     audit_count,
@@ -273,6 +275,47 @@ def test_a_copy_destroyed_twice_at_once_is_destroyed_once(meti):
         assert_refusals_are_clear(outcomes)
         assert statuses(outcomes) == {200: 1, 422: 2}, statuses(outcomes)
         assert {o.json()["code"] for o in outcomes if o.status == 422} == {"copy_closed"}
+        assert Copy.objects.get(pk=copy.pk).state == "destroyed"
+    assert audit_count("vault.copy.destroyed") == 3
+    assert_reconciled(*KINDS)
+
+
+def _window(client):
+    """Another window of the same browser: the same session cookie, server errors as 500 responses."""
+    from http.cookies import SimpleCookie
+
+    from django.test import Client
+
+    other = Client(raise_request_exception=False)
+    other.cookies = SimpleCookie()
+    for name, morsel in client.cookies.items():
+        other.cookies[name] = morsel.value
+    return other
+
+
+def test_two_confirmations_of_one_reviewed_destruction_at_once_record_it_once(meti):
+    """Issue 15 "review before final": the review page's Confirm clicked twice, or in two windows, at
+    the same moment: one records the destruction, the other is told the copy changed since the
+    review (409), and nothing is recorded twice."""
+    import re
+
+    orgs, people, tokens = meti
+    d = designate(orgs, people)
+    holder = make_cleared_handler(d)
+    client = factories.signed_in_client(holder.account)
+    for _ in range(3):
+        copy = _held_copy(d, holder)
+        path = f"/vault/copies/{copy.pk}/"
+        entered = {"action": "destroy", "destroy-method": "細断", "destroy-witness": people["security"].username}
+        review = client.post(path, entered)
+        assert review.status_code == 200, review.content[:300]
+        reviewed = re.search(r'name="reviewed" value="([^"]+)"', review.content.decode()).group(1)
+        confirm = {**entered, "step": "confirm", "reviewed": reviewed}
+        outcomes = race(*[functools.partial(_window(client).post, path, confirm) for _ in range(2)])
+        assert_no_server_errors(outcomes)
+        assert statuses(outcomes) == {302: 1, 409: 1}, statuses(outcomes)
+        refused = next(o for o in outcomes if o.status == 409)
+        assert "確認画面を開いた後に、この複製の状況が変わりました" in refused.value.content.decode()
         assert Copy.objects.get(pk=copy.pk).state == "destroyed"
     assert audit_count("vault.copy.destroyed") == 3
     assert_reconciled(*KINDS)

@@ -96,8 +96,11 @@ def test_custody_screens_return_and_destroy_with_a_witness(signed_in, handler, m
                                                           "destroy-witness": handler.account.username})
     assert refused.status_code == 422 and "立会人は廃棄する本人以外" in refused.content.decode()
     witness = meti["security"].account
-    done = client.post(f"/vault/copies/{second.pk}/", {"action": "destroy", "destroy-method": "シュレッダー（クロスカット）",
-                                                       "destroy-witness": witness.username})
+    entered = {"action": "destroy", "destroy-method": "シュレッダー（クロスカット）", "destroy-witness": witness.username}
+    review = client.post(f"/vault/copies/{second.pk}/", entered)  # issue 15: the review first, nothing recorded
+    assert review.status_code == 200 and 'id="destruction-review"' in review.content.decode()
+    reviewed = re.search(r'name="reviewed" value="([^"]+)"', review.content.decode()).group(1)
+    done = client.post(f"/vault/copies/{second.pk}/", {**entered, "step": "confirm", "reviewed": reviewed})
     assert done.status_code == 302
     items = client.get("/vault/open-items/").content.decode()
     assert f"/vault/copies/{first.pk}/" not in items and f"/vault/copies/{second.pk}/" not in items

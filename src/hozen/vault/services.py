@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from hozen import audit
 from hozen.access import policy
+from hozen.audit.canonical import canonical_json
 from hozen.core import rows
 from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.models import Account
@@ -588,21 +589,80 @@ def return_copy(*, actor, copy: Copy | int) -> Copy:
     return copy
 
 
-@transaction.atomic(durable=True)
-def destroy_copy(*, actor, copy: Copy | int, witness: Account | None, method: str) -> Copy:
-    """Destroyed in front of a witness: another person, whose name goes on the record."""
-    copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+def destruction_review_token(copy: Copy, *, witness: Account | None, method: str) -> str:
+    """What the review of a destruction showed (issue 15 "review before final"): the copy as it was
+    — its state, its custodian and its latest custody event, so anything that happened to it since
+    (destroyed, returned or handed over in another window) changes it — and a digest of the method
+    and witness as entered. The review page sends it back with the confirmation; ``destroy_copy``
+    refuses a confirmation whose token no longer matches (``changed_since_review``)."""
+    last = CustodyEvent.objects.filter(copy_id=copy.pk).order_by("-id").values_list("id", flat=True).first()
+    entered = canonical_json({"method": str(method or "").replace("\r\n", "\n"),
+                              "witness": witness.pk if witness is not None else None})
+    return f"{copy.state}:{copy.holder_id or 0}:{last or 0}:{hashlib.sha256(entered).hexdigest()[:32]}"
+
+
+CHANGED_SINCE_REVIEW = (
+    "changed_since_review",
+    "確認画面を開いた後に、この複製の状況が変わりました（別の画面での廃棄、返却又は引渡しなど）。廃棄は記録されていません。最新の状況を確認してください。",
+    "This copy changed after you opened the review (for example it was destroyed, returned or handed over in "
+    "another window). The destruction was not recorded; check the copy as it is now.")
+
+
+def _destruction_checked(actor, copy: Copy, *, witness: Account | None, method: str) -> str:
+    """Every rule of a destruction, on the copy and the witness as given; the method as recorded."""
     _check_held(copy)
     policy.require(actor, "vault.copy.destroy", copy)
-    method = _short_text(method, "method", "廃棄の方法", "Method of destruction",
-                         required=True)
-    witness = _fresh_account(witness)
+    method = _short_text(method, "method", "廃棄の方法", "Method of destruction", required=True)
     if witness is None or not witness.is_active:
         raise RuleViolation("witness_required", "立会人を、有効なアカウントのユーザー名で指定してください。",
                             "Name the witness by the user name of an active account.", field="witness")
     if actor.account is not None and witness.pk == actor.account.pk:
         raise RuleViolation("witness_not_self", "立会人は廃棄する本人以外の者でなければなりません。",
                             "The witness must be someone other than the person destroying the copy.", field="witness")
+    return method
+
+
+@dataclass(frozen=True)
+class DestructionReview:
+    """What the review page of a destruction shows and sends back: the method as it will be recorded
+    (after the text policy), the witness as stored now, and the review's token."""
+
+    method: str
+    witness: Account
+    reviewed: str
+
+
+def check_destruction(*, actor, copy: Copy | int, witness: Account | None, method: str) -> DestructionReview:
+    """The rules of ``destroy_copy`` on the copy and the witness as stored now, writing nothing: the
+    review page (issue 15 "review before final") shows a rule's own message before the review, not
+    after the confirmation. The token is of the copy as read here; ``destroy_copy`` checks every
+    rule again on the locked row."""
+    fresh = (Copy.objects.select_related("version__document__designation__organisation", "holder_organisation")
+             .filter(pk=_pk(copy)).first())
+    if fresh is None:
+        raise NotFound
+    if witness is not None:
+        witness = Account.objects.select_related("person").filter(pk=witness.pk).first()
+    recorded = _destruction_checked(actor, fresh, witness=witness, method=method)
+    return DestructionReview(method=recorded, witness=witness,
+                             reviewed=destruction_review_token(fresh, witness=witness, method=method))
+
+
+@transaction.atomic(durable=True)
+def destroy_copy(*, actor, copy: Copy | int, witness: Account | None, method: str,
+                 reviewed: str | None = None) -> Copy:
+    """Destroyed in front of a witness: another person, whose name goes on the record.
+
+    ``reviewed`` is the ``destruction_review_token`` of the review page the person confirmed (the
+    screens send it; the API does not, None: no review to compare): when the copy changed since, or
+    the method or witness is not the one reviewed, nothing is recorded (``changed_since_review``).
+    It is compared first, on the locked row: a copy closed or handed on since the review is told as
+    exactly that, not as a closed copy or a copy someone else holds."""
+    copy = _locked(copy)  # decide on the row as it is now, not as the caller last saw it
+    witness = _fresh_account(witness)
+    if reviewed is not None and reviewed != destruction_review_token(copy, witness=witness, method=method):
+        raise RuleViolation(*CHANGED_SINCE_REVIEW)
+    method = _destruction_checked(actor, copy, witness=witness, method=method)
     rows.change(copy, state=Copy.State.DESTROYED, closed_at=timezone.now())
     _event(actor, copy, CustodyEvent.Kind.DESTROYED, witness=witness, method=method)
     audit.record(actor, "vault.copy.destroyed", copy,

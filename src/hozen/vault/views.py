@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hozen.access import policy
-from hozen.core.errors import RuleViolation
+from hozen.core.errors import NotFound, RuleViolation
 from hozen.core.roles import Role
 
 from . import queries, services
@@ -242,11 +243,9 @@ def copy_detail(request, pk):
                 return redirect("vault:copy", pk=copy.pk)
         elif action == "destroy":
             form = forms_["destroy"] = DestroyForm(request.POST, prefix="destroy")
-            if form.is_valid():
-                services.destroy_copy(actor=actor, copy=copy, witness=form.cleaned_data["witness"],
-                                      method=form.cleaned_data["method"])
-                messages.success(request, _("The copy was recorded as destroyed."))
-                return redirect("vault:copy", pk=copy.pk)
+            response = _destroy(request, copy, form)
+            if response is not None:
+                return response
         elif action == "medium":
             form = forms_["medium"] = MediumForm(request.POST, prefix="medium")
             if form.is_valid():
@@ -263,6 +262,43 @@ def copy_detail(request, pk):
             messages.error(request, exc.message(_language(request)))
     copy = queries.copy_for(actor, pk)
     return render(request, "vault/copy.html", _copy_context(request, copy, **forms_), status=422)
+
+
+def _destroy(request, copy, form):
+    """Recording a destruction takes two steps (issue 15 "review before final"): it cannot be undone.
+    The form's POST (``step=review``) checks the form and every rule of the service, writing
+    nothing, and shows the review page — the copy, the method, the witness, who records it and when
+    — with "Confirm" and "Go back to edit" (``step=edit``: the form again, as typed). Confirm
+    (``step=confirm``) records it through the service with the review's token
+    (``services.destruction_review_token``): if the copy changed since the review (destroyed,
+    returned or handed over in another window), nothing is recorded and the copy is shown as it is
+    now, with the reason (409). None: the form goes back with its errors (422)."""
+    step = request.POST.get("step", "review")
+    if step == "edit":
+        return render(request, "vault/copy.html", _copy_context(request, copy, destroy=form))
+    if not form.is_valid():
+        return None
+    actor, witness, method = request.actor, form.cleaned_data["witness"], form.cleaned_data["method"]
+    if step != "confirm":
+        # The rules' own messages before the review, not after the confirmation.
+        review = services.check_destruction(actor=actor, copy=copy, witness=witness, method=method)
+        return render(request, "vault/destroy_review.html", {
+            "copy": copy, "form": form, "method": review.method, "witness": review.witness,
+            "reviewed": review.reviewed, "recorded_by": actor.account, "today": timezone.localdate()})
+    try:
+        services.destroy_copy(actor=actor, copy=copy, witness=witness, method=method,
+                              reviewed=request.POST.get("reviewed", ""))
+    except RuleViolation as exc:
+        if exc.code != "changed_since_review":
+            raise
+        messages.error(request, exc.message(_language(request)))
+        try:
+            copy = queries.copy_for(actor, copy.pk)  # as it is now
+        except NotFound:
+            return redirect("vault:open_items")
+        return render(request, "vault/copy.html", _copy_context(request, copy, destroy=form), status=409)
+    messages.success(request, _("The copy was recorded as destroyed."))
+    return redirect("vault:copy", pk=copy.pk)
 
 
 @login_required
