@@ -141,11 +141,11 @@ def test_the_seven_items_are_labelled_in_the_pages_language_only(world, signed_i
     case = to_investigation_complete(world, nominate(world))
     services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
     client = signed_in(world.people["adjudicator"])
-    page = text(client.get(url("adjudicator_case", case.pk)))
+    page = text(client.get(url("adjudicator_decide", case.pk)))
     first = ITEMS[0]
     assert f"({first.number}) {first.label_ja}" in page and escape(first.label_en) not in page
     client.post("/language/", {"language": "en"})
-    page = text(client.get(url("adjudicator_case", case.pk)))
+    page = text(client.get(url("adjudicator_decide", case.pk)))
     assert f"({first.number}) {escape(first.label_en)}" in page and first.label_ja not in page
 
 
@@ -323,9 +323,9 @@ def test_every_investigator_form_refuses_malformed_input_beside_the_field(world,
          f"id_response-{inquiry.pk}-answered_on_error"),
         (url("investigator_interview", investigating.pk), {"interview-at": "tomorrow"}, "id_interview-at_error"),
         (url("investigator_finding", investigating.pk), {"finding-item": "item_9", "finding-text": "x"},
-         "id_finding-item_error"),
+         "error-summary-finding"),
         (url("investigator_finding", investigating.pk), {"finding-item": "item_1", "finding-text": "   "},
-         "id_finding-text_error"),
+         "id_item_1-finding-text_error"),
     ]
     before = (_audit_count(), Inquiry.objects.count(), Finding.objects.count())
     for target, data, error_id in cases:

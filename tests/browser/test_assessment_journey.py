@@ -274,12 +274,13 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     page.locator("#interview-form").get_by_label(ja("Interview date and time")).fill(earlier)
     page.locator("#interview-form").get_by_role("button", name=ja("Schedule the interview")).click()
     expect(page.locator(".messages")).to_contain_text(ja("The interview was scheduled."))
+    # All seven findings on one page (issue 15), each saved by itself when its field is left.
+    page.locator("#open-findings").click()
     for item in ITEMS:
-        finding = page.locator("#finding-form")
-        finding.get_by_label(ja("Item"), exact=True).select_option(item.code)
-        finding.get_by_label(ja("Finding"), exact=True).fill(FINDING.format(n=item.number))
-        finding.get_by_role("button", name=ja("Record the finding")).click()
-        expect(page.locator(".messages")).to_contain_text(ja("The finding was recorded."))
+        page.locator(f"#id_{item.code}-finding-text").fill(FINDING.format(n=item.number))
+        page.locator(f"#finding-form-{item.code}").get_by_role("button", name=ja("Save this finding")).click()
+        expect(page.locator(f"#save-status-{item.code}")).to_contain_text(ja("Saved"))
+    page.locator("#back-to-case").click()
     page.locator("#complete-form").get_by_label(ja("Case summary for the adjudicator")).fill(
         "照会及び面接の結果、七つの事項のいずれについても懸念は認められない。")
     page.locator("#complete-form").get_by_role("button").click()
@@ -299,10 +300,11 @@ def test_company_nominated_assessment_from_notice_to_complaint(page, own_device,
     sign_in(page, live_server, w["adjudicator"])
     nav(page, "Adjudication queue")
     page.locator("#to-decide").get_by_role("link", name=case_link).click()
-    page.locator("#open-file").click()
-    expect(page.locator("#file-findings")).to_contain_text(as_shown(FINDING.format(n=1)))
+    # The decision page (issue 15): each item's finding beside the field for its reason.
+    page.locator("#open-decide").click()
+    expect(page.locator("#decide-item_1")).to_contain_text(as_shown(FINDING.format(n=1)))
+    page.locator("#file-inquiries summary").click()
     expect(page.locator("#file-inquiries")).to_contain_text("勤務態度に問題はない")
-    page.get_by_role("link", name=ja("Back to the case")).click()
     adjudicate = page.locator("#adjudicate-form")
     adjudicate.get_by_label(ja("Favourable"), exact=True).check()
     for item in ITEMS:

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from hozen.assessment import services
 from hozen.assessment.items import ITEMS
-from hozen.assessment.models import AssessmentCase
+from hozen.assessment.models import AssessmentCase, Finding
 from hozen.core.actor import Actor
 from tests import factories
 
@@ -66,7 +66,7 @@ def nav(page, name):
     page.get_by_role("navigation", name=ja("Main navigation")).get_by_role("link", name=ja(name), exact=True).click()
 
 
-def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_server, submitted_case):
+def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_server, submitted_case, request):
     w = submitted_case
     case = w["case"]
     case_link = f"{ja('Assessment')} #{case.pk}"
@@ -116,12 +116,40 @@ def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_
     page.locator("#interview-form").get_by_role("button", name=ja("Schedule the interview")).click()
     expect(page.locator(".messages")).to_contain_text(ja("The interview was scheduled."))
 
-    for item in ITEMS:
-        finding = page.locator("#finding-form")
-        finding.get_by_label(ja("Item"), exact=True).select_option(item.code)
-        finding.get_by_label(ja("Finding"), exact=True).fill(f"事項{item.number}について懸念は認められない")
-        finding.get_by_role("button", name=ja("Record the finding")).click()
-        expect(page.locator(".messages")).to_contain_text(ja("The finding was recorded."))
+    # All seven findings on one page (issue 15): one is saved by its button, the others by themselves
+    # when their field is left (autosave), and the page then says when each was saved.
+    page.locator("#open-findings").click()
+    page.locator("#id_item_1-finding-text").fill("事項1について懸念は認められない")
+    page.locator("#finding-form-item_1").get_by_role("button", name=ja("Save this finding")).click()
+    expect(page.locator("#save-status-item_1")).to_contain_text(ja("Saved"))
+    for item in ITEMS[1:]:
+        page.locator(f"#id_{item.code}-finding-text").fill(f"事項{item.number}について懸念は認められない")
+        page.locator(f"#id_{item.code}-finding-text").blur()
+        expect(page.locator(f"#save-status-{item.code}")).to_contain_text(ja("Saved"))
+    assert Finding.objects.filter(case=case).count() == 7
+    # A revision on a page opened before another tab's: refused, the text kept, no revision lost.
+    def stored(item):
+        from hozen.crypto import reveal
+
+        return reveal(actor_of(w["investigator"]), Finding.objects.get(case=case, item=item), "text",
+                      purpose="investigation")
+
+    page.reload()
+    services.record_finding(actor=actor_of(w["investigator"]), case=case, item="item_2", text="事項2: 別の窓から",
+                            version=1)
+    page.locator("#id_item_2-finding-text").fill("事項2: 古いページからの改訂")
+    page.locator("#id_item_2-finding-text").blur()
+    expect(page.locator("#save-status-item_2")).to_contain_text("変更しました")
+    expect(page.locator("#finding-form-item_2 .keep-mine")).to_be_visible()
+    assert stored("item_2") == "事項2: 別の窓から"
+    # The refused save is a 409, which the browser logs as a console error: expected here, and only here.
+    problems = request.node._browser_console_problems
+    assert problems and all(re.search(r"status of 409", p) for p in problems), problems
+    del problems[:]
+    page.locator("#finding-form-item_2 .keep-mine").click()
+    expect(page.locator("#save-status-item_2")).to_contain_text(ja("Saved"))
+    assert stored("item_2") == "事項2: 古いページからの改訂"
+    page.locator("#back-to-case").click()
     page.locator("#complete-form").get_by_label(ja("Case summary for the adjudicator")).fill(
         "照会及び面接の結果、七つの事項のいずれについても懸念は認められない。")
     page.locator("#complete-form").get_by_role("button").click()
@@ -148,6 +176,10 @@ def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_
     expect(page.locator("#file-findings")).to_contain_text("事項1について懸念は認められない")
     expect(page.locator("#file-inquiries")).to_contain_text("特段の問題はない")
     page.get_by_role("link", name=ja("Back to the case")).click()
+    # The decision page (issue 15): the finding beside each reason, the summary above.
+    page.locator("#open-decide").click()
+    expect(page.locator("#decide-item_4")).to_contain_text("事項4について懸念は認められない")
+    expect(page.locator("#file-summary")).to_contain_text("七つの事項のいずれについても懸念は認められない")
     adjudicate = page.locator("#adjudicate-form")
     adjudicate.get_by_label(ja("Favourable"), exact=True).check()
     for item in ITEMS:

@@ -188,6 +188,34 @@ def test_a_section_saved_from_two_tabs_with_the_same_version_is_saved_once(world
     reconciled()
 
 
+def test_a_finding_autosaved_from_two_tabs_with_the_same_version_is_saved_once(world):
+    """Issue 15's page of seven findings saves each item by itself: two tabs' saves of one item
+    made on the same version give one revision and one clear 409 (never a lost revision)."""
+    from django.urls import reverse
+
+    from hozen.assessment.models import Finding
+
+    from .test_core_races import signed_in, window
+
+    case = assessment.to_submitted(world, nominate(world))
+    services.assign_investigator(actor=world["cao_head"], case=case, investigator=world.people["investigator"])
+    first = signed_in(world.people["investigator"])
+    tabs = [first, window(first)]
+    path = reverse("assessment:investigator_finding", args=[case.pk])
+    autosave = {"HTTP_X_HOZEN_AUTOSAVE": "1", "HTTP_ACCEPT": "application/json"}
+    for version in range(0, 3):
+        def save(tab, n, version=version):
+            return lambda: tab.post(path, {"finding-item": "item_1", "finding-text": f"事項1: 版{version} 窓{n}",
+                                           "finding-versions": f"item_1:{version}"}, **autosave)
+        outcomes = race(*[save(tab, n) for n, tab in enumerate(tabs)])
+        assert sorted(o.status for o in outcomes) == [200, 409], [o.status for o in outcomes]
+        loser = next(o for o in outcomes if o.status == 409)
+        assert loser.json()["stale"] is True and loser.json()["current_version"] == version + 1
+        assert Finding.objects.get(case=case, item="item_1").revision == version + 1
+    assert audit_count("assessment.record_finding") == 3
+    reconciled()
+
+
 # --- nomination ------------------------------------------------------------------------------------------
 
 def test_two_nominations_of_one_person_by_one_organ_at_once_open_one_case(world, tokens):

@@ -202,18 +202,26 @@ ITEM_CHOICES = [(i.code, item_label(i)) for i in ITEMS]
 
 
 class FindingForm(ViolationMixin, forms.Form):
-    """A finding on one item. ``versions`` (hidden) holds the version of every item's finding as the
-    page showed them (``item_1:0 item_2:3 …``; 0 for none yet): the service is given the chosen
-    item's, so a revision made on an older copy — another tab, a colleague's revision since — is
+    """A finding on one item. ``versions`` (hidden) holds the version of the item's finding as the
+    page showed it (``item_2:3``; 0 for none yet; several items' pairs are read alike): the service
+    is given the chosen item's, so a revision made on an older copy — another tab, a colleague's revision since — is
     refused (409) instead of replacing a finding the investigator has not seen."""
 
     item = forms.ChoiceField(label=_("Item"), choices=ITEM_CHOICES)
     text = text_area(_("Finding"), rows=4)
     versions = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
-    @staticmethod
-    def encode(versions: dict[str, int]) -> str:
-        return " ".join(f"{item.code}:{versions.get(item.code, 0)}" for item in ITEMS)
+    @classmethod
+    def for_item(cls, item, *, data=None, version: int = 0, text: str = ""):
+        """One item's form on the page of all seven findings (issue 15): the item fixed (hidden),
+        field ids the item's own (seven forms share the page and the field names), the version of
+        the item's finding the page shows."""
+        form = cls(data, prefix="finding", auto_id=f"id_{item.code}-%s",
+                   initial={"item": item.code, "text": text, "versions": f"{item.code}:{version}"})
+        form.fields["item"].widget = forms.HiddenInput()
+        form.fields["text"].label = _("Finding on item (%(n)s)") % {"n": item.number}
+        form.fields["text"].widget.attrs["rows"] = 5
+        return form
 
     def seen_version(self) -> str | None:
         """The chosen item's version as the page showed it, or None when the page did not say

@@ -325,6 +325,20 @@ def reveal_case_file(actor, case: AssessmentCase, *, purpose: str) -> dict:
     return out
 
 
+def reveal_findings(actor, case: AssessmentCase, *, purpose: str) -> dict[str, dict]:
+    """The findings of a case by item, each with its text (an audited read with ``purpose``), its
+    version, revision and time of recording: the investigator's page of all seven findings, which
+    shows each finding's text in the field that revises it (issue 15 "casework on one screen")."""
+    from hozen.crypto import reveal
+
+    out = {}
+    for finding in case.findings.select_related("case").order_by("item"):
+        if policy.decide(actor, "assessment.read_investigation", finding).allowed:
+            out[finding.item] = {"text": reveal(actor, finding, "text", purpose=purpose), "version": finding.version,
+                                 "revision": finding.revision, "recorded_at": finding.recorded_at}
+    return out
+
+
 def result_for_subject(actor, case: AssessmentCase, *, purpose: str = "subject_access", view: str = "result") -> dict:
     """The notified result as the subject receives it: outcome, valid until, and the reasons per
     item unless they asked in advance not to receive them (read and audited as subject access)."""

@@ -48,7 +48,7 @@ urlpatterns: list = [
     path("staff/investigation/<int:pk>/inquiry/<int:inquiry_pk>/response/", casework.investigator_response,
          name="investigator_response"),
     path("staff/investigation/<int:pk>/interview/", casework.investigator_interview, name="investigator_interview"),
-    path("staff/investigation/<int:pk>/finding/", casework.investigator_finding, name="investigator_finding"),
+    path("staff/investigation/<int:pk>/findings/", casework.investigator_finding, name="investigator_finding"),
     path("staff/investigation/<int:pk>/complete/", casework.investigator_complete, name="investigator_complete"),
     # adjudicators
     path("staff/adjudication/", casework.adjudicator_queue, name="adjudicator_queue"),
@@ -88,7 +88,7 @@ def _named(context: dict) -> list:
     organ = context.get("staff_organ") or {}
     rows += [r["case"] for r in [*organ.get("to_give_notice", []), *organ.get("to_notify", [])]]
     rows += context.get("staff_notices", [])
-    for key in ("staff_queue", "staff_decide", "staff_concur"):
+    for key in ("staff_queue", "staff_returned", "staff_decide", "staff_concur"):
         rows += [r["case"] for r in context.get(key, [])]
     rows += [r["inquiry"] for r in context.get("staff_inquiries", [])]
     rows += [r["complaint"] for r in context.get("staff_complaints", [])]
@@ -113,8 +113,12 @@ def _dashboard_context(actor, role: str) -> dict:
         return context
     # The dashboards show the first few of each queue and its counts; the queue pages page the rest.
     if role == Role.INVESTIGATOR:
+        returned = staff_queries.returned_cases(actor)
         return {"staff_queue": staff_queries.investigator_queue(actor, limit=DASHBOARD_ROWS),
                 "staff_counts": staff_queries.queue_counts(staff_queries.investigator_cases(actor)),
+                # Cases the adjudicator sent back with a question: work waiting for the investigator's answer.
+                "staff_returned": staff_queries.returned_rows(returned[:DASHBOARD_ROWS]),
+                "staff_returned_counts": staff_queries.queue_counts(returned),
                 "staff_inquiries": staff_queries.inquiries_awaiting(actor, limit=DASHBOARD_ROWS)}
     if role == Role.ADJUDICATOR:
         cases = staff_queries.adjudicator_cases(actor)

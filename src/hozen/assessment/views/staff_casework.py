@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hozen.access import policy
 from hozen.access.policy import PolicyDenied, audit_unrecorded_denial
+from hozen.audit.queries import PURPOSE_LABELS
 from hozen.core.errors import NotFound, RuleViolation, StaleEdit
 from hozen.core.roles import Role
 
@@ -35,7 +37,7 @@ from ..forms_staff import (
     InterviewForm,
     ReturnForm,
 )
-from ..items import ITEMS
+from ..items import BY_CODE, ITEMS
 from ..models import (
     AdverseTreatmentReport,
     AssessmentCase,
@@ -45,7 +47,8 @@ from ..models import (
     Inquiry,
     InvestigationReturn,
 )
-from .staff_common import found, gate, language, paginate, permitted, posted, shown
+from .portal import AUTOSAVE_HEADER
+from .staff_common import file_sections, found, gate, language, paginate, permitted, posted, shown
 
 INVESTIGATOR = CaseDuty.Kind.INVESTIGATOR
 
@@ -87,15 +90,12 @@ def _open_question(request, case) -> dict | None:
     return found_rows[0] if found_rows else None
 
 
-def _investigator_page(request, case, *, response_form=None, response_for=None, status: int = 200,
-                       finding_stale=None, **forms):
+def _investigator_page(request, case, *, response_form=None, response_for=None, status: int = 200, **forms):
     versions = staff_queries.finding_versions(case)
     question = _open_question(request, case)
     defaults = {
         "inquiry_form": InquiryForm(prefix="inquiry", initial={"sent_on": timezone.localdate()}),
         "interview_form": InterviewForm(prefix="interview"),
-        "finding_form": FindingForm(prefix="finding", initial={
-            "versions": FindingForm.encode({k: v["version"] for k, v in versions.items()})}),
         "complete_form": CompleteForm(prefix="complete", answering=question is not None),
     }
     defaults.update(forms)
@@ -108,7 +108,7 @@ def _investigator_page(request, case, *, response_form=None, response_for=None, 
     response = render(request, "assessment/staff/investigator_case.html", {
         "case": case, "status": queries.case_status(request.actor, case), "inquiry_rows": rows,
         "items": [{"item": i, "recorded": i.code in versions, "finding": versions.get(i.code)} for i in ITEMS],
-        "finding_stale": finding_stale, "can_act": case.state == "under_investigation", "question": question,
+        "can_act": case.state == "under_investigation", "question": question,
         **defaults}, status=status)
     shown(request, case)
     return response
@@ -179,34 +179,83 @@ def investigator_interview(request, pk):
                               "interview_form")
 
 
-@login_required
-@require_POST
-def investigator_finding(request, pk):
-    """Record or revise a finding. A revision of a finding changed since the page was opened
-    (StaleEdit) is refused with 409: the page says which finding changed and when, the typed text
-    stays in the form, and the form now names the current version, so sending it again replaces
-    the newer finding knowingly."""
-    gate(request, Role.INVESTIGATOR)
-    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
-    form = FindingForm(request.POST, prefix="finding")
-    if form.is_valid():
-        item = form.cleaned_data["item"]
-        try:
-            services.record_finding(actor=request.actor, case=case.pk, item=item, text=form.cleaned_data["text"],
-                                    version=form.seen_version(), require_version=True)
-        except StaleEdit as exc:
-            form.add_violation(exc, language(request))
-            versions = staff_queries.finding_versions(case)
-            form.data = form.data.copy()
-            form.data["finding-versions"] = FindingForm.encode({k: v["version"] for k, v in versions.items()})
-            stale = {"item": next(i for i in ITEMS if i.code == item), "now": versions.get(item)}
-            return _investigator_page(request, case, finding_form=form, finding_stale=stale, status=409)
-        except RuleViolation as exc:
-            form.add_violation(exc, language(request))
+def _findings_page(request, case, *, bound=None, stale=None, status: int = 200):
+    """The seven findings on one page (issue 15 "casework on one screen"): each item's current text
+    in the field that revises it (read through the audited reveal, purpose ``investigation``; a
+    form sent back with its errors reads them again, and that read is recorded too), its own form,
+    saved by itself as the investigator works (``staff-findings.js``) or by its button."""
+    purpose = staff_queries.READ_PURPOSES[Role.INVESTIGATOR]
+    current = queries.reveal_findings(request.actor, case, purpose=purpose) if case.shredded_at is None else {}
+    bound_item = bound.data.get("finding-item") if bound is not None else None
+    rows = []
+    for item in ITEMS:
+        now = current.get(item.code)
+        if bound_item == item.code:
+            form = bound
         else:
+            form = FindingForm.for_item(item, version=now["version"] if now else 0, text=now["text"] if now else "")
+        rows.append({"item": item, "form": form, "finding": now,
+                     "stale": stale if stale is not None and stale["item"] == item else None})
+    response = render(request, "assessment/staff/investigator_findings.html", {
+        "case": case, "status": queries.case_status(request.actor, case), "rows": rows,
+        "recorded": len(current), "can_act": case.state == "under_investigation",
+        "unplaced": bound if bound is not None and bound_item not in BY_CODE else None,
+        "purpose_label": PURPOSE_LABELS.get(purpose, purpose), "autosave_header": AUTOSAVE_HEADER},
+        status=status)
+    shown(request, case, purpose=purpose)
+    return response
+
+
+def _errors_json(form) -> dict:
+    return {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def investigator_finding(request, pk):
+    """The page of all seven findings (GET), and the record or revision of one of them (POST).
+
+    A POST from the page's autosave (header ``X-Hozen-Autosave: 1``) is answered with JSON: the
+    new version, revision and time, or what is wrong. A revision of a finding changed since the
+    page was opened (StaleEdit) is refused with 409: nothing is saved, the typed text stays, and the
+    page (or the JSON) names the current version, so saving again replaces the newer finding
+    knowingly."""
+    gate(request, Role.INVESTIGATOR, about=(AssessmentCase, pk))
+    if request.method != "POST":
+        return _findings_page(request, _worker_case(request, pk, INVESTIGATOR))
+    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    autosave = request.headers.get(AUTOSAVE_HEADER) == "1"
+    lang = language(request)
+    item = BY_CODE.get(request.POST.get("finding-item", ""))
+    form = FindingForm.for_item(item, data=request.POST) if item else FindingForm(request.POST, prefix="finding")
+    status = 400 if autosave else 200
+    if form.is_valid():
+        try:
+            finding = services.record_finding(actor=request.actor, case=case.pk, item=item.code,
+                                              text=form.cleaned_data["text"], version=form.seen_version(),
+                                              require_version=True)
+        except StaleEdit as exc:
+            if autosave:
+                return JsonResponse({"saved": False, "stale": True, "current_version": exc.current_version,
+                                     "message": exc.message(lang)}, status=409)
+            form.data = form.data.copy()
+            form.data["finding-versions"] = f"{item.code}:{exc.current_version}"
+            now = staff_queries.finding_versions(case).get(item.code)
+            return _findings_page(request, case, bound=form, stale={"item": item, "now": now}, status=409)
+        except RuleViolation as exc:
+            form.add_violation(exc, lang)
+            status = exc.status if autosave else 200
+        else:
+            if autosave:
+                return JsonResponse({"saved": True, "version": finding.version, "revision": finding.revision,
+                                     "saved_at": finding.recorded_at.isoformat()})
             messages.success(request, _("The finding was recorded."))
-            return redirect("assessment:investigator_case", pk=case.pk)
-    return _investigator_page(request, case, finding_form=form)
+            return redirect(reverse("assessment:investigator_finding", args=[case.pk]) + f"#finding-{item.code}")
+    if autosave:
+        return JsonResponse({"saved": False, "errors": _errors_json(form),
+                             "message": " ".join(str(e) for errors in form.errors.values() for e in errors)},
+                            status=status)
+    return _findings_page(request, case, bound=form)
 
 
 @login_required
@@ -247,7 +296,7 @@ def adjudicator_queue(request):
     return response
 
 
-def _adjudicator_page(request, case, *, form=None, concur_form=None, return_form=None):
+def _adjudicator_page(request, case, *, concur_form=None, return_form=None):
     actor = request.actor
     adjudication = staff_queries.current_adjudication(case)
     may_decide = case.state in ("investigation_complete", "under_reexamination") and policy.decide(
@@ -264,7 +313,7 @@ def _adjudicator_page(request, case, *, form=None, concur_form=None, return_form
         "has_summary": CaseSummary.objects.filter(case=case).exists(),
         "may_decide": may_decide, "may_concur": may_concur, "may_return": may_return,
         "returns_asked": returns.count(), "return_open": returns.filter(answered_at__isnull=True).exists(),
-        "form": form or AdjudicationForm(), "concur_form": concur_form or ConcurForm(),
+        "concur_form": concur_form or ConcurForm(),
         "return_form": return_form or ReturnForm(prefix="return"),
     })
     shown(request, case)
@@ -279,29 +328,64 @@ def adjudicator_case(request, pk):
                                                    CaseDuty.Kind.CONCURRING_ADJUDICATOR))
 
 
+DECIDABLE = ("investigation_complete", "under_reexamination")
+
+
+def _decide_page(request, case, *, form=None, status: int = 200):
+    """The decision with the case file beside it (issue 15 "casework on one screen"): the
+    investigator's summary, the questions returned and their answers, and for each of the seven
+    items the finding and the person's answers to the item's sections next to the field for its
+    reason. The file is read through the audited reveal (purpose ``adjudication``), each time the
+    page is shown: a form sent back with its errors shows the file again, and that read is recorded
+    like the first."""
+    purpose = staff_queries.READ_PURPOSES[Role.ADJUDICATOR]
+    file = queries.reveal_case_file(request.actor, case, purpose=purpose)
+    form = form or AdjudicationForm()
+    sections = file_sections(file, language(request))
+    items = [{"item": i, "finding": file["findings"].get(i.code), "field": form[f"reason_{i.code}"],
+              "sections": [s for s in sections if s["item"] == i.code]} for i in ITEMS]
+    response = render(request, "assessment/staff/adjudicator_decide.html", {
+        "case": case, "status": queries.case_status(request.actor, case), "form": form, "items": items,
+        "background": [s for s in sections if s["item"] is None], "summary": file["summary"],
+        "returns": file["returns"], "inquiries": file["inquiries"],
+        "purpose_label": PURPOSE_LABELS.get(purpose, purpose)}, status=status)
+    shown(request, case, purpose=purpose)
+    return response
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def adjudicator_decide(request, pk):
-    """Recording a decision takes two steps (issue 15 "review before final"). The form's POST only
+    """The decision page (GET: the form beside the case file, ``_decide_page``) and the decision.
+
+    Recording a decision takes two steps (issue 15 "review before final"). The form's POST only
     shows the review page — the outcome and every reason as entered, nothing recorded — with
     "Confirm" and "Go back to edit". Confirm records it through the service with the review's token
     (``services.decision_review_token``): if the case changed since the review (a decision or a
     return in another window, a waiver of reasons), nothing is recorded and the form comes back
     with what was typed and the reason."""
-    gate(request, Role.ADJUDICATOR)
-    case = staff_queries.worker_case(request.actor, pk, CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
+    gate(request, Role.ADJUDICATOR, about=(AssessmentCase, pk))
+    kinds = (CaseDuty.Kind.ADJUDICATOR, CaseDuty.Kind.CONCURRING_ADJUDICATOR)
+    if request.method != "POST":
+        case = _worker_case(request, pk, *kinds)
+        permitted(request, "assessment.adjudicate", case)
+        if case.state not in DECIDABLE:
+            messages.info(request, _("This case is not waiting for a decision."))
+            return redirect("assessment:adjudicator_case", pk=case.pk)
+        return _decide_page(request, case)
+    case = staff_queries.worker_case(request.actor, pk, *kinds)
     policy.require(request.actor, "assessment.adjudicate", case)
     form = AdjudicationForm(request.POST)
     step = request.POST.get("step", "review")
     if not form.is_valid() or step == "edit":
-        return _adjudicator_page(request, case, form=form)
+        return _decide_page(request, case, form=form)
     outcome, reasons = form.cleaned_data["outcome"], form.reasons()
     if step != "confirm":
         try:
             rules.check_reasons_per_item(reasons)  # the rule's own message before the review, not after
         except RuleViolation as exc:
             form.add_violation(exc, language(request))
-            return _adjudicator_page(request, case, form=form)
+            return _decide_page(request, case, form=form)
         response = render(request, "assessment/staff/adjudicator_review.html", {
             "case": case, "status": queries.case_status(request.actor, case), "form": form, "outcome": outcome,
             "outcome_label": dict(form.fields["outcome"].choices).get(outcome, outcome),
@@ -315,9 +399,12 @@ def adjudicator_decide(request, pk):
     except RuleViolation as exc:
         if exc.code == "changed_since_review":
             messages.error(request, exc.message(language(request)))
-            response = _adjudicator_page(request, case, form=form)
-            response.status_code = 409
-            return response
+            case.refresh_from_db()
+            if case.state not in DECIDABLE:  # decided or returned meanwhile: the case's page, as it now is
+                response = _adjudicator_page(request, case)
+                response.status_code = 409
+                return response
+            return _decide_page(request, case, form=form, status=409)
         form.add_violation(exc, language(request))
     else:
         if outcome == "unfavourable":
@@ -326,7 +413,7 @@ def adjudicator_decide(request, pk):
         else:
             messages.success(request, _("Recorded. The organ notifies the result."))
         return redirect("assessment:adjudicator_queue")
-    return _adjudicator_page(request, case, form=form)
+    return _decide_page(request, case, form=form)
 
 
 @login_required

@@ -102,6 +102,13 @@ def language(request) -> str:
     return getattr(request, "LANGUAGE_CODE", "ja") or "ja"
 
 
+def file_sections(file: dict, lang: str) -> list[dict]:
+    """The questionnaire's sections of a revealed case file, each with its answers as displayed and
+    the item of the Act it belongs to (None for a background section)."""
+    return [{"code": s.code, "item": s.item, "title_ja": s.title_ja, "title_en": s.title_en,
+             "answers": displayed(s, file["answers"].get(s.code), lang)} for s in SECTIONS]
+
+
 @login_required
 @require_GET
 def case_file(request, pk):
@@ -119,8 +126,7 @@ def case_file(request, pk):
         file = {"answers": {}, "findings": {}, "inquiries": [], "reasons": None, "summary": None, "returns": []}
     else:
         file = queries.reveal_case_file(actor, case, purpose=purpose)
-    sections = [{"code": s.code, "title_ja": s.title_ja, "title_en": s.title_en,
-                 "answers": displayed(s, file["answers"].get(s.code), language(request))} for s in SECTIONS]
+    sections = file_sections(file, language(request))
     findings = [{"item": i, "text": file["findings"].get(i.code)} for i in ITEMS]
     reasons = None
     if file["reasons"] is not None:
