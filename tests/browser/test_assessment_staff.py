@@ -211,3 +211,57 @@ def test_case_walks_through_the_investigator_and_adjudicator_screens(page, live_
     expect(row).to_contain_text(ja("Favourable"))
     expect(page.locator("#nominations")).not_to_contain_text("懸念は認められない")
     expect(page).to_have_url(re.compile(r"/assessment/staff/$"))
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _complete_investigation(w, *, finish: bool = True):
+    """The submitted case through its investigation (every finding recorded), by the services."""
+    case = w["case"]
+    investigator = actor_of(w["investigator"])
+    services.assign_investigator(actor=actor_of(w["cao_head"]), case=case, investigator=w["investigator"])
+    today = timezone.localdate()
+    inquiry = services.record_inquiry(actor=investigator, case=case, recipient_kind="superior",
+                                      recipient_organisation="東和重工業株式会社", recipient_name="上司",
+                                      question="勤務態度について", sent_on=today)
+    services.record_inquiry_response(actor=investigator, inquiry=inquiry, response="特段の問題はない", answered_on=today)
+    services.schedule_interview(actor=investigator, case=case, at=timezone.now())
+    if not finish:
+        return
+    for item in ITEMS:
+        services.record_finding(actor=investigator, case=case, item=item.code, text=f"事項{item.number}: 懸念なし")
+    services.complete_investigation(actor=investigator, case=case, summary="七つの事項のいずれについても懸念は認められない。")
+    services.assign_adjudicator(actor=actor_of(w["head"]), case=case, adjudicator=w["adjudicator"])
+
+
+def _fits(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px screen"
+
+
+def test_the_decision_page_stacks_the_finding_above_its_reason_on_a_phone(page, live_server, submitted_case):
+    w = submitted_case
+    _complete_investigation(w)
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server, w["adjudicator"])
+    page.goto(f"{live_server.url}/assessment/staff/adjudication/{w['case'].pk}/decide/")
+    expect(page.locator("#decide-item_1")).to_contain_text("事項1: 懸念なし")
+    _fits(page)
+    finding = page.locator("#finding-item_1").bounding_box()
+    reason = page.locator("#id_reason_item_1").bounding_box()
+    assert reason["y"] > finding["y"] + finding["height"] - 1  # below the finding, not squeezed beside it
+    assert reason["width"] > PHONE["width"] * 0.6
+
+
+def test_the_findings_page_fits_a_phone_and_saves_an_item_by_itself(page, live_server, submitted_case):
+    w = submitted_case
+    _complete_investigation(w, finish=False)
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server, w["investigator"])
+    page.goto(f"{live_server.url}/assessment/staff/investigation/{w['case'].pk}/findings/")
+    _fits(page)
+    page.locator("#id_item_3-finding-text").fill("事項3: 電話から記入")
+    page.locator("#id_item_3-finding-text").blur()
+    expect(page.locator("#save-status-item_3")).to_contain_text(ja("Saved"))
+    assert Finding.objects.get(case=w["case"], item="item_3").revision == 1
