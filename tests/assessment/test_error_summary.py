@@ -17,7 +17,7 @@ from hozen.audit.models import AuditEntry
 from tests import factories
 from tests.error_summary import one_summary, read
 
-from .conftest import REASONS, fresh, nominate, to_investigation_complete, to_submitted
+from .conftest import REASONS, fill_questionnaire, fresh, nominate, to_investigation_complete, to_submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,28 @@ def test_two_prefixed_forms_on_one_page_have_their_own_summaries(template):
 @pytest.mark.parametrize("template", ["assessment/staff/_form.html", "assessment/portal/_form.html"])
 def test_a_form_without_errors_has_no_summary(template):
     assert "data-error-summary" not in render_to_string(template, {"form": _Prefixed()})
+
+
+def test_an_empty_post_of_a_portal_form_is_answered_with_its_problems_not_a_blank_form(world, signed_in):
+    """A POST with no fields at all (a form emptied in the browser's tools, a script) is a bound form
+    with every required field missing, not the unbound form again."""
+    case = nominate(world)
+    services.give_notice(actor=world["security"], case=case)
+    TOTPDevice.objects.create(user=world.people["subject"], name="phone", key=factories.TOTP_KEY, confirmed=True)
+    client = signed_in(world.people["subject"])
+
+    def empty_post(target):
+        before = written()
+        response = client.post(target, {})
+        assert response.status_code == 200, target
+        assert response.context["form"].errors, target
+        one_summary(response.content.decode(), problems=len(problems(response.context["form"])))
+        assert written() == before
+
+    empty_post(url("portal_notice", case.pk))
+    assert fresh(case).state == State.NOTICE_GIVEN
+    services.consent(actor=world.subject_actor(case.person), case=case)
+    fill_questionnaire(world, case)
+    services.submit_questionnaire(actor=world.subject_actor(case.person), case=case)
+    empty_post(url("portal_complaints", case.pk))
+    assert not case.complaints.exists()

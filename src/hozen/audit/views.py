@@ -72,8 +72,7 @@ def _log_page(request, form: LogFilterForm, *, cap_exceeded: bool = False):
     if page is not None:
         rows = [{"row": r, "role": role_label(r.role), "outcome": str(OUTCOME_LABELS.get(r.outcome, r.outcome)),
                  "purpose": purpose_label(r.purpose)} for r in page.rows]
-    hidden_errors = [e for f in form.hidden_fields() for e in f.errors]
-    context = {"form": form, "page": page, "rows": rows, "hidden_errors": hidden_errors,
+    context = {"form": form, "page": page, "rows": rows,
                "cap": queries.EXPORT_CAP, "cap_exceeded": cap_exceeded}
     # 200 with the errors beside the fields, as every form in Hozen answers (no table is shown).
     return render(request, "audit/log.html", context)

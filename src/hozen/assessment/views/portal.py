@@ -225,7 +225,7 @@ def portal_notice(request, pk):
         messages.error(request, _("The notice has not been given yet."))
         return _to_case(case)
     language = _language(request)
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         decision = form.cleaned_data["decision"]
         action = "assessment.consent" if decision == "consent" else "assessment.refuse"
@@ -254,7 +254,7 @@ def portal_notice(request, pk):
 def portal_withdraw(request, pk):
     """Withdraw consent (or the agreement to be listed) until the result is notified."""
     case = _case(request, pk)
-    form = SecondFactorForm(request.POST or None)
+    form = SecondFactorForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         actor = _verified_actor(request, form, "assessment.withdraw_consent", case)
         if actor is not None:
@@ -532,7 +532,7 @@ def portal_inquiries(request, pk):
 @require_http_methods(["GET", "POST"])
 def portal_complaints(request, pk):
     case = _case(request, pk)
-    form = ComplaintForm(request.POST or None)
+    form = ComplaintForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.file_complaint(actor=request.actor, case=case, text=form.cleaned_data["text"])
@@ -548,7 +548,7 @@ def portal_complaints(request, pk):
 @require_http_methods(["GET", "POST"])
 def portal_adverse(request, pk):
     case = _case(request, pk)
-    form = AdverseTreatmentForm(request.POST or None)
+    form = AdverseTreatmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.report_adverse_treatment(actor=request.actor, case=case, kind=form.cleaned_data["kind"],
