@@ -390,7 +390,7 @@ CONTRACT_FLIPS = {
     "no_contract": _no_contract,
 }
 CONTRACT_DETAILS = {"wrong_organ": "wrong_organ", "wrong_business": "wrong_organ",
-                    "no_contract": "no_contract"}
+                    "no_contract": "no_contract", "certification_suspended": "certification_suspended"}
 
 
 @pytest.mark.parametrize("case", sorted(CONTRACT_FLIPS))

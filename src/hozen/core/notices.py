@@ -34,6 +34,7 @@ KINDS = {k.code: k for k in (
     Kind("handler_entry_ending", _("Your place on a handler list has ended")),
     Kind("review_due", _("A designation review is due")),
     Kind("draft_decision", _("A draft designation waits for approval or was sent back")),
+    Kind("certification_changed", _("The organ took a measure on your certification or a contract")),
 )}
 
 #: Pages a notice may link to: sections of Hozen, never a record's own address.

@@ -89,6 +89,9 @@ DETAILS = {
     "contract_active": ("有効な契約が所属部署を対象としています。", "An active contract covers the department."),
     "no_contract": ("契約がありません。", "No contract."),
     "contract_inactive": ("契約又は認定が有効ではありません。", "The contract or certification is not active."),
+    "certification_suspended": ("事業者の認定が停止されています。", "The business's certification is suspended."),
+    "certification_revoked": ("事業者の認定が取り消されています。", "The business's certification is revoked."),
+    "contract_terminated": ("契約が終了しています。", "The contract is terminated."),
     "wrong_organ": ("契約の相手方が指定の保有機関ではありません。", "The contract is not with the holding organ."),
     "department_not_covered": ("所属部署が契約の対象外です。", "The department is not covered by the contract."),
     "acknowledged": ("確認済みです。", "Acknowledged."),
@@ -216,12 +219,24 @@ def _contract(c: _Ctx) -> tuple[bool, str]:
     if k is None:
         return False, "no_contract"
     if not k.is_active(c.today):
-        return False, "contract_inactive"
+        return False, _why_inactive(k, c.today)
     if k.organ_id != c.d.organisation_id or k.business_id != e.organisation_id:
         return False, "wrong_organ"
     if e.department not in k.departments:
         return False, "department_not_covered"
     return True, "contract_active"
+
+
+def _why_inactive(k, on: dt.date) -> str:
+    """The organ's measure behind an inactive contract, when there is one (DOMAIN §4): the person
+    sees that the certification is suspended or revoked, or the contract terminated."""
+    if k.revoked_on is not None and k.revoked_on <= on:
+        return "certification_revoked"
+    if k.suspended_on is not None and k.suspended_on <= on:
+        return "certification_suspended"
+    if k.terminated_on is not None and k.terminated_on <= on:
+        return "contract_terminated"
+    return "contract_inactive"
 
 
 def _briefing(c: _Ctx) -> tuple[bool, str]:

@@ -1,7 +1,10 @@
-"""Certified businesses (適合事業者): the minimal, real core the designation registry needs.
+"""Certified businesses (適合事業者): certifications, contracts and the organ's measures on them.
 
-The business-certification issue grows this into the full lifecycle (pre-proposal, application,
-review, changes, suspension); until then a certification and a contract are recorded as decided.
+A certification and a contract are recorded as decided (the application and review of issue 16 come
+later); the organ can then suspend, restore and revoke a certification, and amend or terminate a
+contract (`services`). Each such measure is a `CertificationChange` row carrying the reason the organ
+gave, which the audit log leaves out (free text never goes into the log); the dates on the
+certification and the contract are what the access gate reads (dates decide, ARCHITECTURE rule 9).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hozen.core.models import Organisation
+from hozen.core.rows import Versioned
 
 
-class Certification(models.Model):
+class Certification(Versioned):
     """An organ's certification of a business (per organ: there is no national facility clearance)."""
 
     organ = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="certifications_granted")
@@ -40,7 +44,7 @@ class Certification(models.Model):
         return not (self.suspended_on and self.suspended_on <= on)
 
 
-class Contract(models.Model):
+class Contract(Versioned):
     """A contract under which an organ provides ESI to a certified business (DOMAIN §4)."""
 
     class Form(models.TextChoices):
@@ -72,3 +76,34 @@ class Contract(models.Model):
         if self.terminated_on and self.terminated_on <= on:
             return False
         return self.certification.is_active(on)
+
+
+class CertificationChange(models.Model):
+    """One measure the organ took on a certification or one of its contracts, with its reason
+    (DOMAIN §4: suspension, restoration, revocation, amendment, termination). Written by the
+    services only, in the same transaction as the change and its audit entry; never edited."""
+
+    class Kind(models.TextChoices):
+        SUSPENDED = "suspended", _("Certification suspended")
+        RESTORED = "restored", _("Certification restored")
+        REVOKED = "revoked", _("Certification revoked")
+        AMENDED = "amended", _("Contract amended")
+        TERMINATED = "terminated", _("Contract terminated")
+
+    certification = models.ForeignKey(Certification, on_delete=models.PROTECT, related_name="changes")
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="changes", null=True, blank=True)
+    kind = models.CharField(_("measure"), max_length=16, choices=Kind.choices)
+    effective_on = models.DateField(_("takes effect on"))
+    reason = models.TextField(_("reason"))
+    departments_added = models.JSONField(_("departments added"), default=list, blank=True)
+    departments_removed = models.JSONField(_("departments removed"), default=list, blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=200)  # by value: the actor's name
+    decided_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("certification or contract measure (認定・契約に係る措置)")
+        verbose_name_plural = _("certification and contract measures")
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.effective_on:%Y-%m-%d}"

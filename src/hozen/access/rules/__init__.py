@@ -1,3 +1,3 @@
 """Rule modules, one per domain area. Importing this package registers every rule."""
 
-from . import assessment, audit, core, crypto, designation, handling, rules_packs, vault  # noqa: F401
+from . import assessment, audit, core, crypto, designation, handling, operators, rules_packs, vault  # noqa: F401
