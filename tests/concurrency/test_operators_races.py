@@ -87,8 +87,8 @@ def test_an_amendment_and_a_termination_at_once_are_applied_in_one_order(world):
     assert row.terminated_on == TODAY and codes[1] == "ok"
     if codes[0] == "ok":
         assert row.authorised_departments == ["技術部", "研究開発部"]
-    else:  # terminated first: the amendment is refused, naming the termination
-        assert codes[0] == "contract_terminated" and row.authorised_departments == ["技術部"]
+    else:  # terminated first: the amendment, made on the copy before it, is refused as stale
+        assert codes[0] == "stale_edit" and row.authorised_departments == ["技術部"]
     assert audit_count("contract.amended") == codes.count("ok") - 1
     assert_reconciled("certification", "contract")
 
