@@ -83,6 +83,17 @@ def test_the_decision_page_shows_each_items_finding_and_answers_beside_the_field
     assert not Adjudication.objects.filter(case=complete).exists()
 
 
+def test_a_new_round_shows_the_last_rounds_reason_beside_each_item(world, complete, signed_in):
+    services.adjudicate(actor=world["adjudicator"], case=complete, outcome="unfavourable", reasons=REASONS)
+    services.assign_concurring_adjudicator(actor=world["head"], case=complete, adjudicator=world.people["adjudicator2"])
+    services.concur(actor=world["adjudicator2"], case=complete, agree=False)
+    assert fresh(complete).state == State.INVESTIGATION_COMPLETE  # not concurred: decided again, round 2
+    page = signed_in(world.people["adjudicator"]).get(url("adjudicator_decide", complete.pk)).content.decode()
+    for n in range(1, 8):
+        assert REASONS[f"item_{n}"] in section_of(page, f"decide-item_{n}")
+    assert REASONS["item_2"] not in section_of(page, "decide-item_1")
+
+
 def test_the_adjudicators_case_page_links_to_the_decision_and_reads_nothing(world, complete, signed_in):
     client = signed_in(world.people["adjudicator"])
     before = AuditEntry.objects.filter(action="personal_data.read").count()

@@ -342,12 +342,14 @@ def _decide_page(request, case, *, form=None, status: int = 200):
     file = queries.reveal_case_file(request.actor, case, purpose=purpose)
     form = form or AdjudicationForm()
     sections = file_sections(file, language(request))
+    earlier = (file["reasons"] or {}).get("reasons") or {}  # a re-examination: the last round's reasons
     items = [{"item": i, "finding": file["findings"].get(i.code), "field": form[f"reason_{i.code}"],
-              "sections": [s for s in sections if s["item"] == i.code]} for i in ITEMS]
+              "earlier": earlier.get(i.code), "sections": [s for s in sections if s["item"] == i.code]}
+             for i in ITEMS]
     response = render(request, "assessment/staff/adjudicator_decide.html", {
         "case": case, "status": queries.case_status(request.actor, case), "form": form, "items": items,
         "background": [s for s in sections if s["item"] is None], "summary": file["summary"],
-        "returns": file["returns"], "inquiries": file["inquiries"],
+        "returns": file["returns"], "inquiries": file["inquiries"], "earlier_round": (file["reasons"] or {}).get("round"),
         "purpose_label": PURPOSE_LABELS.get(purpose, purpose)}, status=status)
     shown(request, case, purpose=purpose)
     return response
