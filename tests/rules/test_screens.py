@@ -167,17 +167,50 @@ def test_the_pack_page_names_its_values_never_by_their_internal_keys(packs, peop
     assert "1件の指定の最長期間" in shown  # the label, in Japanese by default
 
 
-def test_the_source_notes_of_the_shipped_packs_are_all_in_the_catalogue_list():
+def _shipped_notes() -> set[str]:
     from pathlib import Path
 
     import yaml
 
-    from hozen.rules.pack_texts import SOURCES
-
     packs = Path(__file__).resolve().parents[2] / "src" / "hozen" / "rules" / "packs"
-    notes = {v["source"] for f in packs.glob("*.yaml")
-             for v in yaml.safe_load(f.read_text(encoding="utf-8"))["values"].values()}
-    assert notes == set(SOURCES)
+    return {v["source"] for f in packs.glob("*.yaml") for v in yaml.safe_load(f.read_text(encoding="utf-8"))["values"].values()}
+
+
+def test_the_source_notes_of_the_shipped_packs_are_all_in_the_catalogue_list():
+    from hozen.rules.pack_texts import NOTES
+
+    assert _shipped_notes() == set(NOTES)
+
+
+def test_no_shipped_note_is_shown_citing_the_internal_rulebook():
+    """The published files cite DOMAIN.md (and LESSONS.md), Hozen's own rulebook; the note shown in
+    their place cites the law a reader can look up, or nothing."""
+    from hozen.rules.pack_texts import note
+
+    for source in _shipped_notes():
+        shown = note(source)
+        assert "DOMAIN" not in shown and "LESSONS" not in shown and ".md" not in shown, shown
+    # Where the rulebook names the article, the note names it with the Act.
+    exemption = next(note(s) for s in _shipped_notes() if s.startswith("Art. 12(1)(i) — a favourable ESI result"))
+    assert exemption.startswith("Act on the Protection and Utilization of Critical Economic Security Information, "
+                                "Art. 12(1)(i)(a) — ")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_no_rules_pack_screen_cites_the_internal_rulebook(packs, people, signed_in, language):
+    from hozen.core import services as core_services
+    from hozen.core.actor import Actor
+
+    account = people["esi_manager"]
+    core_services.set_language(actor=Actor.for_account(account, None, channel="web"), language=language)
+    client = signed_in(account)
+    for url in ("/rules/", "/rules/jp-esi-2025/v1/", "/rules/jp-sds/v1/"):
+        page = client.get(url)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert f'<html lang="{language}">' in text, url
+        for internal in ("DOMAIN.md", "DOMAIN §", "LESSONS.md", "制度仕様"):  # 制度仕様: how Japanese named DOMAIN.md
+            assert internal not in text, (url, language, internal)
 
 
 def test_the_pack_page_gives_the_source_notes_in_japanese(packs, people, signed_in):

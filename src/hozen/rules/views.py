@@ -22,6 +22,7 @@ from . import loader, queries, services
 from .forms import PublishForm
 from .labels import value_label
 from .models import describe_value
+from .pack_texts import note
 
 
 @login_required
@@ -43,10 +44,11 @@ def pack_detail(request, code, version):
     values = []
     for key, entry in data["values"].items():
         value = loader.to_python(key, entry["value"])
+        shown = note(entry["source"])  # a shipped note with its legal source, not the internal rulebook's
         values.append({"key": key, "label": value_label(key), "text": describe_value(value, entry.get("unit"), False, language),
-                       "to_verify": entry["to_verify"], "source": _(entry["source"]),
+                       "to_verify": entry["to_verify"], "source": _(shown),
                        # A note of a later pack not in the catalogue yet is shown as written (English).
-                       "source_untranslated": language != "en" and _(entry["source"]) == entry["source"]})
+                       "source_untranslated": language != "en" and _(shown) == shown})
     return render(request, "rules/detail.html", {
         "pack": pack, "data": data, "values": values,
         "to_verify_count": sum(1 for v in values if v["to_verify"]),
