@@ -20,7 +20,16 @@ from hozen.audit.models import AuditEntry
 from hozen.audit.reconcile import reconcile
 from hozen.core.errors import RuleViolation
 
-from .conftest import REASONS, SUMMARY, audit_entries, fresh, nominate, to_investigation_complete
+from .conftest import (
+    REASONS,
+    SUMMARY,
+    audit_entries,
+    fresh,
+    new_employee,
+    nominate,
+    to_investigation_complete,
+    to_submitted,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +226,50 @@ def test_the_investigator_sees_the_question_in_the_queue_and_on_the_case_page(wo
     assert 'id="returns-asked"' in adjudicator.get(url("adjudicator_case", complete.pk)).content.decode()
     file = adjudicator.get(url("staff_case_file", complete.pk)).content.decode()
     assert 'id="file-returns"' in file and QUESTION in file and ANSWER in file
+
+
+def _panel(page: str, panel_id: str) -> str:
+    section = page[page.index(f'id="{panel_id}"'):]
+    return section[:section.index("</section>")]
+
+
+def test_the_investigators_dashboard_shows_returned_cases_as_work_waiting_overdue_first(world, signed_in,
+                                                                                       _frozen_today):
+    """A case sent back with a question is work for the investigator: their dashboard lists it with
+    the day of the question and its clock, overdue first like the other queues, and its count is the
+    investigation queue's count of cases "returned with a question"."""
+    late = to_investigation_complete(world, nominate(world))
+    recent = to_investigation_complete(world, nominate(world, new_employee(world, "後の社員")))
+    for case in (late, recent):
+        services.assign_adjudicator(actor=world["head"], case=case, adjudicator=world.people["adjudicator"])
+    still_investigating = to_submitted(world, nominate(world, new_employee(world, "調査中の社員")))
+    services.assign_investigator(actor=world["cao_head"], case=still_investigating,
+                                 investigator=world.people["investigator"])
+    _frozen_today.move_to(dt.datetime(2026, 6, 10, 3, 0, tzinfo=dt.UTC))
+    services.return_to_investigation(actor=world["adjudicator"], case=late, question=QUESTION)
+    _frozen_today.move_to(dt.datetime(2026, 6, 20, 3, 0, tzinfo=dt.UTC))
+    services.return_to_investigation(actor=world["adjudicator"], case=recent, question=QUESTION)
+    # The first question's clock has run out, the second's has not.
+    today = fresh(late).stage_due_on + dt.timedelta(days=1)
+    assert fresh(recent).stage_due_on >= today
+    _frozen_today.move_to(dt.datetime.combine(today, dt.time(3, 0), tzinfo=dt.UTC))
+
+    client = signed_in(world.people["investigator"])
+    panel = _panel(client.get(reverse("core:dashboard")).content.decode(), "panel-returned")
+    assert 'data-total="2" data-overdue="1"' in panel
+    late_link, recent_link = url("investigator_case", late.pk), url("investigator_case", recent.pk)
+    assert late_link in panel and recent_link in panel and url("investigator_case", still_investigating.pk) not in panel
+    assert panel.index(late_link) < panel.index(recent_link)  # the overdue one leads
+    late_row = panel[panel.index(late_link):panel.index(recent_link)]
+    assert "2026-06-10" in late_row and 'class="overdue"' in late_row  # the question's date, and overdue
+    assert "2026-06-20" in panel[panel.index(recent_link):]
+    queue = client.get(url("investigator_queue")).content.decode()
+    assert queue.count('class="returned-flag"') == 2
+
+    # Answered by completing the investigation again: off the card, and off the queue's flags.
+    services.complete_investigation(actor=world["investigator"], case=late, summary=SUMMARY, answer=ANSWER)
+    panel = _panel(client.get(reverse("core:dashboard")).content.decode(), "panel-returned")
+    assert 'data-total="1" data-overdue="0"' in panel and late_link not in panel and recent_link in panel
+    assert client.get(url("investigator_queue")).content.decode().count('class="returned-flag"') == 1
+    assert [r["case"].pk for r in staff_queries.returned_rows(staff_queries.returned_cases(world["investigator"]))] == [
+        recent.pk]

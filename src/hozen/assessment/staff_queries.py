@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from hozen.access import policy
@@ -265,6 +265,25 @@ def investigator_rows(cases, *, on=None) -> list[dict]:
 
 def investigator_queue(actor, *, on=None, limit: int | None = None) -> list[dict]:
     return investigator_rows(investigator_cases(actor)[:limit], on=on)
+
+
+def returned_cases(actor):
+    """The investigator's cases the adjudicator sent back with a question still unanswered (issue
+    15, ``InvestigationReturn``), each with ``question_asked_at``: the part of ``investigator_cases``
+    that waits for an answer, in the same order (soonest target date first, so overdue ones lead).
+    A returned case is under investigation again with its clock restarted, so it is in the queue
+    as well; this is the same rows the queue flags "returned with a question"."""
+    open_question = InvestigationReturn.objects.filter(case=OuterRef("pk"), answered_at__isnull=True)
+    return (investigator_cases(actor).annotate(question_asked_at=Subquery(open_question.values("asked_at")[:1]))
+            .filter(question_asked_at__isnull=False))
+
+
+def returned_rows(cases, *, on: dt.date | None = None) -> list[dict]:
+    """Returned cases (``returned_cases``) with their clock and the day the question was asked."""
+    rows = with_clock(cases, on)
+    for r in rows:
+        r["asked_on"] = timezone.localdate(r["case"].question_asked_at)
+    return rows
 
 
 def pending_inquiries(actor):
