@@ -10,6 +10,7 @@ urlpatterns = [
     path("assessment/", include("hozen.assessment.urls")),
     path("handling/", include("hozen.handling.urls")),
     path("vault/", include("hozen.vault.urls")),
+    path("operators/", include("hozen.operators.urls")),
     path("", include("hozen.core.urls")),
 ]
 
