@@ -222,3 +222,36 @@ def test_the_findings_page_is_refused_to_anyone_but_the_cases_investigator(world
         "finding-item": "item_1", "finding-text": "x", "finding-versions": "item_1:0"}, **AUTOSAVE)
     assert response.status_code == 403
     assert not Finding.objects.filter(case=investigating).exists()
+
+
+def test_a_save_after_the_investigation_is_complete_or_by_someone_not_on_the_case_says_so(world, signed_in):
+    case = to_investigation_complete(world, nominate(world))  # findings recorded, investigation complete
+    client = signed_in(world.people["investigator"])
+    target = url("investigator_finding", case.pk)
+    data = {"finding-item": "item_1", "finding-text": "事項1: 後から", "finding-versions": "item_1:1"}
+    before = AuditEntry.objects.filter(action="assessment.record_finding").count()
+    # Complete: nothing left to revise. The autosave stops with the reason; the button's post goes to
+    # the case with it.
+    autosaved = client.post(target, data, **AUTOSAVE)
+    assert autosaved.status_code == 409 and autosaved["Content-Type"] == "application/json"
+    assert autosaved.json()["gone"] is True and autosaved.json()["saved"] is False
+    posted = client.post(target, data, follow=True)
+    assert posted.redirect_chain[-1][0] == url("investigator_case", case.pk)
+    assert "messages" in posted.content.decode() and autosaved.json()["message"] in posted.content.decode()
+    other = signed_in(world.people["investigator2"]).post(target, data, **AUTOSAVE)
+    assert other.status_code == 404 and other.json()["gone"] is True
+    wrong_role = signed_in(world.people["business_officer"]).post(target, data, **AUTOSAVE)
+    assert wrong_role.status_code == 403 and wrong_role.json()["gone"] is True
+    assert AuditEntry.objects.filter(action="assessment.record_finding").count() == before
+
+
+def test_a_decision_posted_on_a_case_decided_meanwhile_shows_neither_form_nor_file(world, complete, signed_in):
+    client = signed_in(world.people["adjudicator"])
+    services.adjudicate(actor=world["adjudicator"], case=complete, outcome="favourable", reasons=REASONS)
+    before = reads("adjudication")
+    for step in ("review", "edit"):
+        response = client.post(url("adjudicator_decide", complete.pk),
+                               {"outcome": "unfavourable", "step": step, **{f"reason_{k}": v for k, v in REASONS.items()}})
+        assert response.status_code == 302 and response["Location"] == url("adjudicator_case", complete.pk)
+    assert reads("adjudication") == before
+    assert Adjudication.objects.get(case=complete).outcome == "favourable"

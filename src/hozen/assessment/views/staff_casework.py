@@ -220,12 +220,21 @@ def investigator_finding(request, pk):
     page was opened (StaleEdit) is refused with 409: nothing is saved, the typed text stays, and the
     page (or the JSON) names the current version, so saving again replaces the newer finding
     knowingly."""
-    gate(request, Role.INVESTIGATOR, about=(AssessmentCase, pk))
-    if request.method != "POST":
-        return _findings_page(request, _worker_case(request, pk, INVESTIGATOR))
-    case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
-    autosave = request.headers.get(AUTOSAVE_HEADER) == "1"
+    autosave = request.method == "POST" and request.headers.get(AUTOSAVE_HEADER) == "1"
     lang = language(request)
+    try:
+        gate(request, Role.INVESTIGATOR, about=(AssessmentCase, pk))
+        if request.method != "POST":
+            return _findings_page(request, _worker_case(request, pk, INVESTIGATOR))
+        case = staff_queries.worker_case(request.actor, pk, INVESTIGATOR)
+    except (NotFound, PolicyDenied) as exc:
+        if not autosave:
+            raise
+        # The page's script stops saving and says so (not "connection failed", not retried).
+        gone = isinstance(exc, NotFound)
+        return JsonResponse({"saved": False, "gone": True, "message": _(
+            "This case is no longer yours to work on (reassigned, or your duty ended). Nothing was saved; "
+            "copy your text if you need it.")}, status=404 if gone else 403)
     item = BY_CODE.get(request.POST.get("finding-item", ""))
     form = FindingForm.for_item(item, data=request.POST) if item else FindingForm(request.POST, prefix="finding")
     status = 400 if autosave else 200
@@ -243,6 +252,11 @@ def investigator_finding(request, pk):
             now = staff_queries.finding_versions(case).get(item.code)
             return _findings_page(request, case, bound=form, stale={"item": item, "now": now}, status=409)
         except RuleViolation as exc:
+            if exc.code == "transition_not_allowed":  # the investigation is complete: nothing to revise here
+                if autosave:
+                    return JsonResponse({"saved": False, "gone": True, "message": exc.message(lang)}, status=409)
+                messages.error(request, exc.message(lang))
+                return redirect("assessment:investigator_case", pk=case.pk)
             form.add_violation(exc, lang)
             status = exc.status if autosave else 200
         else:
@@ -379,6 +393,11 @@ def adjudicator_decide(request, pk):
     policy.require(request.actor, "assessment.adjudicate", case)
     form = AdjudicationForm(request.POST)
     step = request.POST.get("step", "review")
+    if case.state not in DECIDABLE and step != "confirm":
+        # Decided or returned meanwhile: neither the form nor the file again (a confirmation goes on to
+        # the service, whose refusal says what changed since the review).
+        messages.error(request, _("This case is not waiting for a decision."))
+        return redirect("assessment:adjudicator_case", pk=case.pk)
     if not form.is_valid() or step == "edit":
         return _decide_page(request, case, form=form)
     outcome, reasons = form.cleaned_data["outcome"], form.reasons()

@@ -12,8 +12,13 @@
   var pending = 0;  // forms with input not yet saved: warn before leaving the page
 
   function hhmm(iso) {
+    // The server's time is Japan's (the page's dates are too), whatever the browser's time zone.
     var when = new Date(iso);
-    return ("0" + when.getHours()).slice(-2) + ":" + ("0" + when.getMinutes()).slice(-2);
+    try {
+      return when.toLocaleTimeString("ja-JP", { timeZone: "Asia/Tokyo", hour: "2-digit", minute: "2-digit" });
+    } catch (e) {
+      return ("0" + when.getHours()).slice(-2) + ":" + ("0" + when.getMinutes()).slice(-2);
+    }
   }
 
   Array.prototype.forEach.call(forms, function (form) {
@@ -48,6 +53,13 @@
         field.insertBefore(box, text);
       }
       if (box) {
+        var described = (text.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && id !== box.id;
+        });
+        if (messages.length) { described.push(box.id); }
+        if (described.length) { text.setAttribute("aria-describedby", described.join(" ")); } else { text.removeAttribute("aria-describedby"); }
+      }
+      if (box) {
         box.textContent = "";
         messages.forEach(function (m) { var p = document.createElement("p"); p.textContent = m; box.appendChild(p); });
         box.hidden = !messages.length;
@@ -60,7 +72,7 @@
       timer = null;
       if (conflict !== null || !dirty) { return; }
       if (inFlight) { again = true; return; }
-      if (!text.value.trim()) { return; }  // an empty finding is never saved by itself; the button says why
+      if (!text.value.trim()) { setDirty(false); return; }  // an empty finding is never saved by itself; the button says why
       inFlight = true;
       setDirty(false);
       var sent = text.value;
@@ -80,6 +92,10 @@
             savedText = sent;
             savedStatus = form.dataset.msgSaved + " " + hhmm(data.saved_at);
             say(savedStatus, false);
+          } else if (data.gone) {
+            // Not this investigator's to revise any more (completed, reassigned): stop, keep the text.
+            conflict = "gone";
+            say(data.message || form.dataset.msgUnsaved, true);
           } else if (data.stale) {
             setDirty(true);
             conflict = String(data.current_version);
@@ -113,7 +129,7 @@
     if (keep) {
       keep.addEventListener("click", function () {
         // Knowingly over the version saved elsewhere: the next save names it.
-        if (conflict === null) { return; }
+        if (conflict === null || conflict === "gone") { return; }
         versions.value = item.value + ":" + conflict;
         conflict = null;
         keep.hidden = true;
