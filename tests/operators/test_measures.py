@@ -55,7 +55,7 @@ def test_suspension_is_recorded_with_its_reason_and_one_audit_entry(head, certif
     assert cert.suspended_on == TODAY and cert.version == certification.version + 1
     change = CertificationChange.objects.get()
     assert (change.kind, change.effective_on, change.reason, change.decided_by) == (
-        "suspended", TODAY, REASON, head.account.username)
+        "suspended", TODAY, REASON, head.account.person.full_name)
     [entry] = audit_entries("certification.suspended")
     assert entry["details"]["suspended_on"] == "2026-06-01"
     assert REASON not in str(entry)  # free text stays out of the log

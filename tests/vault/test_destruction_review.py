@@ -136,7 +136,6 @@ def test_going_back_from_the_review_keeps_the_values_typed(client, held, entered
 @pytest.mark.parametrize(("change", "field", "said"), [
     ({"destroy-method": ""}, "method", None),  # the form's own check
     ({"destroy-witness": ""}, "witness", None),
-    ({"destroy-witness": "nobody-of-that-name"}, "witness", "立会人を、有効なアカウントのユーザー名で指定してください。"),
     ("self", "witness", "立会人は廃棄する本人以外の者でなければなりません。"),  # the service's rule
     ({"destroy-method": "\u200b\u200b"}, "method", None),  # nothing visible: the text policy
 ])
@@ -149,6 +148,22 @@ def test_bad_input_is_answered_beside_the_field_before_any_review(client, held, 
     assert f'id="id_destroy-{field}_error"' in page
     if said:
         assert said in page
+    assert _unchanged(held)
+
+
+def test_the_review_does_not_tell_which_user_names_exist_the_confirmation_refuses_an_unknown_witness(
+        client, held, entered):
+    """No user-name oracle (issue 12): the review shows any witness name as typed, known or not; an
+    unknown name is refused at the confirmation, beside the field, with nothing recorded."""
+    known = client.post(url(held), entered)
+    unknown_entry = {**entered, "destroy-witness": "nobody-of-that-name"}
+    unknown = client.post(url(held), unknown_entry)
+    assert known.status_code == unknown.status_code == 200
+    assert 'id="destruction-review"' in unknown.content.decode() and "nobody-of-that-name" in unknown.content.decode()
+    confirmed = client.post(url(held), {**unknown_entry, "step": "confirm", "reviewed": token_of(unknown.content.decode())})
+    page = confirmed.content.decode()
+    assert confirmed.status_code == 422 and 'id="id_destroy-witness_error"' in page
+    assert "立会人を、有効なアカウントのユーザー名で指定してください。" in page
     assert _unchanged(held)
 
 

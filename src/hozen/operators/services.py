@@ -122,7 +122,13 @@ def _reason(value) -> str:
 
 
 def _decided_by(actor) -> str:
-    return actor.account.username if actor.account is not None else actor.system_name
+    """Who took the measure, as the business reads it on the certification's page: the person's
+    name (an organ's head signs its measures), never their account's user name (a sign-in secret
+    half; issue 12: no user names shown to another organisation)."""
+    if actor.account is None:
+        return actor.system_name
+    person = getattr(actor.account, "person", None)
+    return person.full_name if person is not None and person.full_name else str(actor.role)
 
 
 def _measure_date(on, *, not_before: dt.date, not_before_label: tuple[str, str], label: tuple[str, str]) -> dt.date:
@@ -279,7 +285,15 @@ def amend_contract(*, actor, contract: Contract | int, departments_added=(), dep
                    version: int | str | None) -> Contract:
     """Add or remove departments allowed to handle ESI under a contract, at once (DOMAIN §4, §5):
     a handler listed in a removed department loses access at the next decision. `version` is the
-    contract's version the person saw (required: a stale amendment is refused whole, 409)."""
+    contract's version the person saw (required: a stale amendment is refused whole, 409).
+
+    Whether departments may be added depends on the certification: it is locked shared first (the
+    order its measures take, certification before contract), so a suspension or revocation recorded
+    at the same moment is either seen here or waits for this amendment (lock what you check)."""
+    certification_id = Contract.objects.filter(pk=getattr(contract, "pk", contract)).values_list(
+        "certification_id", flat=True).first()
+    if certification_id is not None:
+        rows.lock(Certification, certification_id, shared=True)
     contract = _lock_contract(contract)
     policy.require(actor, "contract.amend", contract)
     rows.check_version(contract, version, required=True)

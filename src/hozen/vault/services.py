@@ -608,15 +608,20 @@ CHANGED_SINCE_REVIEW = (
     "another window). The destruction was not recorded; check the copy as it is now.")
 
 
-def _destruction_checked(actor, copy: Copy, *, witness: Account | None, method: str) -> str:
-    """Every rule of a destruction, on the copy and the witness as given; the method as recorded."""
+def _destruction_checked(actor, copy: Copy, *, witness: Account | None, method: str,
+                         witness_known: bool = True) -> str:
+    """Every rule of a destruction, on the copy and the witness as given; the method as recorded.
+
+    ``witness_known=False`` (the review) leaves out whether the name is an active account: a review
+    that answered it would tell anyone who may destroy a copy, for nothing, which user names exist
+    (issue 12: no user-name oracle). The confirmation answers it, where it costs a destruction."""
     _check_held(copy)
     policy.require(actor, "vault.copy.destroy", copy)
     method = _short_text(method, "method", "廃棄の方法", "Method of destruction", required=True)
-    if witness is None or not witness.is_active:
+    if witness_known and (witness is None or not witness.is_active):
         raise RuleViolation("witness_required", "立会人を、有効なアカウントのユーザー名で指定してください。",
                             "Name the witness by the user name of an active account.", field="witness")
-    if actor.account is not None and witness.pk == actor.account.pk:
+    if witness is not None and actor.account is not None and witness.pk == actor.account.pk:
         raise RuleViolation("witness_not_self", "立会人は廃棄する本人以外の者でなければなりません。",
                             "The witness must be someone other than the person destroying the copy.", field="witness")
     return method
@@ -628,7 +633,7 @@ class DestructionReview:
     (after the text policy), the witness as stored now, and the review's token."""
 
     method: str
-    witness: Account
+    witness: Account | None  # None: not an active account's name (told only at the confirmation)
     reviewed: str
 
 
@@ -643,7 +648,7 @@ def check_destruction(*, actor, copy: Copy | int, witness: Account | None, metho
         raise NotFound
     if witness is not None:
         witness = Account.objects.select_related("person").filter(pk=witness.pk).first()
-    recorded = _destruction_checked(actor, fresh, witness=witness, method=method)
+    recorded = _destruction_checked(actor, fresh, witness=witness, method=method, witness_known=False)
     return DestructionReview(method=recorded, witness=witness,
                              reviewed=destruction_review_token(fresh, witness=witness, method=method))
 
